@@ -1,0 +1,3 @@
+module kirim
+
+go 1.26.0
