@@ -105,11 +105,13 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // SendMessage sends one message. On an error answer it returns *Error; on a transport
 // failure *TransportError.
 func (c *Client) SendMessage(ctx context.Context, m *Message) (*SendResponse, error) {
-	if m.MessagingProduct == "" {
-		m.MessagingProduct = "whatsapp"
+	// A copy, so a caller may send the same *Message from several goroutines.
+	msg := *m
+	if msg.MessagingProduct == "" {
+		msg.MessagingProduct = "whatsapp"
 	}
 	var out SendResponse
-	if err := c.doJSON(ctx, "send", http.MethodPost, "/"+c.cfg.PhoneNumberID+"/messages", m, &out); err != nil {
+	if err := c.doJSON(ctx, "send", http.MethodPost, "/"+c.cfg.PhoneNumberID+"/messages", &msg, &out); err != nil {
 		return nil, err
 	}
 	if len(out.Messages) == 0 {
@@ -259,10 +261,12 @@ func (c *Client) do(ctx context.Context, op, method, path, ctype string, body []
 }
 
 // IsNotSent reports whether err certainly means the request never reached the provider
-// or was refused by it, so repeating it cannot produce a duplicate.
+// or was refused by it, so repeating it cannot produce a duplicate. A 5xx answer is not
+// such a refusal: the Cloud API has no idempotency key and a server error (or a
+// gateway's error page) can follow an accepted send.
 func IsNotSent(err error) bool {
-	if _, ok := AsError(err); ok {
-		return true
+	if pe, ok := AsError(err); ok {
+		return pe.HTTPStatus < 500
 	}
 	var te *TransportError
 	return errors.As(err, &te) && te.NotSent

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 )
 
 // Class says what a caller should do about a provider error. It is decided by the
@@ -123,9 +125,22 @@ func (e *Error) Class() Class {
 	return c
 }
 
-// ParseError decodes a Graph API error response body. It never panics; a body that is
-// not the error envelope yields an *Error with code 0 and class RetryLater for 5xx
-// statuses, FixRequest otherwise, and the raw text as its title.
+// Codes ParseError gives an answer that is not Meta's error envelope (a proxy's HTML
+// page, an empty body), chosen from the HTTP status because nothing else is known.
+const (
+	// CodeNoEnvelope marks a non-envelope answer whose status says nothing useful; it
+	// classifies as FixRequest.
+	CodeNoEnvelope = -1
+)
+
+// maxRawErrorTitle caps how much of a non-envelope answer is kept as the title.
+const maxRawErrorTitle = 200
+
+// ParseError decodes a Graph API error response body. It never panics. A body that is
+// not the error envelope keeps (the start of) its text as the title and gets a code
+// from the HTTP status: 5xx (or no status) -> CodeGeneric, transient (RetryLater);
+// 429 -> CodeAPIRate (Throttled); 401 -> CodeAuth (StopAndAlert); anything else ->
+// CodeNoEnvelope (FixRequest).
 func ParseError(status int, body []byte) *Error {
 	var eb ErrorBody
 	if err := json.Unmarshal(body, &eb); err == nil && (eb.Error.Code != 0 || eb.Error.Message != "") {
@@ -147,17 +162,22 @@ func ParseError(status int, body []byte) *Error {
 		}
 		return e
 	}
-	const max = 200
 	text := string(body)
-	if len(text) > max {
-		text = text[:max]
+	if len(text) > maxRawErrorTitle {
+		text = text[:maxRawErrorTitle]
 	}
-	e := &Error{HTTPStatus: status, Title: text}
-	if status >= 500 || status == 0 {
+	e := &Error{HTTPStatus: status, Title: strings.ToValidUTF8(strings.TrimSpace(text), "")}
+	switch {
+	case status >= 500 || status == 0:
 		e.Code = CodeGeneric
 		e.IsTransient = true
-	} else {
-		e.Code = -1
+	case status == http.StatusTooManyRequests:
+		e.Code = CodeAPIRate
+		e.IsTransient = true
+	case status == http.StatusUnauthorized:
+		e.Code = CodeAuth
+	default:
+		e.Code = CodeNoEnvelope
 	}
 	return e
 }

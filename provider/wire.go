@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 )
 
@@ -438,6 +439,9 @@ type Status struct {
 	Conversation          *Conversation  `json:"conversation,omitempty"`
 	Pricing               *Pricing       `json:"pricing,omitempty"`
 	Errors                []WebhookError `json:"errors,omitempty"`
+	// RecipientUserID is the recipient's business-scoped user id, present once
+	// usernames roll out; a status may then carry no phone number.
+	RecipientUserID string `json:"recipient_user_id,omitempty"`
 }
 
 // Delivery statuses.
@@ -483,7 +487,10 @@ type WebhookError struct {
 
 // InboundMessage is one message a customer sent.
 type InboundMessage struct {
-	From        string              `json:"from"`
+	From string `json:"from"`
+	// FromUserID is the sender's business-scoped user id; for a user with a username
+	// and no recent contact, From may be empty and this is the only identity.
+	FromUserID  string              `json:"from_user_id,omitempty"`
 	ID          string              `json:"id"`
 	Timestamp   FlexInt             `json:"timestamp"`
 	Type        string              `json:"type"`
@@ -533,6 +540,9 @@ type InboundSystem struct {
 	WaID     string `json:"wa_id,omitempty"`
 	Type     string `json:"type,omitempty"`
 	Customer string `json:"customer,omitempty"`
+	// UserID and PreviousUserID come with type user_changed_user_id.
+	UserID         string `json:"user_id,omitempty"`
+	PreviousUserID string `json:"previous_user_id,omitempty"`
 }
 
 type InboundContext struct {
@@ -578,7 +588,21 @@ type TemplateStatusUpdate struct {
 }
 
 type DisableInfo struct {
+	// DisableDate is a unix time in seconds, kept as text: Meta documents it as an
+	// integer but shows it quoted.
 	DisableDate string `json:"disable_date,omitempty"`
+}
+
+// UnmarshalJSON accepts disable_date as a number or a string.
+func (d *DisableInfo) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		DisableDate FlexString `json:"disable_date"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	d.DisableDate = string(raw.DisableDate)
+	return nil
 }
 
 type OtherInfo struct {
@@ -622,10 +646,70 @@ type PhoneNumberQualityUpdate struct {
 
 // BusinessCapabilityUpdate is the value of business_capability_update.
 type BusinessCapabilityUpdate struct {
-	MaxDailyConversationPerPhone     FlexInt `json:"max_daily_conversation_per_phone,omitempty"`
+	MaxDailyConversationPerPhone FlexInt `json:"max_daily_conversation_per_phone,omitempty"`
+	// MaxDailyConversationsPerBusiness is the portfolio's messaging limit as a count
+	// (-1 for unlimited). Meta sends a number (2000) or a tier name (TIER_2K); both
+	// decode to the count.
 	MaxDailyConversationsPerBusiness FlexInt `json:"max_daily_conversations_per_business,omitempty"`
 	MaxPhoneNumbersPerBusiness       FlexInt `json:"max_phone_numbers_per_business,omitempty"`
 	MaxPhoneNumbersPerWABA           FlexInt `json:"max_phone_numbers_per_waba,omitempty"`
+}
+
+// UnmarshalJSON accepts max_daily_conversations_per_business as a number, a string of
+// digits or a tier name.
+func (u *BusinessCapabilityUpdate) UnmarshalJSON(b []byte) error {
+	type plain BusinessCapabilityUpdate
+	var raw struct {
+		plain
+		PerBusiness FlexString `json:"max_daily_conversations_per_business"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*u = BusinessCapabilityUpdate(raw.plain)
+	u.MaxDailyConversationsPerBusiness = 0
+	if raw.PerBusiness != "" {
+		n, ok := ParseTierLimit(string(raw.PerBusiness))
+		if !ok {
+			return fmt.Errorf("max_daily_conversations_per_business: unknown limit %q", string(raw.PerBusiness))
+		}
+		u.MaxDailyConversationsPerBusiness = FlexInt(n)
+	}
+	return nil
+}
+
+// Messaging-limit tier names, as webhooks and GET fields write them.
+const (
+	Tier50        = "TIER_50"
+	Tier250       = "TIER_250"
+	Tier1K        = "TIER_1K"
+	Tier2K        = "TIER_2K"
+	Tier10K       = "TIER_10K"
+	Tier100K      = "TIER_100K"
+	TierUnlimited = "TIER_UNLIMITED"
+	TierNotSet    = "TIER_NOT_SET"
+)
+
+// UnlimitedMessaging is the count that stands for TIER_UNLIMITED, as Meta writes it.
+const UnlimitedMessaging = -1
+
+var tierLimits = map[string]int64{
+	Tier50: 50, Tier250: 250, Tier1K: 1000, Tier2K: 2000, Tier10K: 10000,
+	Tier100K: 100000, TierUnlimited: UnlimitedMessaging, TierNotSet: 0,
+}
+
+// ParseTierLimit turns a messaging-limit tier name (TIER_2K) or a count ("2000",
+// "-1") into the count of unique recipients per 24 h; -1 means unlimited and 0 not
+// set. ok is false for anything else.
+func ParseTierLimit(s string) (limit int64, ok bool) {
+	if n, found := tierLimits[s]; found {
+		return n, true
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < UnlimitedMessaging {
+		return 0, false
+	}
+	return n, true
 }
 
 // AccountUpdate is the value of account_update.
@@ -660,14 +744,53 @@ type VolumeTierInfo struct {
 	Region          string  `json:"region,omitempty"`
 }
 
-// AccountAlert is the value of account_alerts.
+// AccountAlert is the value of account_alerts. Meta's current payload nests the
+// alert under alert_info; older ones had it flat. Decoding fills the flat fields from
+// either, so callers read only those.
 type AccountAlert struct {
-	EntityType       string `json:"entity_type"`
-	EntityID         string `json:"entity_id"`
+	EntityType       string     `json:"entity_type"`
+	EntityID         string     `json:"entity_id"`
+	AlertSeverity    string     `json:"alert_severity"`
+	AlertStatus      string     `json:"alert_status"`
+	AlertType        string     `json:"alert_type"`
+	AlertDescription string     `json:"alert_description"`
+	AlertInfo        *AlertInfo `json:"alert_info,omitempty"`
+}
+
+// AlertInfo is the nested alert of an account_alerts value.
+type AlertInfo struct {
 	AlertSeverity    string `json:"alert_severity"`
 	AlertStatus      string `json:"alert_status"`
 	AlertType        string `json:"alert_type"`
 	AlertDescription string `json:"alert_description"`
+}
+
+// UnmarshalJSON decodes either shape and lifts alert_info into the flat fields.
+func (a *AccountAlert) UnmarshalJSON(b []byte) error {
+	type plain AccountAlert
+	var raw struct {
+		plain
+		EntityID FlexString `json:"entity_id"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*a = AccountAlert(raw.plain)
+	a.EntityID = string(raw.EntityID)
+	if in := a.AlertInfo; in != nil {
+		a.AlertSeverity = firstNonEmpty(a.AlertSeverity, in.AlertSeverity)
+		a.AlertStatus = firstNonEmpty(a.AlertStatus, in.AlertStatus)
+		a.AlertType = firstNonEmpty(a.AlertType, in.AlertType)
+		a.AlertDescription = firstNonEmpty(a.AlertDescription, in.AlertDescription)
+	}
+	return nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // FlexInt decodes a JSON number or a string of digits: Meta sends unix timestamps and
