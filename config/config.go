@@ -1,0 +1,388 @@
+// Package config owns Kirim's TOML configuration: the types, their defaults, validation
+// with the file's line and key in every error, and KIRIM_... environment overrides for
+// secrets. No other package reads configuration files.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Provider kinds.
+const (
+	ProviderSandbox = "sandbox"
+	ProviderCloud   = "cloud"
+)
+
+// Rule sets for messaging limits and pricing.
+const (
+	Rules2025   = "2025"
+	RulesLegacy = "legacy"
+)
+
+// Config is the whole file.
+type Config struct {
+	Server    Server     `toml:"server"`
+	Storage   Storage    `toml:"storage"`
+	Provider  Provider   `toml:"provider"`
+	Sandbox   Sandbox    `toml:"sandbox"`
+	Webhook   Webhook    `toml:"webhook"`
+	Engine    Engine     `toml:"engine"`
+	Numbers   []Number   `toml:"numbers"`
+	Accounts  []Account  `toml:"accounts"`
+	Callbacks []Callback `toml:"callbacks"`
+
+	// path is the file the config was read from, for messages.
+	path string
+}
+
+// Server is the HTTP server and process settings.
+type Server struct {
+	// Listen is the API's address. Default "127.0.0.1:8080".
+	Listen string `toml:"listen"`
+	// DataDir holds the Badger database. Default "./data".
+	DataDir string `toml:"data_dir"`
+	// MemoryLimitMB sets the Go runtime's soft memory limit (GOMEMLIMIT). Default 0: unset.
+	MemoryLimitMB int `toml:"memory_limit_mb"`
+	// ShutdownTimeout bounds a graceful stop. Default 15s.
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// MaxBodyBytes caps API request bodies. Default 1 MiB.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `toml:"log_level"`
+}
+
+// Storage tunes Badger for the machine (see the storage package for the memory each costs).
+type Storage struct {
+	// MemTableMB is the size of each memtable. Default 16.
+	MemTableMB int `toml:"memtable_mb"`
+	// NumMemtables is how many memtables may be held. Default 3.
+	NumMemtables int `toml:"num_memtables"`
+	// BlockCacheMB is the block cache. Default 32.
+	BlockCacheMB int `toml:"block_cache_mb"`
+	// IndexCacheMB is the index cache. Default 16.
+	IndexCacheMB int `toml:"index_cache_mb"`
+	// GCInterval is how often value-log GC runs. Default 10m.
+	GCInterval Duration `toml:"gc_interval"`
+}
+
+// Provider says which WhatsApp API Kirim talks to.
+type Provider struct {
+	// Kind is "sandbox" (the built-in simulator, started in-process) or "cloud" (Meta's
+	// Cloud API or a BSP with the same wire format). Default "sandbox".
+	Kind string `toml:"kind"`
+	// BaseURL of the Graph API. Default https://graph.facebook.com (cloud) or the
+	// embedded sandbox's address (sandbox).
+	BaseURL string `toml:"base_url"`
+	// APIVersion is the path version segment. Default "v25.0".
+	APIVersion string `toml:"api_version"`
+	// Token is the system-user access token. Prefer KIRIM_PROVIDER_TOKEN.
+	Token string `toml:"token"`
+	// Rules is "2025" (portfolio messaging limits, per-message pricing) or "legacy"
+	// (per-number tiers, conversation pricing). Default "2025".
+	Rules string `toml:"rules"`
+	// PortfolioLimit is the business portfolio's messaging limit under 2025 rules: 250,
+	// 2000, 10000, 100000, or -1 for unlimited. Default 250.
+	PortfolioLimit int `toml:"portfolio_limit"`
+	// Timeout bounds one provider request. Default 30s.
+	Timeout Duration `toml:"timeout"`
+}
+
+// Sandbox configures the embedded Cloud API simulator used when provider.kind = "sandbox".
+type Sandbox struct {
+	// Listen is the simulator's own loopback address. Default "127.0.0.1:8090".
+	Listen string `toml:"listen"`
+	// ReadRate is the fraction of delivered messages that are later read. Default 0.5.
+	ReadRate float64 `toml:"read_rate"`
+	// FailRate is the fraction of accepted messages that later fail (131026). Default 0.
+	FailRate float64 `toml:"fail_rate"`
+	// PacingRate is the fraction of marketing templates held for quality assessment. Default 0.
+	PacingRate float64 `toml:"pacing_rate"`
+	// ReviewDelay is how long template review takes. Default 5s.
+	ReviewDelay Duration `toml:"review_delay"`
+	// StatusDelay spaces the sent, delivered and read statuses. Default 1s.
+	StatusDelay Duration `toml:"status_delay"`
+}
+
+// Webhook configures the provider webhook receiver.
+type Webhook struct {
+	// AppSecret is the Meta app secret that signs webhooks (X-Hub-Signature-256).
+	// Prefer KIRIM_WEBHOOK_APP_SECRET.
+	AppSecret string `toml:"app_secret"`
+	// VerifyToken answers Meta's GET verification handshake. Prefer KIRIM_WEBHOOK_VERIFY_TOKEN.
+	VerifyToken string `toml:"verify_token"`
+	// MaxBodyBytes caps a webhook body. Default 1 MiB.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+}
+
+// Engine tunes the send queue.
+type Engine struct {
+	// MaxAttempts bounds retries of transient provider errors (throttling does not count).
+	// Default 8.
+	MaxAttempts int `toml:"max_attempts"`
+	// LeaseTimeout is how long a dispatcher may hold a message before it is recovered.
+	// Default 2m.
+	LeaseTimeout Duration `toml:"lease_timeout"`
+	// UnknownTimeout is how long a message whose send outcome is unknown (in flight during
+	// a crash) waits for the status webhook that names it; then UnknownPolicy applies.
+	// Default 24h.
+	UnknownTimeout Duration `toml:"unknown_timeout"`
+	// UnknownPolicy is "fail" (mark failed, release the hold: never risk a duplicate) or
+	// "resend" (queue again: never risk a loss). Default "fail".
+	UnknownPolicy string `toml:"unknown_policy"`
+	// Workers is the number of concurrent provider calls per number. Default 64.
+	Workers int `toml:"workers"`
+}
+
+// Number is one WhatsApp business phone number Kirim sends from.
+type Number struct {
+	// Alias names the number in the API ("from"). Required, unique.
+	Alias string `toml:"alias"`
+	// Phone is the number itself in E.164, for display.
+	Phone string `toml:"phone"`
+	// PhoneNumberID is Meta's id of the number (not the number). Required.
+	PhoneNumberID string `toml:"phone_number_id"`
+	// WABAID is the WhatsApp Business Account that owns the number's templates. Required.
+	WABAID string `toml:"waba_id"`
+	// Token overrides provider.token for this number. Prefer KIRIM_NUMBERS_<ALIAS>_TOKEN.
+	Token string `toml:"token"`
+	// BaseURL and APIVersion override the provider's for this number.
+	BaseURL    string `toml:"base_url"`
+	APIVersion string `toml:"api_version"`
+	// ThroughputMPS is messages per second. Default 80; at most 1000.
+	ThroughputMPS int `toml:"throughput_mps"`
+	// MessagingLimit is the number's own limit under legacy rules: 1000, 10000, 100000 or
+	// -1 for unlimited. Default 1000.
+	MessagingLimit int `toml:"messaging_limit"`
+	// PairGap is the least time between two messages to the same recipient. Default 6s.
+	PairGap Duration `toml:"pair_gap"`
+	// Default marks the number used when a send names none. Default: the first number.
+	Default bool `toml:"default"`
+}
+
+// Account is one business (tenant) using this Kirim.
+type Account struct {
+	// ID is the account's stable id. Required, unique.
+	ID   string `toml:"id"`
+	Name string `toml:"name"`
+	// Currency of the balance and the rate card. Default "IDR".
+	Currency string `toml:"currency"`
+	// Timezone decides month boundaries (credits, volume bands). Default "Asia/Jakarta".
+	Timezone string `toml:"timezone"`
+	// DefaultRegion parses local phone numbers (081234...). Default "ID".
+	DefaultRegion string `toml:"default_region"`
+	// Keys are the account's API keys.
+	Keys []APIKey `toml:"keys"`
+}
+
+// APIKey is one API key. Give the key itself (only for the demo, or through an
+// environment variable) or, better, its SHA-256 (kirim key hash).
+type APIKey struct {
+	Name      string   `toml:"name"`
+	Key       string   `toml:"key"`
+	KeySHA256 string   `toml:"key_sha256"`
+	Scopes    []string `toml:"scopes"`
+}
+
+// Callback is an endpoint of the customer's systems that receives signed events.
+type Callback struct {
+	URL    string   `toml:"url"`
+	Secret string   `toml:"secret"`
+	Events []string `toml:"events"`
+}
+
+// Duration is a time.Duration written as "15s" in TOML.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration like \"15s\" or \"2m\": %q", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Error is a configuration problem, naming the key and, when known, the line.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.Key != "" {
+		return fmt.Sprintf("config: %s: %s: %s", loc, e.Key, e.Msg)
+	}
+	return fmt.Sprintf("config: %s: %s", loc, e.Msg)
+}
+
+// Load reads, overrides from the environment, defaults and validates the file at path.
+func Load(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, src, os.Environ())
+}
+
+// Parse is Load on bytes with an explicit environment (KEY=VALUE strings).
+func Parse(name string, src []byte, environ []string) (*Config, error) {
+	var c Config
+	c.path = name
+	md, err := toml.Decode(string(src), &c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
+		}
+		// Type mismatches come as plain errors: "toml: line 2 (last key "a.b"): ...".
+		if m := reTypeErr.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, &Error{File: name, Line: line, Key: m[2], Msg: m[3]}
+		}
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0]
+		return nil, &Error{File: name, Line: findLine(src, k), Key: k.String(), Msg: "unknown key"}
+	}
+	if err := applyEnv(&c, environ); err != nil {
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	c.setDefaults()
+	if errs := c.validate(); len(errs) > 0 {
+		e := errs[0]
+		e.File = name
+		e.Line = findLine(src, e.path)
+		return nil, &e.Error
+	}
+	return &c, nil
+}
+
+var reTypeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// Path is the file the config was read from.
+func (c *Config) Path() string { return c.path }
+
+func (c *Config) setDefaults() {
+	s := &c.Server
+	def(&s.Listen, "127.0.0.1:8080")
+	def(&s.DataDir, "./data")
+	defDur(&s.ShutdownTimeout, 15*time.Second)
+	defInt64(&s.MaxBodyBytes, 1<<20)
+	def(&s.LogLevel, "info")
+
+	st := &c.Storage
+	defInt(&st.MemTableMB, 16)
+	defInt(&st.NumMemtables, 3)
+	defInt(&st.BlockCacheMB, 32)
+	defInt(&st.IndexCacheMB, 16)
+	defDur(&st.GCInterval, 10*time.Minute)
+
+	p := &c.Provider
+	def(&p.Kind, ProviderSandbox)
+	def(&p.APIVersion, "v25.0")
+	def(&p.Rules, Rules2025)
+	defInt(&p.PortfolioLimit, 250)
+	defDur(&p.Timeout, 30*time.Second)
+
+	sb := &c.Sandbox
+	def(&sb.Listen, "127.0.0.1:8090")
+	if sb.ReadRate == 0 {
+		sb.ReadRate = 0.5
+	}
+	defDur(&sb.ReviewDelay, 5*time.Second)
+	defDur(&sb.StatusDelay, time.Second)
+
+	defInt64(&c.Webhook.MaxBodyBytes, 1<<20)
+
+	e := &c.Engine
+	defInt(&e.MaxAttempts, 8)
+	defDur(&e.LeaseTimeout, 2*time.Minute)
+	defDur(&e.UnknownTimeout, 24*time.Hour)
+	def(&e.UnknownPolicy, "fail")
+	defInt(&e.Workers, 64)
+
+	for i := range c.Numbers {
+		n := &c.Numbers[i]
+		defInt(&n.ThroughputMPS, 80)
+		defInt(&n.MessagingLimit, 1000)
+		defDur(&n.PairGap, 6*time.Second)
+	}
+	hasDefault := false
+	for _, n := range c.Numbers {
+		hasDefault = hasDefault || n.Default
+	}
+	if !hasDefault && len(c.Numbers) > 0 {
+		c.Numbers[0].Default = true
+	}
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		def(&a.Currency, "IDR")
+		def(&a.Timezone, "Asia/Jakarta")
+		def(&a.DefaultRegion, "ID")
+	}
+}
+
+func def(s *string, v string) {
+	if *s == "" {
+		*s = v
+	}
+}
+
+func defInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func defInt64(p *int64, v int64) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func defDur(p *Duration, v time.Duration) {
+	if p.Duration == 0 {
+		p.Duration = v
+	}
+}
+
+// DefaultNumber returns the number used when a send names none.
+func (c *Config) DefaultNumber() *Number {
+	for i := range c.Numbers {
+		if c.Numbers[i].Default {
+			return &c.Numbers[i]
+		}
+	}
+	return nil
+}
+
+// Location loads the account's timezone (validated at load).
+func (a *Account) Location() *time.Location {
+	loc, err := time.LoadLocation(a.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// upper turns a toml key into its environment form.
+func upper(s string) string {
+	return strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(s))
+}

@@ -1,0 +1,167 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleConfigLoads(t *testing.T) {
+	c, err := Load("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Provider.Kind != ProviderSandbox || c.Server.DataDir != "./data" {
+		t.Fatalf("kind %q data %q", c.Provider.Kind, c.Server.DataDir)
+	}
+	n := c.DefaultNumber()
+	if n == nil || n.Alias != "main" || n.PhoneNumberID != "100000000000001" || n.WABAID != "200000000000001" {
+		t.Fatalf("default number %+v", n)
+	}
+	if c.Webhook.AppSecret == "" || c.Webhook.VerifyToken == "" {
+		t.Fatal("example must name app_secret and verify_token")
+	}
+	if len(c.Accounts) != 1 || len(c.Accounts[0].Keys) != 1 || c.Accounts[0].Keys[0].Key == "" {
+		t.Fatalf("demo account %+v", c.Accounts)
+	}
+	if c.Engine.UnknownTimeout.Duration != 24*time.Hour {
+		t.Fatalf("unknown_timeout %v", c.Engine.UnknownTimeout)
+	}
+}
+
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	src, err := os.ReadFile("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == "" || l[0] == '#' || l[0] == '[' {
+			continue
+		}
+		prev := strings.TrimSpace(lines[i-1])
+		if !strings.HasPrefix(prev, "#") && !strings.Contains(prev, "=") && !strings.HasPrefix(prev, "[") {
+			t.Errorf("line %d %q has no comment above it", i+1, l)
+		}
+	}
+}
+
+const minimal = `
+[webhook]
+app_secret = "s"
+[[numbers]]
+alias = "main"
+phone_number_id = "1"
+waba_id = "2"
+[[accounts]]
+id = "acme"
+  [[accounts.keys]]
+  key = "0123456789abcdef0123"
+  scopes = ["send"]
+`
+
+func TestErrorsNameKeyAndLine(t *testing.T) {
+	cases := []struct {
+		name    string
+		src     string
+		env     []string
+		wantKey string
+		line    int
+		msg     string
+	}{
+		{"syntax", "[server\nlisten=1", nil, "", 2, ""},
+		{"unknown key", minimal + "\n[engine]\nretries = 3\n", nil, "engine.retries", 15, "unknown key"},
+		{"bad type", "[server]\nlisten = 8080\n", nil, "", 2, ""},
+		{"bad listen", "[server]\nlisten = \"nohost\"\n" + minimal, nil, "server.listen", 2, "host:port"},
+		{"throughput", strings.Replace(minimal, `waba_id = "2"`, "waba_id = \"2\"\nthroughput_mps = 5000", 1), nil, "numbers[0].throughput_mps", 8, "between 1 and 1000"},
+		{"second number bad id", minimal + "\n[[numbers]]\nalias = \"b\"\nphone_number_id = \"x\"\nwaba_id = \"2\"\n", nil, "numbers[1].phone_number_id", 16, "numeric"},
+		{"duplicate alias", minimal + "\n[[numbers]]\nalias = \"main\"\nphone_number_id = \"3\"\nwaba_id = \"2\"\n", nil, "numbers[1].alias", 15, "used twice"},
+		{"timezone", strings.Replace(minimal, `id = "acme"`, "id = \"acme\"\ntimezone = \"Mars/Olympus\"", 1), nil, "accounts[0].timezone", 10, "timezone"},
+		{"scope", strings.Replace(minimal, `["send"]`, `["root"]`, 1), nil, "accounts[0].keys[0].scopes", 12, "not one of"},
+		{"short key", strings.Replace(minimal, `0123456789abcdef0123`, `short`, 1), nil, "accounts[0].keys[0].key", 11, "at least 16"},
+		{"cloud needs token", "[provider]\nkind = \"cloud\"\n[webhook]\nverify_token = \"v\"\n" + strings.Replace(minimal, "[webhook]\n", "[x]\n", 1), nil, "", 0, ""},
+		{"env bad int", minimal, []string{"KIRIM_ENGINE_MAX_ATTEMPTS=many"}, "", 0, "KIRIM_ENGINE_MAX_ATTEMPTS"},
+		{"env bad value", minimal, []string{"KIRIM_ENGINE_UNKNOWN_POLICY=maybe"}, "engine.unknown_policy", 0, "fail"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("k.toml", []byte(tc.src), tc.env)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			ce, ok := err.(*Error)
+			if !ok {
+				t.Fatalf("error %T %v", err, err)
+			}
+			if tc.wantKey != "" && ce.Key != tc.wantKey {
+				t.Errorf("key %q, want %q (%v)", ce.Key, tc.wantKey, err)
+			}
+			if tc.line != 0 && ce.Line != tc.line {
+				t.Errorf("line %d, want %d (%v)", ce.Line, tc.line, err)
+			}
+			if !strings.Contains(err.Error(), tc.msg) || !strings.Contains(err.Error(), "k.toml") {
+				t.Errorf("message %q lacks %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	env := []string{
+		"KIRIM_WEBHOOK_APP_SECRET=from-env",
+		"KIRIM_NUMBERS_MAIN_TOKEN=tok",
+		"KIRIM_ENGINE_LEASE_TIMEOUT=5m",
+		"KIRIM_SERVER_LISTEN=0.0.0.0:9000",
+		"KIRIM_ACCOUNTS_ACME_NAME=Acme",
+		"KIRIM_ACCOUNTS_ACME_KEYS_0_SCOPES=send, admin",
+		"OTHER=1",
+	}
+	c, err := Parse("k.toml", []byte(minimal), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Webhook.AppSecret != "from-env" || c.Numbers[0].Token != "tok" || c.Engine.LeaseTimeout.Duration != 5*time.Minute ||
+		c.Server.Listen != "0.0.0.0:9000" || c.Accounts[0].Name != "Acme" || len(c.Accounts[0].Keys[0].Scopes) != 2 {
+		t.Fatalf("overrides not applied: %+v", c)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse("k.toml", []byte(minimal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Numbers[0]
+	if n.ThroughputMPS != 80 || n.PairGap.Duration != 6*time.Second || !n.Default || n.MessagingLimit != 1000 {
+		t.Fatalf("number defaults %+v", n)
+	}
+	a := c.Accounts[0]
+	if a.Currency != "IDR" || a.Timezone != "Asia/Jakarta" || a.DefaultRegion != "ID" {
+		t.Fatalf("account defaults %+v", a)
+	}
+	if c.Provider.Rules != Rules2025 || c.Provider.PortfolioLimit != 250 || c.Engine.UnknownPolicy != "fail" {
+		t.Fatalf("defaults %+v %+v", c.Provider, c.Engine)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	src, _ := os.ReadFile("../config.example.toml")
+	f.Add(string(src))
+	f.Add(minimal)
+	f.Add("[server]\nlisten = 1")
+	f.Add("[[numbers]]\n[[numbers]]\nalias=\"\"")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := Parse("f.toml", []byte(s), nil)
+		if err == nil {
+			if len(c.Numbers) == 0 || len(c.Accounts) == 0 || c.DefaultNumber() == nil {
+				t.Fatalf("accepted a config without numbers or accounts")
+			}
+			return
+		}
+		if _, ok := err.(*Error); !ok {
+			t.Fatalf("error of type %T: %v", err, err)
+		}
+	})
+}

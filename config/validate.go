@@ -1,0 +1,248 @@
+package config
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Limits on configured values.
+const (
+	MaxThroughputMPS = 1000
+	MinMemTableMB    = 8 // Badger refuses smaller memtables at its default value threshold
+	MinKeyLength     = 16
+)
+
+// Scopes an API key may hold; admin implies the others.
+var validScopes = map[string]bool{"send": true, "campaigns": true, "admin": true}
+
+// CallbackEvents are the event types a callback endpoint may subscribe to.
+var CallbackEvents = []string{"message.status", "message.inbound", "template.status", "number.update", "balance.low", "campaign.state"}
+
+var (
+	reAlias = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+	reID    = regexp.MustCompile(`^[0-9]{1,32}$`)
+	reCurr  = regexp.MustCompile(`^[A-Z]{3}$`)
+)
+
+type fieldError struct {
+	Error
+	path []string
+}
+
+type validator struct{ errs []fieldError }
+
+func (v *validator) add(msg string, path ...string) {
+	v.errs = append(v.errs, fieldError{Error: Error{Key: keyString(path), Msg: msg}, path: path})
+}
+
+func keyString(path []string) string {
+	var b strings.Builder
+	for i, p := range path {
+		if _, err := strconv.Atoi(p); err == nil && i > 0 {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+func (c *Config) validate() []fieldError {
+	v := &validator{}
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		v.add(fmt.Sprintf("%q is not host:port", c.Server.Listen), "server", "listen")
+	}
+	if c.Server.MaxBodyBytes < 1024 {
+		v.add("must be at least 1024", "server", "max_body_bytes")
+	}
+	switch c.Server.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		v.add(fmt.Sprintf("%q is not one of debug, info, warn, error", c.Server.LogLevel), "server", "log_level")
+	}
+	if c.Storage.MemTableMB < MinMemTableMB {
+		v.add(fmt.Sprintf("must be at least %d", MinMemTableMB), "storage", "memtable_mb")
+	}
+
+	p := c.Provider
+	switch p.Kind {
+	case ProviderSandbox, ProviderCloud:
+	default:
+		v.add(fmt.Sprintf("%q is not \"sandbox\" or \"cloud\"", p.Kind), "provider", "kind")
+	}
+	if p.Rules != Rules2025 && p.Rules != RulesLegacy {
+		v.add(fmt.Sprintf("%q is not \"2025\" or \"legacy\"", p.Rules), "provider", "rules")
+	}
+	if p.PortfolioLimit < -1 || p.PortfolioLimit == 0 {
+		v.add("must be a positive limit (250, 2000, 10000, 100000) or -1 for unlimited", "provider", "portfolio_limit")
+	}
+	if p.BaseURL != "" {
+		if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add(fmt.Sprintf("%q is not an http(s) URL", p.BaseURL), "provider", "base_url")
+		}
+	}
+	if p.Kind == ProviderCloud {
+		if c.Webhook.AppSecret == "" {
+			v.add("is required with provider.kind = \"cloud\" (or set KIRIM_WEBHOOK_APP_SECRET)", "webhook", "app_secret")
+		}
+		if c.Webhook.VerifyToken == "" {
+			v.add("is required with provider.kind = \"cloud\" (or set KIRIM_WEBHOOK_VERIFY_TOKEN)", "webhook", "verify_token")
+		}
+	}
+	if p.Kind == ProviderSandbox {
+		if _, _, err := net.SplitHostPort(c.Sandbox.Listen); err != nil {
+			v.add(fmt.Sprintf("%q is not host:port", c.Sandbox.Listen), "sandbox", "listen")
+		}
+		if c.Webhook.AppSecret == "" {
+			v.add("is required: the sandbox signs its webhooks with it", "webhook", "app_secret")
+		}
+	}
+	for _, r := range []struct {
+		key string
+		val float64
+	}{{"read_rate", c.Sandbox.ReadRate}, {"fail_rate", c.Sandbox.FailRate}, {"pacing_rate", c.Sandbox.PacingRate}} {
+		if r.val < 0 || r.val > 1 {
+			v.add("must be between 0 and 1", "sandbox", r.key)
+		}
+	}
+
+	e := c.Engine
+	if e.MaxAttempts < 1 {
+		v.add("must be at least 1", "engine", "max_attempts")
+	}
+	if e.UnknownPolicy != "fail" && e.UnknownPolicy != "resend" {
+		v.add(fmt.Sprintf("%q is not \"fail\" or \"resend\"", e.UnknownPolicy), "engine", "unknown_policy")
+	}
+	if e.Workers < 1 || e.Workers > 1024 {
+		v.add("must be between 1 and 1024", "engine", "workers")
+	}
+
+	if len(c.Numbers) == 0 {
+		v.add("at least one [[numbers]] entry is required", "numbers")
+	}
+	aliases, ids := map[string]bool{}, map[string]bool{}
+	defaults := 0
+	for i, n := range c.Numbers {
+		at := func(k string) []string { return []string{"numbers", strconv.Itoa(i), k} }
+		if !reAlias.MatchString(n.Alias) {
+			v.add(fmt.Sprintf("%q must be 1-32 of a-z, 0-9, _ and -", n.Alias), at("alias")...)
+		} else if aliases[n.Alias] {
+			v.add(fmt.Sprintf("%q is used twice", n.Alias), at("alias")...)
+		}
+		aliases[n.Alias] = true
+		if !reID.MatchString(n.PhoneNumberID) {
+			v.add("is required: Meta's numeric phone-number id (not the phone number)", at("phone_number_id")...)
+		} else if ids[n.PhoneNumberID] {
+			v.add(fmt.Sprintf("%q is used twice", n.PhoneNumberID), at("phone_number_id")...)
+		}
+		ids[n.PhoneNumberID] = true
+		if !reID.MatchString(n.WABAID) {
+			v.add("is required: the numeric WhatsApp Business Account id", at("waba_id")...)
+		}
+		if n.Phone != "" {
+			if _, err := phonenumbers.Parse(n.Phone, "ZZ"); err != nil || !strings.HasPrefix(n.Phone, "+") {
+				v.add(fmt.Sprintf("%q is not an E.164 number like +6281234567890", n.Phone), at("phone")...)
+			}
+		}
+		if n.ThroughputMPS < 1 || n.ThroughputMPS > MaxThroughputMPS {
+			v.add(fmt.Sprintf("must be between 1 and %d", MaxThroughputMPS), at("throughput_mps")...)
+		}
+		if n.MessagingLimit < -1 || n.MessagingLimit == 0 {
+			v.add("must be a positive limit or -1 for unlimited", at("messaging_limit")...)
+		}
+		if n.PairGap.Duration < 0 {
+			v.add("must not be negative", at("pair_gap")...)
+		}
+		if n.BaseURL != "" {
+			if u, err := url.Parse(n.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				v.add(fmt.Sprintf("%q is not an http(s) URL", n.BaseURL), at("base_url")...)
+			}
+		}
+		if c.Provider.Kind == ProviderCloud && n.Token == "" && c.Provider.Token == "" {
+			v.add(fmt.Sprintf("no token: set provider.token, numbers.token or KIRIM_NUMBERS_%s_TOKEN", upper(n.Alias)), at("token")...)
+		}
+		if n.Default {
+			defaults++
+			if defaults > 1 {
+				v.add("only one number may be the default", at("default")...)
+			}
+		}
+	}
+
+	if len(c.Accounts) == 0 {
+		v.add("at least one [[accounts]] entry is required", "accounts")
+	}
+	accIDs := map[string]bool{}
+	for i, a := range c.Accounts {
+		at := func(k ...string) []string { return append([]string{"accounts", strconv.Itoa(i)}, k...) }
+		if !reAlias.MatchString(a.ID) {
+			v.add(fmt.Sprintf("%q must be 1-32 of a-z, 0-9, _ and -", a.ID), at("id")...)
+		} else if accIDs[a.ID] {
+			v.add(fmt.Sprintf("%q is used twice", a.ID), at("id")...)
+		}
+		accIDs[a.ID] = true
+		if !reCurr.MatchString(a.Currency) {
+			v.add(fmt.Sprintf("%q is not a 3-letter currency code", a.Currency), at("currency")...)
+		}
+		if _, err := time.LoadLocation(a.Timezone); err != nil {
+			v.add(fmt.Sprintf("%q is not a timezone like Asia/Jakarta", a.Timezone), at("timezone")...)
+		}
+		if phonenumbers.GetCountryCodeForRegion(a.DefaultRegion) == 0 {
+			v.add(fmt.Sprintf("%q is not a region code like ID", a.DefaultRegion), at("default_region")...)
+		}
+		for j, k := range a.Keys {
+			kat := func(f string) []string { return at("keys", strconv.Itoa(j), f) }
+			switch {
+			case k.Key == "" && k.KeySHA256 == "":
+				v.add("give key or key_sha256", kat("key")...)
+			case k.Key != "" && k.KeySHA256 != "":
+				v.add("give key or key_sha256, not both", kat("key")...)
+			case k.Key != "" && len(k.Key) < MinKeyLength:
+				v.add(fmt.Sprintf("must be at least %d characters", MinKeyLength), kat("key")...)
+			case k.KeySHA256 != "":
+				if b, err := hex.DecodeString(k.KeySHA256); err != nil || len(b) != 32 {
+					v.add("must be 64 hex digits (the SHA-256 of the key)", kat("key_sha256")...)
+				}
+			}
+			if len(k.Scopes) == 0 {
+				v.add("at least one of send, campaigns, admin", kat("scopes")...)
+			}
+			for _, s := range k.Scopes {
+				if !validScopes[s] {
+					v.add(fmt.Sprintf("%q is not one of send, campaigns, admin", s), kat("scopes")...)
+				}
+			}
+		}
+	}
+
+	known := map[string]bool{"*": true}
+	for _, e := range CallbackEvents {
+		known[e] = true
+	}
+	for i, cb := range c.Callbacks {
+		at := func(k string) []string { return []string{"callbacks", strconv.Itoa(i), k} }
+		if u, err := url.Parse(cb.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add(fmt.Sprintf("%q is not an http(s) URL", cb.URL), at("url")...)
+		}
+		if cb.Secret == "" {
+			v.add("is required to sign callbacks", at("secret")...)
+		}
+		for _, ev := range cb.Events {
+			if !known[ev] {
+				v.add(fmt.Sprintf("%q is not one of %s or *", ev, strings.Join(CallbackEvents, ", ")), at("events")...)
+			}
+		}
+	}
+	return v.errs
+}
