@@ -27,8 +27,9 @@ type IterOptions struct {
 	KeysOnly bool // value is nil in fn; much cheaper
 }
 
-// Txn reads and writes inside a commit. Reads see the writes made earlier in the same
-// Txn, and the writes of transactions committed before it.
+// Txn reads and writes inside a commit. Get sees the writes made earlier in the same
+// Txn, and the writes of transactions committed before it. Iterate sees committed writes
+// but not the Txn's own: read your own writes with Get (see DB.Commit).
 type Txn interface {
 	Reader
 	Set(key, value []byte) error

@@ -1,0 +1,320 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// badgerInternalPrefix is reserved by Badger for its own keys.
+const badgerInternalPrefix = "!badger!"
+
+type commitReq struct {
+	ctx  context.Context
+	fn   func(Txn) error
+	done chan error
+}
+
+// Commit runs fn in a read-write transaction and returns once its writes are synced to
+// disk, or with the error that kept them out.
+//
+// All Commits go through one committer goroutine, which takes whatever requests are
+// waiting (up to Options.MaxBatch; it never waits for more), runs their fns one after
+// another in one Badger transaction, commits, syncs once and then answers them all. So
+// concurrent callers share a sync, and there are no write conflicts to retry.
+//
+// Inside fn:
+//   - Set and Delete go to fn's own overlay; they reach the store only if fn returns
+//     nil, and an error from fn (returned to this caller alone) discards them.
+//   - Get sees fn's overlay, then the writes of fns that ran before it in the same group,
+//     then committed data.
+//   - Iterate sees committed data plus the writes of earlier fns in the group, but NOT
+//     fn's own overlay: read your own writes with Get.
+//   - Keys and values passed to Set are copied; callers may reuse their buffers.
+//   - A panic is recovered and returned as this caller's error.
+//   - fn must not call Commit (the committer would wait on itself) and must not keep
+//     the Txn after returning.
+//
+// fn runs on the committer goroutine, so it should be quick: read, decide, write.
+// If ctx is done before fn runs, Commit returns ctx.Err() and fn never runs. Once fn
+// has run, Commit waits for the outcome regardless of ctx, so a nil error always means
+// durable and an error always means nothing of fn's was written.
+func (d *DB) Commit(ctx context.Context, fn func(Txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	req := &commitReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case d.reqs <- req:
+		d.exit()
+	case <-ctx.Done():
+		d.exit()
+		return ctx.Err()
+	}
+	return <-req.done
+}
+
+func (d *DB) committer() {
+	defer close(d.committerDone)
+	batch := make([]*commitReq, 0, d.opts.MaxBatch)
+	for req := range d.reqs {
+		batch = append(batch[:0], req)
+	gather:
+		for len(batch) < d.opts.MaxBatch {
+			select {
+			case r, ok := <-d.reqs:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		d.runGroup(batch)
+		clear(batch)
+	}
+}
+
+// group is one round of the committer: the current Badger transaction and the overlays
+// applied to it but not yet committed.
+type group struct {
+	d       *DB
+	txn     *badger.Txn
+	pending []*overlay // applied to txn, in order
+	results []error
+	wrote   bool  // some transaction of this group committed writes
+	broken  error // a transaction commit failed: the rest of the group is refused
+}
+
+func (d *DB) runGroup(batch []*commitReq) {
+	g := &group{d: d, txn: d.bdb.NewTransaction(true), results: make([]error, len(batch))}
+	for i, req := range batch {
+		if g.broken != nil {
+			g.results[i] = g.broken
+			continue
+		}
+		if err := req.ctx.Err(); err != nil {
+			g.results[i] = err
+			continue
+		}
+		ov := &overlay{g: g, idx: i, index: map[string]int{}}
+		err := runFn(d, req.fn, ov)
+		ov.done = true
+		if err != nil {
+			g.results[i] = err
+			continue
+		}
+		g.apply(ov)
+	}
+	if g.broken == nil {
+		g.commitPending()
+	} else {
+		g.txn.Discard()
+	}
+	if g.wrote {
+		if err := d.bdb.Sync(); err != nil {
+			err = fmt.Errorf("storage: commit: sync: %w", err)
+			d.log.Error("storage: sync failed", "err", err)
+			for i := range g.results {
+				if g.results[i] == nil {
+					g.results[i] = err
+				}
+			}
+		}
+		d.stats.syncs.Add(1)
+	}
+	for i, req := range batch {
+		req.done <- g.results[i]
+	}
+	n := int64(len(batch))
+	d.stats.commits.Add(n)
+	d.stats.groups.Add(1)
+	if n > d.stats.largest.Load() {
+		d.stats.largest.Store(n)
+	}
+}
+
+func runFn(d *DB, fn func(Txn) error, ov *overlay) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.log.Error("storage: commit fn panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("storage: commit fn panicked: %v", r)
+		}
+	}()
+	return fn(ov)
+}
+
+// apply moves ov's writes into the group transaction, committing the transaction so far
+// and starting another when it would grow too big.
+func (g *group) apply(ov *overlay) {
+	if len(ov.ops) == 0 {
+		return
+	}
+	err := ov.applyTo(g.txn)
+	if err == nil {
+		g.pending = append(g.pending, ov)
+		return
+	}
+	// ov is half applied and Badger cannot take writes back: rebuild the transaction from
+	// the overlays before it.
+	if !g.rebuild() {
+		g.results[ov.idx] = g.broken
+		return
+	}
+	if !errors.Is(err, badger.ErrTxnTooBig) {
+		g.results[ov.idx] = fmt.Errorf("storage: commit: %w", err)
+		return
+	}
+	if len(g.pending) > 0 {
+		g.d.stats.splits.Add(1)
+		if !g.commitPending() {
+			g.results[ov.idx] = g.broken
+			return
+		}
+		if err = ov.applyTo(g.txn); err == nil {
+			g.pending = append(g.pending, ov)
+			return
+		}
+		if !g.rebuild() {
+			g.results[ov.idx] = g.broken
+			return
+		}
+	}
+	g.results[ov.idx] = fmt.Errorf("%w (%d writes, %d bytes of keys and values)", ErrTxnTooBig, len(ov.ops), ov.bytes)
+}
+
+// rebuild replaces the transaction with a fresh one holding the pending overlays. They
+// fitted before in the same order, so they fit again.
+func (g *group) rebuild() bool {
+	g.txn.Discard()
+	g.txn = g.d.bdb.NewTransaction(true)
+	for _, p := range g.pending {
+		if err := p.applyTo(g.txn); err != nil {
+			g.fail(fmt.Errorf("storage: commit: rebuild transaction: %w", err))
+			return false
+		}
+	}
+	return true
+}
+
+// commitPending commits the transaction (without syncing: the group syncs once at the
+// end) and starts the next one.
+func (g *group) commitPending() bool {
+	err := g.txn.Commit()
+	g.txn = g.d.bdb.NewTransaction(true)
+	if err != nil {
+		g.fail(fmt.Errorf("storage: commit: %w", err))
+		return false
+	}
+	if len(g.pending) > 0 {
+		g.wrote = true
+	}
+	g.pending = g.pending[:0]
+	return true
+}
+
+// fail answers every pending fn with err and refuses the rest of the group: later fns may
+// have read writes that are now lost.
+func (g *group) fail(err error) {
+	g.d.log.Error("storage: group commit failed", "err", err)
+	for _, p := range g.pending {
+		g.results[p.idx] = err
+	}
+	g.pending = g.pending[:0]
+	g.broken = err
+}
+
+// overlay is the Txn a commit fn sees: its writes stay here until it returns nil.
+type overlay struct {
+	g     *group
+	idx   int
+	ops   []op
+	index map[string]int // key -> position in ops; the last write to a key wins
+	bytes int
+	done  bool
+}
+
+type op struct {
+	key, value []byte
+	del        bool
+}
+
+var errTxnDone = errors.New("storage: Txn used after its commit fn returned")
+
+func (o *overlay) Get(key []byte) ([]byte, error) {
+	if o.done {
+		return nil, errTxnDone
+	}
+	if i, ok := o.index[string(key)]; ok {
+		if o.ops[i].del {
+			return nil, ErrNotFound
+		}
+		return bytes.Clone(o.ops[i].value), nil
+	}
+	return txnGet(o.g.txn, key)
+}
+
+func (o *overlay) Iterate(prefix []byte, opts IterOptions, fn func(key, value []byte) (bool, error)) error {
+	if o.done {
+		return errTxnDone
+	}
+	return txnIterate(o.g.txn, prefix, opts, fn)
+}
+
+func (o *overlay) Set(key, value []byte) error {
+	if err := o.check(key); err != nil {
+		return err
+	}
+	// A nil value would read back as nil from Get; store an empty one instead.
+	v := append([]byte{}, value...)
+	o.put(op{key: bytes.Clone(key), value: v})
+	return nil
+}
+
+func (o *overlay) Delete(key []byte) error {
+	if err := o.check(key); err != nil {
+		return err
+	}
+	o.put(op{key: bytes.Clone(key), del: true})
+	return nil
+}
+
+func (o *overlay) check(key []byte) error {
+	if o.done {
+		return errTxnDone
+	}
+	return checkKey(key)
+}
+
+func (o *overlay) put(p op) {
+	o.bytes += len(p.key) + len(p.value)
+	if i, ok := o.index[string(p.key)]; ok {
+		o.ops[i] = p
+		return
+	}
+	o.index[string(p.key)] = len(o.ops)
+	o.ops = append(o.ops, p)
+}
+
+func (o *overlay) applyTo(txn *badger.Txn) error {
+	for _, p := range o.ops {
+		var err error
+		if p.del {
+			err = txn.Delete(p.key)
+		} else {
+			err = txn.Set(p.key, p.value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

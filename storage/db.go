@@ -1,0 +1,356 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Defaults, sized for a 1-2 GB VPS that also runs the rest of Kirim.
+const (
+	DefaultMemTableSize     = 16 << 20
+	DefaultNumMemtables     = 3
+	DefaultBlockCacheSize   = 32 << 20
+	DefaultIndexCacheSize   = 16 << 20
+	DefaultValueLogFileSize = 128 << 20
+	DefaultGCInterval       = 10 * time.Minute
+	DefaultGCDiscardRatio   = 0.5
+	DefaultMaxBatch         = 1024
+)
+
+// numCompactors matches the two cores of the machines Kirim is sized for; Badger wants
+// at least two (the first one prioritises level 0).
+const numCompactors = 2
+
+// maxGCRounds bounds one GC tick, so a store with a lot of garbage is reclaimed over
+// several ticks instead of one long burst of rewrites.
+const maxGCRounds = 64
+
+// MaxKeySize is the longest key Set and Delete accept. Real keys are a prefix, a few ids
+// and numbers; anything longer is a bug worth reporting where it happens.
+const MaxKeySize = 4096
+
+// ErrClosed is returned by every operation on a closed DB.
+var ErrClosed = errors.New("storage: closed")
+
+// ErrTxnTooBig is returned by Commit when the writes of a single fn do not fit in one
+// transaction (about 15 % of MemTableSize). Split the work, or use a Batch.
+var ErrTxnTooBig = errors.New("storage: writes of one commit exceed a transaction")
+
+// Options configure Open. A zero field takes the default named in its comment.
+type Options struct {
+	// Dir is the data directory. Required unless InMemory.
+	Dir string
+	// InMemory keeps everything in memory (tests). Nothing survives Close; GC is off.
+	InMemory bool
+	// MemTableSize is the size of one memtable. Default 16 MiB. Each memtable's arena costs
+	// this plus about 15 % of it again in resident memory while it fills. Badger refuses
+	// a memtable under about 7 MiB: a transaction is capped at 15 % of it and must hold
+	// Badger's 1 MiB value threshold.
+	MemTableSize int64
+	// NumMemtables is how many memtables may be in memory (one active, the rest waiting to
+	// be flushed). Default 3: about 3 x 18 MiB at the peak of a write burst.
+	NumMemtables int
+	// BlockCacheSize caches decompressed table blocks. Default 32 MiB, resident once warm.
+	BlockCacheSize int64
+	// IndexCacheSize caches table indexes and bloom filters. Default 16 MiB; Badger's own
+	// default (0) keeps every index in memory, which grows with the data.
+	IndexCacheSize int64
+	// ValueLogFileSize is the size of one value-log file. Default 128 MiB. It costs
+	// address space and sparse file size, not resident memory; smaller files let GC
+	// reclaim space in smaller steps.
+	ValueLogFileSize int64
+	// GCInterval is how often value-log GC runs. Default 10 minutes; negative disables.
+	GCInterval time.Duration
+	// GCDiscardRatio is the share of a value-log file that must be garbage before GC
+	// rewrites it. Default 0.5.
+	GCDiscardRatio float64
+	// MaxBatch is the most Commit calls grouped into one sync. Default 1024. The queue
+	// of waiting commits holds this many requests.
+	MaxBatch int
+	// Logger receives Badger's warnings and errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	if o.NumMemtables == 0 {
+		o.NumMemtables = DefaultNumMemtables
+	}
+	if o.BlockCacheSize == 0 {
+		o.BlockCacheSize = DefaultBlockCacheSize
+	}
+	if o.IndexCacheSize == 0 {
+		o.IndexCacheSize = DefaultIndexCacheSize
+	}
+	if o.ValueLogFileSize == 0 {
+		o.ValueLogFileSize = DefaultValueLogFileSize
+	}
+	if o.GCInterval == 0 {
+		o.GCInterval = DefaultGCInterval
+	}
+	if o.GCDiscardRatio == 0 {
+		o.GCDiscardRatio = DefaultGCDiscardRatio
+	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case !o.InMemory && o.Dir == "":
+		return errors.New("storage: options: Dir is required unless InMemory")
+	case o.MemTableSize < 0, o.NumMemtables < 0, o.BlockCacheSize < 0, o.IndexCacheSize < 0,
+		o.ValueLogFileSize < 0, o.MaxBatch < 0:
+		return errors.New("storage: options: sizes and counts must not be negative")
+	case o.GCDiscardRatio < 0 || o.GCDiscardRatio >= 1:
+		return fmt.Errorf("storage: options: GCDiscardRatio %v must be in (0, 1)", o.GCDiscardRatio)
+	}
+	return nil
+}
+
+func (o Options) badger() badger.Options {
+	dir := o.Dir
+	if o.InMemory {
+		dir = ""
+	}
+	return badger.DefaultOptions(dir).
+		WithInMemory(o.InMemory).
+		WithMemTableSize(o.MemTableSize).
+		WithNumMemtables(o.NumMemtables).
+		WithBlockCacheSize(o.BlockCacheSize).
+		WithIndexCacheSize(o.IndexCacheSize).
+		WithValueLogFileSize(o.ValueLogFileSize).
+		WithNumCompactors(numCompactors).
+		WithDetectConflicts(false).
+		WithSyncWrites(false).
+		WithLogger(badgerLogger{o.Logger})
+}
+
+// DB is the store: a Badger database, one committer goroutine that groups concurrent
+// Commits into one sync, and a value-log GC loop.
+type DB struct {
+	bdb  *badger.DB
+	opts Options
+	log  *slog.Logger
+
+	reqs chan *commitReq
+
+	mu     sync.Mutex // guards closed and the Add side of active
+	closed bool
+	// active counts calls that may touch Badger (enqueueing Commits, Views, open Batches,
+	// Backups); Close waits for them before closing Badger.
+	active sync.WaitGroup
+
+	committerDone chan struct{}
+	gcStop        chan struct{}
+	gcDone        chan struct{}
+	closeOnce     sync.Once
+	closeErr      error
+
+	stats struct {
+		commits, groups, syncs, splits, largest, gcRewrites atomic.Int64
+	}
+}
+
+// Open opens (or creates) the store described by opts.
+func Open(opts Options) (*DB, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	bdb, err := badger.Open(opts.badger())
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", opts.Dir, err)
+	}
+	d := &DB{
+		bdb:           bdb,
+		opts:          opts,
+		log:           opts.Logger,
+		reqs:          make(chan *commitReq, opts.MaxBatch),
+		committerDone: make(chan struct{}),
+		gcStop:        make(chan struct{}),
+		gcDone:        make(chan struct{}),
+	}
+	go d.committer()
+	if opts.GCInterval > 0 && !opts.InMemory {
+		go d.gcLoop(opts.GCInterval)
+	} else {
+		close(d.gcDone)
+	}
+	return d, nil
+}
+
+// enter registers a call that uses Badger; it fails once Close has begun.
+func (d *DB) enter() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	d.active.Add(1)
+	return nil
+}
+
+func (d *DB) exit() { d.active.Done() }
+
+// Close waits for calls in progress (queued Commits are run and answered, Views and
+// Backups finish, open Batches must be flushed or cancelled), stops the committer and
+// the GC loop, and closes Badger. Calling it again returns the first call's result.
+func (d *DB) Close() error {
+	d.closeOnce.Do(func() {
+		d.mu.Lock()
+		d.closed = true
+		d.mu.Unlock()
+		close(d.gcStop)
+		// Every Commit that got past enter has its request in the channel once active
+		// drains, so closing it after the wait loses nothing.
+		d.active.Wait()
+		close(d.reqs)
+		<-d.committerDone
+		<-d.gcDone
+		if err := d.bdb.Close(); err != nil {
+			d.closeErr = fmt.Errorf("storage: close: %w", err)
+		}
+	})
+	return d.closeErr
+}
+
+// View runs fn against a read-only snapshot of committed data.
+func (d *DB) View(fn func(Reader) error) error {
+	if err := d.enter(); err != nil {
+		return err
+	}
+	defer d.exit()
+	return d.bdb.View(func(txn *badger.Txn) error {
+		return fn(reader{txn})
+	})
+}
+
+// Stats are counters and sizes for metrics and benchmarks.
+type Stats struct {
+	LSMBytes  int64 // table files (.sst) on disk
+	VLogBytes int64 // value-log files (.vlog) on disk
+	WALBytes  int64 // memtable write-ahead logs (.mem) on disk
+
+	Commits      int64 // Commit calls answered by the committer
+	Groups       int64 // groups of commits run together
+	Syncs        int64 // syncs issued (groups that wrote something)
+	Splits       int64 // transactions committed early because a group outgrew one
+	LargestGroup int64 // most commits in one group so far
+	GCRewrites   int64 // value-log files rewritten by GC
+}
+
+// Stats returns the current counters and on-disk sizes.
+func (d *DB) Stats() Stats {
+	s := Stats{
+		Commits:      d.stats.commits.Load(),
+		Groups:       d.stats.groups.Load(),
+		Syncs:        d.stats.syncs.Load(),
+		Splits:       d.stats.splits.Load(),
+		LargestGroup: d.stats.largest.Load(),
+		GCRewrites:   d.stats.gcRewrites.Load(),
+	}
+	if d.opts.InMemory {
+		return s
+	}
+	// Badger's own Size() is refreshed once a minute; the directory is small enough to
+	// list on demand.
+	entries, err := os.ReadDir(d.opts.Dir)
+	if err != nil {
+		return s
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || info.IsDir() {
+			continue
+		}
+		switch filepath.Ext(e.Name()) {
+		case ".sst":
+			s.LSMBytes += info.Size()
+		case ".vlog":
+			s.VLogBytes += info.Size()
+		case ".mem":
+			s.WALBytes += info.Size()
+		}
+	}
+	return s
+}
+
+func (d *DB) gcLoop(every time.Duration) {
+	defer close(d.gcDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.gcStop:
+			return
+		case <-t.C:
+			if _, err := d.RunGC(); err != nil {
+				d.log.Warn("storage: value-log GC", "err", err)
+			}
+		}
+	}
+}
+
+// RunGC rewrites value-log files until Badger finds none worth rewriting (at most
+// maxGCRounds per call) and returns how many it rewrote. The GC loop calls it on a
+// timer; tools may call it directly.
+func (d *DB) RunGC() (int, error) {
+	if d.opts.InMemory {
+		return 0, nil
+	}
+	if err := d.enter(); err != nil {
+		return 0, err
+	}
+	defer d.exit()
+	n := 0
+	for n < maxGCRounds {
+		select {
+		case <-d.gcStop:
+			return n, nil
+		default:
+		}
+		err := d.bdb.RunValueLogGC(d.opts.GCDiscardRatio)
+		switch {
+		case err == nil:
+			n++
+			d.stats.gcRewrites.Add(1)
+		case errors.Is(err, badger.ErrNoRewrite), errors.Is(err, badger.ErrRejected):
+			return n, nil
+		default:
+			return n, fmt.Errorf("storage: value-log GC: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// badgerLogger routes Badger's warnings and errors to slog; its info and debug chatter
+// (compaction progress, table flushes) is dropped.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, args ...any) {
+	b.l.Error(strings.TrimSpace(fmt.Sprintf(f, args...)), "component", "badger")
+}
+
+func (b badgerLogger) Warningf(f string, args ...any) {
+	b.l.Warn(strings.TrimSpace(fmt.Sprintf(f, args...)), "component", "badger")
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
