@@ -1,0 +1,123 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"kirim/storage"
+)
+
+// Event is something callers forward to the account's callbacks.
+type Event struct {
+	Type      string // EventBalanceLow
+	Account   string
+	Currency  string
+	Available int64
+	Threshold int64
+	At        time.Time
+}
+
+// checkLow raises balance.low once per crossing: when available falls below the
+// threshold and the account was not already flagged low. Climbing back to or above the
+// threshold clears the flag so the next fall raises it again.
+func (l *Ledger) checkLow(tx storage.Txn, acct *Account, now time.Time) ([]Event, error) {
+	if acct.LowBalance <= 0 {
+		return nil, nil
+	}
+	avail, err := balanceOf(tx, acct.Currency, availableAccount(acct.ID))
+	if err != nil {
+		return nil, err
+	}
+	flagged, err := readLowFlag(tx, acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	low := avail < acct.LowBalance
+	if low == flagged {
+		return nil, nil
+	}
+	flag := []byte{0}
+	if low {
+		flag[0] = 1
+	}
+	if err := tx.Set(accountStateKey(acct.ID), flag); err != nil {
+		return nil, fmt.Errorf("write low-balance flag: %w", err)
+	}
+	if !low {
+		return nil, nil
+	}
+	l.log.Info("ledger: balance low", "account", acct.ID, "available_micros", avail, "threshold_micros", acct.LowBalance)
+	return []Event{{Type: EventBalanceLow, Account: acct.ID, Currency: acct.Currency, Available: avail, Threshold: acct.LowBalance, At: now}}, nil
+}
+
+func readLowFlag(r storage.Reader, account string) (bool, error) {
+	v, err := r.Get(accountStateKey(account))
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read low-balance flag: %w", err)
+	}
+	return len(v) == 1 && v[0] == 1, nil
+}
+
+// Balance is an account's position.
+type Balance struct {
+	Account   string
+	Currency  string
+	Available int64 // micros that new holds may use
+	Held      int64 // micros reserved by open holds
+	Balance   int64 // Available + Held: prepaid money not yet spent
+	// Credits are the unused package credits by kind as of now: when the month has turned
+	// but the rollover has not run yet, they show the new month's grant.
+	Credits     map[string]int64
+	HeldCredits map[string]int64
+	LowBalance  int64 // threshold
+	Low         bool  // Available is below LowBalance
+}
+
+// Balance reads an account's balances from the cache (Verify proves it equals the chain).
+func (l *Ledger) Balance(r storage.Reader, account string) (Balance, error) {
+	acct, err := l.account(account)
+	if err != nil {
+		return Balance{}, fmt.Errorf("ledger: balance: %w", err)
+	}
+	b := Balance{Account: acct.ID, Currency: acct.Currency, LowBalance: acct.LowBalance, Credits: map[string]int64{}, HeldCredits: map[string]int64{}}
+	if b.Available, err = balanceOf(r, acct.Currency, availableAccount(acct.ID)); err != nil {
+		return Balance{}, fmt.Errorf("ledger: balance %s: %w", account, err)
+	}
+	if b.Held, err = balanceOf(r, acct.Currency, heldAccount(acct.ID)); err != nil {
+		return Balance{}, fmt.Errorf("ledger: balance %s: %w", account, err)
+	}
+	b.Balance = b.Available + b.Held
+	b.Low = acct.LowBalance > 0 && b.Available < acct.LowBalance
+	plan, err := l.rolloverDue(r, acct, l.now())
+	if err != nil {
+		return Balance{}, fmt.Errorf("ledger: balance %s: %w", account, err)
+	}
+	kinds := map[string]bool{}
+	for _, k := range plan.prev.Kinds {
+		kinds[k] = true
+	}
+	for k := range acct.Package.Credits {
+		kinds[k] = true
+	}
+	for _, kind := range sortedKeys(kinds) {
+		held, err := balanceOf(r, creditAsset(kind), heldAccount(acct.ID))
+		if err != nil {
+			return Balance{}, fmt.Errorf("ledger: balance %s: %w", account, err)
+		}
+		if held != 0 {
+			b.HeldCredits[kind] = held
+		}
+		if plan.due {
+			b.Credits[kind] = acct.Package.Credits[kind]
+			continue
+		}
+		if b.Credits[kind], err = balanceOf(r, creditAsset(kind), creditAccount(acct.ID, kind)); err != nil {
+			return Balance{}, fmt.Errorf("ledger: balance %s: %w", account, err)
+		}
+	}
+	return b, nil
+}

@@ -1,0 +1,373 @@
+package ledger
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"kirim/storage"
+)
+
+// Entry kinds.
+const (
+	KindTopUp        = "topup"
+	KindHold         = "hold"
+	KindCapture      = "capture"
+	KindRelease      = "release"
+	KindCreditGrant  = "credit_grant"
+	KindCreditExpiry = "credit_expiry"
+	KindAdjustment   = "adjustment"
+)
+
+// Entry is one immutable ledger transaction: postings that sum to zero per asset, with
+// the facts that explain them.
+type Entry struct {
+	Seq        uint64 // gapless, from 1
+	Kind       string
+	At         time.Time
+	Account    string // the Kirim account it concerns
+	HoldID     string
+	MessageID  string
+	CampaignID string
+	Reference  string // top-up reference
+	Reason     string // adjustment or release reason
+	Category   string
+	CreditKind string // set when the entry moves credit units
+	Amount     int64  // the nominal amount: micros, or units for credit entries
+	Legs       []Leg
+	Hash       [32]byte // SHA-256 over the previous entry's hash and this entry's encoding
+}
+
+// Leg is one side of a posting: a signed change to one account's balance in one asset.
+type Leg struct {
+	Account string
+	Asset   string
+	Amount  int64
+}
+
+const (
+	entryVersion = 1
+	hashSize     = sha256.Size
+	// maxEntryLegs bounds a decoded entry; the largest real one (a rollover grant of
+	// every credit kind) is far below it.
+	maxEntryLegs = 1024
+)
+
+var errCorrupt = errors.New("corrupt entry")
+
+// encodeEntry writes the canonical encoding that the hash covers: fixed field order,
+// big-endian integers, length-prefixed strings. Changing it breaks every existing chain,
+// so it carries a version byte.
+func encodeEntry(e *Entry) []byte {
+	n := 1 + 8 + 8 + 8 + 2
+	for _, s := range e.strings() {
+		n += binary.MaxVarintLen32 + len(s)
+	}
+	for _, lg := range e.Legs {
+		n += 2*binary.MaxVarintLen32 + len(lg.Account) + len(lg.Asset) + 8
+	}
+	b := make([]byte, 0, n+hashSize)
+	b = append(b, entryVersion)
+	b = binary.BigEndian.AppendUint64(b, e.Seq)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.At.UnixNano()))
+	for _, s := range e.strings() {
+		b = appendString(b, s)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Amount))
+	b = binary.AppendUvarint(b, uint64(len(e.Legs)))
+	for _, lg := range e.Legs {
+		b = appendString(b, lg.Account)
+		b = appendString(b, lg.Asset)
+		b = binary.BigEndian.AppendUint64(b, uint64(lg.Amount))
+	}
+	return b
+}
+
+func (e *Entry) strings() [9]string {
+	return [9]string{e.Kind, e.Account, e.HoldID, e.MessageID, e.CampaignID, e.Reference, e.Reason, e.Category, e.CreditKind}
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// decodeEntry parses a stored value (encoding followed by the hash). It returns the
+// encoded part too, so Verify can rehash exactly what was stored.
+func decodeEntry(v []byte) (Entry, []byte, error) {
+	var e Entry
+	if len(v) < 1+hashSize {
+		return e, nil, fmt.Errorf("%w: %d bytes", errCorrupt, len(v))
+	}
+	body := v[:len(v)-hashSize]
+	copy(e.Hash[:], v[len(v)-hashSize:])
+	d := decoder{b: body}
+	if ver := d.byte(); ver != entryVersion {
+		return e, nil, fmt.Errorf("%w: version %d", errCorrupt, ver)
+	}
+	e.Seq = d.u64()
+	e.At = time.Unix(0, int64(d.u64())).UTC()
+	fields := []*string{&e.Kind, &e.Account, &e.HoldID, &e.MessageID, &e.CampaignID, &e.Reference, &e.Reason, &e.Category, &e.CreditKind}
+	for _, f := range fields {
+		*f = d.string()
+	}
+	e.Amount = int64(d.u64())
+	n := d.uvarint()
+	if n > maxEntryLegs {
+		return e, nil, fmt.Errorf("%w: %d legs", errCorrupt, n)
+	}
+	if n > 0 && d.err == nil {
+		e.Legs = make([]Leg, n)
+		for i := range e.Legs {
+			e.Legs[i].Account = d.string()
+			e.Legs[i].Asset = d.string()
+			e.Legs[i].Amount = int64(d.u64())
+		}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
+	}
+	return e, body, d.err
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: short %s", errCorrupt, what)
+	}
+	d.b = nil
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) < 1 {
+		d.fail("byte")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) u64() uint64 {
+	if len(d.b) < 8 {
+		d.fail("integer")
+		return 0
+	}
+	v := binary.BigEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("length")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.b)) {
+		d.fail("string")
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func chainHash(prev [32]byte, body []byte) [32]byte {
+	h := sha256.New()
+	h.Write(prev[:])
+	h.Write(body)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// head is the chain's last entry number and hash, kept under one key so appending is a
+// read of one value, not a scan.
+type head struct {
+	Seq  uint64
+	Hash [32]byte
+}
+
+func readHead(r storage.Reader) (head, error) {
+	var h head
+	v, err := r.Get(headKey())
+	if errors.Is(err, storage.ErrNotFound) {
+		return h, nil
+	}
+	if err != nil {
+		return h, fmt.Errorf("read chain head: %w", err)
+	}
+	if len(v) != 8+hashSize {
+		return h, fmt.Errorf("read chain head: %d bytes: %w", len(v), errCorrupt)
+	}
+	h.Seq = binary.BigEndian.Uint64(v)
+	copy(h.Hash[:], v[8:])
+	return h, nil
+}
+
+func writeHead(tx storage.Txn, h head) error {
+	v := make([]byte, 0, 8+hashSize)
+	v = binary.BigEndian.AppendUint64(v, h.Seq)
+	v = append(v, h.Hash[:]...)
+	return tx.Set(headKey(), v)
+}
+
+func readInt(r storage.Reader, k []byte) (int64, error) {
+	v, err := r.Get(k)
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("value of %q has %d bytes: %w", k, len(v), errCorrupt)
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+func putInt(tx storage.Txn, k []byte, v int64) error {
+	return tx.Set(k, binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(v)))
+}
+
+// balanceOf reads a cached balance.
+func balanceOf(r storage.Reader, asset, account string) (int64, error) {
+	v, err := readInt(r, balanceKey(asset, account))
+	if err != nil {
+		return 0, fmt.Errorf("read balance %s %s: %w", asset, account, err)
+	}
+	return v, nil
+}
+
+// post appends e to the chain: it numbers and hashes it, updates the cached balances of
+// its legs and the statement index. It checks every invariant before writing anything,
+// so a refused entry leaves the transaction untouched. acct is the Kirim account the
+// entry concerns (nil for none).
+func (l *Ledger) post(tx storage.Txn, acct *Account, e *Entry) error {
+	if len(e.Legs) == 0 {
+		return fmt.Errorf("post %s: no legs: %w", e.Kind, ErrInvalid)
+	}
+	sums := make(map[string]int64, 2)
+	type bal struct {
+		key      []byte
+		leg      Leg
+		after    int64
+		customer bool
+	}
+	bals := make([]bal, 0, len(e.Legs))
+	for _, lg := range e.Legs {
+		if lg.Amount == 0 {
+			return fmt.Errorf("post %s: zero leg on %s: %w", e.Kind, lg.Account, ErrInvalid)
+		}
+		sums[lg.Asset] += lg.Amount
+		i := 0
+		for i < len(bals) && (bals[i].leg.Account != lg.Account || bals[i].leg.Asset != lg.Asset) {
+			i++
+		}
+		if i == len(bals) {
+			cur, err := balanceOf(tx, lg.Asset, lg.Account)
+			if err != nil {
+				return fmt.Errorf("post %s: %w", e.Kind, err)
+			}
+			bals = append(bals, bal{key: balanceKey(lg.Asset, lg.Account), leg: lg, after: cur, customer: isCustomerAccount(lg.Account)})
+		}
+		cur := bals[i].after
+		if (lg.Amount > 0 && cur > math.MaxInt64-lg.Amount) || (lg.Amount < 0 && cur < math.MinInt64-lg.Amount) {
+			return fmt.Errorf("post %s: %s %s would overflow: %w", e.Kind, lg.Account, lg.Asset, ErrInvalid)
+		}
+		bals[i].after = cur + lg.Amount
+	}
+	for asset, s := range sums {
+		if s != 0 {
+			return fmt.Errorf("post %s: legs in %s sum to %d: %w", e.Kind, asset, s, ErrInvalid)
+		}
+	}
+	for _, b := range bals {
+		if b.customer && b.after < 0 {
+			return fmt.Errorf("post %s: %s would be %d %s: %w", e.Kind, b.leg.Account, b.after, b.leg.Asset, ErrInsufficientBalance)
+		}
+	}
+
+	h, err := readHead(tx)
+	if err != nil {
+		return fmt.Errorf("post %s: %w", e.Kind, err)
+	}
+	e.Seq = h.Seq + 1
+	body := encodeEntry(e)
+	e.Hash = chainHash(h.Hash, body)
+	if err := tx.Set(entryKey(e.Seq), append(body, e.Hash[:]...)); err != nil {
+		return fmt.Errorf("post %s #%d: %w", e.Kind, e.Seq, err)
+	}
+	if err := writeHead(tx, head{Seq: e.Seq, Hash: e.Hash}); err != nil {
+		return fmt.Errorf("post %s #%d: %w", e.Kind, e.Seq, err)
+	}
+	for _, b := range bals {
+		if err := putInt(tx, b.key, b.after); err != nil {
+			return fmt.Errorf("post %s #%d: %w", e.Kind, e.Seq, err)
+		}
+	}
+	if acct != nil {
+		if err := l.index(tx, acct, e); err != nil {
+			return fmt.Errorf("post %s #%d: %w", e.Kind, e.Seq, err)
+		}
+	}
+	return nil
+}
+
+// index writes the statement row of e: the change to available money and the running
+// available and held balances after it, so a statement needs no replay.
+func (l *Ledger) index(tx storage.Txn, acct *Account, e *Entry) error {
+	var availDelta int64
+	for _, lg := range e.Legs {
+		if lg.Asset == acct.Currency && lg.Account == availableAccount(acct.ID) {
+			availDelta += lg.Amount
+		}
+	}
+	avail, err := balanceOf(tx, acct.Currency, availableAccount(acct.ID))
+	if err != nil {
+		return err
+	}
+	held, err := balanceOf(tx, acct.Currency, heldAccount(acct.ID))
+	if err != nil {
+		return err
+	}
+	v := make([]byte, 0, 32)
+	v = binary.BigEndian.AppendUint64(v, e.Seq)
+	v = binary.BigEndian.AppendUint64(v, uint64(availDelta))
+	v = binary.BigEndian.AppendUint64(v, uint64(avail))
+	v = binary.BigEndian.AppendUint64(v, uint64(held))
+	return tx.Set(indexKey(acct.ID, e.At.UnixNano(), e.Seq), v)
+}
+
+// readEntry loads one entry by number.
+func readEntry(r storage.Reader, seq uint64) (Entry, error) {
+	v, err := r.Get(entryKey(seq))
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return Entry{}, fmt.Errorf("entry #%d: %w", seq, ErrNotFound)
+		}
+		return Entry{}, fmt.Errorf("entry #%d: %w", seq, err)
+	}
+	e, _, err := decodeEntry(v)
+	if err != nil {
+		return Entry{}, fmt.Errorf("entry #%d: %w", seq, err)
+	}
+	return e, nil
+}

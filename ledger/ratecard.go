@@ -1,0 +1,282 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"kirim/storage"
+)
+
+// RateCard is a dated price list. The card in force for a message is the latest one
+// whose Effective is not after the message's time and whose Currency is the account's.
+type RateCard struct {
+	Effective time.Time
+	Currency  string
+	// Rules is Rules2025, RulesLegacy or RulesPerMessage; empty means Config.Rules.
+	Rules  string
+	Prices []Price
+	// SessionPrices prices service (session) messages by content type ("text", "image",
+	// "video", "document"...) in micros, whenever the rules charge them. A content type
+	// not listed falls back to the "service" entry of Prices.
+	SessionPrices map[string]int64
+}
+
+// MarketDefault is the market of a price that applies to every calling code without
+// one of its own.
+const MarketDefault = "*"
+
+// Price is the per-message price of one category in one market, by monthly volume band.
+// Bands are given by ascending inclusive upper bounds: with UpTo {250000, 1000000}
+// messages 1..250,000 of a month cost Micros[0], 250,001..1,000,000 Micros[1] and every
+// later one Micros[2]. Prices need not fall as volume grows.
+type Price struct {
+	Market   string // calling code such as "62", or MarketDefault
+	Category string
+	UpTo     []int64
+	Micros   []int64 // len(UpTo)+1 prices in micros
+}
+
+// Validate checks the card's fields.
+func (c RateCard) Validate() error {
+	if c.Effective.IsZero() {
+		return fmt.Errorf("rate card: effective date is required: %w", ErrInvalid)
+	}
+	if len(c.Currency) != 3 {
+		return fmt.Errorf("rate card %s: currency %q must be a 3-letter code: %w", c.Effective.Format(time.DateOnly), c.Currency, ErrInvalid)
+	}
+	if c.Rules != "" && !validRules(c.Rules) {
+		return fmt.Errorf("rate card %s: rules %q: %w", c.Effective.Format(time.DateOnly), c.Rules, ErrInvalid)
+	}
+	seen := make(map[[2]string]bool, len(c.Prices))
+	for i, p := range c.Prices {
+		if err := p.validate(); err != nil {
+			return fmt.Errorf("rate card %s: prices[%d]: %w", c.Effective.Format(time.DateOnly), i, err)
+		}
+		k := [2]string{p.Market, p.Category}
+		if seen[k] {
+			return fmt.Errorf("rate card %s: prices[%d]: duplicate market %q category %q: %w", c.Effective.Format(time.DateOnly), i, p.Market, p.Category, ErrInvalid)
+		}
+		seen[k] = true
+	}
+	for ct, v := range c.SessionPrices {
+		if err := validName("session content type", ct); err != nil {
+			return fmt.Errorf("rate card %s: %w", c.Effective.Format(time.DateOnly), err)
+		}
+		if v < 0 {
+			return fmt.Errorf("rate card %s: session price of %q is negative: %w", c.Effective.Format(time.DateOnly), ct, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+func (p Price) validate() error {
+	if p.Market != MarketDefault {
+		if p.Market == "" || len(p.Market) > 4 {
+			return fmt.Errorf("market %q must be a calling code or %q: %w", p.Market, MarketDefault, ErrInvalid)
+		}
+		for i := 0; i < len(p.Market); i++ {
+			if p.Market[i] < '0' || p.Market[i] > '9' {
+				return fmt.Errorf("market %q must be a calling code or %q: %w", p.Market, MarketDefault, ErrInvalid)
+			}
+		}
+	}
+	if err := validName("category", p.Category); err != nil {
+		return err
+	}
+	if len(p.Micros) != len(p.UpTo)+1 {
+		return fmt.Errorf("%s/%s: %d band bounds need %d prices, got %d: %w", p.Market, p.Category, len(p.UpTo), len(p.UpTo)+1, len(p.Micros), ErrInvalid)
+	}
+	for i, b := range p.UpTo {
+		if b <= 0 || (i > 0 && b <= p.UpTo[i-1]) {
+			return fmt.Errorf("%s/%s: band bounds must be positive and ascending (up_to[%d] = %d): %w", p.Market, p.Category, i, b, ErrInvalid)
+		}
+	}
+	for i, m := range p.Micros {
+		if m < 0 {
+			return fmt.Errorf("%s/%s: price[%d] is negative: %w", p.Market, p.Category, i, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// band returns the band index and price of the n-th message (1-based) of a month.
+func (p Price) band(n int64) (int, int64) {
+	for i, b := range p.UpTo {
+		if n <= b {
+			return i, p.Micros[i]
+		}
+	}
+	return len(p.UpTo), p.Micros[len(p.UpTo)]
+}
+
+func (c *RateCard) price(market, category string) (Price, bool) {
+	var def *Price
+	for i := range c.Prices {
+		p := &c.Prices[i]
+		if p.Category != category {
+			continue
+		}
+		if p.Market == market {
+			return *p, true
+		}
+		if p.Market == MarketDefault {
+			def = p
+		}
+	}
+	if def != nil {
+		return *def, true
+	}
+	return Price{}, false
+}
+
+// card returns the card in force at t for currency.
+func (l *Ledger) card(currency string, t time.Time) (*RateCard, bool) {
+	for i := len(l.cards) - 1; i >= 0; i-- {
+		c := &l.cards[i]
+		if c.Currency == currency && !c.Effective.After(t) {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// QuoteRequest describes one message to price.
+type QuoteRequest struct {
+	Account        string
+	Market         string // recipient's calling code, e.g. "62"
+	Category       string // marketing, utility, authentication, authentication_international, service
+	ContentType    string // for session messages: text, image, video, document...
+	InWindow       bool   // a customer-service window with the recipient is open
+	FreeEntryPoint bool   // a free-entry-point window with the recipient is open
+	Recipient      string // wa_id; legacy rules charge once per conversation with it
+	At             time.Time
+}
+
+// Quote is the price of one message.
+type Quote struct {
+	Amount     int64 // micros
+	Currency   string
+	Category   string
+	Free       bool
+	FreeReason string // service, utility_in_window, free_entry_point, conversation_open
+	Rules      string
+	Effective  time.Time // the card's effective date
+	Month      string    // volume month in the account's timezone, "2006-01"
+	Position   int64     // the message's number within the month's volume of its category
+	Band       int       // 0-based volume band
+}
+
+// Free reasons.
+const (
+	FreeService          = "service"
+	FreeUtilityInWindow  = "utility_in_window"
+	FreeEntryPoint       = "free_entry_point"
+	FreeConversationOpen = "conversation_open"
+)
+
+// Quote prices one message without changing anything. The volume position counts the
+// month's captured and currently held messages of the category, so a burst of holds is
+// priced as if each earlier one will be delivered.
+func (l *Ledger) Quote(r storage.Reader, req QuoteRequest) (Quote, error) {
+	acct, err := l.account(req.Account)
+	if err != nil {
+		return Quote{}, fmt.Errorf("ledger: quote: %w", err)
+	}
+	if req.At.IsZero() {
+		req.At = l.now()
+	}
+	q, err := l.quote(r, acct, req, false)
+	if err != nil {
+		return Quote{}, fmt.Errorf("ledger: quote %s: %w", req.Account, err)
+	}
+	return q, nil
+}
+
+// quote prices req. billable skips the free rules: the provider has reported the
+// message as charged.
+func (l *Ledger) quote(r storage.Reader, acct *Account, req QuoteRequest, billable bool) (Quote, error) {
+	if err := validName("category", req.Category); err != nil {
+		return Quote{}, err
+	}
+	if req.ContentType != "" {
+		if err := validName("content_type", req.ContentType); err != nil {
+			return Quote{}, err
+		}
+	}
+	if req.Recipient != "" {
+		if err := validID("recipient", req.Recipient); err != nil {
+			return Quote{}, err
+		}
+	}
+	card, ok := l.card(acct.Currency, req.At)
+	if !ok {
+		return Quote{}, fmt.Errorf("no %s rate card in force at %s: %w", acct.Currency, req.At.Format(time.RFC3339), ErrInvalid)
+	}
+	q := Quote{
+		Currency:  acct.Currency,
+		Category:  req.Category,
+		Rules:     card.Rules,
+		Effective: card.Effective,
+		Month:     monthOf(req.At, acct.Timezone),
+	}
+	if q.Rules == "" {
+		q.Rules = l.rules
+	}
+	if !billable {
+		reason, err := l.freeReason(r, acct, q.Rules, req)
+		if err != nil {
+			return Quote{}, err
+		}
+		if reason != "" {
+			q.Free, q.FreeReason = true, reason
+			return q, nil
+		}
+	}
+	if req.Category == CategoryService && req.ContentType != "" {
+		if m, ok := card.SessionPrices[req.ContentType]; ok {
+			q.Amount = m
+			return q, nil
+		}
+	}
+	p, ok := card.price(req.Market, req.Category)
+	if !ok {
+		return Quote{}, fmt.Errorf("card %s has no price for market %q category %q: %w", card.Effective.Format(time.DateOnly), req.Market, req.Category, ErrInvalid)
+	}
+	vol, err := readVolume(r, acct.ID, req.Category, q.Month)
+	if err != nil {
+		return Quote{}, err
+	}
+	q.Position = vol.Captured + vol.Held + 1
+	q.Band, q.Amount = p.band(q.Position)
+	return q, nil
+}
+
+func (l *Ledger) freeReason(r storage.Reader, acct *Account, rules string, req QuoteRequest) (string, error) {
+	switch rules {
+	case Rules2025:
+		switch {
+		case req.FreeEntryPoint:
+			return FreeEntryPoint, nil
+		case req.Category == CategoryService:
+			return FreeService, nil
+		case req.Category == CategoryUtility && req.InWindow:
+			return FreeUtilityInWindow, nil
+		}
+	case RulesLegacy:
+		if req.FreeEntryPoint {
+			return FreeEntryPoint, nil
+		}
+		if req.Recipient == "" {
+			return "", nil
+		}
+		until, err := readInt(r, conversationKey(acct.ID, req.Recipient, req.Category))
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return "", fmt.Errorf("read conversation: %w", err)
+		}
+		if req.At.UnixNano() < until {
+			return FreeConversationOpen, nil
+		}
+	}
+	return "", nil
+}
