@@ -120,6 +120,19 @@ func (c *Client) SendMessage(ctx context.Context, m *Message) (*SendResponse, er
 	return &out, nil
 }
 
+// SendMessageJSON sends a message whose request body is already encoded (the engine
+// stores payloads ready to send, so a dispatch costs no re-encoding).
+func (c *Client) SendMessageJSON(ctx context.Context, body []byte) (*SendResponse, error) {
+	var out SendResponse
+	if err := c.do(ctx, "send", http.MethodPost, "/"+c.cfg.PhoneNumberID+"/messages", "application/json", body, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Messages) == 0 {
+		return nil, fmt.Errorf("provider: send: answer has no message id")
+	}
+	return &out, nil
+}
+
 // MarkRead marks an inbound message as read.
 func (c *Client) MarkRead(ctx context.Context, wamid string) error {
 	m := &Message{MessagingProduct: "whatsapp", Status: "read", MessageID: wamid}
@@ -263,10 +276,11 @@ func (c *Client) do(ctx context.Context, op, method, path, ctype string, body []
 // IsNotSent reports whether err certainly means the request never reached the provider
 // or was refused by it, so repeating it cannot produce a duplicate. A 5xx answer is not
 // such a refusal: the Cloud API has no idempotency key and a server error (or a
-// gateway's error page) can follow an accepted send.
+// gateway's error page) can follow an accepted send. Neither is an *Error without an
+// HTTP status, since nothing says where it came from.
 func IsNotSent(err error) bool {
 	if pe, ok := AsError(err); ok {
-		return pe.HTTPStatus < 500
+		return pe.HTTPStatus > 0 && pe.HTTPStatus < 500
 	}
 	var te *TransportError
 	return errors.As(err, &te) && te.NotSent

@@ -1,0 +1,491 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"kirim/provider"
+	"kirim/storage"
+)
+
+// claimBatch is the most messages one claim transaction takes.
+const claimBatch = 256
+
+// idlePoll is how often an idle dispatcher looks at its queue even without a wake-up:
+// a safety net, since every enqueue in this process wakes it.
+const idlePoll = 5 * time.Second
+
+// dispatcher sends one number's queue at the number's pace.
+type dispatcher struct {
+	e   *Engine
+	num Number
+
+	limiter *limiter
+	wakeCh  chan struct{}
+	work    chan *Message
+	results chan result
+
+	mu       sync.Mutex
+	cursor   int64 // due time (ns) from which the queue is scanned; nothing due earlier is left
+	claiming bool
+	inflight sync.WaitGroup
+	loopDone chan struct{}
+	workWG   sync.WaitGroup
+	finDone  chan struct{}
+}
+
+type result struct {
+	m    *Message
+	resp *provider.SendResponse
+	err  error
+}
+
+func newDispatcher(e *Engine, n Number) *dispatcher {
+	if n.MPS <= 0 {
+		n.MPS = 80
+	}
+	return &dispatcher{
+		e:        e,
+		num:      n,
+		limiter:  newLimiter(n.MPS, e.clock.Now()),
+		wakeCh:   make(chan struct{}, 1),
+		work:     make(chan *Message, claimBatch),
+		results:  make(chan result, claimBatch),
+		claiming: true,
+		loopDone: make(chan struct{}),
+		finDone:  make(chan struct{}),
+	}
+}
+
+// wake tells the dispatcher a message became due at t.
+func (d *dispatcher) wake(t time.Time) {
+	d.mu.Lock()
+	if ns := t.UnixNano(); ns < d.cursor {
+		d.cursor = ns
+	}
+	d.mu.Unlock()
+	select {
+	case d.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) start(ctx context.Context, wg *sync.WaitGroup) {
+	for i := 0; i < d.e.opts.Workers; i++ {
+		d.workWG.Add(1)
+		go d.worker()
+	}
+	go d.finisher()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(d.loopDone)
+		d.loop(ctx)
+	}()
+}
+
+func (d *dispatcher) stopClaiming() {
+	d.mu.Lock()
+	d.claiming = false
+	d.mu.Unlock()
+	d.wake(time.Unix(0, math.MaxInt64))
+}
+
+// drain waits for the loop to stop, the workers to finish their calls and the finisher
+// to commit their results.
+func (d *dispatcher) drain() {
+	<-d.loopDone
+	close(d.work)
+	d.workWG.Wait()
+	close(d.results)
+	<-d.finDone
+}
+
+func (d *dispatcher) loop(ctx context.Context) {
+	for {
+		d.mu.Lock()
+		claiming := d.claiming
+		d.mu.Unlock()
+		if !claiming || ctx.Err() != nil {
+			return
+		}
+		now := d.e.clock.Now()
+		avail := d.limiter.available(now)
+		if avail < 1 {
+			d.sleep(ctx, d.limiter.waitFor(now))
+			continue
+		}
+		n := min(avail, claimBatch)
+		ids, next, err := d.scan(now, n)
+		if err != nil {
+			d.e.log.Error("engine: scan queue", "number", d.num.Alias, "err", err)
+			d.sleep(ctx, time.Second)
+			continue
+		}
+		if len(ids) == 0 {
+			wait := idlePoll
+			if !next.IsZero() && next.Sub(now) < wait {
+				wait = next.Sub(now)
+			}
+			d.sleep(ctx, wait)
+			continue
+		}
+		claimed, err := d.claim(ctx, ids, now)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.e.log.Error("engine: claim", "number", d.num.Alias, "err", err)
+				d.sleep(ctx, time.Second)
+			}
+			continue
+		}
+		d.limiter.take(now, len(claimed))
+		for _, m := range claimed {
+			d.work <- m
+		}
+	}
+}
+
+// sleep waits for d on the engine's clock, a wake-up, or ctx.
+func (d *dispatcher) sleep(ctx context.Context, dur time.Duration) {
+	if dur <= 0 {
+		return
+	}
+	fired := make(chan struct{})
+	t := d.e.clock.AfterFunc(dur, func() { close(fired) })
+	defer t.Stop()
+	select {
+	case <-fired:
+	case <-d.wakeCh:
+	case <-ctx.Done():
+	}
+}
+
+type queued struct {
+	key []byte
+	id  string
+	due time.Time
+}
+
+// scan returns up to n queue entries due by now, oldest first, and the due time of the
+// first entry not yet due (zero if none).
+func (d *dispatcher) scan(now time.Time, n int) ([]queued, time.Time, error) {
+	d.mu.Lock()
+	from := d.cursor
+	d.mu.Unlock()
+	prefix := queuePrefix(d.num.Alias)
+	start := storage.Key(string(prefix), storage.U64(uint64(max(from, 0))))
+	var out []queued
+	var next time.Time
+	nowNS := now.UnixNano()
+	err := d.e.db.View(func(r storage.Reader) error {
+		return r.Iterate(prefix, storage.IterOptions{Start: start, KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			due, id, ok := splitTimeID(k[len(prefix):])
+			if !ok {
+				return true, nil
+			}
+			if due.UnixNano() > nowNS {
+				next = due
+				return false, nil
+			}
+			out = append(out, queued{key: bytes.Clone(k), id: id, due: due})
+			return len(out) < n, nil
+		})
+	})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	d.mu.Lock()
+	// Everything before the last entry seen is claimed now, or will be skipped by claim;
+	// wake() lowers the cursor again for anything enqueued meanwhile.
+	if len(out) > 0 && d.cursor == from {
+		d.cursor = out[len(out)-1].due.UnixNano()
+	} else if len(out) == 0 && d.cursor == from {
+		d.cursor = nowNS
+	}
+	d.mu.Unlock()
+	return out, next, nil
+}
+
+// claim moves the queued messages to dispatching with a lease, in one synced commit,
+// before any provider call: after a crash, a dispatching message is never sent again
+// blindly.
+func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*Message, error) {
+	var claimed []*Message
+	until := now.Add(d.e.opts.LeaseTimeout)
+	err := d.e.db.Commit(ctx, func(tx storage.Txn) error {
+		claimed = claimed[:0]
+		for _, it := range q {
+			if err := tx.Delete(it.key); err != nil {
+				return err
+			}
+			m, err := loadMessage(tx, it.id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if m.State != Queued && m.State != Waiting {
+				continue // cancelled or already handled; the stale index entry is gone now
+			}
+			prev := m.State
+			m.move(Dispatching, now)
+			m.LeaseUntil = until
+			if err := tx.Set(leaseKey(d.num.Alias, until, m.ID), nil); err != nil {
+				return err
+			}
+			if err := update(tx, m, prev); err != nil {
+				return err
+			}
+			claimed = append(claimed, m)
+		}
+		return nil
+	})
+	return claimed, err
+}
+
+func (d *dispatcher) worker() {
+	defer d.workWG.Done()
+	for m := range d.work {
+		ctx, cancel := context.WithTimeout(context.Background(), d.e.opts.SendTimeout)
+		resp, err := d.num.Sender.SendMessageJSON(ctx, m.Payload)
+		cancel()
+		d.results <- result{m: m, resp: resp, err: err}
+	}
+}
+
+// finisher commits send outcomes in batches.
+func (d *dispatcher) finisher() {
+	defer close(d.finDone)
+	for first := range d.results {
+		batch := []result{first}
+	more:
+		for len(batch) < claimBatch {
+			select {
+			case r, ok := <-d.results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		d.finish(batch)
+	}
+}
+
+func (d *dispatcher) finish(batch []result) {
+	now := d.e.clock.Now()
+	var changed []*Message
+	var wakeAt time.Time
+	throttled := false
+	err := d.e.db.Commit(context.Background(), func(tx storage.Txn) error {
+		changed = changed[:0]
+		wakeAt = time.Time{}
+		for _, r := range batch {
+			m, err := loadMessage(tx, r.m.ID)
+			if err != nil {
+				return err
+			}
+			if err := tx.Delete(leaseKey(d.num.Alias, r.m.LeaseUntil, m.ID)); err != nil {
+				return err
+			}
+			prev := m.State
+			requeueAt, thr, err := d.outcome(tx, m, r, now)
+			if err != nil {
+				return err
+			}
+			throttled = throttled || thr
+			if !requeueAt.IsZero() {
+				if err := tx.Set(queueKey(d.num.Alias, requeueAt, m.ID), nil); err != nil {
+					return err
+				}
+				if wakeAt.IsZero() || requeueAt.Before(wakeAt) {
+					wakeAt = requeueAt
+				}
+			}
+			if err := update(tx, m, prev); err != nil {
+				return err
+			}
+			changed = append(changed, m)
+		}
+		return nil
+	})
+	if err != nil {
+		// The leases stay; the recoverer turns these messages into unknown ones, which
+		// their webhooks settle. Nothing is sent twice.
+		d.e.log.Error("engine: record send outcomes", "number", d.num.Alias, "count", len(batch), "err", err)
+		return
+	}
+	if throttled {
+		d.limiter.backOff(now)
+	}
+	if !wakeAt.IsZero() {
+		d.wake(wakeAt)
+	}
+	d.e.notify(changed)
+}
+
+// outcome applies one send result to m. It returns when to queue m again (zero: not).
+func (d *dispatcher) outcome(tx storage.Txn, m *Message, r result, now time.Time) (time.Time, bool, error) {
+	m.LeaseUntil = time.Time{}
+	if r.err == nil {
+		m.Attempts++
+		m.Error = nil
+		if len(r.resp.Messages) > 0 {
+			m.WAMID = r.resp.Messages[0].ID
+			if err := tx.Set(wamidKey(m.WAMID), []byte(m.ID)); err != nil {
+				return time.Time{}, false, err
+			}
+		}
+		if len(r.resp.Contacts) > 0 && r.resp.Contacts[0].WaID != "" {
+			m.WaID = r.resp.Contacts[0].WaID
+		}
+		to := Sent
+		if len(r.resp.Messages) > 0 && r.resp.Messages[0].MessageStatus == provider.StatusHeldForQualityAssessment {
+			to = Held
+		}
+		// A webhook may have moved it further already; states never go back.
+		m.move(to, now)
+		return time.Time{}, false, nil
+	}
+	if m.State != Dispatching {
+		// The status webhook settled it while the call was out; keep what it said.
+		return time.Time{}, false, nil
+	}
+	pe, isProvider := provider.AsError(r.err)
+	if !isProvider {
+		if provider.IsNotSent(r.err) {
+			return d.retryLater(tx, m, &MessageError{Code: provider.CodeGeneric, Title: r.err.Error(), Class: provider.RetryLater.String()}, now)
+		}
+		// The request may have reached the provider: never send it again blindly.
+		m.Error = &MessageError{Title: r.err.Error(), Class: "unknown"}
+		m.move(Unknown, now)
+		return time.Time{}, false, nil
+	}
+	me := &MessageError{Code: pe.Code, Title: pe.Title, Detail: pe.Details, Class: pe.Class().String()}
+	switch pe.Class() {
+	case provider.Throttled:
+		m.Throttled++
+		m.Error = me
+		wait := d.e.jitter(time.Second)
+		if pe.Code == provider.CodePairRate {
+			// Meta: retry the same user after 4^n seconds.
+			wait = time.Duration(math.Pow(4, float64(min(m.Throttled, 5)))) * time.Second
+		}
+		m.move(Queued, now)
+		m.NextAttemptAt = now.Add(wait)
+		return m.NextAttemptAt, true, nil
+	case provider.RetryLater:
+		return d.retryLater(tx, m, me, now)
+	case provider.RetryAfter24h:
+		m.Error = me
+		m.move(Waiting, now)
+		m.WaitingReason = "marketing_user_limit"
+		m.NextAttemptAt = now.Add(24 * time.Hour)
+		m.ETA = m.NextAttemptAt
+		return m.NextAttemptAt, false, nil
+	default:
+		if pe.Class() == provider.StopAndAlert {
+			d.e.log.Error("engine: provider refuses this number's sends; check the token and the account", "number", d.num.Alias, "code", pe.Code, "title", pe.Title)
+		}
+		m.Error = me
+		m.move(Failed, now)
+		return time.Time{}, false, d.e.release(tx, m, "failed")
+	}
+}
+
+func (d *dispatcher) retryLater(tx storage.Txn, m *Message, me *MessageError, now time.Time) (time.Time, bool, error) {
+	m.Attempts++
+	m.Error = me
+	if m.Attempts >= d.e.opts.MaxAttempts {
+		m.move(Failed, now)
+		return time.Time{}, false, d.e.release(tx, m, "failed")
+	}
+	m.move(Queued, now)
+	m.NextAttemptAt = now.Add(d.e.jitter(backoff(m.Attempts)))
+	return m.NextAttemptAt, false, nil
+}
+
+// backoff is the base delay before the attempt after attempt n: 2 s doubling, capped at
+// 5 minutes.
+func backoff(n int) time.Duration {
+	d := 2 * time.Second << min(n-1, 10)
+	return min(d, 5*time.Minute)
+}
+
+// limiter is a token bucket at the number's throughput that slows down after throttling
+// errors and recovers step by step. Its burst is a small slice of a second's budget, so
+// no one-second window can exceed the provider's limit.
+type limiter struct {
+	mu     sync.Mutex
+	lim    *rate.Limiter
+	target float64
+	cur    float64
+	last   time.Time
+}
+
+func newLimiter(mps int, now time.Time) *limiter {
+	burst := max(1, mps*3/100)
+	r := float64(mps - burst)
+	if r <= 0 {
+		r = float64(mps) / 2
+	}
+	l := &limiter{lim: rate.NewLimiter(rate.Limit(r), burst), target: r, cur: r, last: now}
+	l.lim.SetBurstAt(now, burst)
+	return l
+}
+
+func (l *limiter) available(now time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recover(now)
+	return int(l.lim.TokensAt(now))
+}
+
+func (l *limiter) take(now time.Time, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lim.AllowN(now, n)
+}
+
+// waitFor is how long until one token is available.
+func (l *limiter) waitFor(now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	missing := 1 - l.lim.TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(missing / l.cur * float64(time.Second))
+}
+
+// backOff lowers the rate by a fifth after a throttling error.
+func (l *limiter) backOff(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cur = math.Max(1, l.cur*0.8)
+	l.lim.SetLimitAt(now, rate.Limit(l.cur))
+	l.last = now
+}
+
+// recover raises the rate by a tenth of the target for each quiet second.
+func (l *limiter) recover(now time.Time) {
+	if l.cur >= l.target {
+		return
+	}
+	secs := now.Sub(l.last).Seconds()
+	if secs < 1 {
+		return
+	}
+	l.cur = math.Min(l.target, l.cur+l.target*0.1*math.Floor(secs))
+	l.lim.SetLimitAt(now, rate.Limit(l.cur))
+	l.last = now
+}

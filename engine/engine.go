@@ -1,0 +1,435 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"kirim/clock"
+	"kirim/provider"
+	"kirim/storage"
+)
+
+// Errors Submit and Cancel return; the api maps them to HTTP statuses.
+var (
+	ErrIdempotencyConflict = errors.New("engine: idempotency key reused with a different request")
+	ErrUnknownNumber       = errors.New("engine: unknown sending number")
+	ErrNotCancellable      = errors.New("engine: message can no longer be cancelled")
+	ErrClosed              = errors.New("engine: shutting down")
+)
+
+// Sender sends an encoded message to the provider (provider.Client does).
+type Sender interface {
+	SendMessageJSON(ctx context.Context, body []byte) (*provider.SendResponse, error)
+}
+
+// Biller prices and pays for messages inside the engine's transactions, so a message
+// and its hold are written together. The ledger implements it.
+type Biller interface {
+	// Hold prices m and reserves the amount, setting m.Price, m.Currency and m.HoldID.
+	// It fails (writing nothing) when the account cannot pay.
+	Hold(tx storage.Txn, m *Message) error
+	// Capture charges the hold for a billable delivery, at the category the provider
+	// reported; it returns the amount charged.
+	Capture(tx storage.Txn, m *Message, category string) (int64, error)
+	// Release returns the hold: the message failed, was free, or was cancelled.
+	Release(tx storage.Txn, m *Message, reason string) error
+}
+
+// Number is one sending number as the engine sees it.
+type Number struct {
+	Alias         string
+	PhoneNumberID string
+	WABAID        string
+	Sender        Sender
+	// MPS is the provider's throughput for the number (messages per second).
+	MPS int
+}
+
+// Options configure an Engine. Zero values take the documented defaults.
+type Options struct {
+	DB      *storage.DB
+	Clock   clock.Clock // default clock.Real{}
+	Numbers []Number
+	Biller  Biller // default: everything is free
+	Logger  *slog.Logger
+	// MaxAttempts bounds transient-error retries (throttling does not count). Default 8.
+	MaxAttempts int
+	// LeaseTimeout is how long a claimed message may stay in flight before the recoverer
+	// marks it unknown. Default 2m.
+	LeaseTimeout time.Duration
+	// UnknownTimeout is how long an unknown message waits for its webhook. Default 24h.
+	UnknownTimeout time.Duration
+	// ResendUnknown queues unknown messages again after UnknownTimeout instead of
+	// failing them. Default false: a possible loss is preferred to a possible duplicate.
+	ResendUnknown bool
+	// Workers is the number of concurrent provider calls per number. Default 64.
+	Workers int
+	// SendTimeout bounds one provider call. Default 30s.
+	SendTimeout time.Duration
+	// OnChange is called after each commit with the messages whose state changed.
+	OnChange func([]*Message)
+	// Seed seeds retry jitter (0: random).
+	Seed uint64
+}
+
+func (o *Options) defaults() {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Biller == nil {
+		o.Biller = freeBiller{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 8
+	}
+	if o.LeaseTimeout <= 0 {
+		o.LeaseTimeout = 2 * time.Minute
+	}
+	if o.UnknownTimeout <= 0 {
+		o.UnknownTimeout = 24 * time.Hour
+	}
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = 30 * time.Second
+	}
+	if o.Seed == 0 {
+		o.Seed = rand.Uint64()
+	}
+}
+
+// Engine is the send path after acceptance.
+type Engine struct {
+	opts        Options
+	db          *storage.DB
+	clock       clock.Clock
+	log         *slog.Logger
+	dispatchers map[string]*dispatcher
+	defaultNum  string
+
+	mu     sync.Mutex
+	rng    *rand.Rand
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// New builds an engine; Start recovers and starts the dispatchers.
+func New(opts Options) (*Engine, error) {
+	opts.defaults()
+	if opts.DB == nil {
+		return nil, fmt.Errorf("engine: no storage")
+	}
+	if len(opts.Numbers) == 0 {
+		return nil, fmt.Errorf("engine: no numbers")
+	}
+	e := &Engine{
+		opts:        opts,
+		db:          opts.DB,
+		clock:       opts.Clock,
+		log:         opts.Logger,
+		dispatchers: map[string]*dispatcher{},
+		rng:         rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+	}
+	for i, n := range opts.Numbers {
+		if n.Alias == "" || n.Sender == nil {
+			return nil, fmt.Errorf("engine: number %d: alias and sender are required", i)
+		}
+		if _, dup := e.dispatchers[n.Alias]; dup {
+			return nil, fmt.Errorf("engine: number %q twice", n.Alias)
+		}
+		if i == 0 {
+			e.defaultNum = n.Alias
+		}
+		e.dispatchers[n.Alias] = newDispatcher(e, n)
+	}
+	return e, nil
+}
+
+// Start recovers what a previous process left in flight, then starts one dispatcher per
+// number and the recoverer. It returns once recovery is committed.
+func (e *Engine) Start(ctx context.Context) error {
+	n, err := e.recoverInFlight(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		e.log.Warn("engine: messages in flight at the last stop are now unknown until their webhooks arrive", "count", n)
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	for _, d := range e.dispatchers {
+		d.start(e.ctx, &e.wg)
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.recoverLoop(e.ctx)
+	}()
+	return nil
+}
+
+// Close stops claiming new work, lets in-flight provider calls finish and their results
+// commit until ctx ends, then returns. Whatever is still in flight is recovered (as
+// unknown) on the next Start.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed || e.cancel == nil {
+		e.closed = true
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	for _, d := range e.dispatchers {
+		d.stopClaiming()
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, d := range e.dispatchers {
+			d.drain()
+		}
+		e.cancel()
+		e.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		e.cancel()
+		return fmt.Errorf("engine: close: %w", ctx.Err())
+	}
+}
+
+// DefaultNumber is the alias used when a send names none.
+func (e *Engine) DefaultNumber() string { return e.defaultNum }
+
+// HasNumber reports whether alias is a configured number.
+func (e *Engine) HasNumber(alias string) bool { _, ok := e.dispatchers[alias]; return ok }
+
+// Number returns the configured number with alias.
+func (e *Engine) Number(alias string) (Number, bool) {
+	d, ok := e.dispatchers[alias]
+	if !ok {
+		return Number{}, false
+	}
+	return d.num, true
+}
+
+// SubmitRequest is one message to accept.
+type SubmitRequest struct {
+	// Message carries AccountID, Number, To, Type, Template, Category, CallbackData,
+	// CampaignID. The engine fills ID, state and times.
+	Message *Message
+	// Send is the provider request; the engine sets To and BizOpaqueCallbackData.
+	Send *provider.Message
+	// IdempotencyKey and RequestHash make a retry of the same request answer the same.
+	IdempotencyKey string
+	RequestHash    []byte
+	// Render produces the response stored for idempotent replays.
+	Render func(*Message) ([]byte, error)
+}
+
+// SubmitResult is what Submit accepted (or replayed).
+type SubmitResult struct {
+	Message  *Message
+	Response []byte
+	Replayed bool
+}
+
+type idemRecord struct {
+	Hash      []byte    `json:"hash"`
+	MessageID string    `json:"message_id"`
+	Response  []byte    `json:"response"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Submit durably queues a message with its hold: when it returns nil the message is in
+// storage, synced. A repeated idempotency key with the same request hash returns the
+// first answer; with a different hash, ErrIdempotencyConflict.
+func (e *Engine) Submit(ctx context.Context, req SubmitRequest) (*SubmitResult, error) {
+	m := req.Message
+	if m.Number == "" {
+		m.Number = e.defaultNum
+	}
+	if !e.HasNumber(m.Number) {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownNumber, m.Number)
+	}
+	if e.isClosed() {
+		return nil, ErrClosed
+	}
+	now := e.clock.Now()
+	m.ID = storage.NewID("msg", now)
+	m.State = Queued
+	m.History = []StateChange{{State: Queued, At: now}}
+	m.CreatedAt, m.UpdatedAt, m.NextAttemptAt = now, now, now
+	m.IdempotencyKey = req.IdempotencyKey
+	send := *req.Send
+	send.MessagingProduct = "whatsapp"
+	send.RecipientType = "individual"
+	send.To = m.To
+	send.BizOpaqueCallbackData = m.ID
+	payload, err := json.Marshal(&send)
+	if err != nil {
+		return nil, fmt.Errorf("engine: encode payload: %w", err)
+	}
+	m.Payload = payload
+
+	var res SubmitResult
+	err = e.db.Commit(ctx, func(tx storage.Txn) error {
+		res = SubmitResult{}
+		if req.IdempotencyKey != "" {
+			b, err := tx.Get(idemKey(m.AccountID, req.IdempotencyKey))
+			if err == nil {
+				var rec idemRecord
+				if err := json.Unmarshal(b, &rec); err != nil {
+					return fmt.Errorf("engine: idempotency record: %w", err)
+				}
+				if !bytes.Equal(rec.Hash, req.RequestHash) {
+					return ErrIdempotencyConflict
+				}
+				prev, err := loadMessage(tx, rec.MessageID)
+				if err != nil {
+					return err
+				}
+				res = SubmitResult{Message: prev, Response: rec.Response, Replayed: true}
+				return nil
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
+		if err := e.opts.Biller.Hold(tx, m); err != nil {
+			return err
+		}
+		if err := putNew(tx, m); err != nil {
+			return err
+		}
+		if err := tx.Set(queueKey(m.Number, now, m.ID), nil); err != nil {
+			return err
+		}
+		res.Message = m
+		if req.Render != nil {
+			out, err := req.Render(m)
+			if err != nil {
+				return err
+			}
+			res.Response = out
+		}
+		if req.IdempotencyKey != "" {
+			rec, _ := json.Marshal(idemRecord{Hash: req.RequestHash, MessageID: m.ID, Response: res.Response, CreatedAt: now})
+			if err := tx.Set(idemKey(m.AccountID, req.IdempotencyKey), rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !res.Replayed {
+		e.dispatchers[m.Number].wake(now)
+	}
+	return &res, nil
+}
+
+// Get returns the message with id.
+func (e *Engine) Get(id string) (*Message, error) {
+	var m *Message
+	err := e.db.View(func(r storage.Reader) error {
+		var err error
+		m, err = loadMessage(r, id)
+		return err
+	})
+	return m, err
+}
+
+// Cancel cancels a message that has not been claimed yet and releases its hold.
+func (e *Engine) Cancel(ctx context.Context, id string) (*Message, error) {
+	var out *Message
+	err := e.db.Commit(ctx, func(tx storage.Txn) error {
+		m, err := loadMessage(tx, id)
+		if err != nil {
+			return err
+		}
+		prev := m.State
+		if !m.move(Cancelled, e.clock.Now()) {
+			return ErrNotCancellable
+		}
+		if err := tx.Delete(queueKey(m.Number, m.NextAttemptAt, m.ID)); err != nil {
+			return err
+		}
+		if err := e.release(tx, m, "cancelled"); err != nil {
+			return err
+		}
+		out = m
+		return update(tx, m, prev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.notify([]*Message{out})
+	return out, nil
+}
+
+func (e *Engine) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
+func (e *Engine) notify(ms []*Message) {
+	if e.opts.OnChange != nil && len(ms) > 0 {
+		e.opts.OnChange(ms)
+	}
+}
+
+func (e *Engine) release(tx storage.Txn, m *Message, reason string) error {
+	if m.Settled {
+		return nil
+	}
+	if err := e.opts.Biller.Release(tx, m, reason); err != nil {
+		return fmt.Errorf("engine: release %s: %w", m.ID, err)
+	}
+	m.Settled = true
+	return nil
+}
+
+func (e *Engine) capture(tx storage.Txn, m *Message, category string) error {
+	if m.Settled {
+		return nil
+	}
+	charged, err := e.opts.Biller.Capture(tx, m, category)
+	if err != nil {
+		return fmt.Errorf("engine: capture %s: %w", m.ID, err)
+	}
+	m.Charged = charged
+	m.Settled = true
+	return nil
+}
+
+// jitter returns d scaled by a random factor in [0.75, 1.25).
+func (e *Engine) jitter(d time.Duration) time.Duration {
+	e.mu.Lock()
+	f := e.rng.Int64N(500)
+	e.mu.Unlock()
+	return d * time.Duration(750+f) / 1000
+}
+
+// freeBiller charges nothing; used when no ledger is wired.
+type freeBiller struct{}
+
+func (freeBiller) Hold(storage.Txn, *Message) error                     { return nil }
+func (freeBiller) Capture(storage.Txn, *Message, string) (int64, error) { return 0, nil }
+func (freeBiller) Release(storage.Txn, *Message, string) error          { return nil }

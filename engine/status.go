@@ -1,0 +1,165 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"kirim/provider"
+	"kirim/storage"
+)
+
+// StatusUpdate is one delivery status from the provider.
+type StatusUpdate struct {
+	WAMID        string
+	CallbackData string // biz_opaque_callback_data: our message id
+	Status       string // sent, delivered, read, played, failed
+	At           time.Time
+	RecipientID  string
+	Pricing      *provider.Pricing
+	Errors       []provider.WebhookError
+}
+
+// StatusResult counts what ApplyStatuses did.
+type StatusResult struct {
+	Applied   int // moved a message
+	Duplicate int // named a message but changed nothing (repeat or out of order)
+	Orphan    int // named no message Kirim knows
+}
+
+var statusState = map[string]State{
+	provider.DeliverySent:      Sent,
+	provider.DeliveryDelivered: Delivered,
+	provider.DeliveryRead:      Read,
+	provider.DeliveryPlayed:    Read,
+	provider.DeliveryFailed:    Failed,
+}
+
+// ApplyStatuses moves messages by their provider statuses in one commit, settling holds:
+// a billable delivery captures, a failure or a free pricing type releases. Repeats and
+// out-of-order statuses change nothing (a state never moves backwards).
+func (e *Engine) ApplyStatuses(ctx context.Context, updates []StatusUpdate) (StatusResult, error) {
+	var res StatusResult
+	var changed []*Message
+	err := e.db.Commit(ctx, func(tx storage.Txn) error {
+		res = StatusResult{}
+		changed = changed[:0]
+		touched := map[string]*Message{}
+		for _, u := range updates {
+			m, err := e.findForStatus(tx, touched, u)
+			if err != nil {
+				return err
+			}
+			if m == nil {
+				res.Orphan++
+				continue
+			}
+			prev := m.State
+			moved, err := e.applyOne(tx, m, u)
+			if err != nil {
+				return err
+			}
+			if !moved {
+				res.Duplicate++
+				if err := save(tx, m); err != nil { // pricing or wamid may still be new
+					return err
+				}
+				continue
+			}
+			res.Applied++
+			if err := update(tx, m, prev); err != nil {
+				return err
+			}
+			if _, seen := touched[m.ID]; !seen {
+				changed = append(changed, m)
+			}
+			touched[m.ID] = m
+		}
+		return nil
+	})
+	if err != nil {
+		return StatusResult{}, err
+	}
+	e.notify(changed)
+	return res, nil
+}
+
+func (e *Engine) findForStatus(tx storage.Txn, touched map[string]*Message, u StatusUpdate) (*Message, error) {
+	id := ""
+	if strings.HasPrefix(u.CallbackData, "msg_") {
+		id = u.CallbackData
+	} else if u.WAMID != "" {
+		b, err := tx.Get(wamidKey(u.WAMID))
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		id = string(b)
+	}
+	if id == "" {
+		return nil, nil
+	}
+	if m, ok := touched[id]; ok {
+		return m, nil
+	}
+	m, err := loadMessage(tx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return m, err
+}
+
+func (e *Engine) applyOne(tx storage.Txn, m *Message, u StatusUpdate) (bool, error) {
+	to, ok := statusState[u.Status]
+	if !ok {
+		return false, nil
+	}
+	if u.Pricing != nil {
+		m.Pricing = u.Pricing
+	}
+	if m.WAMID == "" && u.WAMID != "" {
+		m.WAMID = u.WAMID
+		if err := tx.Set(wamidKey(u.WAMID), []byte(m.ID)); err != nil {
+			return false, err
+		}
+	}
+	if m.WaID == "" && u.RecipientID != "" {
+		m.WaID = u.RecipientID
+	}
+	at := u.At
+	if at.IsZero() {
+		at = e.clock.Now()
+	}
+	prev := m.State
+	moved := m.move(to, at)
+	if moved && prev == Dispatching {
+		// The webhook beat the send's own answer: the lease is no longer needed.
+		if err := tx.Delete(leaseKey(m.Number, m.LeaseUntil, m.ID)); err != nil {
+			return false, err
+		}
+		m.LeaseUntil = time.Time{}
+	}
+	if moved && to == Failed && len(u.Errors) > 0 {
+		we := u.Errors[0]
+		m.Error = &MessageError{Code: we.Code, Title: we.Title, Class: provider.Classify(we.Code).String()}
+		if we.ErrorData != nil {
+			m.Error.Detail = we.ErrorData.Details
+		} else if we.Message != "" {
+			m.Error.Detail = we.Message
+		}
+	}
+	// Settle the hold once.
+	switch {
+	case m.Settled:
+	case m.State == Failed:
+		return moved, e.release(tx, m, "failed")
+	case m.Pricing != nil && m.Pricing.Type != "" && m.Pricing.Type != provider.PricingRegular:
+		return moved, e.release(tx, m, m.Pricing.Type)
+	case (m.State == Delivered || m.State == Read) && m.Pricing != nil && m.Pricing.Type == provider.PricingRegular:
+		return moved, e.capture(tx, m, m.Pricing.Category)
+	}
+	return moved, nil
+}

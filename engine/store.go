@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"kirim/storage"
+)
+
+// ErrNotFound is returned for an unknown message id.
+var ErrNotFound = errors.New("engine: message not found")
+
+func loadMessage(r storage.Reader, id string) (*Message, error) {
+	b, err := r.Get(msgKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engine: load %s: %w", id, err)
+	}
+	var m Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("engine: decode %s: %w", id, err)
+	}
+	return &m, nil
+}
+
+// putNew writes a message that did not exist, with all its indexes.
+func putNew(tx storage.Txn, m *Message) error {
+	if err := save(tx, m); err != nil {
+		return err
+	}
+	for _, k := range [][]byte{
+		ixAllKey(m.AccountID, m.ID),
+		storage.Key(string(ixStatePrefix(m.AccountID, m.State)), []byte(m.ID)),
+		storage.Key(string(ixToPrefix(m.AccountID, m.To)), []byte(m.ID)),
+	} {
+		if err := tx.Set(k, nil); err != nil {
+			return err
+		}
+	}
+	if m.CampaignID != "" {
+		if err := tx.Set(storage.Key(string(ixCampaignPrefix(m.CampaignID)), []byte(m.ID)), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// update writes m after a change from state prev, moving its state index entry.
+func update(tx storage.Txn, m *Message, prev State) error {
+	if err := save(tx, m); err != nil {
+		return err
+	}
+	if prev == m.State {
+		return nil
+	}
+	if err := tx.Delete(storage.Key(string(ixStatePrefix(m.AccountID, prev)), []byte(m.ID))); err != nil {
+		return err
+	}
+	if err := tx.Set(storage.Key(string(ixStatePrefix(m.AccountID, m.State)), []byte(m.ID)), nil); err != nil {
+		return err
+	}
+	if prev == Unknown {
+		if err := tx.Delete(ixUnknownKey(m.ID)); err != nil {
+			return err
+		}
+	}
+	if m.State == Unknown {
+		if err := tx.Set(ixUnknownKey(m.ID), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func save(tx storage.Txn, m *Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("engine: encode %s: %w", m.ID, err)
+	}
+	return tx.Set(msgKey(m.ID), b)
+}
