@@ -319,6 +319,57 @@ type TemplateButtonDef struct {
 	SupportedApps        []SupportedApp `json:"supported_apps,omitempty"`
 }
 
+// UnmarshalJSON accepts example as an array (URL buttons) or a single string (COPY_CODE
+// buttons, as Meta writes them both in creation and in the list answer).
+func (b *TemplateButtonDef) UnmarshalJSON(data []byte) error {
+	type plain TemplateButtonDef
+	var raw struct {
+		plain
+		Example json.RawMessage `json:"example,omitempty"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	*b = TemplateButtonDef(raw.plain)
+	b.Example = nil
+	ex := bytes.TrimSpace(raw.Example)
+	switch {
+	case len(ex) == 0 || bytes.Equal(ex, []byte("null")):
+	case ex[0] == '"':
+		var one string
+		if err := json.Unmarshal(ex, &one); err != nil {
+			return err
+		}
+		b.Example = []string{one}
+	default:
+		if err := json.Unmarshal(ex, &b.Example); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MarshalJSON writes a COPY_CODE button's example as the single string Meta expects.
+func (b TemplateButtonDef) MarshalJSON() ([]byte, error) {
+	type plain TemplateButtonDef
+	if b.Type == ButtonCopyCode && len(b.Example) == 1 {
+		return json.Marshal(struct {
+			plain
+			Example string `json:"example"`
+		}{plain(b), b.Example[0]})
+	}
+	return json.Marshal(plain(b))
+}
+
+// Template button types of a definition.
+const (
+	ButtonQuickReply  = "QUICK_REPLY"
+	ButtonURL         = "URL"
+	ButtonPhoneNumber = "PHONE_NUMBER"
+	ButtonCopyCode    = "COPY_CODE"
+	ButtonOTP         = "OTP"
+)
+
 type SupportedApp struct {
 	PackageName   string `json:"package_name"`
 	SignatureHash string `json:"signature_hash"`
