@@ -1,0 +1,791 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"kirim/storage"
+)
+
+func TestExactFigure(t *testing.T) {
+	f := newFixture(t, Config{})
+	f.topUp("acme", "TRF-1", 1_000_000*idr)
+
+	const n = 1000
+	for i := range n {
+		res := f.mustHold(marketing(fmt.Sprintf("m%04d", i)))
+		if res.Hold.Amount != 514*idr {
+			t.Fatalf("hold %d priced %d, want %d", i, res.Hold.Amount, 514*idr)
+		}
+	}
+	if b := f.balance("acme"); b.Held != n*514*idr || b.Available != (1_000_000-n*514)*idr {
+		t.Fatalf("after holds: available %d held %d", b.Available, b.Held)
+	}
+	for i := range n {
+		id := fmt.Sprintf("m%04d", i)
+		if i < 950 {
+			if res := f.capture(id, ""); res.Captured != 514*idr {
+				t.Fatalf("capture %s took %d", id, res.Captured)
+			}
+		} else if res := f.release(id); res.Released != 514*idr {
+			t.Fatalf("release %s gave back %d", id, res.Released)
+		}
+	}
+	b := f.balance("acme")
+	if b.Available != 511_700_000_000 || b.Held != 0 || b.Balance != 511_700_000_000 {
+		t.Fatalf("balance = available %d held %d balance %d, want 511_700_000_000 / 0", b.Available, b.Held, b.Balance)
+	}
+
+	// 511,700 / 514 = 995.5: hold 995 more, then the 996th overdraws.
+	for i := range 995 {
+		f.mustHold(marketing(fmt.Sprintf("x%04d", i)))
+	}
+	before := f.head()
+	_, err := f.hold(marketing("overdraw"))
+	if !isErr(err, ErrInsufficientBalance) {
+		t.Fatalf("overdrawing hold: err = %v, want ErrInsufficientBalance", err)
+	}
+	if ErrorCode(err) != "insufficient_balance" {
+		t.Fatalf("ErrorCode = %q", ErrorCode(err))
+	}
+	if after := f.head(); after != before {
+		t.Fatalf("refused hold wrote entries: head %d -> %d", before.Seq, after.Seq)
+	}
+	if err := f.db.View(func(r storage.Reader) error {
+		_, err := f.l.GetHold(r, "overdraw")
+		return err
+	}); !isErr(err, ErrNotFound) {
+		t.Fatalf("refused hold left a record: %v", err)
+	}
+	if b := f.balance("acme"); b.Available != 511_700_000_000-995*514*idr {
+		t.Fatalf("available after refusal = %d", b.Available)
+	}
+	f.mustVerify()
+}
+
+func TestRefusedHoldWritesNothingWhenRolloverDue(t *testing.T) {
+	f := newFixture(t, Config{Accounts: []Account{{ID: "acme", Currency: "IDR", Package: Package{Credits: map[string]int64{CategoryService: 5}}}}})
+	before := f.head()
+	if _, err := f.hold(marketing("m1")); !isErr(err, ErrInsufficientBalance) {
+		t.Fatalf("err = %v, want ErrInsufficientBalance", err)
+	}
+	if f.head() != before {
+		t.Fatal("refused hold ran the due rollover")
+	}
+}
+
+func TestVolumeBands(t *testing.T) {
+	f := newFixture(t, Config{})
+	f.topUp("acme", "TRF-1", 10_000_000*idr)
+	loc := jakarta(t)
+	month := monthOf(f.clock.Now(), loc)
+	f.commit(func(tx storage.Txn) error {
+		return writeVolume(tx, "acme", CategoryMarketing, month, Volume{Captured: 249_998, Held: 1})
+	})
+
+	cases := []struct {
+		id       string
+		position int64
+		band     int
+		price    int64
+	}{
+		{"m250000", 250_000, 0, 514 * idr},
+		{"m250001", 250_001, 1, 510 * idr},
+		{"m250002", 250_002, 1, 510 * idr},
+	}
+	for _, c := range cases {
+		var q Quote
+		if err := f.db.View(func(r storage.Reader) error {
+			var err error
+			q, err = f.l.Quote(r, QuoteRequest{Account: "acme", Market: "62", Category: CategoryMarketing})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		res := f.mustHold(marketing(c.id))
+		if q.Position != c.position || q.Band != c.band || q.Amount != c.price {
+			t.Fatalf("%s: quote position %d band %d price %d, want %d %d %d", c.id, q.Position, q.Band, q.Amount, c.position, c.band, c.price)
+		}
+		if res.Hold.Amount != c.price || res.Hold.Band != c.band {
+			t.Fatalf("%s: held %d at band %d, want %d at %d", c.id, res.Hold.Amount, res.Hold.Band, c.price, c.band)
+		}
+	}
+
+	// Next month in Jakarta (UTC+7) starts at 17:00 UTC on the last day of this one.
+	next := time.Date(2025, 7, 31, 17, 0, 0, 0, time.UTC)
+	f.clock.Set(next.Add(-time.Second))
+	if got := f.mustHold(marketing("late-july")); got.Hold.Band != 1 || got.Hold.Month != "2025-07" {
+		t.Fatalf("last second of July (Jakarta): band %d month %s", got.Hold.Band, got.Hold.Month)
+	}
+	f.clock.Set(next)
+	got := f.mustHold(marketing("august"))
+	if got.Hold.Band != 0 || got.Hold.Amount != 514*idr || got.Hold.Month != "2025-08" {
+		t.Fatalf("first message of August: band %d price %d month %s", got.Hold.Band, got.Hold.Amount, got.Hold.Month)
+	}
+	f.mustVerify()
+}
+
+func TestSmallBandsWithRealHolds(t *testing.T) {
+	card := RateCard{Effective: jan2025, Currency: "IDR", Prices: []Price{
+		{Market: "62", Category: CategoryUtility, UpTo: []int64{3, 5}, Micros: rupiah(100, 60, 80)},
+		{Market: MarketDefault, Category: CategoryUtility, Micros: rupiah(999)},
+	}}
+	f := newFixture(t, Config{RateCards: []RateCard{card}})
+	f.topUp("acme", "TRF-1", 100_000*idr)
+	utility := func(id string) HoldRequest {
+		return HoldRequest{ID: id, Account: "acme", Market: "62", Category: CategoryUtility}
+	}
+	// A burst of holds: the band counts held messages too.
+	want := []int64{100, 100, 100, 60, 60, 80}
+	for i, p := range want {
+		if got := f.mustHold(utility(fmt.Sprintf("u%d", i))).Hold.Amount; got != p*idr {
+			t.Fatalf("hold %d priced %d, want %d", i, got/idr, p)
+		}
+	}
+	// Captures move counts from held to captured; a release frees a place in the band.
+	f.capture("u0", "")
+	f.capture("u1", "")
+	f.release("u5")
+	if got := f.mustHold(utility("u6")).Hold.Amount; got != 80*idr {
+		t.Fatalf("6th message after a release priced %d, want 80", got/idr)
+	}
+	f.release("u3")
+	f.release("u4")
+	f.release("u6")
+	if got := f.mustHold(utility("u7")).Hold.Amount; got != 60*idr {
+		t.Fatalf("4th message priced %d, want 60", got/idr)
+	}
+	var vol Volume
+	if err := f.db.View(func(r storage.Reader) error {
+		var err error
+		vol, err = f.l.MonthVolume(r, "acme", CategoryUtility, "2025-07")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if vol != (Volume{Captured: 2, Held: 2}) {
+		t.Fatalf("volume = %+v, want captured 2 held 2", vol)
+	}
+	// Another market falls back to the default price.
+	if got := f.mustHold(HoldRequest{ID: "us", Account: "acme", Market: "1", Category: CategoryUtility}).Hold.Amount; got != 999*idr {
+		t.Fatalf("default market priced %d", got/idr)
+	}
+	f.mustVerify()
+}
+
+func TestHoldResolvesOnce(t *testing.T) {
+	f := newFixture(t, Config{})
+	f.topUp("acme", "TRF-1", 10_000*idr)
+	f.mustHold(marketing("a"))
+	f.mustHold(marketing("b"))
+
+	again := f.mustHold(marketing("a"))
+	if !again.Existing {
+		t.Fatal("second Hold with the same id was not reported existing")
+	}
+	if r := f.capture("a", CategoryMarketing); r.AlreadyResolved || r.Captured != 514*idr {
+		t.Fatalf("first capture: %+v", r)
+	}
+	h := f.head()
+	steps := []struct {
+		name string
+		run  func(tx storage.Txn) (SettleResult, error)
+	}{
+		{"capture again", func(tx storage.Txn) (SettleResult, error) { return f.l.Capture(tx, "a", "") }},
+		{"release after capture", func(tx storage.Txn) (SettleResult, error) { return f.l.Release(tx, "a", "failed") }},
+		{"settle free after capture", func(tx storage.Txn) (SettleResult, error) {
+			return f.l.Settle(tx, "a", PricingFreeCustomerService, "service")
+		}},
+	}
+	for _, s := range steps {
+		var res SettleResult
+		f.commit(func(tx storage.Txn) (err error) { res, err = s.run(tx); return err })
+		if !res.AlreadyResolved || res.Hold.Status != HoldCaptured {
+			t.Fatalf("%s: %+v, want already resolved", s.name, res)
+		}
+	}
+	f.release("b")
+	if r := f.capture("b", ""); !r.AlreadyResolved || r.Hold.Status != HoldReleased {
+		t.Fatalf("capture after release: %+v", r)
+	}
+	if f.head().Seq != h.Seq+1 {
+		t.Fatalf("duplicates wrote entries: head %d, want %d", f.head().Seq, h.Seq+1)
+	}
+	if b := f.balance("acme"); b.Available != (10_000-514)*idr || b.Held != 0 {
+		t.Fatalf("balance %+v", b)
+	}
+	if err := f.try(func(tx storage.Txn) error { _, err := f.l.Capture(tx, "nope", ""); return err }); !isErr(err, ErrNotFound) {
+		t.Fatalf("capture of unknown hold: %v", err)
+	}
+	f.mustVerify()
+}
+
+func TestCaptureRecategorised(t *testing.T) {
+	tests := []struct {
+		name      string
+		topUp     int64 // rupiah
+		category  string
+		reported  string
+		captured  int64
+		available int64 // after capture
+		shortfall int64
+	}{
+		{"same category", 1000, CategoryMarketing, CategoryMarketing, 514, 486, 0},
+		{"cheaper category returns the rest", 1000, CategoryMarketing, CategoryUtility, 300, 700, 0},
+		{"dearer category takes from available", 1000, CategoryUtility, CategoryMarketing, 514, 486, 0},
+		{"dearer beyond available writes off the rest", 400, CategoryUtility, CategoryMarketing, 514, 0, 114},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, Config{})
+			f.topUp("acme", "TRF-1", tt.topUp*idr)
+			f.mustHold(HoldRequest{ID: "m", Account: "acme", Market: "62", Category: tt.category})
+			var res SettleResult
+			f.commit(func(tx storage.Txn) (err error) {
+				res, err = f.l.Settle(tx, "m", PricingRegular, tt.reported)
+				return err
+			})
+			if res.Captured != tt.captured*idr || res.Shortfall != tt.shortfall*idr {
+				t.Fatalf("captured %d shortfall %d, want %d %d", res.Captured/idr, res.Shortfall/idr, tt.captured, tt.shortfall)
+			}
+			if b := f.balance("acme"); b.Available != tt.available*idr || b.Held != 0 {
+				t.Fatalf("available %d held %d, want %d 0", b.Available/idr, b.Held, tt.available)
+			}
+			var vol Volume
+			f.commit(func(tx storage.Txn) (err error) {
+				vol, err = readVolume(tx, "acme", tt.reported, "2025-07")
+				return err
+			})
+			if vol.Captured != 1 {
+				t.Fatalf("captured volume of %s = %d", tt.reported, vol.Captured)
+			}
+			f.mustVerify()
+		})
+	}
+}
+
+func TestFreeRules(t *testing.T) {
+	legacyCard := seedCard(jan2025)
+	legacyCard.Rules = RulesLegacy
+	smeCard := seedCard(jan2025)
+	smeCard.Rules = RulesPerMessage
+	tests := []struct {
+		name   string
+		card   RateCard
+		req    QuoteRequest
+		amount int64
+		reason string
+	}{
+		{"2025 service free", seedCard(jan2025), QuoteRequest{Category: CategoryService, ContentType: "image", InWindow: true}, 0, FreeService},
+		{"2025 utility in window free", seedCard(jan2025), QuoteRequest{Category: CategoryUtility, InWindow: true}, 0, FreeUtilityInWindow},
+		{"2025 utility outside window", seedCard(jan2025), QuoteRequest{Category: CategoryUtility}, 300, ""},
+		{"2025 marketing in window charged", seedCard(jan2025), QuoteRequest{Category: CategoryMarketing, InWindow: true}, 514, ""},
+		{"2025 free entry point", seedCard(jan2025), QuoteRequest{Category: CategoryMarketing, FreeEntryPoint: true}, 0, FreeEntryPoint},
+		{"legacy service charged", legacyCard, QuoteRequest{Category: CategoryService, Recipient: "628111"}, 275, ""},
+		{"legacy utility in window charged", legacyCard, QuoteRequest{Category: CategoryUtility, InWindow: true}, 300, ""},
+		{"per-message image", smeCard, QuoteRequest{Category: CategoryService, ContentType: "image"}, 150, ""},
+		{"per-message text", smeCard, QuoteRequest{Category: CategoryService, ContentType: "text"}, 75, ""},
+		{"per-message unknown type uses service price", smeCard, QuoteRequest{Category: CategoryService, ContentType: "sticker"}, 275, ""},
+		{"per-message free entry point still charged", smeCard, QuoteRequest{Category: CategoryUtility, FreeEntryPoint: true}, 300, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, Config{RateCards: []RateCard{tt.card}})
+			tt.req.Account, tt.req.Market = "acme", "62"
+			var q Quote
+			if err := f.db.View(func(r storage.Reader) (err error) { q, err = f.l.Quote(r, tt.req); return err }); err != nil {
+				t.Fatal(err)
+			}
+			if q.Amount != tt.amount*idr || q.FreeReason != tt.reason || q.Free != (tt.reason != "") {
+				t.Fatalf("quote %d free %v %q, want %d %q", q.Amount/idr, q.Free, q.FreeReason, tt.amount, tt.reason)
+			}
+		})
+	}
+}
+
+func TestLegacyConversation(t *testing.T) {
+	card := seedCard(jan2025)
+	card.Rules = RulesLegacy
+	f := newFixture(t, Config{RateCards: []RateCard{card}})
+	f.topUp("acme", "TRF-1", 10_000*idr)
+	req := func(id, recipient, category string) HoldRequest {
+		return HoldRequest{ID: id, Account: "acme", Market: "62", Category: category, Recipient: recipient}
+	}
+	steps := []struct {
+		advance time.Duration
+		req     HoldRequest
+		amount  int64
+	}{
+		{0, req("1", "628111", CategoryMarketing), 514},
+		{time.Hour, req("2", "628111", CategoryMarketing), 0},        // same conversation
+		{0, req("3", "628111", CategoryUtility), 300},                // another category opens its own
+		{0, req("4", "628222", CategoryMarketing), 514},              // another recipient
+		{23 * time.Hour, req("5", "628111", CategoryMarketing), 514}, // 24 h after the first: a new one
+	}
+	for _, s := range steps {
+		f.clock.Advance(s.advance)
+		if got := f.mustHold(s.req).Hold.Amount; got != s.amount*idr {
+			t.Fatalf("hold %s priced %d, want %d", s.req.ID, got/idr, s.amount)
+		}
+	}
+	f.mustVerify()
+}
+
+func TestRateCardInForce(t *testing.T) {
+	old := seedCard(jan2025)
+	newer := seedCard(time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC))
+	newer.Prices[0].Micros = rupiah(600, 600, 600, 600, 600, 600, 600, 600)
+	usd := RateCard{Effective: jan2025, Currency: "USD", Prices: []Price{{Market: "62", Category: CategoryMarketing, Micros: []int64{41_100}}}}
+	f := newFixture(t, Config{
+		RateCards: []RateCard{newer, usd, old},
+		Accounts:  []Account{{ID: "acme", Currency: "IDR"}, {ID: "globex", Currency: "USD"}},
+	})
+	tests := []struct {
+		account string
+		at      time.Time
+		want    int64
+	}{
+		{"acme", time.Date(2025, 6, 30, 23, 59, 59, 0, time.UTC), 514 * idr},
+		{"acme", time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), 600 * idr},
+		{"globex", time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), 41_100},
+	}
+	for _, tt := range tests {
+		var q Quote
+		err := f.db.View(func(r storage.Reader) (err error) {
+			q, err = f.l.Quote(r, QuoteRequest{Account: tt.account, Market: "62", Category: CategoryMarketing, At: tt.at})
+			return err
+		})
+		if err != nil || q.Amount != tt.want {
+			t.Fatalf("%s at %s: %d, %v; want %d", tt.account, tt.at, q.Amount, err, tt.want)
+		}
+	}
+	err := f.db.View(func(r storage.Reader) error {
+		_, err := f.l.Quote(r, QuoteRequest{Account: "acme", Market: "62", Category: CategoryMarketing, At: jan2025.Add(-time.Second)})
+		return err
+	})
+	if !isErr(err, ErrInvalid) {
+		t.Fatalf("quote before any card: %v", err)
+	}
+}
+
+func TestQuoteInvalid(t *testing.T) {
+	f := newFixture(t, Config{})
+	tests := []struct {
+		name string
+		req  QuoteRequest
+		want error
+	}{
+		{"unknown account", QuoteRequest{Account: "nope", Category: CategoryMarketing}, ErrNotFound},
+		{"no category", QuoteRequest{Account: "acme"}, ErrInvalid},
+		{"bad category", QuoteRequest{Account: "acme", Category: "Mark eting"}, ErrInvalid},
+		{"unpriced category", QuoteRequest{Account: "acme", Category: "marketing_lite"}, ErrInvalid},
+		{"bad recipient", QuoteRequest{Account: "acme", Category: CategoryMarketing, Recipient: "62/81"}, ErrInvalid},
+	}
+	for _, tt := range tests {
+		err := f.db.View(func(r storage.Reader) error { _, err := f.l.Quote(r, tt.req); return err })
+		if !isErr(err, tt.want) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	good := seedCard(jan2025)
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"bad rules", Config{Rules: "2024"}},
+		{"bad account id", Config{Accounts: []Account{{ID: "a/b", Currency: "IDR"}}}},
+		{"duplicate account", Config{Accounts: []Account{{ID: "a", Currency: "IDR"}, {ID: "a", Currency: "IDR"}}}},
+		{"bad currency", Config{Accounts: []Account{{ID: "a", Currency: "rupiah"}}}},
+		{"negative credits", Config{Accounts: []Account{{ID: "a", Currency: "IDR", Package: Package{Credits: map[string]int64{"service": -1}}}}}},
+		{"card without date", Config{RateCards: []RateCard{{Currency: "IDR"}}}},
+		{"band prices mismatch", Config{RateCards: []RateCard{{Effective: jan2025, Currency: "IDR", Prices: []Price{{Market: "*", Category: "marketing", UpTo: []int64{10}, Micros: []int64{1}}}}}}},
+		{"bands not ascending", Config{RateCards: []RateCard{{Effective: jan2025, Currency: "IDR", Prices: []Price{{Market: "*", Category: "marketing", UpTo: []int64{10, 10}, Micros: []int64{1, 2, 3}}}}}}},
+		{"bad market", Config{RateCards: []RateCard{{Effective: jan2025, Currency: "IDR", Prices: []Price{{Market: "+62", Category: "marketing", Micros: []int64{1}}}}}}},
+		{"duplicate price", Config{RateCards: []RateCard{{Effective: jan2025, Currency: "IDR", Prices: append(good.Prices, good.Prices[0])}}}},
+		{"negative session price", Config{RateCards: []RateCard{{Effective: jan2025, Currency: "IDR", SessionPrices: map[string]int64{"text": -1}}}}},
+	}
+	for _, tt := range tests {
+		if _, err := New(tt.cfg); !isErr(err, ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", tt.name, err)
+		}
+	}
+	if _, err := New(Config{Accounts: []Account{{ID: "acme", Currency: "IDR"}}, RateCards: []RateCard{good}}); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+}
+
+func TestCreditsAndRollover(t *testing.T) {
+	loc := jakarta(t)
+	f := newFixture(t, Config{Accounts: []Account{{ID: "acme", Currency: "IDR", Timezone: loc,
+		Package: Package{Credits: map[string]int64{CategoryMarketing: 2, CategoryUtility: 1, "unique_visitor": 0}}}}})
+	f.topUp("acme", "TRF-1", 10_000*idr)
+
+	a := f.mustHold(marketing("a"))
+	b := f.mustHold(marketing("b"))
+	c := f.mustHold(marketing("c"))
+	if a.Hold.CreditKind != CategoryMarketing || b.Hold.CreditKind != CategoryMarketing || a.Hold.Amount != 0 {
+		t.Fatalf("first two holds not on credit: %+v %+v", a.Hold, b.Hold)
+	}
+	if c.Hold.CreditKind != "" || c.Hold.Amount != 514*idr {
+		t.Fatalf("third hold should use money: %+v", c.Hold)
+	}
+	bal := f.balance("acme")
+	if bal.Credits[CategoryMarketing] != 0 || bal.HeldCredits[CategoryMarketing] != 2 || bal.Credits[CategoryUtility] != 1 {
+		t.Fatalf("credits %v held %v", bal.Credits, bal.HeldCredits)
+	}
+	f.release("b") // gives the unit back
+	f.capture("a", "")
+	if bal := f.balance("acme"); bal.Credits[CategoryMarketing] != 1 || bal.HeldCredits[CategoryMarketing] != 0 {
+		t.Fatalf("after release/capture credits %v held %v", bal.Credits, bal.HeldCredits)
+	}
+	d := f.mustHold(marketing("d")) // the returned unit
+	if d.Hold.CreditKind != CategoryMarketing {
+		t.Fatalf("released unit not reused: %+v", d.Hold)
+	}
+
+	// Rollover is idempotent inside a month.
+	var rr RolloverResult
+	f.commit(func(tx storage.Txn) (err error) { rr, err = f.l.Rollover(tx, "acme", f.clock.Now()); return err })
+	if rr.Done {
+		t.Fatalf("second rollover in July did something: %+v", rr)
+	}
+
+	// August in Jakarta: July's unused utility unit expires, a fresh package is granted,
+	// money carries over, and July's credit hold released in August does not revive.
+	f.clock.Set(time.Date(2025, 7, 31, 17, 0, 0, 0, time.UTC))
+	if bal := f.balance("acme"); bal.Credits[CategoryMarketing] != 2 || bal.Credits[CategoryUtility] != 1 {
+		t.Fatalf("balance before the lazy rollover should show August's grant: %v", bal.Credits)
+	}
+	f.commit(func(tx storage.Txn) (err error) { rr, err = f.l.Rollover(tx, "acme", f.clock.Now()); return err })
+	if !rr.Done || rr.Month != "2025-08" || rr.Expired[CategoryUtility] != 1 || rr.Expired[CategoryMarketing] != 0 ||
+		rr.Granted[CategoryMarketing] != 2 || rr.Granted[CategoryUtility] != 1 {
+		t.Fatalf("rollover %+v", rr)
+	}
+	f.release("d")
+	bal = f.balance("acme")
+	if bal.Credits[CategoryMarketing] != 2 || bal.HeldCredits[CategoryMarketing] != 0 {
+		t.Fatalf("July's unit revived in August: credits %v held %v", bal.Credits, bal.HeldCredits)
+	}
+	if bal.Available != (10_000-514)*idr || bal.Held != 514*idr {
+		t.Fatalf("money did not carry over: %+v", bal)
+	}
+
+	var page StatementPage
+	f.commit(func(tx storage.Txn) (err error) {
+		page, err = f.l.Statement(tx, "acme", time.Date(2025, 7, 31, 17, 0, 0, 0, time.UTC), time.Time{}, "", 0)
+		return err
+	})
+	var kinds []string
+	for _, r := range page.Rows {
+		kinds = append(kinds, r.Kind+":"+r.CreditKind)
+	}
+	want := "credit_expiry:utility credit_grant:marketing credit_grant:utility release:marketing"
+	if strings.Join(kinds, " ") != want {
+		t.Fatalf("August statement %q, want %q", strings.Join(kinds, " "), want)
+	}
+	f.mustVerify()
+}
+
+func TestTopUps(t *testing.T) {
+	f := newFixture(t, Config{})
+	var tu TopUp
+	f.commit(func(tx storage.Txn) (err error) {
+		tu, _, err = f.l.CreateTopUp(tx, "acme", "TRF-9", 500*idr)
+		return err
+	})
+	if tu.Status != TopUpPending || tu.ID != TopUpID("acme", "TRF-9") {
+		t.Fatalf("created %+v", tu)
+	}
+	if b := f.balance("acme"); b.Available != 0 {
+		t.Fatalf("pending top-up moved money: %d", b.Available)
+	}
+	steps := []struct {
+		name string
+		run  func(tx storage.Txn) error
+		want error
+	}{
+		{"same reference and amount", func(tx storage.Txn) error {
+			got, existing, err := f.l.CreateTopUp(tx, "acme", "TRF-9", 500*idr)
+			if err == nil && (!existing || got.ID != tu.ID) {
+				return fmt.Errorf("not the existing top-up: %+v", got)
+			}
+			return err
+		}, nil},
+		{"same reference, other amount", func(tx storage.Txn) error { _, _, err := f.l.CreateTopUp(tx, "acme", "TRF-9", 501*idr); return err }, ErrConflict},
+		{"zero amount", func(tx storage.Txn) error { _, _, err := f.l.CreateTopUp(tx, "acme", "TRF-0", 0); return err }, ErrInvalid},
+		{"unknown account", func(tx storage.Txn) error { _, _, err := f.l.CreateTopUp(tx, "nope", "TRF-0", 1); return err }, ErrNotFound},
+		{"confirm unknown", func(tx storage.Txn) error { _, err := f.l.ConfirmTopUp(tx, "acme", "tu_missing", "admin"); return err }, ErrNotFound},
+		{"confirm", func(tx storage.Txn) error {
+			res, err := f.l.ConfirmTopUp(tx, "acme", tu.ID, "admin")
+			if err == nil && (res.AlreadyResolved || res.TopUp.Status != TopUpConfirmed) {
+				return fmt.Errorf("confirm: %+v", res)
+			}
+			return err
+		}, nil},
+		{"confirm again", func(tx storage.Txn) error {
+			res, err := f.l.ConfirmTopUp(tx, "acme", tu.ID, "admin")
+			if err == nil && !res.AlreadyResolved {
+				return fmt.Errorf("second confirm not a no-op: %+v", res)
+			}
+			return err
+		}, nil},
+		{"reject confirmed", func(tx storage.Txn) error { _, err := f.l.RejectTopUp(tx, "acme", tu.ID, "admin", "no"); return err }, ErrConflict},
+	}
+	for _, s := range steps {
+		if err := f.try(s.run); (s.want == nil && err != nil) || (s.want != nil && !isErr(err, s.want)) {
+			t.Fatalf("%s: err = %v, want %v", s.name, err, s.want)
+		}
+	}
+	var rej TopUp
+	f.commit(func(tx storage.Txn) error {
+		t2, _, err := f.l.CreateTopUp(tx, "acme", "TRF-10", 100*idr)
+		if err != nil {
+			return err
+		}
+		rej, err = f.l.RejectTopUp(tx, "acme", t2.ID, "admin", "no transfer found")
+		return err
+	})
+	if err := f.try(func(tx storage.Txn) error { _, err := f.l.ConfirmTopUp(tx, "acme", rej.ID, "admin"); return err }); !isErr(err, ErrConflict) {
+		t.Fatalf("confirm rejected: %v", err)
+	}
+	if b := f.balance("acme"); b.Available != 500*idr {
+		t.Fatalf("available %d, want only the confirmed 500", b.Available/idr)
+	}
+	var list []TopUp
+	f.commit(func(tx storage.Txn) (err error) { list, err = f.l.TopUps(tx, "acme"); return err })
+	if len(list) != 2 {
+		t.Fatalf("top-up history has %d entries", len(list))
+	}
+	f.mustVerify()
+}
+
+func TestLowBalanceOncePerCrossing(t *testing.T) {
+	f := newFixture(t, Config{Accounts: []Account{{ID: "acme", Currency: "IDR", LowBalance: 1000 * idr}}})
+	var events []Event
+	collect := func(ev []Event) { events = append(events, ev...) }
+	f.commit(func(tx storage.Txn) error {
+		t1, _, err := f.l.CreateTopUp(tx, "acme", "T1", 2000*idr)
+		if err != nil {
+			return err
+		}
+		res, err := f.l.ConfirmTopUp(tx, "acme", t1.ID, "admin")
+		collect(res.Events)
+		return err
+	})
+	for i := range 3 { // 2000 -> 1486 -> 972 (crossing) -> 458
+		collect(f.mustHold(marketing(fmt.Sprintf("m%d", i))).Events)
+	}
+	if len(events) != 1 || events[0].Type != EventBalanceLow || events[0].Available != 972*idr {
+		t.Fatalf("events after first crossing: %+v", events)
+	}
+	collect(f.release("m0").Events) // 972: still low
+	collect(f.release("m1").Events) // 1486: recovered
+	if len(events) != 1 {
+		t.Fatalf("events while low or recovering: %+v", events)
+	}
+	if b := f.balance("acme"); b.Low {
+		t.Fatal("balance still flagged low after recovery")
+	}
+	f.commit(func(tx storage.Txn) error {
+		res, err := f.l.Adjust(tx, "acme", -600*idr, "correction of duplicate top-up")
+		collect(res.Events)
+		return err
+	})
+	if len(events) != 2 || events[1].Available != 886*idr {
+		t.Fatalf("second crossing: %+v", events)
+	}
+	if b := f.balance("acme"); !b.Low {
+		t.Fatal("balance not flagged low")
+	}
+}
+
+func TestAdjust(t *testing.T) {
+	f := newFixture(t, Config{})
+	f.topUp("acme", "T1", 100*idr)
+	tests := []struct {
+		amount int64
+		reason string
+		want   error
+	}{
+		{50 * idr, "goodwill credit", nil},
+		{-151 * idr, "claw back", ErrInsufficientBalance},
+		{-150 * idr, "claw back", nil},
+		{10, "", ErrInvalid},
+		{0, "nothing", ErrInvalid},
+	}
+	for _, tt := range tests {
+		err := f.try(func(tx storage.Txn) error { _, err := f.l.Adjust(tx, "acme", tt.amount, tt.reason); return err })
+		if (tt.want == nil && err != nil) || (tt.want != nil && !isErr(err, tt.want)) {
+			t.Fatalf("adjust %d %q: %v, want %v", tt.amount, tt.reason, err, tt.want)
+		}
+	}
+	if b := f.balance("acme"); b.Available != 0 {
+		t.Fatalf("available %d", b.Available)
+	}
+	f.mustVerify()
+}
+
+func TestStatementPagesAndCSV(t *testing.T) {
+	f := newFixture(t, Config{})
+	f.topUp("acme", "TRF-1", 2000*idr)
+	f.clock.Advance(time.Minute)
+	f.mustHold(HoldRequest{ID: "m1", Account: "acme", MessageID: "m1", CampaignID: "c1", Market: "62", Category: CategoryMarketing})
+	f.capture("m1", "")
+	f.clock.Advance(time.Minute)
+	f.mustHold(marketing("m2"))
+	f.release("m2")
+	f.commit(func(tx storage.Txn) error { _, err := f.l.Adjust(tx, "acme", -86*idr, "=HYPERLINK(\"x\")"); return err })
+
+	var rows []StatementRow
+	cursor := ""
+	for pages := 0; ; pages++ {
+		var p StatementPage
+		f.commit(func(tx storage.Txn) (err error) {
+			p, err = f.l.Statement(tx, "acme", time.Time{}, time.Time{}, cursor, 2)
+			return err
+		})
+		rows = append(rows, p.Rows...)
+		if p.Next == "" {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("statement does not end")
+		}
+		cursor = p.Next
+	}
+	type want struct {
+		kind             string
+		amount, availChg int64
+		availAfter, held int64
+	}
+	wants := []want{
+		{KindTopUp, 2000, 2000, 2000, 0},
+		{KindHold, 514, -514, 1486, 514},
+		{KindCapture, 514, 0, 1486, 0},
+		{KindHold, 514, -514, 972, 514},
+		{KindRelease, 514, 514, 1486, 0},
+		{KindAdjustment, -86, -86, 1400, 0},
+	}
+	if len(rows) != len(wants) {
+		t.Fatalf("%d rows, want %d: %+v", len(rows), len(wants), rows)
+	}
+	for i, w := range wants {
+		r := rows[i]
+		if r.Kind != w.kind || r.Amount != w.amount*idr || r.AvailableChange != w.availChg*idr || r.AvailableAfter != w.availAfter*idr ||
+			r.HeldAfter != w.held*idr || r.BalanceAfter != (w.availAfter+w.held)*idr {
+			t.Fatalf("row %d = %+v, want %+v", i, r, w)
+		}
+	}
+	if rows[1].CampaignID != "c1" || rows[1].MessageID != "m1" || rows[0].Reference != "TRF-1" {
+		t.Fatalf("row facts lost: %+v %+v", rows[0], rows[1])
+	}
+
+	// The time range keeps only the second minute's entries.
+	var p StatementPage
+	start := f.clock.Now().Add(-time.Minute)
+	f.commit(func(tx storage.Txn) (err error) {
+		p, err = f.l.Statement(tx, "acme", start.Add(time.Second), f.clock.Now().Add(time.Nanosecond), "", 0)
+		return err
+	})
+	if len(p.Rows) != 3 || p.Rows[0].Kind != KindHold || p.Rows[0].MessageID != "m2" {
+		t.Fatalf("ranged statement: %+v", p.Rows)
+	}
+
+	var buf bytes.Buffer
+	if err := WriteStatementCSV(&buf, rows, true); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 7 || strings.Join(recs[0], ",") != strings.Join(StatementCSVHeader, ",") {
+		t.Fatalf("csv: %v", recs)
+	}
+	if recs[2][3] != "514.000000" || recs[2][6] != "1486.000000" || recs[6][3] != "-86.000000" {
+		t.Fatalf("csv money columns: %v / %v", recs[2], recs[6])
+	}
+	if got := recs[6][14]; got != "'=HYPERLINK(\"x\")" {
+		t.Fatalf("formula not defused: %q", got)
+	}
+	if err := f.try(func(tx storage.Txn) error {
+		_, err := f.l.Statement(tx, "acme", time.Time{}, time.Time{}, "zz", 0)
+		return err
+	}); !isErr(err, ErrInvalid) {
+		t.Fatalf("bad cursor: %v", err)
+	}
+}
+
+func TestFormatMicros(t *testing.T) {
+	tests := map[int64]string{0: "0.000000", 514 * idr: "514.000000", 41_100: "0.041100", -1: "-0.000001", -86 * idr: "-86.000000"}
+	for in, want := range tests {
+		if got := FormatMicros(in); got != want {
+			t.Errorf("FormatMicros(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestExpireHolds(t *testing.T) {
+	f := newFixture(t, Config{HoldTTL: time.Hour})
+	f.topUp("acme", "T1", 10_000*idr)
+	f.mustHold(marketing("a"))
+	f.clock.Advance(30 * time.Minute)
+	f.mustHold(marketing("b"))
+	f.capture("a", "")
+	f.clock.Advance(31 * time.Minute) // a's expiry passed but it is captured; b's has not
+	var n int
+	f.commit(func(tx storage.Txn) (err error) { n, err = f.l.ExpireHolds(tx, f.clock.Now(), 10); return err })
+	if n != 0 {
+		t.Fatalf("expired %d holds, want 0", n)
+	}
+	f.clock.Advance(30 * time.Minute)
+	f.commit(func(tx storage.Txn) (err error) { n, err = f.l.ExpireHolds(tx, f.clock.Now(), 10); return err })
+	if n != 1 {
+		t.Fatalf("expired %d holds, want 1", n)
+	}
+	var h Hold
+	f.commit(func(tx storage.Txn) (err error) { h, err = f.l.GetHold(tx, "b"); return err })
+	if h.Status != HoldReleased || h.ReleaseReason != ReleaseExpired {
+		t.Fatalf("hold b %+v", h)
+	}
+	if r := f.capture("b", ""); !r.AlreadyResolved {
+		t.Fatal("late capture after expiry charged")
+	}
+	f.mustVerify()
+}
+
+func TestFreeHoldChargedOnlyIfProviderBills(t *testing.T) {
+	f := newFixture(t, Config{})
+	f.topUp("acme", "T1", 1000*idr)
+	res := f.mustHold(HoldRequest{ID: "u1", Account: "acme", Market: "62", Category: CategoryUtility, InWindow: true})
+	if !res.Hold.Free || res.Hold.Amount != 0 {
+		t.Fatalf("utility in window not free: %+v", res.Hold)
+	}
+	f.mustHold(HoldRequest{ID: "u2", Account: "acme", Market: "62", Category: CategoryUtility, InWindow: true})
+	var r1, r2 SettleResult
+	f.commit(func(tx storage.Txn) (err error) {
+		r1, err = f.l.Settle(tx, "u1", PricingFreeCustomerService, CategoryUtility)
+		return err
+	})
+	f.commit(func(tx storage.Txn) (err error) {
+		r2, err = f.l.Settle(tx, "u2", PricingRegular, CategoryUtility)
+		return err
+	})
+	if r1.Hold.Status != HoldReleased || r2.Captured != 300*idr {
+		t.Fatalf("free %+v, billed %+v", r1, r2)
+	}
+	if b := f.balance("acme"); b.Available != 700*idr {
+		t.Fatalf("available %d", b.Available/idr)
+	}
+	if err := f.try(func(tx storage.Txn) error { _, err := f.l.Settle(tx, "u1", "bogus", ""); return err }); !isErr(err, ErrInvalid) {
+		t.Fatalf("bogus pricing type: %v", err)
+	}
+	f.mustVerify()
+}
