@@ -1,0 +1,63 @@
+// Package phone owns phone-number normalisation: any common written form of a number
+// becomes E.164 (+6281234567890), using the account's default region for local forms
+// such as 081234567890, and the digits-only form the provider calls wa_id.
+package phone
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// MaxInputLength bounds what is parsed; no real number is longer.
+const MaxInputLength = 64
+
+// ErrInvalid is wrapped by every normalisation failure.
+var ErrInvalid = errors.New("not a valid phone number")
+
+// Normalize returns raw as E.164. region ("ID") applies to numbers written without a
+// country code; a number written with "+" or "00" ignores it. Numbers written as
+// digits that already start with the region's country code ("6281234567890") are
+// accepted as international when that reading is valid and the local reading is not.
+func Normalize(raw, region string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", fmt.Errorf("%w: empty", ErrInvalid)
+	}
+	if len(s) > MaxInputLength {
+		return "", fmt.Errorf("%w: longer than %d characters", ErrInvalid, MaxInputLength)
+	}
+	if strings.HasPrefix(s, "00") {
+		s = "+" + s[2:]
+	}
+	if !strings.HasPrefix(s, "+") {
+		// Spreadsheets drop the "+" (6281234567890) or keep the trunk zero (0812...).
+		if n, err := phonenumbers.Parse(s, region); err == nil && phonenumbers.IsValidNumber(n) {
+			return phonenumbers.Format(n, phonenumbers.E164), nil
+		}
+		if n, err := phonenumbers.Parse("+"+s, ""); err == nil && phonenumbers.IsValidNumber(n) {
+			return phonenumbers.Format(n, phonenumbers.E164), nil
+		}
+		return "", fmt.Errorf("%w: %q", ErrInvalid, raw)
+	}
+	n, err := phonenumbers.Parse(s, "")
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", fmt.Errorf("%w: %q", ErrInvalid, raw)
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// WaID is the provider's form of an E.164 number: digits only.
+func WaID(e164 string) string { return strings.TrimPrefix(e164, "+") }
+
+// CallingCode returns the country calling code of an E.164 number ("62"), the market
+// rate cards price by; "" if it cannot be read.
+func CallingCode(e164 string) string {
+	n, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprint(n.GetCountryCode())
+}
