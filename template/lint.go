@@ -304,7 +304,7 @@ func (l *linter) lintHeader() {
 	}
 	if h.Format.IsMedia() {
 		if h.MediaHandle == "" {
-			l.add(RuleMediaSampleMissing, c, string(h.Format), "a %s header needs a sample: upload one and set its handle", h.Format)
+			l.add(RuleMediaSampleMissing, c, string(h.Format), "the %s header needs a sample: upload one and set its handle", h.Format)
 		}
 		if max := maxSampleBytes(h.Format); h.MediaSize > max {
 			l.add(RuleMediaSampleSize, c, fmt.Sprintf("%d bytes", h.MediaSize), "the %s sample is %s; use one of at most %s", h.Format, humanBytes(h.MediaSize), humanBytes(max))
@@ -503,7 +503,12 @@ func (l *linter) checkDuplicates(c string, vars []variable) {
 	}
 }
 
-func isEdgeFiller(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) }
+// isEdgeFiller is what does not count as text at the edges of a body: Meta treats
+// "... on {{1}}." as ending with a variable. Braces are punctuation to Unicode but
+// are the variable itself here.
+func isEdgeFiller(r rune) bool {
+	return r != '{' && r != '}' && (unicode.IsSpace(r) || unicode.IsPunct(r))
+}
 
 func (l *linter) checkEdges(c, text string, vars []variable) {
 	if len(vars) == 0 {
