@@ -116,6 +116,7 @@ type Engine struct {
 	clock       clock.Clock
 	log         *slog.Logger
 	dispatchers map[string]*dispatcher
+	order       []string
 	defaultNum  string
 
 	mu     sync.Mutex
@@ -154,6 +155,7 @@ func New(opts Options) (*Engine, error) {
 			e.defaultNum = n.Alias
 		}
 		e.dispatchers[n.Alias] = newDispatcher(e, n)
+		e.order = append(e.order, n.Alias)
 	}
 	return e, nil
 }
@@ -433,3 +435,12 @@ type freeBiller struct{}
 func (freeBiller) Hold(storage.Txn, *Message) error                     { return nil }
 func (freeBiller) Capture(storage.Txn, *Message, string) (int64, error) { return 0, nil }
 func (freeBiller) Release(storage.Txn, *Message, string) error          { return nil }
+
+// Numbers lists the configured numbers in configuration order.
+func (e *Engine) Numbers() []Number {
+	out := make([]Number, 0, len(e.order))
+	for _, a := range e.order {
+		out = append(out, e.dispatchers[a].num)
+	}
+	return out
+}

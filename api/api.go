@@ -1,0 +1,370 @@
+// Package api owns Kirim's HTTP API for customer systems: routing (httprouter), API
+// keys and scopes, the error envelope and its status table, request validation, and the
+// OpenAPI document. It never touches storage directly: it calls the engine, the ledger
+// and the other domain packages.
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"kirim/clock"
+	"kirim/engine"
+	"kirim/webhook"
+)
+
+// Scopes of an API key. Admin implies the others.
+const (
+	ScopeSend      = "send"
+	ScopeCampaigns = "campaigns"
+	ScopeAdmin     = "admin"
+)
+
+// Limits.
+const (
+	DefaultMaxBody       = 1 << 20
+	MaxIdempotencyKeyLen = 255
+	MaxCallbackData      = 512
+)
+
+// Account is what the API needs of a Kirim account.
+type Account struct {
+	ID            string
+	Currency      string
+	DefaultRegion string
+}
+
+// Key is an API key as loaded: only its SHA-256 is kept.
+type Key struct {
+	Name    string
+	Account string
+	Scopes  []string
+	SHA256  [32]byte
+}
+
+// HashKey returns the SHA-256 of a key, as stored.
+func HashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
+
+// ParseKeyHash decodes a key_sha256 hex string.
+func ParseKeyHash(h string) ([32]byte, error) {
+	var out [32]byte
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != 32 {
+		return out, fmt.Errorf("api: key hash must be 64 hex digits")
+	}
+	copy(out[:], b)
+	return out, nil
+}
+
+// Options wire the API to the rest of Kirim.
+type Options struct {
+	Engine    *engine.Engine
+	Webhook   *webhook.Receiver
+	Templates TemplateCatalog
+	Accounts  []Account
+	Keys      []Key
+	Clock     clock.Clock
+	Logger    *slog.Logger
+	MaxBody   int64
+	// Ready reports whether storage and the provider are usable (GET /readyz).
+	Ready func() error
+	// Admin routes that need more than the API (backup) are added by the caller.
+	Extra func(r *httprouter.Router, s *Server)
+}
+
+// Server is the HTTP API.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	clock    clock.Clock
+	accounts map[string]Account
+	keys     map[[32]byte]Key
+	router   *httprouter.Router
+	draining atomic.Bool
+}
+
+// New builds the API.
+func New(opts Options) (*Server, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	s := &Server{opts: opts, log: opts.Logger, clock: opts.Clock, accounts: map[string]Account{}, keys: map[[32]byte]Key{}}
+	for _, a := range opts.Accounts {
+		s.accounts[a.ID] = a
+	}
+	for _, k := range opts.Keys {
+		if _, ok := s.accounts[k.Account]; !ok {
+			return nil, fmt.Errorf("api: key %q names unknown account %q", k.Name, k.Account)
+		}
+		s.keys[k.SHA256] = k
+	}
+	s.router = s.routes()
+	return s, nil
+}
+
+// Handler is the API's root handler.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Drain makes new requests answer 503 while the process shuts down.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+type route struct {
+	method, path, scope string
+	h                   handler
+}
+
+// handler serves an authenticated request; it returns the status and the JSON value to
+// write, or an error.
+type handler func(r *http.Request, p httprouter.Params, c *caller) (int, any, error)
+
+type caller struct {
+	key     Key
+	account Account
+	body    []byte
+}
+
+func (s *Server) routes() *httprouter.Router {
+	r := httprouter.New()
+	r.HandleMethodNotAllowed = true
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed"})
+	})
+	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
+		s.log.Error("api: panic", "path", req.URL.Path, "panic", fmt.Sprint(v))
+		writeError(w, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"})
+	}
+	for _, rt := range s.apiRoutes() {
+		r.Handle(rt.method, rt.path, s.wrap(rt))
+	}
+	r.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.GET("/readyz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		if s.draining.Load() {
+			writeError(w, &Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "shutting down"})
+			return
+		}
+		if s.opts.Ready != nil {
+			if err := s.opts.Ready(); err != nil {
+				writeError(w, &Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: err.Error()})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	r.GET("/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPIDocument)
+	})
+	if s.opts.Webhook != nil {
+		r.GET("/webhook", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) { s.opts.Webhook.Verify(w, req) })
+		r.POST("/webhook", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) { s.opts.Webhook.Notify(w, req) })
+	}
+	if s.opts.Extra != nil {
+		s.opts.Extra(r, s)
+	}
+	return r
+}
+
+func (s *Server) apiRoutes() []route {
+	return []route{
+		{"POST", "/v1/messages", ScopeSend, s.sendMessage},
+		{"GET", "/v1/messages", ScopeSend, s.listMessages},
+		{"GET", "/v1/messages/:id", ScopeSend, s.getMessage},
+		{"POST", "/v1/messages/:id/cancel", ScopeSend, s.cancelMessage},
+		{"GET", "/v1/numbers", ScopeSend, s.listNumbers},
+		{"GET", "/v1/contacts/:phone", ScopeSend, s.getContact},
+		{"GET", "/v1/webhooks/dead", ScopeAdmin, s.deadLetters},
+	}
+}
+
+// Authenticated wraps an admin-scoped handler for routes added through Options.Extra.
+func (s *Server) Authenticated(scope string, h func(w http.ResponseWriter, r *http.Request, p httprouter.Params, account string)) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		c, err := s.authenticate(r, scope)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		h(w, r, p, c.account.ID)
+	}
+}
+
+func (s *Server) wrap(rt route) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		if s.draining.Load() {
+			w.Header().Set("Retry-After", "5")
+			writeError(w, &Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "shutting down, retry shortly"})
+			return
+		}
+		c, aerr := s.authenticate(r, rt.scope)
+		if aerr != nil {
+			writeError(w, aerr)
+			return
+		}
+		if r.Method == http.MethodPost || r.Method == http.MethodPut {
+			body, err := readBody(w, r, s.opts.MaxBody)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			c.body = body
+		}
+		status, v, err := rt.h(r, p, c)
+		if err != nil {
+			var ae *Error
+			if !errors.As(err, &ae) {
+				s.log.Error("api: request failed", "method", r.Method, "path", rt.path, "err", err)
+				ae = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+			}
+			writeError(w, ae)
+			return
+		}
+		if raw, ok := v.(json.RawMessage); ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write(raw)
+			return
+		}
+		writeJSON(w, status, v)
+	}
+}
+
+func (s *Server) authenticate(r *http.Request, scope string) (*caller, *Error) {
+	h := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing API key: send Authorization: Bearer <key>"}
+	}
+	sum := HashKey(strings.TrimSpace(token))
+	k, found := s.keys[sum]
+	// The map lookup is on a hash of the key; the compare below keeps the check
+	// constant-time in the key itself.
+	if !found || subtle.ConstantTimeCompare(k.SHA256[:], sum[:]) != 1 {
+		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "invalid API key"}
+	}
+	if !hasScope(k.Scopes, scope) {
+		return nil, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this key lacks the %q scope", scope)}
+	}
+	return &caller{key: k, account: s.accounts[k.Account]}, nil
+}
+
+func hasScope(have []string, want string) bool {
+	for _, s := range have {
+		if s == want || s == ScopeAdmin {
+			return true
+		}
+	}
+	return false
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *Error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("body larger than %d bytes", limit)}
+		}
+		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_body", Message: "cannot read body"}
+	}
+	return body, nil
+}
+
+// Error is an API error: an HTTP status, a stable code, a message and the field at
+// fault.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Field   string
+	Extra   map[string]any
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func invalid(field, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_field", Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	body := map[string]any{"code": e.Code, "message": e.Message}
+	if e.Field != "" {
+		body["field"] = e.Field
+	}
+	for k, v := range e.Extra {
+		body[k] = v
+	}
+	writeJSON(w, e.Status, map[string]any{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// Money is the API's money object.
+type Money struct {
+	AmountMicros int64  `json:"amount_micros"`
+	Currency     string `json:"currency"`
+	Display      string `json:"display"`
+}
+
+// NewMoney formats micros of currency: 514000000 IDR is "IDR 514", 41100 USD "USD 0.0411".
+func NewMoney(micros int64, currency string) Money {
+	return Money{AmountMicros: micros, Currency: currency, Display: currency + " " + formatMicros(micros)}
+}
+
+func formatMicros(m int64) string {
+	neg := m < 0
+	if neg {
+		m = -m
+	}
+	whole, frac := m/1_000_000, m%1_000_000
+	ws := fmt.Sprint(whole)
+	var b strings.Builder
+	for i, c := range ws {
+		if i > 0 && (len(ws)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	out := b.String()
+	if frac != 0 {
+		out += "." + strings.TrimRight(fmt.Sprintf("%06d", frac), "0")
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
+
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"kirim/provider/sandbox"
+)
+
+// cmdSandbox runs the Cloud API simulator alone, e.g. for a system under test that
+// speaks the Cloud API itself.
+func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	var opts sandbox.Options
+	opts.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	opts.Logger = newLogger(stderr, *level)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	sb := sandbox.New(opts)
+	sb.Start()
+	defer sb.Close()
+	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	fmt.Fprintf(stdout, "kirim sandbox: Cloud API on http://%s (inspection: /_sandbox/stats)\n", ln.Addr())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,514 @@
+// Command kirim is a self-hosted WhatsApp Business proactive-messaging appliance: a send
+// API, templates, a tier-aware send engine, a prepaid ledger, a provider webhook
+// receiver, and a built-in Cloud API simulator (the sandbox). This file is the CLI and
+// the wiring; the packages hold the logic.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"kirim/api"
+	"kirim/clock"
+	"kirim/config"
+	"kirim/engine"
+	"kirim/provider"
+	"kirim/provider/sandbox"
+	"kirim/storage"
+	"kirim/template"
+	"kirim/webhook"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+// DemoKey is the example config's API key; serve refuses it unless the provider is the
+// sandbox.
+const DemoKey = "kirim_demo_key_change_me"
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kirim:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `kirim: self-hosted WhatsApp Business proactive messaging
+
+Usage:
+  kirim serve   --config FILE [--listen ADDR] [--data DIR]   run Kirim
+  kirim sandbox [--listen ADDR] [flags]                      run the Cloud API simulator alone
+  kirim backup  FILE [--server URL] [--key KEY]              online backup through the running server
+  kirim restore FILE --data DIR                              restore a backup into an empty directory
+  kirim bench   [flags]                                      measure this machine (see --help)
+  kirim key new | hash KEY                                   make an API key, or hash one for key_sha256
+  kirim version
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command")
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stderr)
+	case "sandbox":
+		return cmdSandbox(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args[1:], stdout)
+	case "restore":
+		return cmdRestore(args[1:], stdout)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "key":
+		return cmdKey(args[1:], stdout)
+	case "version":
+		fmt.Fprintln(stdout, "kirim", Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "config.example.toml", "configuration file")
+	listen := fs.String("listen", "", "API address (overrides server.listen)")
+	data := fs.String("data", "", "data directory (overrides server.data_dir)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+	if *data != "" {
+		cfg.Server.DataDir = *data
+	}
+	m := NewMain(cfg)
+	m.Logger = newLogger(stderr, cfg.Server.LogLevel)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := m.Run(ctx); err != nil {
+		_ = m.Close()
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("kirim: shutting down")
+	return m.Close()
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// Main is one running Kirim: Run starts it, Close stops it. End-to-end tests reuse it.
+type Main struct {
+	Config *config.Config
+	Logger *slog.Logger
+	Clock  clock.Clock
+
+	DB       *storage.DB
+	Sandbox  *sandbox.Sandbox
+	Engine   *engine.Engine
+	Webhook  *webhook.Receiver
+	API      *api.Server
+	Catalog  *api.MemoryCatalog
+	Clients  map[string]*provider.Client // by number alias
+	APIAddr  string                      // the address the API listens on, once running
+	SandAddr string
+
+	servers []*http.Server
+	cancel  context.CancelFunc
+	bg      sync.WaitGroup
+	closed  bool
+}
+
+// NewMain returns a Main for cfg with default logger and clock.
+func NewMain(cfg *config.Config) *Main {
+	return &Main{Config: cfg, Logger: slog.Default(), Clock: clock.Real{}, Clients: map[string]*provider.Client{}}
+}
+
+// Run opens storage, starts the sandbox (when it is the provider), the engine, the
+// webhook applier and the HTTP server, and returns once everything listens.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	if err := checkDemoKey(cfg); err != nil {
+		return err
+	}
+	if cfg.Server.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(cfg.Server.MemoryLimitMB) << 20)
+	}
+	apiLn, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Server.Listen, err)
+	}
+	m.APIAddr = apiLn.Addr().String()
+
+	db, err := storage.Open(storage.Options{
+		Dir:            cfg.Server.DataDir,
+		MemTableSize:   int64(cfg.Storage.MemTableMB) << 20,
+		NumMemtables:   cfg.Storage.NumMemtables,
+		BlockCacheSize: int64(cfg.Storage.BlockCacheMB) << 20,
+		IndexCacheSize: int64(cfg.Storage.IndexCacheMB) << 20,
+		GCInterval:     cfg.Storage.GCInterval.Duration,
+		Logger:         m.Logger,
+	})
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
+	m.DB = db
+
+	baseURL := cfg.Provider.BaseURL
+	if cfg.Provider.Kind == config.ProviderSandbox {
+		addr, err := m.startSandbox()
+		if err != nil {
+			apiLn.Close()
+			return err
+		}
+		baseURL = "http://" + addr
+	}
+	httpClient := &http.Client{Transport: provider.NewTransport(), Timeout: cfg.Provider.Timeout.Duration}
+	var numbers []engine.Number
+	for _, n := range cfg.Numbers {
+		c := provider.New(provider.Config{
+			BaseURL: first(n.BaseURL, baseURL), Version: first(n.APIVersion, cfg.Provider.APIVersion),
+			Token: first(n.Token, cfg.Provider.Token), PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID, HTTP: httpClient,
+		})
+		m.Clients[n.Alias] = c
+		numbers = append(numbers, engine.Number{Alias: n.Alias, PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID, Sender: c, MPS: n.ThroughputMPS})
+	}
+	// The default number goes first: the engine takes it as the default.
+	for i, n := range numbers {
+		if cfg.Numbers[i].Default && i > 0 {
+			numbers[0], numbers[i] = numbers[i], numbers[0]
+			_ = n
+		}
+	}
+	m.Engine, err = engine.New(engine.Options{
+		DB: db, Clock: m.Clock, Numbers: numbers, Logger: m.Logger,
+		MaxAttempts: cfg.Engine.MaxAttempts, LeaseTimeout: cfg.Engine.LeaseTimeout.Duration,
+		UnknownTimeout: cfg.Engine.UnknownTimeout.Duration, ResendUnknown: cfg.Engine.UnknownPolicy == "resend",
+		Workers: cfg.Engine.Workers, SendTimeout: cfg.Provider.Timeout.Duration,
+	})
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
+	if err := m.Engine.Start(ctx); err != nil {
+		apiLn.Close()
+		return err
+	}
+
+	m.Catalog = api.NewMemoryCatalog()
+	m.syncTemplates(ctx)
+
+	bgCtx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.Webhook = webhook.New(webhook.Options{
+		DB: db, Clock: m.Clock, Logger: m.Logger, AppSecret: cfg.Webhook.AppSecret, VerifyToken: cfg.Webhook.VerifyToken,
+		MaxBody: cfg.Webhook.MaxBodyBytes,
+		Apply: webhook.Applier{
+			Statuses: func(ctx context.Context, u []engine.StatusUpdate) error {
+				_, err := m.Engine.ApplyStatuses(ctx, u)
+				return err
+			},
+			Inbound: func(ctx context.Context, in []engine.Inbound) error {
+				_, err := m.Engine.RecordInbound(ctx, in)
+				return err
+			},
+			Other: m.applyOther,
+		},
+	})
+	m.Webhook.Start(bgCtx)
+
+	var accounts []api.Account
+	var keys []api.Key
+	for _, a := range cfg.Accounts {
+		accounts = append(accounts, api.Account{ID: a.ID, Currency: a.Currency, DefaultRegion: a.DefaultRegion})
+		for _, k := range a.Keys {
+			key := api.Key{Name: k.Name, Account: a.ID, Scopes: k.Scopes}
+			if k.Key != "" {
+				key.SHA256 = api.HashKey(k.Key)
+			} else if key.SHA256, err = api.ParseKeyHash(k.KeySHA256); err != nil {
+				apiLn.Close()
+				return err
+			}
+			keys = append(keys, key)
+		}
+	}
+	m.API, err = api.New(api.Options{
+		Engine: m.Engine, Webhook: m.Webhook, Templates: m.Catalog, Accounts: accounts, Keys: keys,
+		Clock: m.Clock, Logger: m.Logger, MaxBody: cfg.Server.MaxBodyBytes,
+		Ready: m.ready,
+		Extra: m.adminRoutes,
+	})
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
+	srv := &http.Server{Handler: m.API.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	m.serve(srv, apiLn)
+	m.Logger.Info("kirim: serving", "api", "http://"+m.APIAddr, "provider", cfg.Provider.Kind, "data", cfg.Server.DataDir)
+	return nil
+}
+
+func (m *Main) serve(srv *http.Server, ln net.Listener) {
+	m.servers = append(m.servers, srv)
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("kirim: http server", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+}
+
+// startSandbox runs the embedded Cloud API simulator on its own loopback port, posting
+// its webhooks to this Kirim's /webhook.
+func (m *Main) startSandbox() (string, error) {
+	cfg := m.Config
+	ln, err := net.Listen("tcp", cfg.Sandbox.Listen)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: listen %s: %w", cfg.Sandbox.Listen, err)
+	}
+	var nums []sandbox.Number
+	for _, n := range cfg.Numbers {
+		nums = append(nums, sandbox.Number{PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID,
+			DisplayPhoneNumber: phoneDigits(n.Phone), Throughput: n.ThroughputMPS, MessagingLimit: n.MessagingLimit})
+	}
+	opts := sandbox.Options{
+		Clock: m.Clock, AppSecret: cfg.Webhook.AppSecret, WebhookURL: "http://" + m.APIAddr + "/webhook",
+		Token: cfg.Provider.Token, Rules: cfg.Provider.Rules, Numbers: nums, PortfolioLimit: cfg.Provider.PortfolioLimit,
+		ReviewDelay: cfg.Sandbox.ReviewDelay.Duration, SentDelay: 0, DeliveredDelay: cfg.Sandbox.StatusDelay.Duration,
+		ReadDelay: cfg.Sandbox.StatusDelay.Duration, ReadRate: cfg.Sandbox.ReadRate, PacingRate: cfg.Sandbox.PacingRate,
+		Logger: m.Logger.With("component", "sandbox"),
+	}
+	if cfg.Sandbox.FailRate > 0 {
+		opts.Chaos.AsyncFailures = map[int]float64{provider.CodeUndeliverable: cfg.Sandbox.FailRate}
+	}
+	m.Sandbox = sandbox.New(opts)
+	m.Sandbox.Start()
+	m.SandAddr = ln.Addr().String()
+	m.serve(&http.Server{Handler: m.Sandbox.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln)
+	m.Logger.Info("kirim: sandbox provider", "addr", "http://"+m.SandAddr, "inspect", "http://"+m.SandAddr+"/_sandbox/stats")
+	return m.SandAddr, nil
+}
+
+// syncTemplates loads each WABA's templates from the provider into the catalog.
+func (m *Main) syncTemplates(ctx context.Context) {
+	seen := map[string]bool{}
+	for _, n := range m.Config.Numbers {
+		if seen[n.WABAID] {
+			continue
+		}
+		seen[n.WABAID] = true
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defs, err := m.Clients[n.Alias].ListTemplates(cctx)
+		cancel()
+		if err != nil {
+			m.Logger.Warn("kirim: cannot list templates; sends will be refused until they are known", "waba", n.WABAID, "err", err)
+			continue
+		}
+		for _, d := range defs {
+			t, err := template.FromDefinition(d)
+			if err != nil {
+				m.Logger.Warn("kirim: skipped a template the provider listed", "name", d.Name, "err", err)
+				continue
+			}
+			m.Catalog.Put(n.WABAID, &t)
+		}
+	}
+}
+
+// applyOther handles webhook fields beyond messages: template status changes keep the
+// catalog current.
+func (m *Main) applyOther(_ context.Context, entryID, field string, value any) error {
+	switch v := value.(type) {
+	case *provider.TemplateStatusUpdate:
+		if t, ok := m.Catalog.Lookup(entryID, v.MessageTemplateName, v.MessageTemplateLanguage); ok {
+			c := *t
+			c.Status = template.Status(v.Event)
+			c.RejectedReason = v.Reason
+			m.Catalog.Put(entryID, &c)
+		} else {
+			m.syncTemplates(context.Background())
+		}
+	case *provider.UnknownChange:
+		m.Logger.Debug("kirim: skipped an unknown webhook field", "field", field)
+	default:
+		m.Logger.Info("kirim: webhook", "field", field, "entry", entryID)
+	}
+	return nil
+}
+
+var (
+	readyMu   sync.Mutex
+	readyAt   time.Time
+	readyErr  error
+	readyTTL  = 10 * time.Second
+	readyWait = 3 * time.Second
+)
+
+// ready checks storage and the default number at the provider, at most every readyTTL.
+func (m *Main) ready() error {
+	readyMu.Lock()
+	defer readyMu.Unlock()
+	if time.Since(readyAt) < readyTTL {
+		return readyErr
+	}
+	readyAt = time.Now()
+	readyErr = m.DB.View(func(r storage.Reader) error {
+		_, err := r.Get(storage.KeySchemaVersion)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if readyErr != nil {
+		readyErr = fmt.Errorf("storage: %w", readyErr)
+		return readyErr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyWait)
+	defer cancel()
+	if _, err := m.Clients[m.Engine.DefaultNumber()].GetPhoneNumber(ctx); err != nil {
+		readyErr = fmt.Errorf("provider: %w", err)
+	}
+	return readyErr
+}
+
+// adminRoutes adds operations that stream (backup).
+func (m *Main) adminRoutes(r *httprouter.Router, s *api.Server) {
+	r.GET("/v1/admin/backup", s.Authenticated(api.ScopeAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, _ string) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if err := m.DB.Backup(w); err != nil {
+			m.Logger.Error("kirim: backup", "err", err)
+		}
+	}))
+}
+
+// Close stops the HTTP servers (new requests get 503 first), lets in-flight sends
+// finish within the shutdown timeout, and closes storage.
+func (m *Main) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	timeout := 15 * time.Second
+	if m.Config != nil && m.Config.Server.ShutdownTimeout.Duration > 0 {
+		timeout = m.Config.Server.ShutdownTimeout.Duration
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if m.API != nil {
+		m.API.Drain()
+	}
+	var errs []error
+	for _, s := range m.servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.Engine != nil {
+		if err := m.Engine.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.cancel != nil {
+		m.cancel()
+		m.Webhook.Wait()
+	}
+	if m.Sandbox != nil {
+		m.Sandbox.Close()
+	}
+	m.bg.Wait()
+	if m.DB != nil {
+		if err := m.DB.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkDemoKey(cfg *config.Config) error {
+	if cfg.Provider.Kind == config.ProviderSandbox {
+		return nil
+	}
+	for _, a := range cfg.Accounts {
+		for _, k := range a.Keys {
+			if k.Key == DemoKey || k.KeySHA256 == hex.EncodeToString(hashOf(DemoKey)) {
+				return fmt.Errorf("config: accounts %q: the demo API key is only allowed with provider.kind = \"sandbox\"; make a key with `kirim key new`", a.ID)
+			}
+		}
+	}
+	return nil
+}
+
+func hashOf(s string) []byte { h := api.HashKey(s); return h[:] }
+
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func phoneDigits(e164 string) string {
+	out := make([]byte, 0, len(e164))
+	for i := 0; i < len(e164); i++ {
+		if c := e164[i]; c >= '0' && c <= '9' {
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}
+
+func cmdKey(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("key: want `new` or `hash KEY`")
+	}
+	switch args[0] {
+	case "new":
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		k := "kirim_" + hex.EncodeToString(b)
+		fmt.Fprintf(stdout, "key        %s\nkey_sha256 %s\n", k, hex.EncodeToString(hashOf(k)))
+		return nil
+	case "hash":
+		if len(args) != 2 {
+			return errors.New("key hash: want the key")
+		}
+		fmt.Fprintln(stdout, hex.EncodeToString(hashOf(args[1])))
+		return nil
+	}
+	return fmt.Errorf("key: unknown subcommand %q", args[0])
+}
