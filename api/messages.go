@@ -610,4 +610,3 @@ func (s *Server) deadLetters(r *http.Request, _ httprouter.Params, _ *caller) (i
 	}
 	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
 }
-

@@ -88,19 +88,19 @@ type Message struct {
 	Charged  int64  `json:"charged"`
 	Settled  bool   `json:"settled,omitempty"` // the hold was captured or released
 
-	State         State          `json:"state"`
-	History       []StateChange  `json:"history"`
-	Attempts      int            `json:"attempts"`
-	Throttled     int            `json:"throttled,omitempty"`
-	NextAttemptAt time.Time      `json:"next_attempt_at,omitzero"`
-	LeaseUntil    time.Time      `json:"lease_until,omitzero"`
-	WAMID         string         `json:"wamid,omitempty"`
-	Error         *MessageError  `json:"error,omitempty"`
-	WaitingReason string         `json:"waiting_reason,omitempty"`
-	ETA           time.Time      `json:"eta,omitzero"`
+	State         State             `json:"state"`
+	History       []StateChange     `json:"history"`
+	Attempts      int               `json:"attempts"`
+	Throttled     int               `json:"throttled,omitempty"`
+	NextAttemptAt time.Time         `json:"next_attempt_at,omitzero"`
+	LeaseUntil    time.Time         `json:"lease_until,omitzero"`
+	WAMID         string            `json:"wamid,omitempty"`
+	Error         *MessageError     `json:"error,omitempty"`
+	WaitingReason string            `json:"waiting_reason,omitempty"`
+	ETA           time.Time         `json:"eta,omitzero"`
 	Pricing       *provider.Pricing `json:"pricing,omitempty"`
-	CreatedAt     time.Time      `json:"created_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
 }
 
 // TemplateRef names the template a message uses.

@@ -260,4 +260,3 @@ func (rc *Receiver) InboxDepth() (int, error) {
 	})
 	return n, err
 }
-
