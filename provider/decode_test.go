@@ -711,3 +711,20 @@ func TestParseTierLimit(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkParseAndDecodeStatus(b *testing.B) {
+	body, err := readFixtureBytes("webhooks", "status_sent_marketing.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		n, err := ParseNotification(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := DecodeChange(n.Entry[0].Changes[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
