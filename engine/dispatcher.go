@@ -361,7 +361,7 @@ func (d *dispatcher) outcome(tx storage.Txn, m *Message, r result, now time.Time
 		return time.Time{}, false, nil
 	}
 	pe, isProvider := provider.AsError(r.err)
-	if !isProvider {
+	if !isProvider || !provider.IsNotSent(r.err) {
 		if provider.IsNotSent(r.err) {
 			return d.retryLater(tx, m, &MessageError{Code: provider.CodeGeneric, Title: r.err.Error(), Class: provider.RetryLater.String()}, now)
 		}

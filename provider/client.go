@@ -280,6 +280,8 @@ func (c *Client) do(ctx context.Context, op, method, path, ctype string, body []
 // HTTP status, since nothing says where it came from.
 func IsNotSent(err error) bool {
 	if pe, ok := AsError(err); ok {
+		// Meta has no idempotency key: after a 5xx, even one in its own envelope, the
+		// message may have gone out, so only a 4xx answer is a certain refusal.
 		return pe.HTTPStatus > 0 && pe.HTTPStatus < 500
 	}
 	var te *TransportError

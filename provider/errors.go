@@ -102,6 +102,10 @@ type Error struct {
 	IsTransient bool
 	UserTitle   string
 	UserMessage string
+	// Enveloped is true when the answer was Meta's error envelope: the API itself
+	// refused the request. A bare 5xx from a proxy or load balancer is not enveloped,
+	// and the request may still have gone through.
+	Enveloped bool
 }
 
 func (e *Error) Error() string {
@@ -153,6 +157,7 @@ func ParseError(status int, body []byte) *Error {
 			FBTraceID:   eb.Error.FBTraceID,
 			UserTitle:   eb.Error.ErrorUserTitle,
 			UserMessage: eb.Error.ErrorUserMsg,
+			Enveloped:   true,
 		}
 		if eb.Error.ErrorData != nil {
 			e.Details = eb.Error.ErrorData.Details
