@@ -139,6 +139,9 @@ type outbox struct {
 	keptNext int
 	keptLen  int
 
+	// afterAttempt, when set, is told the outcome of every POST attempt (tests).
+	afterAttempt atomic.Pointer[func(ok bool)]
+
 	posted         atomic.Uint64
 	statusesPosted atomic.Uint64
 	failedAttempts atomic.Uint64
@@ -628,6 +631,9 @@ func (o *outbox) attempt(p *post) {
 	ok := false
 	if !ch.fail.hit() {
 		ok = o.httpPost(p.body)
+	}
+	if hook := o.afterAttempt.Load(); hook != nil {
+		defer (*hook)(ok)
 	}
 	if !o.current(p.gen) {
 		return
