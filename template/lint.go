@@ -11,28 +11,28 @@ import (
 
 // Limits from Meta's template documentation and the BSP review rules.
 const (
-	MaxNameLen            = 512
-	MaxHeaderTextLen      = 60
-	MaxBodyLen            = 1024
-	MaxFooterLen          = 60
-	MaxButtonLabelLen     = 25
-	MaxURLLen             = 2000
-	MaxPhoneLen           = 20
-	MaxCopyCodeLen        = 15 // Meta's coupon docs and pywa; some pages say 20
-	MaxButtons            = 10
-	MaxURLButtons         = 2
-	MaxPhoneButtons       = 1
-	MaxCopyCodeButtons    = 1
-	MaxVisibleButtons     = 3 // with more, WhatsApp shows 2 and "See all options"
-	MaxEmoji              = 5 // Qontak: more than 5 emoji gets a template rejected
-	MinCodeExpiration     = 1
-	MaxCodeExpiration     = 90
-	MinPhoneDigits        = 8
-	MaxPhoneDigits        = 15 // E.164
-	WordsPerVariable      = 3  // variable density: words+variables >= 3n+1
-	MaxImageSampleBytes   = 5 << 20
-	MaxVideoSampleBytes   = 10 << 20 // Qontak's limit, below Meta's 16 MB
-	MaxDocumentSampleByte = 100 << 20
+	MaxNameLen             = 512
+	MaxHeaderTextLen       = 60
+	MaxBodyLen             = 1024
+	MaxFooterLen           = 60
+	MaxButtonLabelLen      = 25
+	MaxURLLen              = 2000
+	MaxPhoneLen            = 20
+	MaxCopyCodeLen         = 15 // Meta's coupon docs and pywa; some pages say 20
+	MaxButtons             = 10
+	MaxURLButtons          = 2
+	MaxPhoneButtons        = 1
+	MaxCopyCodeButtons     = 1
+	MaxVisibleButtons      = 3 // with more, WhatsApp shows 2 and "See all options"
+	MaxEmoji               = 5 // Qontak: more than 5 emoji gets a template rejected
+	MinCodeExpiration      = 1
+	MaxCodeExpiration      = 90
+	MinPhoneDigits         = 8
+	MaxPhoneDigits         = 15 // E.164
+	WordsPerVariable       = 3  // variable density: words+variables >= 3n+1
+	MaxImageSampleBytes    = 5 << 20
+	MaxVideoSampleBytes    = 10 << 20 // Qontak's limit, below Meta's 16 MB
+	MaxDocumentSampleBytes = 100 << 20
 
 	// Delivery TTL bounds per category, in seconds.
 	MinAuthTTL      = 30
@@ -130,7 +130,7 @@ const (
 	RuleAuthOnlyField          = "auth_only_field"
 )
 
-// Rules lists every rule Lint applies, in the order Lint checks them.
+// Rules lists every rule Lint applies, with the severity its violations carry.
 var Rules = []Rule{
 	{RuleNameLength, SeverityError, "name is 1-512 characters"},
 	{RuleNameCharset, SeverityError, "name uses only lower-case letters, digits and underscores"},
@@ -352,7 +352,7 @@ func maxSampleBytes(f HeaderFormat) int64 {
 	case HeaderVideo:
 		return MaxVideoSampleBytes
 	}
-	return MaxDocumentSampleByte
+	return MaxDocumentSampleBytes
 }
 
 func humanBytes(n int64) string {
@@ -545,7 +545,7 @@ func (l *linter) checkDensity(c, text string, vars []variable) {
 		return
 	}
 	words := 0
-	for _, f := range strings.Fields(stripVars(text)) {
+	for f := range strings.FieldsSeq(stripVars(text)) {
 		if hasWordChar(f) {
 			words++
 		}
@@ -662,7 +662,7 @@ func shortenedHost(tok string) string {
 		return tok
 	}
 	for _, s := range shorteners {
-		if tok == s || strings.HasSuffix(tok, "."+s) {
+		if strings.HasSuffix(tok, s) && (len(tok) == len(s) || tok[len(tok)-len(s)-1] == '.') {
 			return tok
 		}
 	}
@@ -670,7 +670,7 @@ func shortenedHost(tok string) string {
 }
 
 func (l *linter) checkLinks(c, text string) {
-	for _, f := range strings.Fields(text) {
+	for f := range strings.FieldsSeq(text) {
 		if !strings.Contains(f, ".") {
 			continue
 		}
