@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -13,8 +12,8 @@ import (
 // creditState records the month of an account's last rollover and the credit kinds it
 // granted, so the next rollover expires exactly those even if the package changed.
 type creditState struct {
-	Month string   `json:"month"`
-	Kinds []string `json:"kinds,omitempty"`
+	Month string
+	Kinds []string
 }
 
 func readCreditMonth(r storage.Reader, account string) (creditState, error) {
@@ -26,10 +25,7 @@ func readCreditMonth(r storage.Reader, account string) (creditState, error) {
 	if err != nil {
 		return s, fmt.Errorf("read credit month: %w", err)
 	}
-	if err := json.Unmarshal(v, &s); err != nil {
-		return s, fmt.Errorf("decode credit month: %w", err)
-	}
-	return s, nil
+	return decodeCreditState(v)
 }
 
 type rolloverPlan struct {
@@ -131,11 +127,7 @@ func (l *Ledger) rollover(tx storage.Txn, acct *Account, now time.Time, plan rol
 		res.Granted[kind] = n
 		next.Kinds = append(next.Kinds, kind)
 	}
-	v, err := json.Marshal(next)
-	if err != nil {
-		return res, fmt.Errorf("encode credit month: %w", err)
-	}
-	if err := tx.Set(creditMonthKey(acct.ID), v); err != nil {
+	if err := tx.Set(creditMonthKey(acct.ID), encodeCreditState(next)); err != nil {
 		return res, fmt.Errorf("write credit month: %w", err)
 	}
 	return res, nil

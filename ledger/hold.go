@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -486,19 +485,11 @@ func readHold(r storage.Reader, id string) (Hold, error) {
 	if err != nil {
 		return Hold{}, err
 	}
-	var h Hold
-	if err := json.Unmarshal(v, &h); err != nil {
-		return Hold{}, fmt.Errorf("decode: %w", err)
-	}
-	return h, nil
+	return decodeHold(v)
 }
 
 func writeHold(tx storage.Txn, h *Hold) error {
-	v, err := json.Marshal(h)
-	if err != nil {
-		return fmt.Errorf("encode hold: %w", err)
-	}
-	if err := tx.Set(holdKey(h.ID), v); err != nil {
+	if err := tx.Set(holdKey(h.ID), encodeHold(h)); err != nil {
 		return fmt.Errorf("write hold: %w", err)
 	}
 	return nil

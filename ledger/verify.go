@@ -1,10 +1,8 @@
 package ledger
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -221,11 +219,10 @@ func verifyBalances(r storage.Reader, replay map[string]int64, rep *VerifyReport
 
 func verifyHolds(r storage.Reader, open map[string]openHold, rep *VerifyReport) error {
 	prefix := holdPrefix()
-	marker := []byte(`"status":"` + HoldHeld + `"`)
 	found := make(map[string]bool, len(open))
 	err := r.Iterate(prefix, storage.IterOptions{}, func(k, v []byte) (bool, error) {
 		// Most holds are resolved; skip decoding those.
-		if !bytes.Contains(v, marker) {
+		if len(v) > 1 && v[1] != holdCodeHeld {
 			id := string(k[len(prefix):])
 			if _, ok := open[id]; ok {
 				rep.add(0, ProblemOpenHold, "hold %s is resolved but the chain holds it", id)
@@ -233,8 +230,8 @@ func verifyHolds(r storage.Reader, open map[string]openHold, rep *VerifyReport) 
 			}
 			return true, nil
 		}
-		var h Hold
-		if err := json.Unmarshal(v, &h); err != nil {
+		h, err := decodeHold(v)
+		if err != nil {
 			rep.add(0, ProblemOpenHold, "hold %x does not decode: %v", k, err)
 			return true, nil
 		}

@@ -1,0 +1,176 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Records the ledger rewrites on every message (holds, credit months) use a small binary
+// encoding rather than JSON: they sit on the hot path of every hold and capture.
+
+const recordVersion = 1
+
+type encoder struct{ b []byte }
+
+func (e *encoder) byte(c byte)      { e.b = append(e.b, c) }
+func (e *encoder) str(s string)     { e.b = appendString(e.b, s) }
+func (e *encoder) u64(v uint64)     { e.b = binary.BigEndian.AppendUint64(e.b, v) }
+func (e *encoder) i64(v int64)      { e.u64(uint64(v)) }
+func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *encoder) boolean(v bool) {
+	if v {
+		e.byte(1)
+	} else {
+		e.byte(0)
+	}
+}
+
+// zeroTime stands for time.Time{}, whose UnixNano is undefined.
+const zeroTime = math.MinInt64
+
+func (e *encoder) time(t time.Time) {
+	if t.IsZero() {
+		e.i64(zeroTime)
+		return
+	}
+	e.i64(t.UnixNano())
+}
+
+func (d *decoder) i64() int64 { return int64(d.u64()) }
+
+func (d *decoder) boolean() bool { return d.byte() == 1 }
+
+func (d *decoder) time() time.Time {
+	v := d.i64()
+	if v == zeroTime {
+		return time.Time{}
+	}
+	return time.Unix(0, v).UTC()
+}
+
+func (d *decoder) finish(what string) error {
+	if d.err == nil && len(d.b) != 0 {
+		return fmt.Errorf("%s: %d trailing bytes: %w", what, len(d.b), errCorrupt)
+	}
+	if d.err != nil {
+		return fmt.Errorf("%s: %w", what, d.err)
+	}
+	return nil
+}
+
+// Hold status codes as stored: the second byte of a hold record, so Verify can skip
+// resolved holds without decoding them.
+const (
+	holdCodeHeld     = 'h'
+	holdCodeCaptured = 'c'
+	holdCodeReleased = 'r'
+)
+
+func holdCode(status string) byte {
+	switch status {
+	case HoldCaptured:
+		return holdCodeCaptured
+	case HoldReleased:
+		return holdCodeReleased
+	}
+	return holdCodeHeld
+}
+
+func holdStatus(code byte) string {
+	switch code {
+	case holdCodeCaptured:
+		return HoldCaptured
+	case holdCodeReleased:
+		return HoldReleased
+	}
+	return HoldHeld
+}
+
+func encodeHold(h *Hold) []byte {
+	e := encoder{b: make([]byte, 0, 256)}
+	e.byte(recordVersion)
+	e.byte(holdCode(h.Status))
+	for _, s := range []string{h.ID, h.Account, h.MessageID, h.CampaignID, h.Recipient, h.Market, h.Category, h.ContentType} {
+		e.str(s)
+	}
+	e.boolean(h.InWindow)
+	e.boolean(h.FreeEntryPoint)
+	e.i64(h.Amount)
+	e.str(h.CreditKind)
+	e.str(h.CreditMonth)
+	e.boolean(h.Free)
+	e.str(h.FreeReason)
+	e.uvarint(uint64(h.Band))
+	e.str(h.Month)
+	e.time(h.At)
+	e.time(h.ExpiresAt)
+	e.u64(h.HoldSeq)
+	e.i64(h.Captured)
+	e.str(h.CapturedCategory)
+	e.i64(h.Shortfall)
+	e.str(h.ReleaseReason)
+	e.time(h.ResolvedAt)
+	e.u64(h.ResolveSeq)
+	return e.b
+}
+
+func decodeHold(v []byte) (Hold, error) {
+	var h Hold
+	d := decoder{b: v}
+	if ver := d.byte(); ver != recordVersion && d.err == nil {
+		return h, fmt.Errorf("hold record version %d: %w", ver, errCorrupt)
+	}
+	h.Status = holdStatus(d.byte())
+	for _, s := range []*string{&h.ID, &h.Account, &h.MessageID, &h.CampaignID, &h.Recipient, &h.Market, &h.Category, &h.ContentType} {
+		*s = d.string()
+	}
+	h.InWindow = d.boolean()
+	h.FreeEntryPoint = d.boolean()
+	h.Amount = d.i64()
+	h.CreditKind = d.string()
+	h.CreditMonth = d.string()
+	h.Free = d.boolean()
+	h.FreeReason = d.string()
+	h.Band = int(d.uvarint())
+	h.Month = d.string()
+	h.At = d.time()
+	h.ExpiresAt = d.time()
+	h.HoldSeq = d.u64()
+	h.Captured = d.i64()
+	h.CapturedCategory = d.string()
+	h.Shortfall = d.i64()
+	h.ReleaseReason = d.string()
+	h.ResolvedAt = d.time()
+	h.ResolveSeq = d.u64()
+	return h, d.finish("hold record")
+}
+
+func encodeCreditState(s creditState) []byte {
+	e := encoder{b: make([]byte, 0, 32)}
+	e.byte(recordVersion)
+	e.str(s.Month)
+	e.uvarint(uint64(len(s.Kinds)))
+	for _, k := range s.Kinds {
+		e.str(k)
+	}
+	return e.b
+}
+
+func decodeCreditState(v []byte) (creditState, error) {
+	var s creditState
+	d := decoder{b: v}
+	if ver := d.byte(); ver != recordVersion && d.err == nil {
+		return s, fmt.Errorf("credit month record version %d: %w", ver, errCorrupt)
+	}
+	s.Month = d.string()
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		return s, fmt.Errorf("credit month record: %d kinds: %w", n, errCorrupt)
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		s.Kinds = append(s.Kinds, d.string())
+	}
+	return s, d.finish("credit month record")
+}
