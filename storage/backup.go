@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,11 @@ import (
 // restoreMaxPendingWrites bounds the write batches Badger keeps in flight while loading a
 // backup, which bounds the memory a restore takes.
 const restoreMaxPendingWrites = 64
+
+// maxBackupFrame bounds one frame of a backup file. Badger's stream backup writes frames
+// of at most about 100 MiB; the bound keeps a damaged or foreign file from making Load
+// allocate whatever its length field says.
+const maxBackupFrame = 256 << 20
 
 // Backup writes a full, consistent backup of the store to w while it stays online:
 // Badger's stream backup of the latest version of every live key, taken at one snapshot.
@@ -52,7 +58,7 @@ func Restore(dir string, r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("storage: restore: %w", err)
 	}
-	if err := d.bdb.Load(r, restoreMaxPendingWrites); err != nil {
+	if err := load(d, r); err != nil {
 		_ = d.Close()
 		return fmt.Errorf("storage: restore: load: %w", err)
 	}
@@ -99,4 +105,62 @@ func syncDir(dir string) error {
 		return fmt.Errorf("storage: sync dir %s: %w", dir, err)
 	}
 	return nil
+}
+
+func load(d *DB, r io.Reader) (err error) {
+	defer func() {
+		// A file that frames correctly can still hold entries Badger chokes on.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("invalid backup: %v", p)
+		}
+	}()
+	return d.bdb.Load(&frameReader{r: r}, restoreMaxPendingWrites)
+}
+
+// frameReader passes a backup file through unchanged while checking its framing (each
+// frame is an 8-byte little-endian length, then that many bytes), so Load never sees a
+// length beyond maxBackupFrame.
+type frameReader struct {
+	r      io.Reader
+	header [8]byte
+	hdrOut int    // bytes of header still to hand out, from the end of header
+	body   uint64 // bytes of the current frame's body still to pass through
+}
+
+func (f *frameReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if f.hdrOut == 0 && f.body == 0 {
+		n, err := io.ReadFull(f.r, f.header[:])
+		switch {
+		case n == 0 && errors.Is(err, io.EOF):
+			return 0, io.EOF
+		case err != nil:
+			return 0, fmt.Errorf("invalid backup: truncated frame header: %w", io.ErrUnexpectedEOF)
+		}
+		size := binary.LittleEndian.Uint64(f.header[:])
+		if size > maxBackupFrame {
+			return 0, fmt.Errorf("invalid backup: frame of %d bytes exceeds %d", size, maxBackupFrame)
+		}
+		f.hdrOut, f.body = len(f.header), size
+	}
+	if f.hdrOut > 0 {
+		n := copy(p, f.header[len(f.header)-f.hdrOut:])
+		f.hdrOut -= n
+		return n, nil
+	}
+	if uint64(len(p)) > f.body {
+		p = p[:f.body]
+	}
+	n, err := f.r.Read(p)
+	f.body -= uint64(n)
+	if errors.Is(err, io.EOF) && f.body > 0 {
+		err = fmt.Errorf("invalid backup: truncated frame: %w", io.ErrUnexpectedEOF)
+	}
+	if errors.Is(err, io.EOF) {
+		// The frame is complete; the next Read reports the end of the file, if it is.
+		err = nil
+	}
+	return n, err
 }
