@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"hash/maphash"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -393,14 +391,4 @@ func (s *Sandbox) appendWamid(b []byte, seq uint64) []byte {
 		seq >>= 4
 	}
 	return append(b, h[:]...)
-}
-
-// parseWamid returns the sequence of a wamid this sandbox issued.
-func (s *Sandbox) parseWamid(id string) (uint64, bool) {
-	rest, ok := strings.CutPrefix(id, wamidMarker+s.prefix)
-	if !ok || len(rest) != 16 {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(rest, 16, 64)
-	return v, err == nil
 }

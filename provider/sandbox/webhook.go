@@ -337,11 +337,10 @@ type statusOut struct {
 
 // batcher groups the statuses of one dispatch round by number.
 type batcher struct {
-	o      *outbox
-	byNum  map[*number][]statusOut
-	order  []*number
-	buf    []byte
-	pooled []statusOut
+	o     *outbox
+	byNum map[*number][]statusOut
+	order []*number
+	buf   []byte
 }
 
 func (b *batcher) process(evs []*event, gen uint64) {
