@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"kirim/provider"
 )
@@ -26,6 +28,7 @@ func benchLoad(b *testing.B, url string, wantStatus int) {
 	prefix := []byte(`{"messaging_product":"whatsapp","to":"+62`)
 	suffix := []byte(`","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}},"biz_opaque_callback_data":"bench"}`)
 	b.SetParallelism(benchParallelism)
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		body := make([]byte, 0, 256)
@@ -52,6 +55,18 @@ func benchLoad(b *testing.B, url string, wantStatus int) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	// CPU per request (this process: clients and server) does not depend on what else
+	// the machine runs, unlike req/s.
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/req")
+}
+
+// cpuTime is the user plus system CPU time of this process.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkAccept measures accepted sends per second through the whole accept path:
