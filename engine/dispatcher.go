@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"kirim/clock"
 	"kirim/provider"
 	"kirim/storage"
 )
@@ -31,13 +32,16 @@ type dispatcher struct {
 	work    chan *Message
 	results chan result
 
-	mu       sync.Mutex
-	cursor   int64 // due time (ns) from which the queue is scanned; nothing due earlier is left
-	claiming bool
-	inflight sync.WaitGroup
-	loopDone chan struct{}
-	workWG   sync.WaitGroup
-	finDone  chan struct{}
+	mu        sync.Mutex
+	cursor    int64 // due time (ns) from which the queue is scanned; nothing due earlier is left
+	claiming  bool
+	pending   int // claimed, waiting for a token
+	lookahead int // most messages claimed ahead of the limiter
+	roomCh    chan struct{}
+	inflight  sync.WaitGroup
+	loopDone  chan struct{}
+	workWG    sync.WaitGroup
+	finDone   chan struct{}
 }
 
 type result struct {
@@ -51,15 +55,18 @@ func newDispatcher(e *Engine, n Number) *dispatcher {
 		n.MPS = 80
 	}
 	return &dispatcher{
-		e:        e,
-		num:      n,
-		limiter:  newLimiter(n.MPS, e.clock.Now()),
-		wakeCh:   make(chan struct{}, 1),
-		work:     make(chan *Message, claimBatch),
-		results:  make(chan result, claimBatch),
-		claiming: true,
-		loopDone: make(chan struct{}),
-		finDone:  make(chan struct{}),
+		e:       e,
+		num:     n,
+		limiter: newLimiter(n.MPS, e.clock.Now()),
+		wakeCh:  make(chan struct{}, 1),
+		roomCh:  make(chan struct{}, 1),
+		// A quarter second of sends: enough to hide a claim's synced commit.
+		lookahead: max(4, n.MPS/4),
+		work:      make(chan *Message, claimBatch),
+		results:   make(chan result, claimBatch),
+		claiming:  true,
+		loopDone:  make(chan struct{}),
+		finDone:   make(chan struct{}),
 	}
 }
 
@@ -107,22 +114,29 @@ func (d *dispatcher) drain() {
 	<-d.finDone
 }
 
+// loop claims due messages ahead of the limiter, at most lookahead of them waiting
+// for a token at any time: a claim costs a synced commit, so claiming in advance keeps
+// the number at its full pace, while the bound keeps small the set of messages that a
+// crash would leave claimed but unsent.
 func (d *dispatcher) loop(ctx context.Context) {
 	for {
 		d.mu.Lock()
 		claiming := d.claiming
+		room := d.lookahead - d.pending
 		d.mu.Unlock()
 		if !claiming || ctx.Err() != nil {
 			return
 		}
-		now := d.e.clock.Now()
-		avail := d.limiter.available(now)
-		if avail < 1 {
-			d.sleep(ctx, d.limiter.waitFor(now))
+		if room <= 0 {
+			select {
+			case <-d.roomCh:
+			case <-d.wakeCh:
+			case <-ctx.Done():
+			}
 			continue
 		}
-		n := min(avail, claimBatch)
-		ids, next, err := d.scan(now, n)
+		now := d.e.clock.Now()
+		ids, next, err := d.scan(now, min(room, claimBatch))
 		if err != nil {
 			d.e.log.Error("engine: scan queue", "number", d.num.Alias, "err", err)
 			d.sleep(ctx, time.Second)
@@ -144,7 +158,9 @@ func (d *dispatcher) loop(ctx context.Context) {
 			}
 			continue
 		}
-		d.limiter.take(now, len(claimed))
+		d.mu.Lock()
+		d.pending += len(claimed)
+		d.mu.Unlock()
 		for _, m := range claimed {
 			d.work <- m
 		}
@@ -253,6 +269,14 @@ func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*M
 func (d *dispatcher) worker() {
 	defer d.workWG.Done()
 	for m := range d.work {
+		d.limiter.wait(d.e.clock)
+		d.mu.Lock()
+		d.pending--
+		d.mu.Unlock()
+		select {
+		case d.roomCh <- struct{}{}:
+		default:
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), d.e.opts.SendTimeout)
 		resp, err := d.num.Sender.SendMessageJSON(ctx, m.Payload)
 		cancel()
@@ -443,6 +467,7 @@ func newLimiter(mps int, now time.Time) *limiter {
 	return l
 }
 
+// available is how many sends the bucket would grant at now without waiting.
 func (l *limiter) available(now time.Time) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -450,6 +475,7 @@ func (l *limiter) available(now time.Time) int {
 	return int(l.lim.TokensAt(now))
 }
 
+// take spends n tokens at now.
 func (l *limiter) take(now time.Time, n int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -465,6 +491,21 @@ func (l *limiter) waitFor(now time.Time) time.Duration {
 		return 0
 	}
 	return time.Duration(missing / l.cur * float64(time.Second))
+}
+
+// wait blocks until the bucket grants one send.
+func (l *limiter) wait(c clock.Clock) {
+	now := c.Now()
+	l.mu.Lock()
+	l.recover(now)
+	delay := l.lim.ReserveN(now, 1).DelayFrom(now)
+	l.mu.Unlock()
+	if delay <= 0 {
+		return
+	}
+	done := make(chan struct{})
+	c.AfterFunc(delay, func() { close(done) })
+	<-done
 }
 
 // backOff lowers the rate by a fifth after a throttling error.

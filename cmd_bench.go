@@ -1,0 +1,419 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"kirim/provider"
+	"kirim/storage"
+)
+
+// cmdBench measures this machine: the ceilings (a bare loopback HTTP round trip, and
+// Badger synced writes through the same group commit Kirim uses) and, beside them in
+// the same run, Kirim's own figures, with Kirim running as a child `kirim serve` on
+// loopback with the embedded sandbox as its provider. Users run it to size a VPS.
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	accepts := fs.Int("accepts", 100000, "messages accepted in the accept phase (they then wait in the queue)")
+	clients := fs.Int("clients", 64, "concurrent HTTP clients")
+	window := fs.Duration("window", 10*time.Second, "how long each dispatch rate is measured")
+	hooks := fs.Int("webhooks", 2000, "signed status webhooks posted (50 statuses each)")
+	keep := fs.Bool("keep", false, "keep the temporary data directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b := &bench{out: stdout, clients: *clients}
+	dir, err := os.MkdirTemp("", "kirim-bench-")
+	if err != nil {
+		return err
+	}
+	if !*keep {
+		defer os.RemoveAll(dir)
+	}
+	b.dir = dir
+	fmt.Fprintf(stdout, "kirim bench: %d clients, data in %s\n\n", *clients, dir)
+
+	fmt.Fprintln(stdout, "ceilings (same run)")
+	httpRate, err := b.bareHTTP(ctx, 3*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "  bare loopback HTTP round trip     %10.0f req/s\n", httpRate)
+	dbRate, err := b.groupCommit(ctx, 3*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "  Badger synced writes, group commit %9.0f writes/s\n\n", dbRate)
+
+	// Phase 1: four numbers held to 1 msg/s, so accepted messages wait in the queue.
+	if err := b.writeConfig(1, 1); err != nil {
+		return err
+	}
+	child, err := b.startKirim(ctx)
+	if err != nil {
+		return err
+	}
+	rate, p50, p99, ids, err := b.acceptPhase(ctx, *accepts)
+	if err != nil {
+		child.stop()
+		return err
+	}
+	fmt.Fprintf(stdout, "POST /v1/messages (auth, validation, idempotency, hold, synced)\n")
+	fmt.Fprintf(stdout, "  accepts                           %10.0f /s   (%.2f of the group-commit ceiling) target >= 10000\n", rate, rate/dbRate)
+	fmt.Fprintf(stdout, "  latency p50 / p99                 %7.1f ms / %.1f ms   target p99 < 20 ms\n", p50, p99)
+	rss := child.rssMB()
+	fmt.Fprintf(stdout, "  RSS of kirim with %d waiting      %7.0f MB   target < 150 MB\n\n", len(ids), rss)
+
+	whRate, err := b.webhookPhase(ctx, ids, *hooks)
+	if err != nil {
+		child.stop()
+		return err
+	}
+	fmt.Fprintf(stdout, "webhook ingest (signed, durable before 200)\n")
+	fmt.Fprintf(stdout, "  statuses                          %10.0f /s   target >= 20000\n\n", whRate)
+	child.stop()
+
+	// Phase 2: one number at 1,000 msg/s drains its backlog.
+	if err := b.writeConfig(1000, 1); err != nil {
+		return err
+	}
+	if child, err = b.startKirim(ctx); err != nil {
+		return err
+	}
+	one, err := b.dispatchRate(ctx, *window)
+	child.stop()
+	if err != nil {
+		return err
+	}
+	// Phase 3: four numbers at 1,000 msg/s each.
+	if err := b.writeConfig(1000, 1000); err != nil {
+		return err
+	}
+	if child, err = b.startKirim(ctx); err != nil {
+		return err
+	}
+	four, err := b.dispatchRate(ctx, *window)
+	child.stop()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "dispatch through the sandbox (counted by the sandbox)\n")
+	fmt.Fprintf(stdout, "  one number at 1000 msg/s          %10.0f msg/s target >= 950\n", one)
+	fmt.Fprintf(stdout, "  four numbers at 1000 msg/s each   %10.0f msg/s target >= 3000\n", four)
+	return nil
+}
+
+type bench struct {
+	out     io.Writer
+	dir     string
+	clients int
+	cfgPath string
+	apiAddr string
+	sbAddr  string
+}
+
+const benchKey = "bench_key_0123456789abcdef"
+
+var benchNumbers = []string{"n1", "n2", "n3", "n4"}
+
+func (b *bench) writeConfig(firstMPS, otherMPS int) error {
+	if b.apiAddr == "" {
+		b.apiAddr, b.sbAddr = loopbackAddr(), loopbackAddr()
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "[server]\nlisten = %q\ndata_dir = %q\nlog_level = \"warn\"\nshutdown_timeout = \"30s\"\n", b.apiAddr, filepath.Join(b.dir, "data"))
+	fmt.Fprintf(&sb, "[provider]\nkind = \"sandbox\"\nportfolio_limit = -1\n[sandbox]\nlisten = %q\nreview_delay = \"0s\"\nstatus_delay = \"0s\"\n", b.sbAddr)
+	sb.WriteString("[webhook]\napp_secret = \"bench-secret\"\nverify_token = \"bench\"\n[engine]\nworkers = 64\n")
+	for i, alias := range benchNumbers {
+		mps := otherMPS
+		if i == 0 {
+			mps = firstMPS
+		}
+		fmt.Fprintf(&sb, "[[numbers]]\nalias = %q\nphone_number_id = \"10000000000000%d\"\nwaba_id = \"200000000000001\"\nthroughput_mps = %d\npair_gap = \"0s\"\n", alias, i+1, mps)
+	}
+	fmt.Fprintf(&sb, "[[accounts]]\nid = \"bench\"\n  [[accounts.keys]]\n  key = %q\n  scopes = [\"admin\"]\n", benchKey)
+	b.cfgPath = filepath.Join(b.dir, "kirim.toml")
+	return os.WriteFile(b.cfgPath, []byte(sb.String()), 0o600)
+}
+
+func loopbackAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "127.0.0.1:18080"
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type child struct {
+	cmd *exec.Cmd
+}
+
+func (b *bench) startKirim(ctx context.Context) (*child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "serve", "--config", b.cfgPath)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + b.apiAddr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return &child{cmd: cmd}, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			return nil, fmt.Errorf("bench: kirim did not start: %s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	_ = c.cmd.Wait()
+}
+
+// rssMB reads the child's resident set size from /proc.
+func (c *child) rssMB() float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return -1
+}
+
+func newBenchClient(n int) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n * 2, MaxConnsPerHost: n * 2}}
+}
+
+// run calls do from b.clients goroutines until n calls were made or d passed (n or d
+// may be zero), and returns the calls per second and their latencies.
+func (b *bench) run(n int, d time.Duration, do func(i int) error) (float64, []time.Duration, error) {
+	var (
+		next   atomic.Int64
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		lats   []time.Duration
+		firstE error
+	)
+	start := time.Now()
+	end := start.Add(d)
+	for w := 0; w < b.clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1024)
+			for {
+				i := int(next.Add(1)) - 1
+				if (n > 0 && i >= n) || (d > 0 && time.Now().After(end)) {
+					break
+				}
+				t0 := time.Now()
+				if err := do(i); err != nil {
+					mu.Lock()
+					if firstE == nil {
+						firstE = err
+					}
+					mu.Unlock()
+					break
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lats = append(lats, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	return float64(len(lats)) / el.Seconds(), lats, firstE
+}
+
+func percentile(l []time.Duration, p float64) float64 {
+	if len(l) == 0 {
+		return 0
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+	return float64(l[int(float64(len(l)-1)*p)].Microseconds()) / 1000
+}
+
+func (b *bench) bareHTTP(_ context.Context, d time.Duration) (float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	hc := newBenchClient(b.clients)
+	url := "http://" + ln.Addr().String() + "/"
+	body := []byte(`{"to":"+6281234567890","template":{"name":"hello_world","language":"en_US"}}`)
+	rate, _, err := b.run(0, d, func(int) error {
+		resp, err := hc.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.Body.Close()
+	})
+	return rate, err
+}
+
+func (b *bench) groupCommit(ctx context.Context, d time.Duration) (float64, error) {
+	db, err := storage.Open(storage.Options{Dir: filepath.Join(b.dir, "ceiling"), MemTableSize: 16 << 20})
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	val := bytes.Repeat([]byte("x"), 1024)
+	rate, _, err := b.run(0, d, func(i int) error {
+		return db.Commit(ctx, func(tx storage.Txn) error {
+			return tx.Set(storage.Key(storage.PrefixMeta, []byte("bench/"), storage.U64(uint64(i))), val)
+		})
+	})
+	return rate, err
+}
+
+func (b *bench) post(hc *http.Client, path string, body []byte, hdr map[string]string) (int, []byte, error) {
+	req, err := http.NewRequest(http.MethodPost, "http://"+b.apiAddr+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+func (b *bench) acceptPhase(_ context.Context, n int) (float64, float64, float64, []string, error) {
+	hc := newBenchClient(b.clients)
+	ids := make([]string, n)
+	auth := map[string]string{"Authorization": "Bearer " + benchKey}
+	rate, lats, err := b.run(n, 0, func(i int) error {
+		body := fmt.Sprintf(`{"to":"+62812%08d","from":%q,"template":{"name":"hello_world","language":"en_US"}}`, i, benchNumbers[i%len(benchNumbers)])
+		code, out, err := b.post(hc, "/v1/messages", []byte(body), auth)
+		if err != nil {
+			return err
+		}
+		if code != http.StatusAccepted {
+			return fmt.Errorf("bench: accept answered %d: %s", code, out)
+		}
+		var v struct{ ID string }
+		if err := json.Unmarshal(out, &v); err != nil {
+			return err
+		}
+		ids[i] = v.ID
+		return nil
+	})
+	if err != nil {
+		return 0, 0, 0, nil, err
+	}
+	return rate, percentile(lats, 0.5), percentile(lats, 0.99), ids, nil
+}
+
+// webhookPhase posts signed status batches naming accepted messages and returns the
+// statuses acknowledged per second.
+func (b *bench) webhookPhase(_ context.Context, ids []string, posts int) (float64, error) {
+	const perPost = 50
+	hc := newBenchClient(b.clients)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	rate, _, err := b.run(posts, 0, func(i int) error {
+		v := provider.MessagesValue{MessagingProduct: "whatsapp", Metadata: provider.Metadata{DisplayPhoneNumber: "15550000001", PhoneNumberID: "100000000000001"}}
+		for j := 0; j < perPost; j++ {
+			id := ids[(i*perPost+j)%len(ids)]
+			v.Statuses = append(v.Statuses, provider.Status{ID: fmt.Sprintf("wamid.bench%d_%d", i, j), Status: "sent", Timestamp: provider.FlexInt(0), RecipientID: "6281200000000", BizOpaqueCallbackData: id,
+				Pricing: &provider.Pricing{PricingModel: "PMP", Type: "regular", Category: "utility"}})
+		}
+		raw, _ := json.Marshal(v)
+		body, _ := json.Marshal(provider.Notification{Object: provider.ObjectWhatsAppBusinessAccount, Entry: []provider.Entry{{ID: "200000000000001", Changes: []provider.Change{{Field: "messages", Value: raw}}}}})
+		body = bytes.Replace(body, []byte(`"timestamp":"0"`), []byte(`"timestamp":"`+ts+`"`), -1)
+		code, out, err := b.post(hc, "/webhook", body, map[string]string{provider.SignatureHeader: provider.Sign("bench-secret", body)})
+		if err != nil {
+			return err
+		}
+		if code != http.StatusOK {
+			return fmt.Errorf("bench: webhook answered %d: %s", code, out)
+		}
+		return nil
+	})
+	return rate * perPost, err
+}
+
+// dispatchRate samples the sandbox's accepted count over d.
+func (b *bench) dispatchRate(_ context.Context, d time.Duration) (float64, error) {
+	read := func() (int, error) {
+		resp, err := http.Get("http://" + b.sbAddr + "/_sandbox/stats")
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		var s struct {
+			Accepted int `json:"accepted"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&s)
+		return s.Accepted, err
+	}
+	// Let the dispatchers reach their pace before measuring.
+	time.Sleep(time.Second)
+	a0, err := read()
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	time.Sleep(d)
+	a1, err := read()
+	if err != nil {
+		return 0, err
+	}
+	if a1 == a0 {
+		return 0, errors.New("bench: nothing was dispatched; is the queue empty?")
+	}
+	return float64(a1-a0) / time.Since(t0).Seconds(), nil
+}
