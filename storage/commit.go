@@ -131,14 +131,15 @@ func (d *DB) runGroup(batch []*commitReq) {
 		}
 		d.stats.syncs.Add(1)
 	}
-	for i, req := range batch {
-		req.done <- g.results[i]
-	}
+	// Counters first, so a caller that reads Stats after Commit returns sees its commit.
 	n := int64(len(batch))
 	d.stats.commits.Add(n)
 	d.stats.groups.Add(1)
 	if n > d.stats.largest.Load() {
 		d.stats.largest.Store(n)
+	}
+	for i, req := range batch {
+		req.done <- g.results[i]
 	}
 }
 

@@ -244,9 +244,11 @@ func (d *DB) View(fn func(Reader) error) error {
 
 // Stats are counters and sizes for metrics and benchmarks.
 type Stats struct {
-	LSMBytes  int64 // table files (.sst) on disk
-	VLogBytes int64 // value-log files (.vlog) on disk
-	WALBytes  int64 // memtable write-ahead logs (.mem) on disk
+	// Disk space in use, not apparent size: Badger preallocates value-log and memtable
+	// files as sparse files of their full size.
+	LSMBytes  int64 // table files (.sst)
+	VLogBytes int64 // value-log files (.vlog)
+	WALBytes  int64 // memtable write-ahead logs (.mem)
 
 	Commits      int64 // Commit calls answered by the committer
 	Groups       int64 // groups of commits run together
@@ -282,11 +284,11 @@ func (d *DB) Stats() Stats {
 		}
 		switch filepath.Ext(e.Name()) {
 		case ".sst":
-			s.LSMBytes += info.Size()
+			s.LSMBytes += diskUsage(info)
 		case ".vlog":
-			s.VLogBytes += info.Size()
+			s.VLogBytes += diskUsage(info)
 		case ".mem":
-			s.WALBytes += info.Size()
+			s.WALBytes += diskUsage(info)
 		}
 	}
 	return s

@@ -759,6 +759,7 @@ func TestStatsSizes(t *testing.T) {
 	if s.WALBytes == 0 && s.LSMBytes == 0 && s.VLogBytes == 0 {
 		t.Errorf("no on-disk sizes reported: %+v", s)
 	}
+	t.Logf("%+v", s)
 	if s.Commits != 1 || s.Groups != 1 || s.Syncs != 1 || s.LargestGroup != 1 {
 		t.Errorf("counters %+v, want one commit, group and sync", s)
 	}
