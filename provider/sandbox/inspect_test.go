@@ -40,7 +40,7 @@ func call(t *testing.T, method, url, body string, wantStatus int, out any) {
 }
 
 func TestInspectionAPI(t *testing.T) {
-	e := newEnv(t, Options{PairGap: -1}, false)
+	e := newEnv(t, Options{PairGap: -1}, true)
 	base := e.srv.URL + "/_sandbox"
 	call(t, "POST", base+"/inbound", `{"from":"6281234567890","name":"Budi","type":"text","text":"Hi"}`, 200, nil)
 	call(t, "POST", base+"/inbound", `{"from":"x"}`, 400, nil)
@@ -117,6 +117,10 @@ func TestInspectionAPI(t *testing.T) {
 		t.Fatalf("templates %+v", tmpls)
 	}
 
+	// Bodies are kept before they are posted: once the catcher has them, so does the outbox.
+	for _, f := range []string{"user_preferences", "message_template_status_update", "business_capability_update"} {
+		e.catcher.waitField(f, 1)
+	}
 	var kept []KeptWebhook
 	call(t, "GET", base+"/webhooks?limit=100", "", 200, &kept)
 	fields := map[string]int{}
