@@ -58,6 +58,7 @@ Usage:
   kirim restore FILE --data DIR                              restore a backup into an empty directory
   kirim bench   [flags]                                      measure this machine (see --help)
   kirim key new | hash KEY                                   make an API key, or hash one for key_sha256
+  kirim catch   [--listen ADDR] [--app-secret S]             print the webhooks it receives, with signature checks
   kirim version
 `
 
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "key":
 		return cmdKey(args[1:], stdout)
+	case "catch":
+		return cmdCatch(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kirim", Version)
 		return nil

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"kirim/provider"
+)
+
+// cmdCatch is a webhook catcher for trying the sandbox (or a provider) by hand: it
+// prints every webhook it receives and whether its X-Hub-Signature-256 verifies.
+func cmdCatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("catch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:9999", "address to listen on")
+	secret := fs.String("app-secret", "", "app secret to verify X-Hub-Signature-256 with")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+		if err != nil {
+			http.Error(w, "cannot read", http.StatusBadRequest)
+			return
+		}
+		verdict := "signature OK"
+		if !provider.VerifySignature(*secret, body, r.Header.Get(provider.SignatureHeader)) {
+			verdict = "signature BAD"
+		}
+		fmt.Fprintf(stdout, "%s %s %s (%s)\n%s\n\n", time.Now().UTC().Format(time.RFC3339), r.Method, r.URL.Path, verdict, body)
+	})}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	fmt.Fprintf(stdout, "kirim catch: listening on http://%s\n", ln.Addr())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
