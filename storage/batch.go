@@ -39,6 +39,9 @@ func (b *Batch) Set(key, value []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
+	if err := b.d.checkValue(value); err != nil {
+		return err
+	}
 	if err := b.wb.Set(bytes.Clone(key), append([]byte{}, value...)); err != nil {
 		return fmt.Errorf("storage: batch set: %w", err)
 	}
@@ -103,6 +106,14 @@ func checkKey(key []byte) error {
 		return fmt.Errorf("storage: key of %d bytes exceeds %d", len(key), MaxKeySize)
 	case bytes.HasPrefix(key, []byte(badgerInternalPrefix)):
 		return fmt.Errorf("storage: key %q uses a reserved prefix", key)
+	}
+	return nil
+}
+
+// checkValue refuses a value Badger would refuse later with an error that quotes it.
+func (d *DB) checkValue(value []byte) error {
+	if int64(len(value)) > d.opts.ValueLogFileSize {
+		return fmt.Errorf("storage: value of %d bytes exceeds the value-log file size %d", len(value), d.opts.ValueLogFileSize)
 	}
 	return nil
 }

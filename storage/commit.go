@@ -274,6 +274,9 @@ func (o *overlay) Set(key, value []byte) error {
 	if err := o.check(key); err != nil {
 		return err
 	}
+	if err := o.g.d.checkValue(value); err != nil {
+		return err
+	}
 	// A nil value would read back as nil from Get; store an empty one instead.
 	v := append([]byte{}, value...)
 	o.put(op{key: bytes.Clone(key), value: v})

@@ -51,13 +51,14 @@ type Options struct {
 	Dir string
 	// InMemory keeps everything in memory (tests). Nothing survives Close; GC is off.
 	InMemory bool
-	// MemTableSize is the size of one memtable. Default 16 MiB. Each memtable's arena costs
-	// this plus about 15 % of it again in resident memory while it fills. Badger refuses
-	// a memtable under about 7 MiB: a transaction is capped at 15 % of it and must hold
-	// Badger's 1 MiB value threshold.
+	// MemTableSize is the size of one memtable. Default 16 MiB. Each memtable's arena
+	// reserves about 1.3 times this (room for one more full transaction), resident as it
+	// fills. A transaction is capped at 15 % of it (about 2.4 MiB by default). Badger
+	// refuses a memtable under about 7 MiB, whose 15 % could not hold its 1 MiB value
+	// threshold.
 	MemTableSize int64
 	// NumMemtables is how many memtables may be in memory (one active, the rest waiting to
-	// be flushed). Default 3: about 3 x 18 MiB at the peak of a write burst.
+	// be flushed). Default 3: about 3 x 21 MiB at the peak of a write burst.
 	NumMemtables int
 	// BlockCacheSize caches decompressed table blocks. Default 32 MiB, resident once warm.
 	BlockCacheSize int64

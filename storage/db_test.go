@@ -531,6 +531,20 @@ func TestSetCopiesAndTxnEndsWithFn(t *testing.T) {
 	}
 }
 
+func TestValueTooBig(t *testing.T) {
+	d := mustOpen(t, Options{ValueLogFileSize: 1 << 20})
+	big := bytes.Repeat([]byte{'s'}, 1<<20+1)
+	err := d.Commit(context.Background(), func(tx Txn) error { return tx.Set([]byte("v/big"), big) })
+	if err == nil || len(err.Error()) > 200 {
+		t.Errorf("err = %.300v, want a short error that does not quote the value", err)
+	}
+	b := d.NewBatch()
+	defer b.Cancel()
+	if err := b.Set([]byte("v/big"), big); err == nil {
+		t.Error("Batch accepted a value larger than a value-log file")
+	}
+}
+
 func TestBadKeys(t *testing.T) {
 	d := mustOpen(t, Options{InMemory: true})
 	for _, key := range [][]byte{nil, {}, bytes.Repeat([]byte("k"), MaxKeySize+1), []byte("!badger!head")} {
