@@ -116,9 +116,10 @@ func (d *DB) runGroup(batch []*commitReq) {
 	}
 	if g.broken == nil {
 		g.commitPending()
-	} else {
-		g.txn.Discard()
 	}
+	// The transaction left over (fresh after the last commit, or abandoned) still holds a
+	// read mark, which would keep Badger from ever dropping old versions.
+	g.txn.Discard()
 	if g.wrote {
 		if err := d.bdb.Sync(); err != nil {
 			err = fmt.Errorf("storage: commit: sync: %w", err)
