@@ -40,7 +40,13 @@ func (e *encoder) time(t time.Time) {
 
 func (d *decoder) i64() int64 { return int64(d.u64()) }
 
-func (d *decoder) boolean() bool { return d.byte() == 1 }
+func (d *decoder) boolean() bool {
+	c := d.byte()
+	if c > 1 {
+		d.fail("boolean")
+	}
+	return c == 1
+}
 
 func (d *decoder) time() time.Time {
 	v := d.i64()
@@ -78,14 +84,16 @@ func holdCode(status string) byte {
 	return holdCodeHeld
 }
 
-func holdStatus(code byte) string {
+func holdStatus(code byte) (string, bool) {
 	switch code {
+	case holdCodeHeld:
+		return HoldHeld, true
 	case holdCodeCaptured:
-		return HoldCaptured
+		return HoldCaptured, true
 	case holdCodeReleased:
-		return HoldReleased
+		return HoldReleased, true
 	}
-	return HoldHeld
+	return "", false
 }
 
 func encodeHold(h *Hold) []byte {
@@ -122,7 +130,11 @@ func decodeHold(v []byte) (Hold, error) {
 	if ver := d.byte(); ver != recordVersion && d.err == nil {
 		return h, fmt.Errorf("hold record version %d: %w", ver, errCorrupt)
 	}
-	h.Status = holdStatus(d.byte())
+	status, ok := holdStatus(d.byte())
+	if !ok && d.err == nil {
+		return h, fmt.Errorf("hold record status %q: %w", v[1], errCorrupt)
+	}
+	h.Status = status
 	for _, s := range []*string{&h.ID, &h.Account, &h.MessageID, &h.CampaignID, &h.Recipient, &h.Market, &h.Category, &h.ContentType} {
 		*s = d.string()
 	}

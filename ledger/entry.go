@@ -95,42 +95,73 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// decodeEntry parses a stored value (encoding followed by the hash). It returns the
-// encoded part too, so Verify can rehash exactly what was stored.
-func decodeEntry(v []byte) (Entry, []byte, error) {
-	var e Entry
+// rawEntry is a decoded entry whose byte fields point into the stored value: Verify
+// replays millions of entries and must not allocate for each.
+type rawEntry struct {
+	seq    uint64
+	at     int64
+	fields [9][]byte // kind, account, hold, message, campaign, reference, reason, category, credit kind
+	amount int64
+	legs   []rawLeg
+	body   []byte // the encoding the hash covers
+	hash   [32]byte
+}
+
+type rawLeg struct {
+	account, asset []byte
+	amount         int64
+}
+
+// decodeRaw parses a stored value (encoding followed by the hash) into re, reusing its
+// leg slice. The result is valid while v is.
+func decodeRaw(v []byte, re *rawEntry) error {
 	if len(v) < 1+hashSize {
-		return e, nil, fmt.Errorf("%w: %d bytes", errCorrupt, len(v))
+		return fmt.Errorf("%w: %d bytes", errCorrupt, len(v))
 	}
-	body := v[:len(v)-hashSize]
-	copy(e.Hash[:], v[len(v)-hashSize:])
-	d := decoder{b: body}
+	re.body = v[:len(v)-hashSize]
+	copy(re.hash[:], v[len(v)-hashSize:])
+	d := decoder{b: re.body}
 	if ver := d.byte(); ver != entryVersion {
-		return e, nil, fmt.Errorf("%w: version %d", errCorrupt, ver)
+		return fmt.Errorf("%w: version %d", errCorrupt, ver)
 	}
-	e.Seq = d.u64()
-	e.At = time.Unix(0, int64(d.u64())).UTC()
-	fields := []*string{&e.Kind, &e.Account, &e.HoldID, &e.MessageID, &e.CampaignID, &e.Reference, &e.Reason, &e.Category, &e.CreditKind}
-	for _, f := range fields {
-		*f = d.string()
+	re.seq = d.u64()
+	re.at = int64(d.u64())
+	for i := range re.fields {
+		re.fields[i] = d.bytes()
 	}
-	e.Amount = int64(d.u64())
+	re.amount = int64(d.u64())
 	n := d.uvarint()
 	if n > maxEntryLegs {
-		return e, nil, fmt.Errorf("%w: %d legs", errCorrupt, n)
+		return fmt.Errorf("%w: %d legs", errCorrupt, n)
 	}
-	if n > 0 && d.err == nil {
-		e.Legs = make([]Leg, n)
-		for i := range e.Legs {
-			e.Legs[i].Account = d.string()
-			e.Legs[i].Asset = d.string()
-			e.Legs[i].Amount = int64(d.u64())
-		}
+	re.legs = re.legs[:0]
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		re.legs = append(re.legs, rawLeg{account: d.bytes(), asset: d.bytes(), amount: int64(d.u64())})
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.err = fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
 	}
-	return e, body, d.err
+	return d.err
+}
+
+// decodeEntry parses a stored value into an Entry. It returns the encoded part too, so
+// callers can rehash exactly what was stored.
+func decodeEntry(v []byte) (Entry, []byte, error) {
+	var re rawEntry
+	if err := decodeRaw(v, &re); err != nil {
+		return Entry{}, nil, err
+	}
+	e := Entry{Seq: re.seq, At: time.Unix(0, re.at).UTC(), Amount: re.amount, Hash: re.hash}
+	for i, f := range []*string{&e.Kind, &e.Account, &e.HoldID, &e.MessageID, &e.CampaignID, &e.Reference, &e.Reason, &e.Category, &e.CreditKind} {
+		*f = string(re.fields[i])
+	}
+	if len(re.legs) > 0 {
+		e.Legs = make([]Leg, len(re.legs))
+		for i, lg := range re.legs {
+			e.Legs[i] = Leg{Account: string(lg.account), Asset: string(lg.asset), Amount: lg.amount}
+		}
+	}
+	return e, re.body, nil
 }
 
 type decoder struct {
@@ -167,7 +198,8 @@ func (d *decoder) u64() uint64 {
 
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	// Only the shortest encoding is accepted, so one value has one encoding.
+	if n <= 0 || n != uvarintLen(v) {
 		d.fail("length")
 		return 0
 	}
@@ -175,19 +207,30 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-func (d *decoder) string() string {
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+func (d *decoder) bytes() []byte {
 	n := d.uvarint()
 	if d.err != nil {
-		return ""
+		return nil
 	}
 	if n > uint64(len(d.b)) {
 		d.fail("string")
-		return ""
+		return nil
 	}
-	s := string(d.b[:n])
+	s := d.b[:n:n]
 	d.b = d.b[n:]
 	return s
 }
+
+func (d *decoder) string() string { return string(d.bytes()) }
 
 func chainHash(prev [32]byte, body []byte) [32]byte {
 	h := sha256.New()

@@ -55,7 +55,6 @@ func balanceKey(asset, account string) []byte { return key(prefixBalance, asset,
 func balancePrefix() []byte                   { return []byte(prefixBalance) }
 
 func holdKey(id string) []byte { return key(prefixHold, "h", id) }
-func holdPrefix() []byte       { return key(prefixHold, "h", "") }
 func holdExpiryKey(expiresNanos int64, id string) []byte {
 	return key(prefixHold, "x", i64(expiresNanos)+id)
 }

@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -70,12 +72,16 @@ type openHold struct {
 // replay. Differences go into the report; an error means the store could not be read.
 func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 	var rep VerifyReport
-	balances := make(map[string]int64, 64) // asset + "/" + account
+	bal := newReplayBalances()
 	open := make(map[string]openHold)
 	resolvedUnheld := make(map[string]bool)
-	var prev [32]byte
-	var seq uint64
-	sums := make(map[string]int64, 4)
+	var (
+		prev [32]byte
+		seq  uint64
+		re   rawEntry
+		sums []assetSum
+		hbuf []byte
+	)
 	prefix := entryPrefix()
 	err := r.Iterate(prefix, storage.IterOptions{}, func(k, v []byte) (bool, error) {
 		seq++
@@ -87,66 +93,67 @@ func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 			rep.add(seq, ProblemGap, "expected entry #%d, found #%d", seq, ks)
 			seq = ks
 		}
-		e, body, err := decodeEntry(v)
-		if err != nil {
+		if err := decodeRaw(v, &re); err != nil {
 			rep.add(seq, ProblemCorrupt, "%v", err)
 			return true, nil
 		}
-		if e.Seq != seq {
-			rep.add(seq, ProblemGap, "entry stored under #%d says #%d", seq, e.Seq)
+		if re.seq != seq {
+			rep.add(seq, ProblemGap, "entry stored under #%d says #%d", seq, re.seq)
 		}
-		if want := chainHash(prev, body); want != e.Hash {
-			rep.add(seq, ProblemHash, "stored %x, computed %x", e.Hash[:8], want[:8])
+		hbuf = append(append(hbuf[:0], prev[:]...), re.body...)
+		if want := sha256.Sum256(hbuf); want != re.hash {
+			rep.add(seq, ProblemHash, "stored %x, computed %x", re.hash[:8], want[:8])
 		}
-		prev = e.Hash
-		clear(sums)
+		prev = re.hash
+		sums = sums[:0]
 		var heldOut int64
-		var heldAsset string
-		for _, lg := range e.Legs {
-			sums[lg.Asset] += lg.Amount
-			bk := lg.Asset + "/" + lg.Account
-			balances[bk] += lg.Amount
-			if isCustomerAccount(lg.Account) && balances[bk] < 0 {
-				rep.add(seq, ProblemNegative, "%s %s is %d", lg.Account, lg.Asset, balances[bk])
+		var heldAsset []byte
+		for _, lg := range re.legs {
+			sums = addAssetSum(sums, lg.asset, lg.amount)
+			after := bal.add(lg.asset, lg.account, lg.amount)
+			if after < 0 && bytes.HasPrefix(lg.account, customerPrefix) {
+				rep.add(seq, ProblemNegative, "%s %s is %d", lg.account, lg.asset, after)
 			}
-			if strings.HasSuffix(lg.Account, ":held") {
-				if lg.Amount < 0 {
-					heldOut -= lg.Amount
+			if bytes.HasSuffix(lg.account, heldSuffix) {
+				if lg.amount < 0 {
+					heldOut -= lg.amount
 				}
-				heldAsset = lg.Asset
-			}
-		}
-		for asset, s := range sums {
-			if s != 0 {
-				rep.add(seq, ProblemUnbalanced, "%s legs sum to %d", asset, s)
+				heldAsset = lg.asset
 			}
 		}
-		if e.HoldID != "" {
-			switch e.Kind {
-			case KindHold:
-				if _, dup := open[e.HoldID]; dup {
-					rep.add(seq, ProblemHold, "hold %s reserved twice", e.HoldID)
+		for _, s := range sums {
+			if s.sum != 0 {
+				rep.add(seq, ProblemUnbalanced, "%s legs sum to %d", s.asset, s.sum)
+			}
+		}
+		holdID := re.fields[2]
+		if len(holdID) == 0 {
+			return true, nil
+		}
+		switch kind := string(re.fields[0]); kind {
+		case KindHold:
+			if _, dup := open[string(holdID)]; dup {
+				rep.add(seq, ProblemHold, "hold %s reserved twice", holdID)
+			}
+			for _, lg := range re.legs {
+				if lg.amount > 0 && bytes.HasSuffix(lg.account, heldSuffix) {
+					open[string(holdID)] = openHold{asset: string(lg.asset), amount: lg.amount}
 				}
-				for _, lg := range e.Legs {
-					if lg.Amount > 0 && strings.HasSuffix(lg.Account, ":held") {
-						open[e.HoldID] = openHold{asset: lg.Asset, amount: lg.Amount}
-					}
+			}
+		case KindCapture, KindRelease:
+			h, wasOpen := open[string(holdID)]
+			switch {
+			case wasOpen:
+				if heldOut != h.amount || string(heldAsset) != h.asset {
+					rep.add(seq, ProblemHold, "hold %s held %d %s, %s took %d %s", holdID, h.amount, h.asset, kind, heldOut, heldAsset)
 				}
-			case KindCapture, KindRelease:
-				h, wasOpen := open[e.HoldID]
-				switch {
-				case wasOpen:
-					if heldOut != h.amount || heldAsset != h.asset {
-						rep.add(seq, ProblemHold, "hold %s held %d %s, %s took %d %s", e.HoldID, h.amount, h.asset, e.Kind, heldOut, heldAsset)
-					}
-					delete(open, e.HoldID)
-				case heldOut != 0 || resolvedUnheld[e.HoldID]:
-					rep.add(seq, ProblemHold, "hold %s resolved twice or never held", e.HoldID)
-				default:
-					// A hold priced free has no hold entry but may be captured once when
-					// the provider charges it after all.
-					resolvedUnheld[e.HoldID] = true
-				}
+				delete(open, string(holdID))
+			case heldOut != 0 || resolvedUnheld[string(holdID)]:
+				rep.add(seq, ProblemHold, "hold %s resolved twice or never held", holdID)
+			default:
+				// A hold priced free has no hold entry but may be captured once when the
+				// provider charges it after all.
+				resolvedUnheld[string(holdID)] = true
 			}
 		}
 		return true, nil
@@ -157,6 +164,7 @@ func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 	rep.Entries = seq
 	rep.Head = hex.EncodeToString(prev[:])
 	rep.OpenHolds = len(open)
+	balances := bal.result()
 	for asset, s := range totals(balances) {
 		if s != 0 {
 			rep.add(0, ProblemUnbalanced, "all %s postings sum to %d", asset, s)
@@ -177,6 +185,56 @@ func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 		return rep, err
 	}
 	return rep, nil
+}
+
+var (
+	customerPrefix = []byte("account:")
+	heldSuffix     = []byte(":held")
+)
+
+type assetSum struct {
+	asset []byte
+	sum   int64
+}
+
+func addAssetSum(sums []assetSum, asset []byte, v int64) []assetSum {
+	for i := range sums {
+		if bytes.Equal(sums[i].asset, asset) {
+			sums[i].sum += v
+			return sums
+		}
+	}
+	return append(sums, assetSum{asset: asset, sum: v})
+}
+
+// replayBalances accumulates balances keyed "<asset>/<account>" without allocating a
+// key for accounts it has seen: there are few accounts and millions of legs.
+type replayBalances struct {
+	idx  map[string]int
+	vals []int64
+	key  []byte
+}
+
+func newReplayBalances() *replayBalances { return &replayBalances{idx: make(map[string]int, 64)} }
+
+func (b *replayBalances) add(asset, account []byte, v int64) int64 {
+	b.key = append(append(append(b.key[:0], asset...), '/'), account...)
+	i, ok := b.idx[string(b.key)]
+	if !ok {
+		i = len(b.vals)
+		b.idx[string(b.key)] = i
+		b.vals = append(b.vals, 0)
+	}
+	b.vals[i] += v
+	return b.vals[i]
+}
+
+func (b *replayBalances) result() map[string]int64 {
+	out := make(map[string]int64, len(b.idx))
+	for k, i := range b.idx {
+		out[k] = b.vals[i]
+	}
+	return out
 }
 
 func totals(balances map[string]int64) map[string]int64 {
@@ -217,40 +275,47 @@ func verifyBalances(r storage.Reader, replay map[string]int64, rep *VerifyReport
 	return nil
 }
 
+// verifyHolds compares the chain's open holds with the hold records. The expiry index
+// lists exactly the open holds, so resolved ones (nearly all) are never read.
 func verifyHolds(r storage.Reader, open map[string]openHold, rep *VerifyReport) error {
-	prefix := holdPrefix()
-	found := make(map[string]bool, len(open))
-	err := r.Iterate(prefix, storage.IterOptions{}, func(k, v []byte) (bool, error) {
-		// Most holds are resolved; skip decoding those.
-		if len(v) > 1 && v[1] != holdCodeHeld {
-			id := string(k[len(prefix):])
-			if _, ok := open[id]; ok {
-				rep.add(0, ProblemOpenHold, "hold %s is resolved but the chain holds it", id)
-				found[id] = true
-			}
+	prefix := holdExpiryPrefix()
+	var ids []string
+	err := r.Iterate(prefix, storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+		if len(k) <= len(prefix)+8 {
+			rep.add(0, ProblemOpenHold, "expiry index key %x", k)
 			return true, nil
 		}
-		h, err := decodeHold(v)
+		ids = append(ids, string(k[len(prefix)+8:]))
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: verify: read hold expiries: %w", err)
+	}
+	found := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		found[id] = true
+		h, err := readHold(r, id)
 		if err != nil {
-			rep.add(0, ProblemOpenHold, "hold %x does not decode: %v", k, err)
-			return true, nil
+			rep.add(0, ProblemOpenHold, "hold %s: %v", id, err)
+			continue
 		}
-		found[h.ID] = true
-		o, ok := open[h.ID]
+		o, ok := open[id]
 		asset, amount := "", h.Amount
 		if h.CreditKind != "" {
 			asset, amount = creditAsset(h.CreditKind), 1
 		}
 		switch {
+		case h.Status != HoldHeld:
+			if ok {
+				rep.add(0, ProblemOpenHold, "hold %s is %s but the chain holds it", id, h.Status)
+			} else {
+				rep.add(0, ProblemOpenHold, "hold %s is %s but still indexed for expiry", id, h.Status)
+			}
 		case !ok && amount > 0:
-			rep.add(0, ProblemOpenHold, "hold %s is open for %d but the chain has no open hold", h.ID, amount)
+			rep.add(0, ProblemOpenHold, "hold %s is open for %d but the chain has no open hold", id, amount)
 		case ok && (o.amount != amount || (asset != "" && o.asset != asset)):
-			rep.add(0, ProblemOpenHold, "hold %s is open for %d %s, the chain for %d %s", h.ID, amount, asset, o.amount, o.asset)
+			rep.add(0, ProblemOpenHold, "hold %s is open for %d %s, the chain for %d %s", id, amount, asset, o.amount, o.asset)
 		}
-		return true, nil
-	})
-	if err != nil {
-		return fmt.Errorf("ledger: verify: read holds: %w", err)
 	}
 	var missing []string
 	for id := range open {
@@ -260,7 +325,7 @@ func verifyHolds(r storage.Reader, open map[string]openHold, rep *VerifyReport) 
 	}
 	sort.Strings(missing)
 	for _, id := range missing {
-		rep.add(0, ProblemOpenHold, "the chain holds %s but there is no hold record", id)
+		rep.add(0, ProblemOpenHold, "the chain holds %s but no open hold record is indexed", id)
 	}
 	return nil
 }
