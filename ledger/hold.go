@@ -138,13 +138,18 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 	}
 
 	// Decide how the hold is funded before writing anything, so a refusal leaves the
-	// transaction untouched even when a rollover is due.
-	rollover, err := l.rolloverDue(tx, acct, now)
-	if err != nil {
-		return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
+	// transaction untouched even when a rollover is due. Only kinds in the account's
+	// package are looked up (units left from an earlier package wait for the periodic
+	// rollover to expire them), and accounts without a package skip the lazy rollover:
+	// on the hot path every read that misses walks the LSM levels.
+	var rollover rolloverPlan
+	if len(acct.Package.Credits) > 0 {
+		if rollover, err = l.rolloverDue(tx, acct, now); err != nil {
+			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
+		}
 	}
 	useCredit := false
-	if !q.Free && q.Amount > 0 {
+	if !q.Free && q.Amount > 0 && acct.Package.Credits[req.CreditKind] > 0 {
 		var credits int64
 		if rollover.due {
 			credits = acct.Package.Credits[req.CreditKind]
@@ -152,14 +157,14 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 		}
 		useCredit = credits > 0
-		if !useCredit {
-			avail, err := balanceOf(tx, acct.Currency, availableAccount(acct.ID))
-			if err != nil {
-				return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
-			}
-			if avail < q.Amount {
-				return HoldResult{}, fmt.Errorf("ledger: hold %s: price %d exceeds available %d %s: %w", req.ID, q.Amount, avail, acct.Currency, ErrInsufficientBalance)
-			}
+	}
+	if !q.Free && q.Amount > 0 && !useCredit {
+		avail, err := balanceOf(tx, acct.Currency, availableAccount(acct.ID))
+		if err != nil {
+			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
+		}
+		if avail < q.Amount {
+			return HoldResult{}, fmt.Errorf("ledger: hold %s: price %d exceeds available %d %s: %w", req.ID, q.Amount, avail, acct.Currency, ErrInsufficientBalance)
 		}
 	}
 
