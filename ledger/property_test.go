@@ -353,6 +353,9 @@ func runProperty(t *testing.T, f *fixture, seed uint64, steps int, reopen func()
 		return r.Iterate(entryPrefix(), storage.IterOptions{}, func(_, v []byte) (bool, error) {
 			e, _, err := decodeEntry(v)
 			kinds[e.Kind]++
+			if e.Kind == KindRelease && e.Reason == ReleaseExpired {
+				kinds["release_expired"]++
+			}
 			if e.Kind == KindCapture && e.Category != "" {
 				for _, lg := range e.Legs {
 					if lg.Account == Writeoff {
@@ -365,7 +368,7 @@ func runProperty(t *testing.T, f *fixture, seed uint64, steps int, reopen func()
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{KindTopUp, KindHold, KindCapture, KindRelease, KindCreditGrant, KindCreditExpiry, KindAdjustment} {
+	for _, k := range []string{KindTopUp, KindHold, KindCapture, KindRelease, KindCreditGrant, KindCreditExpiry, KindAdjustment, "release_expired"} {
 		if kinds[k] == 0 {
 			t.Errorf("the run wrote no %s entry", k)
 		}
