@@ -37,22 +37,23 @@ func (e *Engine) expireLeases(ctx context.Context, now time.Time) (int, error) {
 		id  string
 	}
 	var found []lease
+	// Every number's leases, not only the configured numbers': a number removed from the
+	// configuration must not leave its in-flight messages dispatching forever (they
+	// become unknown, and settleUnknown fails them with CodeNumberGone).
+	prefix := []byte(storage.PrefixLease)
 	err := e.db.View(func(r storage.Reader) error {
-		for alias := range e.dispatchers {
-			prefix := leasePrefix(alias)
-			err := r.Iterate(prefix, storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
-				until, id, ok := splitTimeID(k[len(prefix):])
-				if !ok || !until.Before(now) {
-					return false, nil
-				}
-				found = append(found, lease{key: bytes.Clone(k), id: id})
-				return len(found) < recoverBatch, nil
-			})
-			if err != nil {
-				return err
+		return r.Iterate(prefix, storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			_, rest, ok := storage.ParseStr(k[len(prefix):])
+			if !ok {
+				return true, nil
 			}
-		}
-		return nil
+			until, id, ok := splitTimeID(rest)
+			if !ok || !until.Before(now) {
+				return true, nil // a later lease of this number; the next number's may be due
+			}
+			found = append(found, lease{key: bytes.Clone(k), id: id})
+			return len(found) < recoverBatch, nil
+		})
 	})
 	if err != nil || len(found) == 0 {
 		return 0, err

@@ -1,0 +1,500 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"kirim/provider"
+)
+
+// TestRetryClasses sends one message whose first answer is err, checks what the engine
+// made of it, then lets the retry (if any) succeed.
+func TestRetryClasses(t *testing.T) {
+	notSent := &provider.TransportError{Op: "send", NotSent: true, Err: errors.New("dial tcp: connection refused")}
+	tests := []struct {
+		name      string
+		err       error
+		want      State
+		attempts  int
+		throttled int
+		code      int
+		class     string
+		// The requeue delay is within [minDelay, maxDelay]; zero when not requeued.
+		minDelay, maxDelay time.Duration
+		released           bool
+		backsOff           bool
+	}{
+		{name: "130429 throughput: later, budget untouched", err: providerErr(provider.CodeThroughput, "Rate limit hit"),
+			want: Queued, throttled: 1, code: 130429, class: "throttled", minDelay: 750 * time.Millisecond, maxDelay: 1250 * time.Millisecond, backsOff: true},
+		{name: "131056 pair rate: 4^1 s", err: providerErr(provider.CodePairRate, "Pair rate limit hit"),
+			want: Queued, throttled: 1, code: 131056, class: "throttled", minDelay: 4 * time.Second, maxDelay: 4 * time.Second, backsOff: true},
+		{name: "131000 generic: backoff, one attempt spent", err: providerErr(provider.CodeGeneric, "Something went wrong"),
+			want: Queued, attempts: 1, code: 131000, class: "retry_later", minDelay: 1500 * time.Millisecond, maxDelay: 2500 * time.Millisecond},
+		{name: "transport error, not sent: retried", err: notSent,
+			want: Queued, attempts: 1, code: provider.CodeGeneric, class: "retry_later", minDelay: 1500 * time.Millisecond, maxDelay: 2500 * time.Millisecond},
+		{name: "131049 per-user marketing limit: waits 24 h", err: providerErr(provider.CodeMarketingUserLimit, "This message was not delivered to maintain healthy ecosystem engagement"),
+			want: Waiting, code: 131049, class: "retry_after_24h", minDelay: 24 * time.Hour, maxDelay: 24 * time.Hour},
+		{name: "131026 undeliverable: failed", err: providerErr(provider.CodeUndeliverable, "Message undeliverable"),
+			want: Failed, code: 131026, class: "fatal", released: true},
+		{name: "132001 template missing: failed", err: providerErr(provider.CodeTemplateMissing, "Template name does not exist in the translation"),
+			want: Failed, code: 132001, class: "fix_request", released: true},
+		{name: "190 auth: failed", err: providerErr(provider.CodeAuth, "Access token has expired"),
+			want: Failed, code: 190, class: "stop_and_alert", released: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, nil, func(_ context.Context, n int, body []byte) (*provider.SendResponse, error) {
+				if n == 1 {
+					return nil, tt.err
+				}
+				return accepted(body)
+			}, nil).start()
+			m := e.submit("+6281234567890", nil)
+			got := e.rec.waitFor(t, "the first outcome", func(x Message) bool { return x.ID == m.ID })
+			if got.State != tt.want {
+				t.Fatalf("state %s (error %+v), want %s", got.State, got.Error, tt.want)
+			}
+			if got.Attempts != tt.attempts || got.Throttled != tt.throttled {
+				t.Errorf("attempts %d throttled %d, want %d and %d", got.Attempts, got.Throttled, tt.attempts, tt.throttled)
+			}
+			if got.Error == nil || got.Error.Code != tt.code || got.Error.Class != tt.class || got.Error.Title == "" {
+				t.Errorf("error %+v, want code %d class %s with a title", got.Error, tt.code, tt.class)
+			}
+			if !got.LeaseUntil.IsZero() {
+				t.Errorf("lease %v kept after the outcome", got.LeaseUntil)
+			}
+			if n := keys(t, e.db, leasePrefix("main")); n != 0 {
+				t.Errorf("%d lease entries after the outcome, want 0", n)
+			}
+			if backedOff := e.eng.dispatchers["main"].limiter.cur < e.eng.dispatchers["main"].limiter.target; backedOff != tt.backsOff {
+				t.Errorf("limiter backed off = %v, want %v", backedOff, tt.backsOff)
+			}
+			releases := e.biller.released(m.ID)
+			if tt.released {
+				if !slices.Equal(releases, []string{"failed"}) {
+					t.Errorf("releases %v, want exactly one (failed)", releases)
+				}
+				// Nothing more happens to a failed message: no resend, no second release,
+				// even when a late status names it.
+				e.tick(48 * time.Hour)
+				if _, err := e.eng.ApplyStatuses(context.Background(), []StatusUpdate{{CallbackData: m.ID, Status: "failed",
+					Errors: []provider.WebhookError{{Code: tt.code, Title: "again"}}}}); err != nil {
+					t.Fatal(err)
+				}
+				if r := e.biller.released(m.ID); len(r) != 1 {
+					t.Errorf("releases %v after a repeated failure, want one", r)
+				}
+				if e.sender.calls() != 1 {
+					t.Errorf("%d provider calls, want 1", e.sender.calls())
+				}
+				if s := e.get(m.ID); s.Error.Code != tt.code || s.Error.Title != got.Error.Title {
+					t.Errorf("a repeated failure rewrote the error to %+v", s.Error)
+				}
+				return
+			}
+			if len(releases) != 0 {
+				t.Errorf("a retryable error released the hold: %v", releases)
+			}
+			delay := got.NextAttemptAt.Sub(t0)
+			if delay < tt.minDelay || delay > tt.maxDelay {
+				t.Errorf("requeued %v later, want within [%v, %v]", delay, tt.minDelay, tt.maxDelay)
+			}
+			if n := keys(t, e.db, queuePrefix("main")); n != 1 {
+				t.Errorf("%d queue entries, want the requeued one", n)
+			}
+			// Not due yet: nothing is sent.
+			e.tick(tt.minDelay / 2)
+			if e.sender.calls() != 1 {
+				t.Fatalf("resent before it was due: %d calls", e.sender.calls())
+			}
+			e.tick(tt.maxDelay)
+			sent := e.rec.waitState(t, m.ID, Sent, 1)
+			if e.sender.calls() != 2 {
+				t.Errorf("%d provider calls, want 2", e.sender.calls())
+			}
+			if sent.Attempts != tt.attempts+1 || sent.Throttled != tt.throttled || sent.Error != nil {
+				t.Errorf("after the retry: attempts %d throttled %d error %+v", sent.Attempts, sent.Throttled, sent.Error)
+			}
+			if sent.WAMID != wamidFor(m.ID) || sent.WaID != "6281234567890" {
+				t.Errorf("wamid %q wa_id %q not recorded", sent.WAMID, sent.WaID)
+			}
+		})
+	}
+}
+
+// TestPairRateBackoff: each 131056 for the same message waits 4^n seconds.
+func TestPairRateBackoff(t *testing.T) {
+	e := newEnv(t, nil, nil, func(_ context.Context, n int, body []byte) (*provider.SendResponse, error) {
+		if n <= 3 {
+			return nil, providerErr(provider.CodePairRate, "Pair rate limit hit")
+		}
+		return accepted(body)
+	}, nil).start()
+	m := e.submit("+6281234567890", nil)
+	for i, wait := range []time.Duration{4 * time.Second, 16 * time.Second, 64 * time.Second} {
+		q := e.rec.waitState(t, m.ID, Queued, i+1)
+		if q.Throttled != i+1 || q.Attempts != 0 {
+			t.Fatalf("throttle %d: throttled %d attempts %d", i+1, q.Throttled, q.Attempts)
+		}
+		if d := q.NextAttemptAt.Sub(q.UpdatedAt); d != wait {
+			t.Fatalf("throttle %d: requeued %v later, want %v", i+1, d, wait)
+		}
+		e.tick(wait)
+	}
+	sent := e.rec.waitState(t, m.ID, Sent, 1)
+	if sent.Attempts != 1 || e.sender.calls() != 4 {
+		t.Errorf("attempts %d calls %d, want 1 and 4", sent.Attempts, e.sender.calls())
+	}
+}
+
+// TestRetryBudgetExhausted: a transient error spends the budget and then fails with the
+// provider's code, releasing the hold once.
+func TestRetryBudgetExhausted(t *testing.T) {
+	e := newEnv(t, nil, nil, func(context.Context, int, []byte) (*provider.SendResponse, error) {
+		return nil, providerErr(provider.CodeGeneric, "Something went wrong")
+	}, func(o *Options) { o.MaxAttempts = 3 }).start()
+	m := e.submit("+6281234567890", nil)
+	for i := 1; i <= 2; i++ {
+		q := e.rec.waitState(t, m.ID, Queued, i)
+		if q.Attempts != i {
+			t.Fatalf("after call %d: attempts %d", i, q.Attempts)
+		}
+		base := backoff(i)
+		if d := q.NextAttemptAt.Sub(q.UpdatedAt); d < base*3/4 || d >= base*5/4 {
+			t.Errorf("after call %d: retry %v later, want about %v", i, d, base)
+		}
+		e.tick(backoff(i) * 2)
+	}
+	f := e.rec.waitState(t, m.ID, Failed, 1)
+	if f.Attempts != 3 || f.Error == nil || f.Error.Code != provider.CodeGeneric || f.Error.Class != "retry_later" {
+		t.Errorf("failed with attempts %d error %+v, want 3 and the provider's 131000", f.Attempts, f.Error)
+	}
+	if r := e.biller.released(m.ID); !slices.Equal(r, []string{"failed"}) {
+		t.Errorf("releases %v, want one", r)
+	}
+	e.tick(time.Hour)
+	if e.sender.calls() != 3 {
+		t.Errorf("%d calls, want 3", e.sender.calls())
+	}
+	if n := keys(t, e.db, queuePrefix("main")); n != 0 {
+		t.Errorf("%d queue entries for a failed message", n)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	tests := []struct {
+		n    int
+		want time.Duration
+	}{
+		{1, 2 * time.Second}, {2, 4 * time.Second}, {3, 8 * time.Second}, {8, 256 * time.Second},
+		{9, 5 * time.Minute}, {20, 5 * time.Minute}, {100, 5 * time.Minute},
+	}
+	for _, tt := range tests {
+		if got := backoff(tt.n); got != tt.want {
+			t.Errorf("backoff(%d) = %v, want %v", tt.n, got, tt.want)
+		}
+	}
+}
+
+// TestAmbiguousTransportError: a call that may have reached the provider is never
+// repeated by the engine; the message waits, unknown, for its webhook.
+func TestAmbiguousTransportError(t *testing.T) {
+	e := newEnv(t, nil, nil, func(context.Context, int, []byte) (*provider.SendResponse, error) {
+		return nil, &provider.TransportError{Op: "send", Err: errors.New("read tcp: connection reset by peer")}
+	}, func(o *Options) { o.UnknownTimeout = 6 * time.Hour }).start()
+	m := e.submit("+6281234567890", nil)
+	u := e.rec.waitState(t, m.ID, Unknown, 1)
+	if u.Error == nil || u.Error.Class != "unknown" {
+		t.Errorf("error %+v, want class unknown", u.Error)
+	}
+	if u.Attempts != 0 {
+		t.Errorf("attempts %d, want 0", u.Attempts)
+	}
+	// Time passes, dispatchers scan, leases are checked: no second call.
+	for range 5 {
+		e.tick(time.Hour)
+		if _, err := e.eng.expireLeases(context.Background(), e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A probe proves the dispatcher is alive and scanning.
+	probeSender := e.sender.calls()
+	probe := e.submit("+6281299999999", nil)
+	e.rec.waitState(t, probe.ID, Unknown, 1)
+	if got := e.sender.calls(); got != probeSender+1 {
+		t.Fatalf("%d calls after the probe, want %d: the unknown message was sent again", got, probeSender+1)
+	}
+	if r := e.biller.released(m.ID); len(r) != 0 {
+		t.Errorf("an unknown message released its hold: %v", r)
+	}
+	// Its status settles it.
+	res, err := e.eng.ApplyStatuses(context.Background(), []StatusUpdate{{CallbackData: m.ID, WAMID: "wamid.late", Status: "sent",
+		Pricing: &provider.Pricing{Type: provider.PricingRegular, Category: "marketing"}}})
+	if err != nil || res.Applied != 1 {
+		t.Fatalf("apply: %+v %v", res, err)
+	}
+	if s := e.get(m.ID); s.State != Sent || s.WAMID != "wamid.late" {
+		t.Errorf("after its status: %s wamid %q", s.State, s.WAMID)
+	}
+	if n := keys(t, e.db, ixUnknownPrefix); n != 1 {
+		t.Errorf("%d unknown index entries, want 1 (the probe)", n)
+	}
+}
+
+// TestWebhookBeatsTheAnswer: a status that arrives while the call is still out settles
+// the message; the answer that follows keeps what the status said.
+func TestWebhookBeatsTheAnswer(t *testing.T) {
+	tests := []struct {
+		name   string
+		status string
+		answer error
+		want   State
+	}{
+		{"sent, then accepted", "sent", nil, Sent},
+		{"delivered, then an ambiguous error", "delivered", &provider.TransportError{Op: "send", Err: errors.New("timeout")}, Delivered},
+		{"failed, then accepted", "failed", nil, Failed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			e := newEnv(t, nil, nil, func(_ context.Context, _ int, body []byte) (*provider.SendResponse, error) {
+				<-release
+				if tt.answer != nil {
+					return nil, tt.answer
+				}
+				return accepted(body)
+			}, nil).start()
+			m := e.submit("+6281234567890", nil)
+			e.sender.waitCalled(t)
+			d := e.get(m.ID)
+			if d.State != Dispatching || d.LeaseUntil.IsZero() || !has(t, e.db, leaseKey("main", d.LeaseUntil, m.ID)) {
+				t.Fatalf("in flight: %s lease %v", d.State, d.LeaseUntil)
+			}
+			u := StatusUpdate{CallbackData: m.ID, WAMID: wamidFor(m.ID), Status: tt.status}
+			if tt.status == "failed" {
+				u.Errors = []provider.WebhookError{{Code: 131026, Title: "Message undeliverable"}}
+			}
+			if _, err := e.eng.ApplyStatuses(context.Background(), []StatusUpdate{u}); err != nil {
+				t.Fatal(err)
+			}
+			if n := keys(t, e.db, leasePrefix("main")); n != 0 {
+				t.Errorf("%d leases after the status settled the message, want 0", n)
+			}
+			close(release)
+			// The status reported the message once; the answer's commit reports it again.
+			after := e.rec.waitNth(t, m.ID, 2)
+			if after.State != tt.want {
+				t.Errorf("after the answer: %s, want %s", after.State, tt.want)
+			}
+			if tt.answer == nil && after.Attempts != 1 {
+				t.Errorf("attempts %d after an accepted answer, want 1", after.Attempts)
+			}
+			if s := e.get(m.ID); s.State != tt.want || !s.LeaseUntil.IsZero() {
+				t.Errorf("stored state %s lease %v, want %s and no lease", s.State, s.LeaseUntil, tt.want)
+			}
+			if e.sender.calls() != 1 {
+				t.Errorf("%d calls", e.sender.calls())
+			}
+		})
+	}
+}
+
+// TestHeldForQualityAssessment: an accepted send the provider holds is held, not sent.
+func TestHeldForQualityAssessment(t *testing.T) {
+	e := newEnv(t, nil, nil, func(_ context.Context, _ int, body []byte) (*provider.SendResponse, error) {
+		r, err := accepted(body)
+		r.Messages[0].MessageStatus = provider.StatusHeldForQualityAssessment
+		return r, err
+	}, nil).start()
+	m := e.submit("+6281234567890", nil)
+	h := e.rec.waitState(t, m.ID, Held, 1)
+	if h.WAMID == "" || h.Attempts != 1 {
+		t.Errorf("held with wamid %q attempts %d", h.WAMID, h.Attempts)
+	}
+	if _, err := e.eng.ApplyStatuses(context.Background(), []StatusUpdate{{WAMID: h.WAMID, Status: "sent"}}); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.get(m.ID); s.State != Sent {
+		t.Errorf("held then sent: %s", s.State)
+	}
+}
+
+// TestLeaseExpiryAtRuntime: a message whose call outlives its lease becomes unknown and
+// is not sent again; the answer that finally comes settles it.
+func TestLeaseExpiryAtRuntime(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer error
+		want   State
+	}{
+		{"late acceptance settles it as sent", nil, Sent},
+		{"late ambiguous error leaves it unknown", &provider.TransportError{Op: "send", Err: errors.New("timeout")}, Unknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			e := newEnv(t, nil, nil, func(_ context.Context, _ int, body []byte) (*provider.SendResponse, error) {
+				<-release
+				if tt.answer != nil {
+					return nil, tt.answer
+				}
+				return accepted(body)
+			}, func(o *Options) { o.LeaseTimeout = 10 * time.Second }).start()
+			m := e.submit("+6281234567890", nil)
+			e.sender.waitCalled(t)
+			// Not expired yet. The engine's own recoverer also runs on this clock, so the
+			// expiry may come from it or from the direct call; either way exactly once.
+			e.clk.Advance(9 * time.Second)
+			if n, err := e.eng.expireLeases(context.Background(), e.clk.Now()); err != nil || n != 0 {
+				t.Fatalf("before the lease ends: %d expired, %v", n, err)
+			}
+			if s := e.get(m.ID); s.State != Dispatching {
+				t.Fatalf("before the lease ends: %s", s.State)
+			}
+			e.clk.Advance(2 * time.Second)
+			if _, err := e.eng.expireLeases(context.Background(), e.clk.Now()); err != nil {
+				t.Fatal(err)
+			}
+			u := e.rec.waitState(t, m.ID, Unknown, 1)
+			if !u.LeaseUntil.IsZero() {
+				t.Errorf("unknown message keeps lease %v", u.LeaseUntil)
+			}
+			if n := e.rec.count(func(x Message) bool { return x.ID == m.ID && x.State == Unknown }); n != 1 {
+				t.Errorf("reported unknown %d times, want once", n)
+			}
+			e.tick(time.Minute)
+			close(release)
+			// Expiry reported it once; the answer's commit reports it again.
+			final := e.rec.waitNth(t, m.ID, 2)
+			if final.State != tt.want {
+				t.Errorf("after the late answer: %s, want %s", final.State, tt.want)
+			}
+			e.tick(time.Hour)
+			if e.sender.calls() != 1 {
+				t.Errorf("%d calls, want 1", e.sender.calls())
+			}
+		})
+	}
+}
+
+// TestRecoverLoopOnTheClock drives the engine's own recoverer with the fake clock: the
+// stuck message becomes unknown when its lease ends and failed after UnknownTimeout.
+func TestRecoverLoopOnTheClock(t *testing.T) {
+	release := make(chan struct{})
+	e := newEnv(t, nil, nil, func(context.Context, int, []byte) (*provider.SendResponse, error) {
+		<-release
+		return nil, errors.New("released at the end of the test")
+	}, func(o *Options) {
+		o.LeaseTimeout = 10 * time.Second
+		o.UnknownTimeout = time.Minute
+		o.SendTimeout = time.Hour
+	}).start()
+	// Runs before the engine's Close, so Close does not wait on the blocked call.
+	t.Cleanup(func() { close(release) })
+	m := e.submit("+6281234567890", nil)
+	e.sender.waitCalled(t)
+	stop := driveClock(e.clk, 2, 5*time.Second)
+	u := e.rec.waitState(t, m.ID, Unknown, 1)
+	f := e.rec.waitState(t, m.ID, Failed, 1)
+	stop()
+	if !u.UpdatedAt.After(t0.Add(10 * time.Second)) {
+		t.Errorf("unknown at %v, before the lease ended", u.UpdatedAt)
+	}
+	if d := f.UpdatedAt.Sub(u.UpdatedAt); d < time.Minute {
+		t.Errorf("failed %v after becoming unknown, want at least UnknownTimeout", d)
+	}
+	if f.Error == nil || f.Error.Code != CodeUnknownTimeout {
+		t.Errorf("error %+v, want CodeUnknownTimeout", f.Error)
+	}
+	if r := e.biller.released(m.ID); !slices.Equal(r, []string{"unknown_timeout"}) {
+		t.Errorf("releases %v, want one (unknown_timeout)", r)
+	}
+	if e.sender.calls() != 1 {
+		t.Errorf("%d calls, want 1", e.sender.calls())
+	}
+}
+
+// driveClock advances clk by step each time at least timers timers are armed, until the
+// returned stop is called. The engine's dispatcher and recoverer each keep one timer
+// armed while idle, so the clock moves only when both are waiting on it.
+func driveClock(clk interface {
+	BlockUntil(int)
+	Advance(time.Duration)
+}, timers int, step time.Duration) (stop func()) {
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			clk.BlockUntil(timers)
+			clk.Advance(step)
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	now := t0
+	l := newLimiter(80, now)
+	if got := l.available(now); got != 2 {
+		t.Errorf("burst %d, want 2 (3%% of 80)", got)
+	}
+	l.take(now, 2)
+	if got := l.available(now); got != 0 {
+		t.Errorf("after taking the burst: %d available", got)
+	}
+	// In any one second no more than the number's MPS may be taken.
+	taken := 2
+	for at := now; at.Before(now.Add(time.Second)); at = at.Add(time.Millisecond) {
+		if n := l.available(at); n > 0 {
+			l.take(at, n)
+			taken += n
+		}
+	}
+	if taken > 80 || taken < 78 {
+		t.Errorf("%d taken in the first second, want 78 to 80", taken)
+	}
+	end := now.Add(time.Second)
+	if n := l.available(end); n > 0 {
+		l.take(end, n)
+	}
+	if w := l.waitFor(end); w <= 0 || w > 20*time.Millisecond {
+		t.Errorf("wait for one token %v, want about 1/78 s", w)
+	}
+
+	// Throttling slows it down by a fifth; each quiet second gives a tenth back.
+	at := now.Add(2 * time.Second)
+	l.backOff(at)
+	if l.cur != l.target*0.8 {
+		t.Errorf("after a throttle: %v per second, want %v", l.cur, l.target*0.8)
+	}
+	l.available(at.Add(500 * time.Millisecond))
+	if l.cur != l.target*0.8 {
+		t.Errorf("recovered within a second: %v", l.cur)
+	}
+	l.available(at.Add(time.Second))
+	if want := l.target * 0.9; l.cur < want-1e-9 || l.cur > want+1e-9 {
+		t.Errorf("after one quiet second: %v, want %v", l.cur, want)
+	}
+	l.available(at.Add(time.Hour))
+	if l.cur != l.target {
+		t.Errorf("after an hour: %v, want back to %v", l.cur, l.target)
+	}
+	for range 100 {
+		l.backOff(at)
+	}
+	if l.cur < 1 {
+		t.Errorf("backed off below one per second: %v", l.cur)
+	}
+}
