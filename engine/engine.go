@@ -346,6 +346,44 @@ func (e *Engine) Submit(ctx context.Context, req SubmitRequest) (*SubmitResult, 
 	return &res, nil
 }
 
+// Replay returns the stored answer of an earlier Submit with the same idempotency key
+// and request hash (nil when the key is new), or ErrIdempotencyConflict. The api asks
+// before validating a request again, so a retry gets the original answer even when the
+// same request would now be refused (its window closed, its template was paused);
+// Submit still decides atomically for concurrent requests.
+func (e *Engine) Replay(accountID, key string, hash []byte) (*SubmitResult, error) {
+	if key == "" {
+		return nil, nil
+	}
+	var res *SubmitResult
+	err := e.db.View(func(r storage.Reader) error {
+		b, err := r.Get(idemKey(accountID, key))
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var rec idemRecord
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return fmt.Errorf("engine: idempotency record: %w", err)
+		}
+		if !bytes.Equal(rec.Hash, hash) {
+			return ErrIdempotencyConflict
+		}
+		m, err := loadMessage(r, rec.MessageID)
+		if err != nil {
+			return err
+		}
+		res = &SubmitResult{Message: m, Response: rec.Response, Replayed: true}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
 // Get returns the message with id.
 func (e *Engine) Get(id string) (*Message, error) {
 	var m *Message

@@ -144,6 +144,20 @@ func TestSubmitIdempotency(t *testing.T) {
 	if e.biller.held(first.Message.ID) != 1 {
 		t.Errorf("the first message was held %d times, want once", e.biller.held(first.Message.ID))
 	}
+	// Replay answers the same, without writing, for a caller that checks before it
+	// validates again.
+	if r, err := e.eng.Replay(testAccount, "k1", []byte("body-a")); err != nil || r == nil || !r.Replayed ||
+		string(r.Response) != string(first.Response) || r.Message.ID != first.Message.ID {
+		t.Errorf("Replay of k1: %+v, %v", r, err)
+	}
+	if _, err := e.eng.Replay(testAccount, "k1", []byte("body-b")); !errors.Is(err, ErrIdempotencyConflict) {
+		t.Errorf("Replay with another hash: %v, want ErrIdempotencyConflict", err)
+	}
+	for _, k := range []string{"k9", ""} {
+		if r, err := e.eng.Replay(testAccount, k, []byte("body-a")); err != nil || r != nil {
+			t.Errorf("Replay of unused key %q: %+v, %v", k, r, err)
+		}
+	}
 	all, _, err := e.eng.List(ListFilter{AccountID: testAccount})
 	if err != nil {
 		t.Fatal(err)
