@@ -101,6 +101,16 @@ func (s *Server) sendMessage(r *http.Request, _ httprouter.Params, c *caller) (i
 	if len(idemKey) > MaxIdempotencyKeyLen {
 		return 0, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_header", Field: "Idempotency-Key", Message: fmt.Sprintf("Idempotency-Key: at most %d characters", MaxIdempotencyKeyLen)}
 	}
+	hash := sha256.Sum256(c.body)
+	// A retry answers what the first request was answered, even if the rules would now
+	// refuse it.
+	prev, perr := s.opts.Engine.Replay(c.account.ID, idemKey, hash[:])
+	if perr != nil {
+		return 0, nil, s.engineError(perr)
+	}
+	if prev != nil {
+		return http.StatusAccepted, json.RawMessage(prev.Response), nil
+	}
 	var req sendRequest
 	if err := decodeStrict(c.body, &req); err != nil {
 		return 0, nil, err
@@ -109,7 +119,6 @@ func (s *Server) sendMessage(r *http.Request, _ httprouter.Params, c *caller) (i
 	if err != nil {
 		return 0, nil, err
 	}
-	hash := sha256.Sum256(c.body)
 	res, serr := s.opts.Engine.Submit(r.Context(), engine.SubmitRequest{
 		Message: m, Send: send, IdempotencyKey: idemKey, RequestHash: hash[:],
 		Render: func(m *engine.Message) ([]byte, error) { return json.Marshal(s.acceptedView(m)) },
