@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -496,5 +498,32 @@ func TestLimiter(t *testing.T) {
 	}
 	if l.cur < 1 {
 		t.Errorf("backed off below one per second: %v", l.cur)
+	}
+}
+
+// TestServerErrorIsUnknown: a 5xx answer may follow an accepted send (the Cloud API has
+// no idempotency key), so the message is unknown and not retried, whatever the code.
+func TestServerErrorIsUnknown(t *testing.T) {
+	for _, status := range []int{500, 502, 503} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			b, _ := json.Marshal(provider.NewErrorBody(provider.CodeServiceUnavailable, "Service unavailable", "", "trace"))
+			e := newEnv(t, nil, nil, func(context.Context, int, []byte) (*provider.SendResponse, error) {
+				return nil, provider.ParseError(status, b)
+			}, nil).start()
+			m := e.submit("+6281234567890", nil)
+			u := e.rec.waitFor(t, "the outcome", func(x Message) bool { return x.ID == m.ID })
+			if u.State != Unknown {
+				t.Fatalf("state %s (error %+v), want unknown", u.State, u.Error)
+			}
+			e.tick(time.Hour)
+			probe := e.submit("+6281299999999", nil)
+			e.rec.waitFor(t, "the probe's outcome", func(x Message) bool { return x.ID == probe.ID })
+			if e.sender.calls() != 2 {
+				t.Errorf("%d calls, want 2 (the message and the probe)", e.sender.calls())
+			}
+			if r := e.biller.released(m.ID); len(r) != 0 {
+				t.Errorf("released %v", r)
+			}
+		})
 	}
 }
