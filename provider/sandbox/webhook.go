@@ -104,6 +104,11 @@ type post struct {
 	attempt  int
 	worker   int
 	gen      uint64
+	// For status posts: the number and the statuses' JSON (comma-separated), so a
+	// worker that fell behind can merge queued posts of one number into fewer, fuller
+	// POSTs, as Meta batches statuses when a receiver is slow.
+	num *number
+	sts []byte
 }
 
 // KeptWebhook is a webhook body the sandbox produced, as GET /_sandbox/webhooks shows it.
@@ -438,22 +443,30 @@ func (b *batcher) flush(n *number, sts []statusOut, now int64, gen uint64) {
 		}
 		o.reordered.Add(1)
 	}
+	var list []byte
+	for i := range sts {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = o.s.appendStatus(list, &sts[i])
+	}
+	body := b.statusBody(n, list, now)
+	o.submit(&post{body: body, statuses: len(sts), worker: n.idx % webhookWorkers, gen: gen, num: n, sts: list}, provider.FieldMessages)
+}
+
+// statusBody wraps a comma-separated list of statuses of number n in a messages value
+// and Meta's envelope.
+func (b *batcher) statusBody(n *number, list []byte, now int64) []byte {
 	v := b.buf[:0]
 	v = append(v, `{"messaging_product":"whatsapp","metadata":{"display_phone_number":`...)
 	v = appendJSONString(v, n.display)
 	v = append(v, `,"phone_number_id":`...)
 	v = appendJSONString(v, n.id)
 	v = append(v, `},"statuses":[`...)
-	for i := range sts {
-		if i > 0 {
-			v = append(v, ',')
-		}
-		v = o.s.appendStatus(v, &sts[i])
-	}
+	v = append(v, list...)
 	v = append(v, "]}"...)
 	b.buf = v
-	body := envelope(make([]byte, 0, len(v)+160), n.waba, now/int64(time.Second), provider.FieldMessages, v)
-	o.submit(&post{body: body, statuses: len(sts), worker: n.idx % webhookWorkers, gen: gen}, provider.FieldMessages)
+	return envelope(make([]byte, 0, len(v)+160), n.waba, now/int64(time.Second), provider.FieldMessages, v)
 }
 
 // envelope wraps one change value in Meta's notification envelope.
@@ -534,6 +547,7 @@ func (o *outbox) submit(p *post, field string) {
 		q := p
 		if i > 0 {
 			cp := *p
+			cp.num = nil // a duplicate stays a POST of its own
 			q = &cp
 		}
 		o.pendingPosts.Add(1)
@@ -603,12 +617,32 @@ func (o *outbox) work(w *worker) {
 	for {
 		w.mu.Lock()
 		var p *post
+		merged := 0
 		if len(w.queue) > 0 {
 			p = w.queue[0]
 			w.queue[0] = nil
 			w.queue = w.queue[1:]
+			for p.num != nil && p.attempt == 0 && len(w.queue) > 0 {
+				q := w.queue[0]
+				if q.num != p.num || q.gen != p.gen || q.attempt != 0 || p.statuses+q.statuses > o.s.opts.WebhookBatch {
+					break
+				}
+				if merged == 0 {
+					p = &post{statuses: p.statuses, worker: p.worker, gen: p.gen, num: p.num, sts: append([]byte(nil), p.sts...)}
+				}
+				p.sts = append(append(p.sts, ','), q.sts...)
+				p.statuses += q.statuses
+				w.queue[0] = nil
+				w.queue = w.queue[1:]
+				merged++
+			}
 		}
 		w.mu.Unlock()
+		if merged > 0 {
+			// The absorbed posts leave the pending count; the merged one stands for them.
+			o.pendingPosts.Add(-int64(merged))
+			p.body = (&batcher{o: o}).statusBody(p.num, p.sts, o.s.now())
+		}
 		if p == nil {
 			select {
 			case <-o.stopCh:
