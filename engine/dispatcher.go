@@ -38,7 +38,6 @@ type dispatcher struct {
 	pending   int // claimed, waiting for a token
 	lookahead int // most messages claimed ahead of the limiter
 	roomCh    chan struct{}
-	inflight  sync.WaitGroup
 	loopDone  chan struct{}
 	workWG    sync.WaitGroup
 	finDone   chan struct{}
