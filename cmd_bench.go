@@ -129,6 +129,7 @@ type bench struct {
 	cfgPath string
 	apiAddr string
 	sbAddr  string
+	runs    int
 }
 
 const benchKey = "bench_key_0123456789abcdef"
@@ -174,6 +175,10 @@ func (b *bench) startKirim(ctx context.Context) (*child, error) {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, exe, "serve", "--config", b.cfgPath)
+	if p := os.Getenv("KIRIM_BENCH_PROFILE"); p != "" {
+		b.runs++
+		cmd.Env = append(os.Environ(), fmt.Sprintf("KIRIM_CPUPROFILE=%s.%d", p, b.runs))
+	}
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

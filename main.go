@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -28,10 +29,10 @@ import (
 	"kirim/clock"
 	"kirim/config"
 	"kirim/engine"
+	"kirim/ledger"
 	"kirim/provider"
 	"kirim/provider/sandbox"
 	"kirim/storage"
-	"kirim/template"
 	"kirim/webhook"
 )
 
@@ -114,6 +115,20 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	m := NewMain(cfg)
 	m.Logger = newLogger(stderr, cfg.Server.LogLevel)
+	// KIRIM_CPUPROFILE=FILE profiles the whole run, for tuning with `go tool pprof`.
+	if path := os.Getenv("KIRIM_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := m.Run(ctx); err != nil {
@@ -143,6 +158,7 @@ type Main struct {
 	Webhook  *webhook.Receiver
 	API      *api.Server
 	Catalog  *api.MemoryCatalog
+	Ledger   *ledger.Ledger
 	Clients  map[string]*provider.Client // by number alias
 	APIAddr  string                      // the address the API listens on, once running
 	SandAddr string
@@ -215,8 +231,13 @@ func (m *Main) Run(ctx context.Context) error {
 			_ = n
 		}
 	}
+	biller, err := m.setupLedger()
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
 	m.Engine, err = engine.New(engine.Options{
-		DB: db, Clock: m.Clock, Numbers: numbers, Logger: m.Logger,
+		DB: db, Clock: m.Clock, Numbers: numbers, Logger: m.Logger, Biller: biller,
 		MaxAttempts: cfg.Engine.MaxAttempts, LeaseTimeout: cfg.Engine.LeaseTimeout.Duration,
 		UnknownTimeout: cfg.Engine.UnknownTimeout.Duration, ResendUnknown: cfg.Engine.UnknownPolicy == "resend",
 		Workers: cfg.Engine.Workers, SendTimeout: cfg.Provider.Timeout.Duration,
@@ -230,8 +251,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
-	m.Catalog = api.NewMemoryCatalog()
-	m.syncTemplates(ctx)
+	catalog := m.setupTemplates(ctx)
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
@@ -268,7 +288,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.API, err = api.New(api.Options{
-		Engine: m.Engine, Webhook: m.Webhook, Templates: m.Catalog, Accounts: accounts, Keys: keys,
+		Engine: m.Engine, Webhook: m.Webhook, Templates: catalog, Accounts: accounts, Keys: keys,
 		Clock: m.Clock, Logger: m.Logger, MaxBody: cfg.Server.MaxBodyBytes,
 		Ready: m.ready,
 		Extra: m.adminRoutes,
@@ -323,53 +343,6 @@ func (m *Main) startSandbox() (string, error) {
 	m.serve(&http.Server{Handler: m.Sandbox.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln)
 	m.Logger.Info("kirim: sandbox provider", "addr", "http://"+m.SandAddr, "inspect", "http://"+m.SandAddr+"/_sandbox/stats")
 	return m.SandAddr, nil
-}
-
-// syncTemplates loads each WABA's templates from the provider into the catalog.
-func (m *Main) syncTemplates(ctx context.Context) {
-	seen := map[string]bool{}
-	for _, n := range m.Config.Numbers {
-		if seen[n.WABAID] {
-			continue
-		}
-		seen[n.WABAID] = true
-		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defs, err := m.Clients[n.Alias].ListTemplates(cctx)
-		cancel()
-		if err != nil {
-			m.Logger.Warn("kirim: cannot list templates; sends will be refused until they are known", "waba", n.WABAID, "err", err)
-			continue
-		}
-		for _, d := range defs {
-			t, err := template.FromDefinition(d)
-			if err != nil {
-				m.Logger.Warn("kirim: skipped a template the provider listed", "name", d.Name, "err", err)
-				continue
-			}
-			m.Catalog.Put(n.WABAID, &t)
-		}
-	}
-}
-
-// applyOther handles webhook fields beyond messages: template status changes keep the
-// catalog current.
-func (m *Main) applyOther(_ context.Context, entryID, field string, value any) error {
-	switch v := value.(type) {
-	case *provider.TemplateStatusUpdate:
-		if t, ok := m.Catalog.Lookup(entryID, v.MessageTemplateName, v.MessageTemplateLanguage); ok {
-			c := *t
-			c.Status = template.Status(v.Event)
-			c.RejectedReason = v.Reason
-			m.Catalog.Put(entryID, &c)
-		} else {
-			m.syncTemplates(context.Background())
-		}
-	case *provider.UnknownChange:
-		m.Logger.Debug("kirim: skipped an unknown webhook field", "field", field)
-	default:
-		m.Logger.Info("kirim: webhook", "field", field, "entry", entryID)
-	}
-	return nil
 }
 
 var (
