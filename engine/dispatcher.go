@@ -249,6 +249,9 @@ func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*M
 			if m.State != Queued && m.State != Waiting {
 				continue // cancelled or already handled; the stale index entry is gone now
 			}
+			if err := loadPayload(tx, m); err != nil {
+				return err
+			}
 			prev := m.State
 			m.move(Dispatching, now)
 			m.LeaseUntil = until

@@ -384,13 +384,15 @@ func (e *Engine) Replay(accountID, key string, hash []byte) (*SubmitResult, erro
 	return res, nil
 }
 
-// Get returns the message with id.
+// Get returns the message with id, with its payload.
 func (e *Engine) Get(id string) (*Message, error) {
 	var m *Message
 	err := e.db.View(func(r storage.Reader) error {
 		var err error
-		m, err = loadMessage(r, id)
-		return err
+		if m, err = loadMessage(r, id); err != nil {
+			return err
+		}
+		return loadPayload(r, m)
 	})
 	return m, err
 }

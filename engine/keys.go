@@ -21,6 +21,8 @@ import (
 
 func msgKey(id string) []byte { return storage.Key(storage.PrefixMessage, []byte(id)) }
 
+func payloadKey(id string) []byte { return storage.Key(storage.PrefixMessagePayload, []byte(id)) }
+
 func queuePrefix(number string) []byte { return storage.Key(storage.PrefixQueue, storage.Str(number)) }
 
 func queueKey(number string, due time.Time, id string) []byte {

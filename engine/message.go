@@ -75,8 +75,9 @@ type Message struct {
 	Template *TemplateRef `json:"template,omitempty"`
 	// Category is what the message is priced as: marketing, utility, authentication or service.
 	Category string `json:"category"`
-	// Payload is the provider request body, ready to send.
-	Payload        json.RawMessage `json:"payload"`
+	// Payload is the provider request body, ready to send. It is stored under its own
+	// key and loaded only when the message is claimed for sending.
+	Payload        json.RawMessage `json:"-"`
 	CallbackData   string          `json:"callback_data,omitempty"`
 	CampaignID     string          `json:"campaign_id,omitempty"`
 	IdempotencyKey string          `json:"idempotency_key,omitempty"`

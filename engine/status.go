@@ -56,14 +56,16 @@ func (e *Engine) ApplyStatuses(ctx context.Context, updates []StatusUpdate) (Sta
 				continue
 			}
 			prev := m.State
-			moved, err := e.applyOne(tx, m, u)
+			moved, dirty, err := e.applyOne(tx, m, u)
 			if err != nil {
 				return err
 			}
 			if !moved {
 				res.Duplicate++
-				if err := save(tx, m); err != nil { // pricing or wamid may still be new
-					return err
+				if dirty { // pricing, wamid or a settlement may still be new
+					if err := save(tx, m); err != nil {
+						return err
+					}
 				}
 				continue
 			}
@@ -112,33 +114,36 @@ func (e *Engine) findForStatus(tx storage.Txn, touched map[string]*Message, u St
 	return m, err
 }
 
-func (e *Engine) applyOne(tx storage.Txn, m *Message, u StatusUpdate) (bool, error) {
+// applyOne applies u to m; it reports whether the state moved and whether anything
+// else of m changed.
+func (e *Engine) applyOne(tx storage.Txn, m *Message, u StatusUpdate) (moved, dirty bool, err error) {
 	to, ok := statusState[u.Status]
 	if !ok {
-		return false, nil
+		return false, false, nil
 	}
-	if u.Pricing != nil {
-		m.Pricing = u.Pricing
+	if u.Pricing != nil && (m.Pricing == nil || *m.Pricing != *u.Pricing) {
+		p := *u.Pricing
+		m.Pricing, dirty = &p, true
 	}
 	if m.WAMID == "" && u.WAMID != "" {
-		m.WAMID = u.WAMID
+		m.WAMID, dirty = u.WAMID, true
 		if err := tx.Set(wamidKey(u.WAMID), []byte(m.ID)); err != nil {
-			return false, err
+			return false, dirty, err
 		}
 	}
 	if m.WaID == "" && u.RecipientID != "" {
-		m.WaID = u.RecipientID
+		m.WaID, dirty = u.RecipientID, true
 	}
 	at := u.At
 	if at.IsZero() {
 		at = e.clock.Now()
 	}
 	prev := m.State
-	moved := m.move(to, at)
+	moved = m.move(to, at)
 	if moved && prev == Dispatching {
 		// The webhook beat the send's own answer: the lease is no longer needed.
 		if err := tx.Delete(leaseKey(m.Number, m.LeaseUntil, m.ID)); err != nil {
-			return false, err
+			return false, dirty, err
 		}
 		m.LeaseUntil = time.Time{}
 	}
@@ -152,14 +157,15 @@ func (e *Engine) applyOne(tx storage.Txn, m *Message, u StatusUpdate) (bool, err
 		}
 	}
 	// Settle the hold once.
+	wasSettled := m.Settled
 	switch {
 	case m.Settled:
 	case m.State == Failed:
-		return moved, e.release(tx, m, "failed")
+		err = e.release(tx, m, "failed")
 	case m.Pricing != nil && m.Pricing.Type != "" && m.Pricing.Type != provider.PricingRegular:
-		return moved, e.release(tx, m, m.Pricing.Type)
+		err = e.release(tx, m, m.Pricing.Type)
 	case (m.State == Delivered || m.State == Read) && m.Pricing != nil && m.Pricing.Type == provider.PricingRegular:
-		return moved, e.capture(tx, m, m.Pricing.Category)
+		err = e.capture(tx, m, m.Pricing.Category)
 	}
-	return moved, nil
+	return moved, dirty || m.Settled != wasSettled, err
 }

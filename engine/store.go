@@ -26,9 +26,22 @@ func loadMessage(r storage.Reader, id string) (*Message, error) {
 	return &m, nil
 }
 
+// loadPayload reads the provider request body of message id into m.
+func loadPayload(r storage.Reader, m *Message) error {
+	b, err := r.Get(payloadKey(m.ID))
+	if err != nil {
+		return fmt.Errorf("engine: payload of %s: %w", m.ID, err)
+	}
+	m.Payload = b
+	return nil
+}
+
 // putNew writes a message that did not exist, with all its indexes.
 func putNew(tx storage.Txn, m *Message) error {
 	if err := save(tx, m); err != nil {
+		return err
+	}
+	if err := tx.Set(payloadKey(m.ID), m.Payload); err != nil {
 		return err
 	}
 	for _, k := range [][]byte{

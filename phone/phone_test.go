@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 func TestNormalize(t *testing.T) {
@@ -50,7 +52,15 @@ func FuzzNormalize(f *testing.F) {
 	for _, s := range []string{"+62 812-3456-7890", "081234567890", "6281234567890", "00", "+", "0", "+1 (650) 555-1234"} {
 		f.Add(s)
 	}
+	f.Add("+390612345678")
+	f.Add("+6281234567890123")
 	f.Fuzz(func(t *testing.T, s string) {
+		if valid, decided := fastE164(s); decided {
+			n, err := phonenumbers.Parse(s, "")
+			if slow := err == nil && phonenumbers.IsValidNumber(n); slow != valid {
+				t.Fatalf("%q: fast path valid=%v, parser valid=%v", s, valid, slow)
+			}
+		}
 		got, err := Normalize(s, "ID")
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
@@ -61,9 +71,43 @@ func FuzzNormalize(f *testing.F) {
 		if !strings.HasPrefix(got, "+") {
 			t.Fatalf("%q -> %q is not E.164", s, got)
 		}
+		if valid, decided := fastE164(got); decided && !valid {
+			t.Fatalf("fast path refuses %q, which the parser produced", got)
+		}
 		again, err := Normalize(got, "ID")
 		if err != nil || again != got {
 			t.Fatalf("not idempotent: %q -> %q -> %q, %v", s, got, again, err)
 		}
 	})
+}
+
+// TestFastPathAgreesWithParser: the E.164 fast path must answer exactly as the full
+// parser does.
+func TestFastPathAgreesWithParser(t *testing.T) {
+	inputs := []string{"+6281234567890", "+16505551234", "+442079460958", "+6212", "+99912345678", "+390612345678",
+		"+8613800138000", "+628123456789012", "+1234567", "+4915112345678", "+6281", "+7912345678901"}
+	for _, in := range inputs {
+		valid, decided := fastE164(in)
+		n, err := phonenumbers.Parse(in, "")
+		slow := err == nil && phonenumbers.IsValidNumber(n)
+		if decided && valid != slow {
+			t.Errorf("%s: fast path valid=%v, parser valid=%v", in, valid, slow)
+		}
+	}
+}
+
+func BenchmarkNormalizeE164(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if _, err := Normalize("+6281234567890", "ID"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNormalizeLocal(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if _, err := Normalize("0812-3456-7890", "ID"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

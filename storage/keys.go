@@ -19,6 +19,9 @@ const (
 
 	// PrefixMessage holds message records by message id.
 	PrefixMessage = "m/"
+	// PrefixMessagePayload holds each message's provider request body, apart from the
+	// record so that state changes do not re-encode it.
+	PrefixMessagePayload = "mp/"
 	// PrefixQueue is the ready queue: number, due time, message id. Kept apart from the
 	// payloads so dispatchers scan small keys only.
 	PrefixQueue = "mq/"
@@ -93,7 +96,7 @@ var KeySchemaVersion = []byte(PrefixMeta + "schema")
 // Prefixes lists every prefix above; tests and tools (per-prefix statistics) range over it.
 var Prefixes = []string{
 	PrefixMeta,
-	PrefixMessage, PrefixQueue, PrefixLease, PrefixWAMID, PrefixIdempotency, PrefixMessageIndex,
+	PrefixMessage, PrefixMessagePayload, PrefixQueue, PrefixLease, PrefixWAMID, PrefixIdempotency, PrefixMessageIndex,
 	PrefixInbox, PrefixDeadLetter, PrefixWebhookState, PrefixCallback,
 	PrefixLedgerEntry, PrefixLedgerBalance, PrefixLedgerHold, PrefixLedgerTopUp,
 	PrefixLedgerVolume, PrefixLedgerMeta, PrefixLedgerCredit,
