@@ -38,6 +38,7 @@ type Config struct {
 	Numbers   []Number   `toml:"numbers"`
 	Accounts  []Account  `toml:"accounts"`
 	Callbacks []Callback `toml:"callbacks"`
+	RateCards []RateCard `toml:"rate_cards"` // see ledger.go
 
 	// path is the file the config was read from, for messages.
 	path string
@@ -180,6 +181,8 @@ type Account struct {
 	DefaultRegion string `toml:"default_region"`
 	// Keys are the account's API keys.
 	Keys []APIKey `toml:"keys"`
+	// AccountMoney holds low_balance, opening_balance and [accounts.package] (ledger.go).
+	AccountMoney
 }
 
 // APIKey is one API key. Give the key itself (only for the demo, or through an

@@ -244,5 +244,6 @@ func (c *Config) validate() []fieldError {
 			}
 		}
 	}
+	c.validateLedger(v)
 	return v.errs
 }
