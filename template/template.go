@@ -2,7 +2,9 @@
 // conversion to and from the Cloud API definition, the linter that predicts Meta's
 // review (Meta's published rules plus the rules Indonesian BSPs learned from
 // rejections), and the checks a send must pass before it reaches the provider.
-// The package is pure: no network, no storage, no clock.
+// The model, linter and send checks are pure (no network, no storage, no clock);
+// store.go keeps the templates of every WABA in storage and follows the provider's
+// status, quality and category updates.
 package template
 
 import (
