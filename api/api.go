@@ -82,6 +82,8 @@ type Options struct {
 	Ready func() error
 	// Admin routes that need more than the API (backup) are added by the caller.
 	Extra func(r *httprouter.Router, s *Server)
+	// Ledger serves the money endpoints (money.go); nil answers them 404.
+	Ledger *LedgerOptions
 }
 
 // Server is the HTTP API.
@@ -188,7 +190,7 @@ func (s *Server) routes() *httprouter.Router {
 }
 
 func (s *Server) apiRoutes() []route {
-	return []route{
+	return append([]route{
 		{"POST", "/v1/messages", ScopeSend, s.sendMessage},
 		{"GET", "/v1/messages", ScopeSend, s.listMessages},
 		{"GET", "/v1/messages/:id", ScopeSend, s.getMessage},
@@ -196,7 +198,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/numbers", ScopeSend, s.listNumbers},
 		{"GET", "/v1/contacts/:phone", ScopeSend, s.getContact},
 		{"GET", "/v1/webhooks/dead", ScopeAdmin, s.deadLetters},
-	}
+	}, s.moneyRoutes()...)
 }
 
 // Authenticated wraps an admin-scoped handler for routes added through Options.Extra.
@@ -239,6 +241,10 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 				ae = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 			}
 			writeError(w, ae)
+			return
+		}
+		if sr, ok := v.(streamResponse); ok {
+			sr.serve(w, status, s.log, rt.path)
 			return
 		}
 		if raw, ok := v.(json.RawMessage); ok {

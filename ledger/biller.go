@@ -144,6 +144,32 @@ func (l *Ledger) RateCardAt(account string, t time.Time) (RateCard, Account, err
 	return out, *acct, nil
 }
 
+// Account returns a configured account.
+func (l *Ledger) Account(id string) (Account, error) {
+	a, err := l.account(id)
+	if err != nil {
+		return Account{}, fmt.Errorf("ledger: %w", err)
+	}
+	return *a, nil
+}
+
+// CreateTopUpNoted is CreateTopUp keeping a note on a new top-up (who paid, an invoice
+// number). A repeated reference returns the existing top-up with its own note.
+func (l *Ledger) CreateTopUpNoted(tx storage.Txn, account, reference string, amount int64, note string) (TopUp, bool, error) {
+	if len(note) > MaxReasonLength {
+		return TopUp{}, false, fmt.Errorf("ledger: create top-up %s: note is longer than %d bytes: %w", reference, MaxReasonLength, ErrInvalid)
+	}
+	t, existing, err := l.CreateTopUp(tx, account, reference, amount)
+	if err != nil || existing || note == "" {
+		return t, existing, err
+	}
+	t.Note = note
+	if err := writeTopUp(tx, &t); err != nil {
+		return TopUp{}, false, fmt.Errorf("ledger: create top-up %s: %w", reference, err)
+	}
+	return t, false, nil
+}
+
 // Now is the ledger's clock.
 func (l *Ledger) Now() time.Time { return l.now() }
 

@@ -34,6 +34,7 @@ type TopUp struct {
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 	ResolvedBy string    `json:"resolved_by,omitempty"`
 	Reason     string    `json:"reason,omitempty"` // why it was rejected
+	Note       string    `json:"note,omitempty"`   // the creator's free text (CreateTopUpNoted)
 	Seq        uint64    `json:"seq,omitempty"`    // the topup entry, once confirmed
 }
 
