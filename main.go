@@ -60,6 +60,7 @@ Usage:
   kirim bench   [flags]                                      measure this machine (see --help)
   kirim key new | hash KEY                                   make an API key, or hash one for key_sha256
   kirim catch   [--listen ADDR] [--app-secret S]             print the webhooks it receives, with signature checks
+  kirim ledger  verify --data DIR                            replay and check the ledger (with Kirim stopped)
   kirim version
 `
 
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "key":
 		return cmdKey(args[1:], stdout)
+	case "ledger":
+		return cmdLedger(args[1:], stdout, stderr)
 	case "catch":
 		return cmdCatch(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -167,6 +170,8 @@ type Main struct {
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
 	closed  bool
+
+	ledgerJob *ledgerJob // wire_ledger.go
 }
 
 // NewMain returns a Main for cfg with default logger and clock.
@@ -289,7 +294,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.API, err = api.New(api.Options{
 		Engine: m.Engine, Webhook: m.Webhook, Templates: catalog, Accounts: accounts, Keys: keys,
-		Clock: m.Clock, Logger: m.Logger, MaxBody: cfg.Server.MaxBodyBytes,
+		Clock: m.Clock, Logger: m.Logger, MaxBody: cfg.Server.MaxBodyBytes, Ledger: m.ledgerAPI(),
 		Ready: m.ready,
 		Extra: m.adminRoutes,
 	})
@@ -425,6 +430,7 @@ func (m *Main) Close() error {
 		m.Sandbox.Close()
 	}
 	m.bg.Wait()
+	m.stopLedger()
 	if m.DB != nil {
 		if err := m.DB.Close(); err != nil {
 			errs = append(errs, err)
