@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nyaruka/phonenumbers"
 
 	"kirim/engine"
 	"kirim/phone"
@@ -55,7 +58,7 @@ func (b *Biller) Hold(tx storage.Txn, m *engine.Message) error {
 		MessageID:   m.ID,
 		CampaignID:  m.CampaignID,
 		Recipient:   phone.WaID(m.To),
-		Market:      phone.CallingCode(m.To),
+		Market:      marketOf(m.To),
 		Category:    m.Category,
 		ContentType: m.Type,
 		InWindow:    m.Category == CategoryService,
@@ -114,6 +117,24 @@ func (b *Biller) Release(tx storage.Txn, m *engine.Message, reason string) error
 		return &BillingError{err}
 	}
 	return nil
+}
+
+// marketOf returns the calling code of an E.164 number. Calling codes are prefix-free,
+// so the first 1-3 digit prefix that is an assigned code is the code; this runs inside
+// the engine's commit, where a full parse (about 20 us) would slow every accept.
+func marketOf(e164 string) string {
+	if len(e164) > 1 && e164[0] == '+' {
+		for n := 1; n <= 3 && n < len(e164)-1; n++ {
+			cc, err := strconv.Atoi(e164[1 : 1+n])
+			if err != nil {
+				break
+			}
+			if phonenumbers.GetRegionCodeForCountryCode(cc) != phonenumbers.UNKNOWN_REGION {
+				return e164[1 : 1+n]
+			}
+		}
+	}
+	return phone.CallingCode(e164)
 }
 
 // reportedCategory lowercases the provider's pricing category; one that is not a

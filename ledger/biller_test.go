@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kirim/engine"
+	"kirim/phone"
 	"kirim/storage"
 )
 
@@ -264,5 +265,25 @@ func TestRateCardAt(t *testing.T) {
 	}
 	if _, _, err := f.l.RateCardAt("nobody", jan2025); !isErr(err, ErrNotFound) {
 		t.Fatalf("unknown account: %v", err)
+	}
+}
+
+func TestMarketOfAgreesWithThePhoneParser(t *testing.T) {
+	for _, n := range []string{
+		"+6281234567890", "+14155550123", "+447911123456", "+79161234567", "+77012345678",
+		"+8613912345678", "+9647901234567", "+35312345678", "+12425551234", "+8562012345678",
+		"+60123456789", "+6591234567", "+0812", "6281234567890", "+", "",
+	} {
+		if got, want := marketOf(n), phone.CallingCode(n); got != want && !(want == "" || want == "0") {
+			t.Errorf("marketOf(%q) = %q, the parser says %q", n, got, want)
+		}
+	}
+}
+
+func BenchmarkMarketOf(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if marketOf("+6281234567890") != "62" {
+			b.Fatal("wrong market")
+		}
 	}
 }
