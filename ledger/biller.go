@@ -84,6 +84,17 @@ func (b *Biller) Capture(tx storage.Txn, m *engine.Message, category string) (in
 		b.log.Warn("ledger: provider category not priced; charged as held", "message", m.ID, "category", category, "err", err)
 		res, err = b.l.Capture(tx, m.HoldID, "")
 	}
+	if err != nil && errors.Is(err, ErrInvalid) {
+		// Not even the held category has a price (a hold priced free that the provider
+		// charged, with no card entry for it). Failing would block every status of the
+		// webhook; the hold is released instead and the operator absorbs the charge.
+		b.log.Error("ledger: provider charged a message the rate card cannot price; released unpaid",
+			"message", m.ID, "category", category, "err", err)
+		if _, rerr := b.l.Release(tx, m.HoldID, "unpriced"); rerr != nil {
+			return 0, &BillingError{rerr}
+		}
+		return 0, nil
+	}
 	if errors.Is(err, ErrNotFound) {
 		// Only this biller sets HoldID, so a missing hold is damage, not a reason to
 		// block every status in the same webhook; Verify reports the chain's state.

@@ -287,3 +287,35 @@ func BenchmarkMarketOf(b *testing.B) {
 		}
 	}
 }
+
+// A free service message the provider charges anyway, on a card without any service
+// price, is released unpaid (and logged) rather than failing the status it came in.
+func TestBillerUnpricedCaptureReleases(t *testing.T) {
+	card := RateCard{Effective: jan2025, Currency: "IDR", Prices: []Price{{Market: MarketDefault, Category: CategoryMarketing, Micros: rupiah(514)}}}
+	f := newFixture(t, Config{RateCards: []RateCard{card}})
+	b := NewBiller(f.l)
+	var logs bytes.Buffer
+	b.log = slog.New(slog.NewTextHandler(&logs, nil))
+	svc := engineMessage("msg_svc", "+6281234567890", "service", "text")
+	if err := f.billerHold(b, svc); err != nil {
+		t.Fatal(err)
+	}
+	var got int64
+	f.commit(func(tx storage.Txn) error {
+		var err error
+		got, err = b.Capture(tx, svc, "service")
+		return err
+	})
+	if got != 0 || !strings.Contains(logs.String(), "released unpaid") {
+		t.Fatalf("captured %d; logs %s", got, logs.String())
+	}
+	var h Hold
+	if err := f.db.View(func(r storage.Reader) error {
+		var err error
+		h, err = f.l.GetHold(r, svc.HoldID)
+		return err
+	}); err != nil || h.Status != HoldReleased || h.ReleaseReason != "unpriced" {
+		t.Fatalf("hold %+v %v", h, err)
+	}
+	f.mustVerify()
+}
