@@ -98,8 +98,11 @@ type Options struct {
 	// the deliverer runs, still after the create call has answered.
 	ReviewDelay time.Duration
 	// Reviewer decides APPROVED or REJECTED (with a reason) for a new template;
-	// default DefaultReviewer.
+	// default a LintReviewer with PromoRejectRate.
 	Reviewer func(def provider.TemplateDefinition) (status, reason string)
+	// PromoRejectRate is the fraction of UTILITY templates with promotional wording
+	// the default reviewer rejects; default DefaultPromoRejectRate, negative none.
+	PromoRejectRate float64
 	// SentDelay, DeliveredDelay and ReadDelay space the statuses of an accepted send,
 	// each relative to the previous one; defaults 0.
 	SentDelay      time.Duration
@@ -231,6 +234,9 @@ func New(opts Options) *Sandbox {
 	if opts.ReadRate == 0 {
 		opts.ReadRate = DefaultReadRate
 	}
+	if opts.PromoRejectRate == 0 {
+		opts.PromoRejectRate = DefaultPromoRejectRate
+	}
 	if opts.PacingRelease <= 0 {
 		opts.PacingRelease = DefaultPacingRelease
 	}
@@ -281,7 +287,7 @@ func New(opts Options) *Sandbox {
 
 	s := &Sandbox{opts: opts, clk: opts.Clock, log: opts.Logger, reviewr: opts.Reviewer}
 	if s.reviewr == nil {
-		s.reviewr = DefaultReviewer
+		s.reviewr = NewLintReviewer(opts.PromoRejectRate).Review
 	}
 	if f, ok := opts.Clock.(*clock.Fake); ok {
 		s.fake = f

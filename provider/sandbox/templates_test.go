@@ -92,13 +92,15 @@ func TestTemplateLifecycle(t *testing.T) {
 	c := e.client(0)
 	good := body("Halo {{1}}, pesanan Anda sudah dikirim.")
 	good.Name = "order_shipped"
+	good.Components[0].Example = &provider.TemplateExample{BodyText: [][]string{{"Budi"}}}
 	created, err := c.CreateTemplate(ctx, &good)
 	mustOK(t, err)
 	if created.Status != "PENDING" || created.ID == "" || created.Category != "UTILITY" {
 		t.Fatalf("created %+v", created)
 	}
-	bad := body("{{1}} is here")
+	bad := body("{{1}} is here, your order.")
 	bad.Name = "bad_one"
+	bad.Components[0].Example = &provider.TemplateExample{BodyText: [][]string{{"Budi"}}}
 	badCreated, err := c.CreateTemplate(ctx, &bad)
 	mustOK(t, err)
 	if _, err := c.CreateTemplate(ctx, &good); err == nil {
@@ -122,7 +124,7 @@ func TestTemplateLifecycle(t *testing.T) {
 		t.Fatalf("approval %+v", g)
 	}
 	if g := got[badCreated.ID]; g.Event != "REJECTED" || g.Reason != "INVALID_FORMAT" || g.RejectionInfo == nil ||
-		g.RejectionInfo.Recommendation != "body_variable_at_edge" {
+		g.RejectionInfo.Recommendation != "variable_at_edge" {
 		t.Fatalf("rejection %+v", g)
 	}
 	e.mustSend(tmplMsg(budi, "order_shipped", "Budi"))
