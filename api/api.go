@@ -22,6 +22,7 @@ import (
 
 	"kirim/clock"
 	"kirim/engine"
+	"kirim/template"
 	"kirim/webhook"
 )
 
@@ -82,6 +83,11 @@ type Options struct {
 	Ready func() error
 	// Admin routes that need more than the API (backup) are added by the caller.
 	Extra func(r *httprouter.Router, s *Server)
+
+	// TemplateStore backs the /v1/templates endpoints; nil answers 503 there.
+	TemplateStore *template.Store
+	// TemplateProviders submit, list and delete templates at the provider, by number alias.
+	TemplateProviders map[string]TemplateProvider
 	// Ledger serves the money endpoints (money.go); nil answers them 404.
 	Ledger *LedgerOptions
 }
@@ -156,9 +162,7 @@ func (s *Server) routes() *httprouter.Router {
 		s.log.Error("api: panic", "path", req.URL.Path, "panic", fmt.Sprint(v))
 		writeError(w, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"})
 	}
-	for _, rt := range s.apiRoutes() {
-		r.Handle(rt.method, rt.path, s.wrap(rt))
-	}
+	s.mount(r, s.apiRoutes())
 	r.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -198,6 +202,13 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/numbers", ScopeSend, s.listNumbers},
 		{"GET", "/v1/contacts/:phone", ScopeSend, s.getContact},
 		{"GET", "/v1/webhooks/dead", ScopeAdmin, s.deadLetters},
+		{"POST", "/v1/templates", ScopeAdmin, s.createTemplate},
+		{"GET", "/v1/templates", ScopeSend, s.listTemplates},
+		{"POST", "/v1/templates/lint", ScopeSend, s.lintTemplate},
+		{"POST", "/v1/templates/sync", ScopeAdmin, s.syncTemplates},
+		{"GET", "/v1/templates/:name", ScopeSend, s.getTemplate},
+		{"DELETE", "/v1/templates/:name", ScopeAdmin, s.deleteTemplate},
+		{"POST", "/v1/templates/:name/clone", ScopeAdmin, s.cloneTemplate},
 	}, s.moneyRoutes()...)
 }
 
