@@ -33,6 +33,7 @@ import (
 	"kirim/provider"
 	"kirim/provider/sandbox"
 	"kirim/storage"
+	"kirim/template"
 	"kirim/webhook"
 )
 
@@ -61,6 +62,7 @@ Usage:
   kirim key new | hash KEY                                   make an API key, or hash one for key_sha256
   kirim catch   [--listen ADDR] [--app-secret S]             print the webhooks it receives, with signature checks
   kirim ledger  verify --data DIR                            replay and check the ledger (with Kirim stopped)
+  kirim templates sync [--config FILE] [--server URL]        pull the provider's templates into the running server
   kirim version
 `
 
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdLedger(args[1:], stdout, stderr)
 	case "catch":
 		return cmdCatch(ctx, args[1:], stdout, stderr)
+	case "templates":
+		return cmdTemplates(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "kirim", Version)
 		return nil
@@ -160,7 +164,7 @@ type Main struct {
 	Engine   *engine.Engine
 	Webhook  *webhook.Receiver
 	API      *api.Server
-	Catalog  *api.MemoryCatalog
+	Catalog  *template.Store
 	Ledger   *ledger.Ledger
 	Clients  map[string]*provider.Client // by number alias
 	APIAddr  string                      // the address the API listens on, once running
@@ -295,7 +299,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.API, err = api.New(api.Options{
 		Engine: m.Engine, Webhook: m.Webhook, Templates: catalog, Accounts: accounts, Keys: keys,
 		Clock: m.Clock, Logger: m.Logger, MaxBody: cfg.Server.MaxBodyBytes, Ledger: m.ledgerAPI(),
-		Ready: m.ready,
+		Ready: m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
 		Extra: m.adminRoutes,
 	})
 	if err != nil {
