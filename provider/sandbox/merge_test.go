@@ -47,6 +47,10 @@ func TestWebhookMergesBacklog(t *testing.T) {
 		got <- struct{}{}
 	}))
 	defer srv.Close()
+	var release sync.Once
+	// Runs before srv.Close (deferred later): a failing assertion must not leave the
+	// held POST blocking the server's shutdown.
+	defer release.Do(func() { close(gate) })
 	e := newEnv(t, Options{PairGap: -1, ReadRate: -1, WebhookURL: srv.URL}, false)
 	for i := 0; i < 10; i++ {
 		e.mustSend(helloMsg(fmt.Sprintf("6281400000%03d", i)))
@@ -57,7 +61,7 @@ func TestWebhookMergesBacklog(t *testing.T) {
 	}
 	// Nine posts of two statuses each wait behind the held one.
 	waitUntil(t, func() bool { return e.sb.Stats().Webhooks.Pending == 10 })
-	close(gate)
+	release.Do(func() { close(gate) })
 	timeout := time.After(waitFor)
 	for {
 		mu.Lock()
