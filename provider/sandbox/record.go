@@ -316,11 +316,12 @@ type WebhookStats struct {
 	StatusesPosted uint64 `json:"statuses_posted"`
 	FailedAttempts uint64 `json:"failed_attempts"`
 	Dropped        uint64 `json:"dropped"`
-	Pending        int64  `json:"pending"`    // bodies built but not yet delivered or dropped
-	Scheduled      int    `json:"scheduled"`  // events waiting on the clock
-	Duplicated     uint64 `json:"duplicated"` // POSTs sent twice by chaos
-	Reordered      uint64 `json:"reordered"`  // batches reversed by chaos
-	KeptOnly       bool   `json:"kept_only"`  // no webhook URL: bodies are only kept
+	Pending        int64  `json:"pending"`          // bodies built but not yet delivered or dropped
+	PendingStatus  int64  `json:"pending_statuses"` // statuses in those bodies
+	Scheduled      int    `json:"scheduled"`        // events waiting on the clock
+	Duplicated     uint64 `json:"duplicated"`       // POSTs sent twice by chaos
+	Reordered      uint64 `json:"reordered"`        // batches reversed by chaos
+	KeptOnly       bool   `json:"kept_only"`        // no webhook URL: bodies are only kept
 }
 
 // Stats summarises everything received and posted since creation or Reset.
@@ -368,7 +369,7 @@ func (s *Sandbox) Stats() Stats {
 	o := s.out
 	out.Webhooks = WebhookStats{
 		Posted: o.posted.Load(), StatusesPosted: o.statusesPosted.Load(), FailedAttempts: o.failedAttempts.Load(),
-		Dropped: o.dropped.Load(), Pending: o.pendingPosts.Load(), Scheduled: o.scheduled(),
+		Dropped: o.dropped.Load(), Pending: o.pendingPosts.Load(), PendingStatus: o.pendingSts.Load(), Scheduled: o.scheduled(),
 		Duplicated: o.duplicated.Load(), Reordered: o.reordered.Load(),
 		KeptOnly: s.opts.WebhookURL == "",
 	}

@@ -152,6 +152,7 @@ type outbox struct {
 	failedAttempts atomic.Uint64
 	dropped        atomic.Uint64
 	pendingPosts   atomic.Int64
+	pendingSts     atomic.Int64 // statuses in pendingPosts
 	duplicated     atomic.Uint64
 	reordered      atomic.Uint64
 }
@@ -228,6 +229,7 @@ func (o *outbox) reset() {
 		c.Store(0)
 	}
 	o.pendingPosts.Store(0)
+	o.pendingSts.Store(0)
 }
 
 func (o *outbox) signal() {
@@ -551,6 +553,7 @@ func (o *outbox) submit(p *post, field string) {
 			q = &cp
 		}
 		o.pendingPosts.Add(1)
+		o.pendingSts.Add(int64(q.statuses))
 		o.keep(q, field)
 		if d := ch.cfg.WebhookDelay; d > 0 {
 			o.s.clk.AfterFunc(d, func() { o.deliver(q) })
@@ -609,6 +612,7 @@ func (o *outbox) done(p *post) {
 	o.posted.Add(1)
 	o.statusesPosted.Add(uint64(p.statuses))
 	o.pendingPosts.Add(-1)
+	o.pendingSts.Add(-int64(p.statuses))
 }
 
 // work posts one worker's queue in order, so one number's webhooks leave in order.
@@ -679,6 +683,7 @@ func (o *outbox) attempt(p *post) {
 	if p.attempt >= o.s.opts.WebhookMaxAttempts {
 		o.dropped.Add(1)
 		o.pendingPosts.Add(-1)
+		o.pendingSts.Add(-int64(p.statuses))
 		o.s.log.Warn("sandbox: webhook dropped", "attempts", p.attempt, "statuses", p.statuses)
 		return
 	}
