@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -20,7 +19,7 @@ func loadMessage(r storage.Reader, id string) (*Message, error) {
 		return nil, fmt.Errorf("engine: load %s: %w", id, err)
 	}
 	var m Message
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := decodeMessage(b, &m); err != nil {
 		return nil, fmt.Errorf("engine: decode %s: %w", id, err)
 	}
 	return &m, nil
@@ -89,9 +88,5 @@ func update(tx storage.Txn, m *Message, prev State) error {
 }
 
 func save(tx storage.Txn, m *Message) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("engine: encode %s: %w", m.ID, err)
-	}
-	return tx.Set(msgKey(m.ID), b)
+	return tx.Set(msgKey(m.ID), encodeMessage(m))
 }
