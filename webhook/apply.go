@@ -66,8 +66,11 @@ type inboxEntry struct {
 func (rc *Receiver) ApplyPending(ctx context.Context) (int, error) {
 	var batch []inboxEntry
 	prefix := []byte(storage.PrefixInbox)
+	rc.mu.Lock()
+	from := rc.cursor
+	rc.mu.Unlock()
 	err := rc.opts.DB.View(func(r storage.Reader) error {
-		return r.Iterate(prefix, storage.IterOptions{}, func(k, v []byte) (bool, error) {
+		return r.Iterate(prefix, storage.IterOptions{Start: from}, func(k, v []byte) (bool, error) {
 			batch = append(batch, inboxEntry{key: bytes.Clone(k), id: string(k[len(prefix):]), body: bytes.Clone(v)})
 			return len(batch) < rc.opts.Batch, nil
 		})
@@ -156,6 +159,11 @@ func (rc *Receiver) ApplyPending(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("webhook: remove applied entries: %w", err)
 	}
+	rc.mu.Lock()
+	if bytes.Equal(rc.cursor, from) { // not lowered meanwhile by a store
+		rc.cursor = append(bytes.Clone(batch[len(batch)-1].key), 0)
+	}
+	rc.mu.Unlock()
 	for id, reason := range dead {
 		rc.log.Warn("webhook: dead-lettered a body that cannot be applied", "id", id, "reason", reason)
 	}

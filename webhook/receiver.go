@@ -6,6 +6,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -13,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +51,20 @@ type Receiver struct {
 		received, duplicate, unsigned, tooLarge, applied, dead atomic.Int64
 	}
 	done chan struct{}
+
+	// cursor is the inbox key from which the applier scans: every entry before it was
+	// applied and deleted, and scanning from it skips their tombstones. store lowers it
+	// for a body whose id sorts earlier (ids are taken before the commit).
+	mu     sync.Mutex
+	cursor []byte
+}
+
+func (rc *Receiver) lowerCursor(key []byte) {
+	rc.mu.Lock()
+	if rc.cursor != nil && bytes.Compare(key, rc.cursor) < 0 {
+		rc.cursor = key
+	}
+	rc.mu.Unlock()
 }
 
 // New returns a receiver; Start runs its applier.
@@ -140,6 +156,9 @@ func (rc *Receiver) store(ctx context.Context, body []byte) (bool, error) {
 		}
 		return tx.Set(inboxKey(id), body)
 	})
+	if err == nil && !dup {
+		rc.lowerCursor(inboxKey(id))
+	}
 	return dup, err
 }
 
