@@ -79,9 +79,11 @@ currency = "IDR"
 `, dataDir, ledgerE2EKey)
 }
 
+// e2eAPI calls a running Kirim's API with one key.
 type e2eAPI struct {
 	t    *testing.T
 	base string
+	key  string
 	http *http.Client
 }
 
@@ -99,7 +101,7 @@ func (a *e2eAPI) call(method, path string, body any, header ...string) (int, []b
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+ledgerE2EKey)
+	req.Header.Set("Authorization", "Bearer "+a.key)
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -192,7 +194,7 @@ func TestLedgerEndToEnd(t *testing.T) {
 			_ = m.Close()
 		}
 	})
-	a := &e2eAPI{t: t, base: "http://" + m.APIAddr,
+	a := &e2eAPI{t: t, base: "http://" + m.APIAddr, key: ledgerE2EKey,
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 
 	// One approved MARKETING template, created through the provider as an operator would.

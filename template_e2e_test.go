@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -17,7 +16,7 @@ import (
 
 // templateE2E runs Kirim in-process with config.example.toml on free ports, a temporary
 // data directory and a fast sandbox review.
-func templateE2E(t *testing.T) (*Main, *tplAPI) {
+func templateE2E(t *testing.T) (*Main, *e2eAPI) {
 	t.Helper()
 	src, err := os.ReadFile("config.example.toml")
 	if err != nil {
@@ -39,56 +38,7 @@ func templateE2E(t *testing.T) (*Main, *tplAPI) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
-	return m, &tplAPI{t: t, base: "http://" + m.APIAddr, http: &http.Client{Timeout: 30 * time.Second}}
-}
-
-// tplAPI calls the API with the example configuration's demo key.
-type tplAPI struct {
-	t    *testing.T
-	base string
-	http *http.Client
-}
-
-func (a *tplAPI) call(method, path string, body any) (int, []byte) {
-	a.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, a.base+path, rd)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+DemoKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.http.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return resp.StatusCode, out
-}
-
-// must calls the API and decodes the answer, failing unless the status is want.
-func (a *tplAPI) must(want int, method, path string, body, out any) {
-	a.t.Helper()
-	status, b := a.call(method, path, body)
-	if status != want {
-		a.t.Fatalf("%s %s: %d, want %d: %s", method, path, status, want, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			a.t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
-	}
+	return m, &e2eAPI{t: t, base: "http://" + m.APIAddr, key: DemoKey, http: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // tmplView is the part of a template answer the test reads.
@@ -100,7 +50,7 @@ type tmplView struct {
 	ParamCount int    `json:"param_count"`
 }
 
-func (a *tplAPI) templateStatus(name string) string {
+func (a *e2eAPI) templateStatus(name string) string {
 	var v tmplView
 	status, b := a.call("GET", "/v1/templates/"+name+"?language=id", nil)
 	if status == http.StatusNotFound {
