@@ -61,11 +61,21 @@ func (d *DB) Commit(ctx context.Context, fn func(Txn) error) error {
 	return <-req.done
 }
 
+// committer runs the commit functions group by group. It hands each committed group to
+// the syncer and goes on with the next one while the disk syncs, so a group's functions
+// run during the previous group's sync: the two costs overlap instead of adding up.
 func (d *DB) committer() {
-	defer close(d.committerDone)
-	batch := make([]*commitReq, 0, d.opts.MaxBatch)
+	synced := make(chan *group, 4)
+	syncerDone := make(chan struct{})
+	go d.syncer(synced, syncerDone)
+	defer func() {
+		close(synced)
+		<-syncerDone
+		close(d.committerDone)
+	}()
 	for req := range d.reqs {
-		batch = append(batch[:0], req)
+		batch := make([]*commitReq, 0, 16)
+		batch = append(batch, req)
 	gather:
 		for len(batch) < d.opts.MaxBatch {
 			select {
@@ -78,8 +88,52 @@ func (d *DB) committer() {
 				break gather
 			}
 		}
-		d.runGroup(batch)
-		clear(batch)
+		synced <- d.runGroup(batch)
+	}
+}
+
+// syncer makes committed groups durable and answers their callers, in order: one sync
+// covers every group committed before it started, so groups that queued up while a sync
+// ran share the next one.
+func (d *DB) syncer(in <-chan *group, done chan<- struct{}) {
+	defer close(done)
+	var groups []*group
+	for g := range in {
+		groups = append(groups[:0], g)
+	more:
+		for {
+			select {
+			case g2, ok := <-in:
+				if !ok {
+					break more
+				}
+				groups = append(groups, g2)
+			default:
+				break more
+			}
+		}
+		wrote := false
+		for _, g := range groups {
+			wrote = wrote || g.wrote
+		}
+		if wrote {
+			if err := d.bdb.Sync(); err != nil {
+				err = fmt.Errorf("storage: commit: sync: %w", err)
+				d.log.Error("storage: sync failed", "err", err)
+				for _, g := range groups {
+					for i := range g.results {
+						if g.results[i] == nil {
+							g.results[i] = err
+						}
+					}
+				}
+			}
+			d.stats.syncs.Add(1)
+		}
+		for _, g := range groups {
+			d.answer(g)
+		}
+		clear(groups)
 	}
 }
 
@@ -87,6 +141,7 @@ func (d *DB) committer() {
 // applied to it but not yet committed.
 type group struct {
 	d       *DB
+	batch   []*commitReq
 	txn     *badger.Txn
 	pending []*overlay // applied to txn, in order
 	results []error
@@ -94,8 +149,10 @@ type group struct {
 	broken  error // a transaction commit failed: the rest of the group is refused
 }
 
-func (d *DB) runGroup(batch []*commitReq) {
-	g := &group{d: d, txn: d.bdb.NewTransaction(true), results: make([]error, len(batch))}
+// runGroup runs the batch's functions and commits their writes, unsynced; the syncer
+// makes them durable and answers.
+func (d *DB) runGroup(batch []*commitReq) *group {
+	g := &group{d: d, batch: batch, txn: d.bdb.NewTransaction(true), results: make([]error, len(batch))}
 	for i, req := range batch {
 		if g.broken != nil {
 			g.results[i] = g.broken
@@ -120,18 +177,12 @@ func (d *DB) runGroup(batch []*commitReq) {
 	// The transaction left over (fresh after the last commit, or abandoned) still holds a
 	// read mark, which would keep Badger from ever dropping old versions.
 	g.txn.Discard()
-	if g.wrote {
-		if err := d.bdb.Sync(); err != nil {
-			err = fmt.Errorf("storage: commit: sync: %w", err)
-			d.log.Error("storage: sync failed", "err", err)
-			for i := range g.results {
-				if g.results[i] == nil {
-					g.results[i] = err
-				}
-			}
-		}
-		d.stats.syncs.Add(1)
-	}
+	return g
+}
+
+// answer counts a group and tells its callers the outcome.
+func (d *DB) answer(g *group) {
+	batch := g.batch
 	// Counters first, so a caller that reads Stats after Commit returns sees its commit.
 	n := int64(len(batch))
 	d.stats.commits.Add(n)
