@@ -28,6 +28,7 @@ type dispatcher struct {
 	num Number
 
 	limiter *limiter
+	pair    *pairRate
 	wakeCh  chan struct{}
 	work    chan *Message
 	results chan result
@@ -53,10 +54,23 @@ func newDispatcher(e *Engine, n Number) *dispatcher {
 	if n.MPS <= 0 {
 		n.MPS = 80
 	}
+	if n.MessagingLimit == 0 {
+		n.MessagingLimit = 1000
+	}
+	if n.PairGap == 0 {
+		n.PairGap = DefaultPairGap
+	}
+	if n.Status == "" {
+		n.Status = "CONNECTED"
+	}
+	if n.Quality == "" {
+		n.Quality = "GREEN"
+	}
 	return &dispatcher{
 		e:       e,
 		num:     n,
 		limiter: newLimiter(n.MPS, e.clock.Now()),
+		pair:    newPairRate(n.PairGap),
 		wakeCh:  make(chan struct{}, 1),
 		roomCh:  make(chan struct{}, 1),
 		// A quarter second of sends: enough to hide a claim's synced commit.
@@ -231,10 +245,20 @@ func (d *dispatcher) scan(now time.Time, n int) ([]queued, time.Time, error) {
 // before any provider call: after a crash, a dispatching message is never sent again
 // blindly.
 func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*Message, error) {
-	var claimed []*Message
+	var claimed, parked []*Message
+	var slots []gateVerdict
 	until := now.Add(d.e.opts.LeaseTimeout)
+	sc := d.e.tier.byAlias[d.num.Alias]
+	stale := sc.takeStale()
 	err := d.e.db.Commit(ctx, func(tx storage.Txn) error {
-		claimed = claimed[:0]
+		claimed, parked = claimed[:0], parked[:0]
+		d.giveBack(slots, now)
+		slots = slots[:0]
+		for _, k := range stale {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
 		for _, it := range q {
 			if err := tx.Delete(it.key); err != nil {
 				return err
@@ -249,6 +273,36 @@ func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*M
 			if m.State != Queued && m.State != Waiting {
 				continue // cancelled or already handled; the stale index entry is gone now
 			}
+			// The tier gate (tier.go): a message that must wait is parked with its
+			// reason and ETA and queued again at the time it may go.
+			v, err := d.gate(tx, m, now)
+			if err != nil {
+				return err
+			}
+			if v.slot {
+				slots = append(slots, v)
+			}
+			if v.fail != nil {
+				prev := m.State
+				m.Error = v.fail
+				m.move(Failed, now)
+				if err := d.e.release(tx, m, "opted_out"); err != nil {
+					return err
+				}
+				if err := update(tx, m, prev); err != nil {
+					return err
+				}
+				parked = append(parked, m)
+				continue
+			}
+			if v.reason != "" {
+				if err := d.park(tx, m, v, now); err != nil {
+					return err
+				}
+				parked = append(parked, m)
+				continue
+			}
+			d.pair.note(v.wa, now)
 			if err := loadPayload(tx, m); err != nil {
 				return err
 			}
@@ -265,13 +319,30 @@ func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*M
 		}
 		return nil
 	})
+	if err != nil {
+		d.giveBack(slots, now)
+		sc.mu.Lock()
+		sc.stale = append(sc.stale, stale...)
+		sc.mu.Unlock()
+		return nil, err
+	}
+	d.e.notify(parked)
 	return claimed, err
+}
+
+// giveBack returns messaging-limit slots taken by a claim that did not commit.
+func (d *dispatcher) giveBack(slots []gateVerdict, at time.Time) {
+	sc := d.e.tier.byAlias[d.num.Alias]
+	for _, v := range slots {
+		sc.giveBack(v.wa, at)
+	}
 }
 
 func (d *dispatcher) worker() {
 	defer d.workWG.Done()
 	for m := range d.work {
 		d.limiter.wait(d.e.clock)
+		d.pair.reserve(d.e.clock, waOf(m))
 		d.mu.Lock()
 		d.pending--
 		d.mu.Unlock()
@@ -389,6 +460,7 @@ func (d *dispatcher) outcome(tx storage.Txn, m *Message, r result, now time.Time
 	pe, isProvider := provider.AsError(r.err)
 	if !isProvider || !provider.IsNotSent(r.err) {
 		if provider.IsNotSent(r.err) {
+			d.pair.forget(waOf(m), now)
 			return d.retryLater(tx, m, &MessageError{Code: provider.CodeGeneric, Title: r.err.Error(), Class: provider.RetryLater.String()}, now)
 		}
 		// The request may have reached the provider: never send it again blindly.
@@ -397,14 +469,21 @@ func (d *dispatcher) outcome(tx storage.Txn, m *Message, r result, now time.Time
 		return time.Time{}, false, nil
 	}
 	me := &MessageError{Code: pe.Code, Title: pe.Title, Detail: pe.Details, Class: pe.Class().String()}
+	d.pair.forget(waOf(m), now)
 	switch pe.Class() {
 	case provider.Throttled:
 		m.Throttled++
 		m.Error = me
 		wait := d.e.jitter(time.Second)
 		if pe.Code == provider.CodePairRate {
-			// Meta: retry the same user after 4^n seconds.
+			// Meta: retry the same user after 4^n seconds. Only this recipient backs
+			// off; the number's pace is not at fault.
 			wait = time.Duration(math.Pow(4, float64(min(m.Throttled, 5)))) * time.Second
+			d.pair.push(waOf(m), now.Add(wait))
+			m.move(Waiting, now)
+			m.WaitingReason, m.NextAttemptAt = ReasonPairRate, now.Add(wait)
+			m.ETA = m.NextAttemptAt
+			return m.NextAttemptAt, false, nil
 		}
 		m.move(Queued, now)
 		m.NextAttemptAt = now.Add(wait)
@@ -414,10 +493,11 @@ func (d *dispatcher) outcome(tx storage.Txn, m *Message, r result, now time.Time
 	case provider.RetryAfter24h:
 		m.Error = me
 		m.move(Waiting, now)
-		m.WaitingReason = "marketing_user_limit"
-		m.NextAttemptAt = now.Add(24 * time.Hour)
+		m.WaitingReason = ReasonMarketingUserLimit
+		m.NextAttemptAt = now.Add(MarketingUserHold)
 		m.ETA = m.NextAttemptAt
-		return m.NextAttemptAt, false, nil
+		// The limit is the recipient's: hold their other marketing messages too.
+		return m.NextAttemptAt, false, d.holdMarketing(tx, m, m.NextAttemptAt)
 	default:
 		if pe.Class() == provider.StopAndAlert {
 			d.e.log.Error("engine: provider refuses this number's sends; check the token and the account", "number", d.num.Alias, "code", pe.Code, "title", pe.Title)

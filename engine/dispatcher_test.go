@@ -32,7 +32,7 @@ func TestRetryClasses(t *testing.T) {
 		{name: "130429 throughput: later, budget untouched", err: providerErr(provider.CodeThroughput, "Rate limit hit"),
 			want: Queued, throttled: 1, code: 130429, class: "throttled", minDelay: 750 * time.Millisecond, maxDelay: 1250 * time.Millisecond, backsOff: true},
 		{name: "131056 pair rate: 4^1 s", err: providerErr(provider.CodePairRate, "Pair rate limit hit"),
-			want: Queued, throttled: 1, code: 131056, class: "throttled", minDelay: 4 * time.Second, maxDelay: 4 * time.Second, backsOff: true},
+			want: Waiting, throttled: 1, code: 131056, class: "throttled", minDelay: 4 * time.Second, maxDelay: 4 * time.Second},
 		{name: "131000 generic: backoff, one attempt spent", err: providerErr(provider.CodeGeneric, "Something went wrong"),
 			want: Queued, attempts: 1, code: 131000, class: "retry_later", minDelay: 1500 * time.Millisecond, maxDelay: 2500 * time.Millisecond},
 		{name: "transport error, not sent: retried", err: notSent,
@@ -127,7 +127,8 @@ func TestRetryClasses(t *testing.T) {
 	}
 }
 
-// TestPairRateBackoff: each 131056 for the same message waits 4^n seconds.
+// TestPairRateBackoff: each 131056 for the same message waits 4^n seconds, as a
+// per-recipient wait that leaves the number's pace alone.
 func TestPairRateBackoff(t *testing.T) {
 	e := newEnv(t, nil, nil, func(_ context.Context, n int, body []byte) (*provider.SendResponse, error) {
 		if n <= 3 {
@@ -137,8 +138,8 @@ func TestPairRateBackoff(t *testing.T) {
 	}, nil).start()
 	m := e.submit("+6281234567890", nil)
 	for i, wait := range []time.Duration{4 * time.Second, 16 * time.Second, 64 * time.Second} {
-		q := e.rec.waitState(t, m.ID, Queued, i+1)
-		if q.Throttled != i+1 || q.Attempts != 0 {
+		q := e.rec.waitState(t, m.ID, Waiting, i+1)
+		if q.Throttled != i+1 || q.Attempts != 0 || q.WaitingReason != ReasonPairRate {
 			t.Fatalf("throttle %d: throttled %d attempts %d", i+1, q.Throttled, q.Attempts)
 		}
 		if d := q.NextAttemptAt.Sub(q.UpdatedAt); d != wait {

@@ -50,6 +50,16 @@ type Number struct {
 	Sender        Sender
 	// MPS is the provider's throughput for the number (messages per second).
 	MPS int
+	// Phone is the number in E.164, for display and to match number webhooks.
+	Phone string
+	// MessagingLimit is the number's own limit under legacy rules (-1 unlimited).
+	// Default 1000.
+	MessagingLimit int
+	// PairGap spaces messages to one recipient. Default DefaultPairGap; negative: none.
+	PairGap time.Duration
+	// Status and Quality are the standing assumed until the provider says otherwise.
+	// Defaults CONNECTED and GREEN.
+	Status, Quality string
 }
 
 // Options configure an Engine. Zero values take the documented defaults.
@@ -77,6 +87,15 @@ type Options struct {
 	OnChange func([]*Message)
 	// Seed seeds retry jitter (0: random).
 	Seed uint64
+	// Rules is Rules2025 (default: one messaging limit for the portfolio) or
+	// RulesLegacy (one per number).
+	Rules string
+	// PortfolioLimit is the portfolio's limit under 2025 rules. Default 250; -1 unlimited.
+	PortfolioLimit int
+	// OptOutKeywords and OptInKeywords opt a contact out of and back into marketing
+	// when an inbound message is exactly one of them. Defaults DefaultOptOutKeywords and
+	// DefaultOptInKeywords.
+	OptOutKeywords, OptInKeywords []string
 }
 
 func (o *Options) defaults() {
@@ -107,6 +126,18 @@ func (o *Options) defaults() {
 	if o.Seed == 0 {
 		o.Seed = rand.Uint64()
 	}
+	if o.Rules == "" {
+		o.Rules = Rules2025
+	}
+	if o.PortfolioLimit == 0 {
+		o.PortfolioLimit = 250
+	}
+	if o.OptOutKeywords == nil {
+		o.OptOutKeywords = DefaultOptOutKeywords
+	}
+	if o.OptInKeywords == nil {
+		o.OptInKeywords = DefaultOptInKeywords
+	}
 }
 
 // Engine is the send path after acceptance.
@@ -118,6 +149,9 @@ type Engine struct {
 	dispatchers map[string]*dispatcher
 	order       []string
 	defaultNum  string
+
+	tier          *tiers // tier.go
+	optOut, optIn keywordSet
 
 	mu     sync.Mutex
 	rng    *rand.Rand
@@ -143,6 +177,11 @@ func New(opts Options) (*Engine, error) {
 		log:         opts.Logger,
 		dispatchers: map[string]*dispatcher{},
 		rng:         rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		optOut:      newKeywordSet(opts.OptOutKeywords),
+		optIn:       newKeywordSet(opts.OptInKeywords),
+	}
+	if opts.Rules != Rules2025 && opts.Rules != RulesLegacy {
+		return nil, fmt.Errorf("engine: rules %q: want %q or %q", opts.Rules, Rules2025, RulesLegacy)
 	}
 	for i, n := range opts.Numbers {
 		if n.Alias == "" || n.Sender == nil {
@@ -157,6 +196,10 @@ func New(opts Options) (*Engine, error) {
 		e.dispatchers[n.Alias] = newDispatcher(e, n)
 		e.order = append(e.order, n.Alias)
 	}
+	if err := e.setupTiers(); err != nil {
+		return nil, err
+	}
+	e.tier.finishLoad(e.clock.Now())
 	return e, nil
 }
 

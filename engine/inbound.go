@@ -39,6 +39,18 @@ type Contact struct {
 	WindowUntil   time.Time `json:"window_until,omitzero"`
 	EntryUntil    time.Time `json:"entry_point_until,omitzero"`
 	Inbound       int       `json:"inbound"`
+	// OptedOut stops marketing messages to the contact (optout.go).
+	OptedOut     bool      `json:"opted_out,omitempty"`
+	OptSource    string    `json:"opt_source,omitempty"`
+	OptChangedAt time.Time `json:"opt_changed_at,omitzero"`
+	// MarketingHoldUntil holds marketing messages after the provider's per-user
+	// marketing limit (131049).
+	MarketingHoldUntil time.Time `json:"marketing_hold_until,omitzero"`
+}
+
+func putContact(tx storage.Txn, c *Contact) error {
+	b, _ := json.Marshal(c)
+	return tx.Set(windowKey(c.PhoneNumberID, c.WaID), b)
 }
 
 func windowKey(phoneNumberID, waID string) []byte {
@@ -83,8 +95,8 @@ func (e *Engine) RecordInbound(ctx context.Context, in []Inbound) ([]Inbound, er
 					c.EntryUntil = ib.At.Add(EntryPointWindow)
 				}
 			}
-			b, _ := json.Marshal(c)
-			if err := tx.Set(windowKey(ib.PhoneNumberID, ib.WaID), b); err != nil {
+			e.applyKeywords(c, ib)
+			if err := putContact(tx, c); err != nil {
 				return err
 			}
 			fresh = append(fresh, ib)

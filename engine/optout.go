@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"kirim/provider"
+	"kirim/storage"
+)
+
+// Default opt-out and opt-in keywords, matched against the whole inbound text or button
+// payload, trimmed and case-folded.
+var (
+	DefaultOptOutKeywords = []string{"STOP", "BERHENTI", "UNSUBSCRIBE"}
+	DefaultOptInKeywords  = []string{"START", "MULAI"}
+)
+
+// Sources of an opt-out or opt-in.
+const (
+	OptSourceKeyword    = "keyword"
+	OptSourcePreference = "user_preferences"
+	OptSourceAPI        = "api"
+)
+
+// MarketingUserHold is how long a recipient's marketing messages wait after the
+// provider's per-user marketing limit refused one (131049).
+const MarketingUserHold = 24 * time.Hour
+
+// CodeOptedOut is the error code Kirim gives a queued marketing message whose recipient
+// opted out before it was sent.
+const CodeOptedOut = -4
+
+// keywordSet matches opt keywords.
+type keywordSet map[string]bool
+
+func newKeywordSet(words []string) keywordSet {
+	k := keywordSet{}
+	for _, w := range words {
+		if w = strings.ToUpper(strings.TrimSpace(w)); w != "" {
+			k[w] = true
+		}
+	}
+	return k
+}
+
+func (k keywordSet) match(text string) bool {
+	t := strings.ToUpper(strings.TrimSpace(text))
+	return t != "" && len(t) <= 64 && k[t]
+}
+
+// applyKeywords opts c out or in when the inbound text is a configured keyword.
+func (e *Engine) applyKeywords(c *Contact, ib Inbound) {
+	switch {
+	case e.optOut.match(ib.Text):
+		setOpt(c, true, OptSourceKeyword, ib.At)
+	case e.optIn.match(ib.Text):
+		setOpt(c, false, OptSourceKeyword, ib.At)
+	}
+}
+
+func setOpt(c *Contact, out bool, source string, at time.Time) bool {
+	// An older event never overrides a newer decision.
+	if !c.OptChangedAt.IsZero() && at.Before(c.OptChangedAt) {
+		return false
+	}
+	changed := c.OptedOut != out
+	c.OptedOut, c.OptSource, c.OptChangedAt = out, source, at
+	return changed
+}
+
+// SetOptOut opts waID out of (out) or back into marketing from every configured number.
+func (e *Engine) SetOptOut(ctx context.Context, waID string, out bool, source string) error {
+	now := e.clock.Now()
+	err := e.db.Commit(ctx, func(tx storage.Txn) error {
+		for _, a := range e.order {
+			pnid := e.dispatchers[a].num.PhoneNumberID
+			c, err := loadContact(tx, pnid, waID)
+			if err != nil {
+				return err
+			}
+			setOpt(c, out, source, now)
+			if err := putContact(tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: opt-out %t: %w", out, err)
+	}
+	return nil
+}
+
+// ApplyPreferences applies user_preferences webhooks (marketing stop / resume) for the
+// number phoneNumberID.
+func (e *Engine) ApplyPreferences(ctx context.Context, phoneNumberID string, prefs []provider.UserPreference) error {
+	err := e.db.Commit(ctx, func(tx storage.Txn) error {
+		for _, p := range prefs {
+			if p.WaID == "" || (p.Category != "" && p.Category != "marketing_messages") {
+				continue
+			}
+			var out bool
+			switch strings.ToLower(p.Value) {
+			case "stop":
+				out = true
+			case "resume":
+			default:
+				continue
+			}
+			at := time.Unix(int64(p.Timestamp), 0).UTC()
+			if p.Timestamp <= 0 {
+				at = e.clock.Now()
+			}
+			c, err := loadContact(tx, phoneNumberID, p.WaID)
+			if err != nil {
+				return err
+			}
+			setOpt(c, out, OptSourcePreference, at)
+			if err := putContact(tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: user preferences: %w", err)
+	}
+	return nil
+}
+
+// holdMarketing records the provider's per-user marketing limit for the recipient of m.
+func (d *dispatcher) holdMarketing(tx storage.Txn, m *Message, until time.Time) error {
+	c, err := loadContact(tx, d.num.PhoneNumberID, waOf(m))
+	if err != nil {
+		return err
+	}
+	if until.After(c.MarketingHoldUntil) {
+		c.MarketingHoldUntil = until
+	}
+	return putContact(tx, c)
+}

@@ -1,0 +1,753 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"kirim/storage"
+)
+
+// Messaging-limit rules, as config names them.
+const (
+	Rules2025   = "2025"   // one limit per business portfolio, shared by every number
+	RulesLegacy = "legacy" // one limit per number
+)
+
+// Tier accounting constants.
+const (
+	// LimitWindow is the rolling window of the messaging limit.
+	LimitWindow = 24 * time.Hour
+	// Unlimited is the limit value of TIER_UNLIMITED.
+	Unlimited = -1
+	// UpgradeEvaluation is how long a limit must have been held before an upgrade is
+	// considered, and the trailing window whose usage decides it.
+	UpgradeEvaluation = 7 * 24 * time.Hour
+	// UpgradeStep is the granularity at which the upgrade rule is evaluated.
+	UpgradeStep = time.Hour
+	// UpgradeDelay2025 and UpgradeDelayLegacy are how long after meeting the criteria
+	// the provider raises the limit.
+	UpgradeDelay2025   = 6 * time.Hour
+	UpgradeDelayLegacy = 24 * time.Hour
+	// usageKeep is how long slot records are kept: the 7-day usage the forecast reads,
+	// plus a day of margin.
+	usageKeep = UpgradeEvaluation + 24*time.Hour
+	// pauseRecheck is how often a message paused by the number's standing (flagged,
+	// restricted, red quality) is looked at again.
+	pauseRecheck = 5 * time.Minute
+	// forecastHorizon bounds how far ahead the upgrade forecast looks.
+	forecastHorizon = 90 * 24 * time.Hour
+)
+
+// Waiting reasons the tier gate gives.
+const (
+	ReasonTierLimit          = "tier_limit"
+	ReasonPairRate           = "pair_rate"
+	ReasonAccountRestricted  = "account_restricted"
+	ReasonNumberFlagged      = "number_flagged"
+	ReasonNumberRestricted   = "number_restricted"
+	ReasonQualityRed         = "quality_red"
+	ReasonMarketingUserLimit = "marketing_user_limit"
+)
+
+// Ladders of messaging limits, lowest first.
+var (
+	ladder2025   = []int{250, 2000, 10000, 100000, Unlimited}
+	ladderLegacy = []int{250, 1000, 10000, 100000, Unlimited}
+)
+
+// NextLimit is the limit above limit under rules (limit itself when it is the top).
+func NextLimit(rules string, limit int) int {
+	l := ladder2025
+	if rules == RulesLegacy {
+		l = ladderLegacy
+	}
+	if limit == Unlimited {
+		return Unlimited
+	}
+	for _, v := range l {
+		if v == Unlimited || v > limit {
+			return v
+		}
+	}
+	return Unlimited
+}
+
+// NumberState is the provider's view of a number: its standing and, under legacy
+// rules, its own limit. It is stored, and updated from webhooks and polls.
+type NumberState struct {
+	Status      string    `json:"status"`  // CONNECTED, FLAGGED, RESTRICTED, PENDING, ...
+	Quality     string    `json:"quality"` // GREEN, YELLOW, RED, UNKNOWN
+	Restriction string    `json:"restriction,omitempty"`
+	RestrictedT time.Time `json:"restricted_until,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+}
+
+// scopeRecord is the stored part of a limit scope.
+type scopeRecord struct {
+	Limit int       `json:"limit"`
+	Since time.Time `json:"since"`
+}
+
+// tierScope counts unique business-initiated recipients for one limit: the portfolio
+// (2025 rules) or one number (legacy). Membership is kept in memory for O(1) checks and
+// mirrored in storage as one key per slot, written in the claim that takes it.
+type tierScope struct {
+	key string
+
+	mu    sync.Mutex
+	limit int
+	since time.Time
+	taken map[string]int64 // wa_id -> slot time (ns), within LimitWindow
+	slots []slotRec        // every slot within usageKeep, oldest first
+	head  int              // first slot still within LimitWindow
+	base  int              // first slot still within usageKeep
+	stale [][]byte         // keys of slots past usageKeep, deleted by the next claim
+}
+
+type slotRec struct {
+	wa string
+	at int64
+}
+
+func newScope(key string, limit int, since time.Time) *tierScope {
+	return &tierScope{key: key, limit: limit, since: since, taken: map[string]int64{}}
+}
+
+func scopeStateKey(scope string) []byte { return storage.Key(storage.PrefixNumber, []byte("s/"), []byte(scope)) }
+
+func numberStateKey(pnid string) []byte { return storage.Key(storage.PrefixNumber, []byte("p/"), []byte(pnid)) }
+
+func slotPrefix(scope string) []byte { return storage.Key(storage.PrefixNumberRecipient, storage.Str(scope)) }
+
+func slotKey(scope string, at int64, wa string) []byte {
+	return storage.Key(storage.PrefixNumberRecipient, storage.Str(scope), storage.U64(uint64(at)), []byte(wa))
+}
+
+// expireLocked moves the window start past slots older than LimitWindow and drops
+// records older than usageKeep.
+func (s *tierScope) expireLocked(now int64) {
+	w := int64(LimitWindow)
+	for s.head < len(s.slots) && s.slots[s.head].at+w <= now {
+		sl := s.slots[s.head]
+		if at, ok := s.taken[sl.wa]; ok && at == sl.at {
+			delete(s.taken, sl.wa)
+		}
+		s.head++
+	}
+	keep := int64(usageKeep)
+	for s.base < s.head && s.slots[s.base].at+keep <= now {
+		s.stale = append(s.stale, slotKey(s.key, s.slots[s.base].at, s.slots[s.base].wa))
+		s.base++
+	}
+	// Compact once the dead prefix is large, so the cost stays amortised O(1).
+	if s.base > 1024 && s.base*2 > len(s.slots) {
+		s.slots = append(s.slots[:0], s.slots[s.base:]...)
+		s.head -= s.base
+		s.base = 0
+	}
+}
+
+// admit decides whether a business-initiated message to wa may go at now. A recipient
+// already counted passes without a new slot; a new one takes a slot if the limit allows
+// (taken reports it, so a failed commit can give it back). Otherwise eta is when the
+// oldest slot frees.
+func (s *tierScope) admit(wa string, now time.Time) (ok, taken bool, eta time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns := now.UnixNano()
+	s.expireLocked(ns)
+	if _, in := s.taken[wa]; in {
+		return true, false, time.Time{}
+	}
+	if s.limit != Unlimited && len(s.taken) >= s.limit {
+		return false, false, time.Unix(0, s.slots[s.head].at).Add(LimitWindow)
+	}
+	s.taken[wa] = ns
+	s.slots = append(s.slots, slotRec{wa: wa, at: ns})
+	return true, true, time.Time{}
+}
+
+// giveBack undoes a slot taken by admit whose claim did not commit.
+func (s *tierScope) giveBack(wa string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns := at.UnixNano()
+	if t, ok := s.taken[wa]; ok && t == ns {
+		delete(s.taken, wa)
+	}
+	for i := len(s.slots) - 1; i >= s.head; i-- {
+		if s.slots[i].wa == wa && s.slots[i].at == ns {
+			s.slots = append(s.slots[:i], s.slots[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *tierScope) takeStale() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.stale
+	s.stale = nil
+	return out
+}
+
+// TierUsage is the state of one messaging-limit scope.
+type TierUsage struct {
+	Rules string    `json:"rules"`
+	Scope string    `json:"scope"`
+	Limit int       `json:"limit"` // -1 unlimited
+	Since time.Time `json:"since"`
+	// Used24h is the unique business-initiated recipients in the rolling window.
+	Used24h int `json:"used_24h"`
+	// FreesAt is when the oldest slot frees (zero when none is taken).
+	FreesAt time.Time `json:"frees_at,omitzero"`
+	// Used7d is the slots taken over the last 7 days: the usage the upgrade rule reads.
+	Used7d int `json:"used_7d"`
+}
+
+func (s *tierScope) usage(now time.Time) TierUsage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns := now.UnixNano()
+	s.expireLocked(ns)
+	u := TierUsage{Scope: s.key, Limit: s.limit, Since: s.since, Used24h: len(s.taken)}
+	if s.head < len(s.slots) {
+		u.FreesAt = time.Unix(0, s.slots[s.head].at).Add(LimitWindow)
+	}
+	from := ns - int64(UpgradeEvaluation)
+	for _, sl := range s.slots[s.base:] {
+		if sl.at > from {
+			u.Used7d++
+		}
+	}
+	return u
+}
+
+// slotTimes returns the slot times within usageKeep, oldest first.
+func (s *tierScope) slotTimes() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int64, 0, len(s.slots)-s.base)
+	for _, sl := range s.slots[s.base:] {
+		out = append(out, sl.at)
+	}
+	return out
+}
+
+// tiers holds every scope and number state of an engine.
+type tiers struct {
+	rules   string
+	scopes  map[string]*tierScope // by scope key
+	byAlias map[string]*tierScope
+
+	mu     sync.Mutex
+	states map[string]NumberState // by alias
+}
+
+func (e *Engine) scopeKeyOf(n Number) string {
+	if e.tier.rules == RulesLegacy {
+		return "pn:" + n.PhoneNumberID
+	}
+	return "portfolio"
+}
+
+// setupTiers builds the scopes from the configuration and loads what storage holds:
+// limits learnt from the provider, number states, and the slots still counting.
+func (e *Engine) setupTiers() error {
+	t := &tiers{rules: e.opts.Rules, scopes: map[string]*tierScope{}, byAlias: map[string]*tierScope{}, states: map[string]NumberState{}}
+	e.tier = t
+	now := e.clock.Now()
+	for _, a := range e.order {
+		n := e.dispatchers[a].num
+		key := e.scopeKeyOf(n)
+		sc, ok := t.scopes[key]
+		if !ok {
+			limit := e.opts.PortfolioLimit
+			if t.rules == RulesLegacy {
+				limit = n.MessagingLimit
+			}
+			sc = newScope(key, limit, now)
+			t.scopes[key] = sc
+		}
+		t.byAlias[a] = sc
+		t.states[a] = NumberState{Status: n.Status, Quality: n.Quality}
+	}
+	return e.db.View(func(r storage.Reader) error {
+		for key, sc := range t.scopes {
+			b, err := r.Get(scopeStateKey(key))
+			if err == nil {
+				var rec scopeRecord
+				if err := json.Unmarshal(b, &rec); err != nil {
+					return fmt.Errorf("engine: tier scope %s: %w", key, err)
+				}
+				sc.limit, sc.since = rec.Limit, rec.Since
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+			if err := loadSlots(r, sc, now); err != nil {
+				return err
+			}
+		}
+		for a := range t.states {
+			n := e.dispatchers[a].num
+			b, err := r.Get(numberStateKey(n.PhoneNumberID))
+			if errors.Is(err, storage.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			var st NumberState
+			if err := json.Unmarshal(b, &st); err != nil {
+				return fmt.Errorf("engine: number state %s: %w", a, err)
+			}
+			t.states[a] = st
+		}
+		return nil
+	})
+}
+
+func loadSlots(r storage.Reader, sc *tierScope, now time.Time) error {
+	prefix := slotPrefix(sc.key)
+	keepFrom := now.Add(-usageKeep).UnixNano()
+	winFrom := now.Add(-LimitWindow).UnixNano()
+	return r.Iterate(prefix, storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+		at, wa, ok := storage.ParseU64(k[len(prefix):])
+		if !ok {
+			return true, nil
+		}
+		ns := int64(at)
+		if ns <= keepFrom {
+			sc.stale = append(sc.stale, append([]byte(nil), k...))
+			return true, nil
+		}
+		sc.slots = append(sc.slots, slotRec{wa: string(wa), at: ns})
+		if ns > winFrom {
+			sc.taken[string(wa)] = ns
+		}
+		return true, nil
+	})
+}
+
+// finishLoad sets each scope's window start after loading.
+func (t *tiers) finishLoad(now time.Time) {
+	for _, sc := range t.scopes {
+		sc.mu.Lock()
+		sort.Slice(sc.slots, func(i, j int) bool { return sc.slots[i].at < sc.slots[j].at })
+		sc.head, sc.base = 0, 0
+		sc.expireLocked(now.UnixNano())
+		sc.mu.Unlock()
+	}
+}
+
+// RebuildTierCounters recounts every scope's slots from the message log: each template
+// sent in the last usageKeep takes a slot at the time it was claimed, the first per
+// recipient within a rolling window. It counts conservatively (a template sent inside
+// an open window is counted too), which can only make Kirim wait earlier than the
+// provider would. Use it when the counters were lost.
+func (e *Engine) RebuildTierCounters(ctx context.Context) (int, error) {
+	now := e.clock.Now()
+	from := now.Add(-usageKeep)
+	type sent struct {
+		scope, wa string
+		at        time.Time
+	}
+	var found []sent
+	err := e.db.View(func(r storage.Reader) error {
+		return r.Iterate([]byte(storage.PrefixMessage), storage.IterOptions{}, func(_, v []byte) (bool, error) {
+			var m Message
+			if err := decodeMessage(v, &m); err != nil {
+				return true, nil
+			}
+			if m.Type != "template" || m.CreatedAt.Before(from.Add(-LimitWindow)) {
+				return true, nil
+			}
+			var at time.Time
+			for _, h := range m.History {
+				if h.State == Dispatching {
+					at = h.At
+				}
+			}
+			if at.IsZero() || at.Before(from) || m.State == Failed || m.State == Cancelled {
+				return true, nil
+			}
+			d, ok := e.dispatchers[m.Number]
+			if !ok {
+				return true, nil
+			}
+			found = append(found, sent{scope: e.scopeKeyOf(d.num), wa: waOf(&m), at: at})
+			return true, nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("engine: rebuild tier counters: %w", err)
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].at.Before(found[j].at) })
+	for _, sc := range e.tier.scopes {
+		sc.mu.Lock()
+		sc.taken, sc.slots, sc.head, sc.base, sc.stale = map[string]int64{}, nil, 0, 0, nil
+		sc.mu.Unlock()
+	}
+	last := map[string]int64{}
+	var keys [][]byte
+	for _, s := range found {
+		sc := e.tier.scopes[s.scope]
+		k := s.scope + "\x00" + s.wa
+		ns := s.at.UnixNano()
+		if prev, ok := last[k]; ok && prev+int64(LimitWindow) > ns {
+			continue
+		}
+		last[k] = ns
+		sc.slots = append(sc.slots, slotRec{wa: s.wa, at: ns})
+		if ns > now.Add(-LimitWindow).UnixNano() {
+			sc.taken[s.wa] = ns
+		}
+		keys = append(keys, slotKey(s.scope, ns, s.wa))
+	}
+	e.tier.finishLoad(now)
+	const chunk = 1000
+	for i := 0; i < len(keys); i += chunk {
+		part := keys[i:min(i+chunk, len(keys))]
+		if err := e.db.Commit(ctx, func(tx storage.Txn) error {
+			for _, k := range part {
+				if err := tx.Set(k, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return 0, fmt.Errorf("engine: rebuild tier counters: %w", err)
+		}
+	}
+	return len(keys), nil
+}
+
+func waOf(m *Message) string {
+	if m.WaID != "" {
+		return m.WaID
+	}
+	return strings.TrimPrefix(m.To, "+")
+}
+
+// NumberUpdate changes what Kirim knows of a number; empty or nil fields stay.
+type NumberUpdate struct {
+	Status  string
+	Quality string
+	// Limit sets the number's scope limit (the portfolio's under 2025 rules).
+	Limit *int
+	// Restriction is RESTRICTED_BIZ_INITIATED_MESSAGING (until RestrictedUntil), or
+	// "NONE" to lift it.
+	Restriction     string
+	RestrictedUntil time.Time
+}
+
+// UpdateNumber applies u to the number alias and stores it. A limit change restarts
+// the upgrade evaluation (Since).
+func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate) error {
+	d, ok := e.dispatchers[alias]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownNumber, alias)
+	}
+	now := e.clock.Now()
+	e.tier.mu.Lock()
+	st := e.tier.states[alias]
+	if u.Status != "" {
+		st.Status = strings.ToUpper(u.Status)
+	}
+	if u.Quality != "" {
+		st.Quality = strings.ToUpper(u.Quality)
+	}
+	switch r := strings.ToUpper(u.Restriction); r {
+	case "":
+	case "NONE":
+		st.Restriction, st.RestrictedT = "", time.Time{}
+	default:
+		st.Restriction, st.RestrictedT = r, u.RestrictedUntil
+	}
+	st.UpdatedAt = now
+	e.tier.states[alias] = st
+	e.tier.mu.Unlock()
+	sc := e.tier.byAlias[alias]
+	var rec *scopeRecord
+	if u.Limit != nil {
+		sc.mu.Lock()
+		if sc.limit != *u.Limit {
+			e.log.Info("engine: messaging limit changed", "number", alias, "scope", sc.key, "from", sc.limit, "to", *u.Limit)
+			sc.limit, sc.since = *u.Limit, now
+		}
+		rec = &scopeRecord{Limit: sc.limit, Since: sc.since}
+		sc.mu.Unlock()
+	}
+	err := e.db.Commit(ctx, func(tx storage.Txn) error {
+		b, _ := json.Marshal(st)
+		if err := tx.Set(numberStateKey(d.num.PhoneNumberID), b); err != nil {
+			return err
+		}
+		if rec != nil {
+			b, _ := json.Marshal(rec)
+			return tx.Set(scopeStateKey(sc.key), b)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: update number %s: %w", alias, err)
+	}
+	// Waiting messages may be able to go now.
+	for _, a := range e.order {
+		if e.tier.byAlias[a] == sc || a == alias {
+			e.dispatchers[a].wake(now)
+		}
+	}
+	return nil
+}
+
+// NumberStatus is a number's standing and its scope's usage.
+type NumberStatus struct {
+	NumberState
+	TierUsage
+}
+
+// NumberStatusOf reports the number's standing and messaging-limit usage.
+func (e *Engine) NumberStatusOf(alias string) (NumberStatus, error) {
+	sc, ok := e.tier.byAlias[alias]
+	if !ok {
+		return NumberStatus{}, fmt.Errorf("%w: %q", ErrUnknownNumber, alias)
+	}
+	e.tier.mu.Lock()
+	st := e.tier.states[alias]
+	e.tier.mu.Unlock()
+	u := sc.usage(e.clock.Now())
+	u.Rules = e.tier.rules
+	return NumberStatus{NumberState: st, TierUsage: u}, nil
+}
+
+func (e *Engine) stateOf(alias string) NumberState {
+	e.tier.mu.Lock()
+	defer e.tier.mu.Unlock()
+	return e.tier.states[alias]
+}
+
+// gateVerdict is what the tier gate decided for one message at claim time.
+type gateVerdict struct {
+	reason string    // empty: send now
+	due    time.Time // when to look at it again
+	eta    time.Time // shown to the user; zero when unknown
+	fail   *MessageError
+	slot   bool // took a messaging-limit slot (given back if the claim fails)
+	wa     string
+}
+
+// gate decides whether m may be claimed now. It reads the contact (window, opt-out,
+// per-user marketing hold) and the number's standing, then takes a messaging-limit slot
+// for a business-initiated template; O(1) per message.
+func (d *dispatcher) gate(tx storage.Txn, m *Message, now time.Time) (gateVerdict, error) {
+	wa := waOf(m)
+	v := gateVerdict{wa: wa}
+	if next := d.pairNext(wa); next.After(now) {
+		v.reason, v.due, v.eta = ReasonPairRate, next, next
+		return v, nil
+	}
+	if m.Type != "template" {
+		return v, nil
+	}
+	ct, err := loadContact(tx, d.num.PhoneNumberID, wa)
+	if err != nil {
+		return v, err
+	}
+	marketing := m.Category == "marketing"
+	if marketing && ct.OptedOut {
+		v.fail = &MessageError{Code: CodeOptedOut, Title: "recipient opted out of marketing", Class: "opted_out"}
+		return v, nil
+	}
+	if marketing && ct.MarketingHoldUntil.After(now) {
+		v.reason, v.due, v.eta = ReasonMarketingUserLimit, ct.MarketingHoldUntil, ct.MarketingHoldUntil
+		return v, nil
+	}
+	st := d.e.stateOf(d.num.Alias)
+	if marketing && d.e.tier.rules == RulesLegacy && (st.Status == "FLAGGED" || st.Status == "RESTRICTED") {
+		v.reason, v.due = ReasonNumberFlagged, now.Add(pauseRecheck)
+		if st.Status == "RESTRICTED" {
+			v.reason = ReasonNumberRestricted
+		}
+		return v, nil
+	}
+	if marketing && st.Quality == "RED" {
+		v.reason, v.due = ReasonQualityRed, now.Add(pauseRecheck)
+		return v, nil
+	}
+	if ct.WindowOpen(now) {
+		return v, nil // customer-initiated: free of the limit
+	}
+	if st.Restriction == "RESTRICTED_BIZ_INITIATED_MESSAGING" && (st.RestrictedT.IsZero() || st.RestrictedT.After(now)) {
+		v.reason, v.due, v.eta = ReasonAccountRestricted, now.Add(pauseRecheck), st.RestrictedT
+		if !st.RestrictedT.IsZero() && st.RestrictedT.Before(v.due) {
+			v.due = st.RestrictedT
+		}
+		return v, nil
+	}
+	ok, taken, eta := d.e.tier.byAlias[d.num.Alias].admit(wa, now)
+	if !ok {
+		v.reason, v.due, v.eta = ReasonTierLimit, eta, eta
+		return v, nil
+	}
+	v.slot = taken
+	if taken {
+		sc := d.e.tier.byAlias[d.num.Alias]
+		if err := tx.Set(slotKey(sc.key, now.UnixNano(), wa), nil); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// park moves m to waiting for reason and queues it again at due.
+func (d *dispatcher) park(tx storage.Txn, m *Message, v gateVerdict, now time.Time) error {
+	prev := m.State
+	if m.State == Waiting {
+		m.UpdatedAt = now
+	} else {
+		m.move(Waiting, now)
+	}
+	m.WaitingReason, m.ETA, m.NextAttemptAt = v.reason, v.eta, v.due
+	if err := tx.Set(queueKey(d.num.Alias, v.due, m.ID), nil); err != nil {
+		return err
+	}
+	return update(tx, m, prev)
+}
+
+// Forecast is the messaging-limit outlook of a number's scope.
+type Forecast struct {
+	TierUsage
+	// NextLimit is the limit after the next upgrade (same as Limit at the top).
+	NextLimit int `json:"next_limit"`
+	// NextTierAt is when the next upgrade is expected if sending continues at the
+	// recent pace; zero when it is not expected within forecastHorizon or the limit
+	// is already unlimited.
+	NextTierAt time.Time `json:"next_tier_at,omitzero"`
+	// DailyPace is the new business-initiated recipients per day the forecast assumes.
+	DailyPace int `json:"daily_pace"`
+}
+
+// ForecastTier estimates when the number's scope reaches its next limit, under the
+// upgrade rule Kirim models for both rule sets: once a limit has been held for
+// UpgradeEvaluation and at least half of it was used over the trailing
+// UpgradeEvaluation (and the number is in good standing), the provider raises it
+// after UpgradeDelay2025 or UpgradeDelayLegacy. The future pace is the average of the
+// days observed since the limit took effect (at most the last 7), capped at the limit.
+func (e *Engine) ForecastTier(alias string) (Forecast, error) {
+	ns, err := e.NumberStatusOf(alias)
+	if err != nil {
+		return Forecast{}, err
+	}
+	f := Forecast{TierUsage: ns.TierUsage, NextLimit: NextLimit(e.tier.rules, ns.Limit)}
+	if ns.Limit == Unlimited {
+		return f, nil
+	}
+	now := e.clock.Now()
+	times := e.tier.byAlias[alias].slotTimes()
+	observedFrom := now.Add(-UpgradeEvaluation)
+	if ns.Since.After(observedFrom) {
+		observedFrom = ns.Since
+	}
+	recent := 0
+	for _, at := range times {
+		if at > observedFrom.UnixNano() {
+			recent++
+		}
+	}
+	days := now.Sub(observedFrom).Hours() / 24
+	if days < 1 {
+		days = 1
+	}
+	pace := int(float64(recent) / days)
+	if pace > ns.Limit {
+		pace = ns.Limit
+	}
+	f.DailyPace = pace
+	if ns.Quality == "RED" || (e.tier.rules == RulesLegacy && ns.Status != "" && ns.Status != "CONNECTED") {
+		return f, nil
+	}
+	delay := UpgradeDelay2025
+	if e.tier.rules == RulesLegacy {
+		delay = UpgradeDelayLegacy
+	}
+	need := (ns.Limit + 1) / 2
+	// Evaluation instants are Since + UpgradeEvaluation + k*UpgradeStep.
+	t := ns.Since.Add(UpgradeEvaluation)
+	if t.Before(now) {
+		steps := now.Sub(t) / UpgradeStep
+		t = t.Add(steps * UpgradeStep)
+		if t.Before(now) {
+			t = t.Add(UpgradeStep)
+		}
+	}
+	perStep := float64(pace) * float64(UpgradeStep) / float64(24*time.Hour)
+	for ; t.Sub(now) <= forecastHorizon; t = t.Add(UpgradeStep) {
+		from := t.Add(-UpgradeEvaluation).UnixNano()
+		known := 0
+		for _, at := range times {
+			if at > from {
+				known++
+			}
+		}
+		// Future sends fall in (max(now, from), t].
+		start := now
+		if time.Unix(0, from).After(start) {
+			start = time.Unix(0, from)
+		}
+		future := 0.0
+		if t.After(start) {
+			future = perStep * float64(t.Sub(start)/UpgradeStep)
+		}
+		if known+int(future) >= need {
+			f.NextTierAt = t.Add(delay)
+			return f, nil
+		}
+		if pace == 0 && t.After(now.Add(UpgradeEvaluation)) {
+			break
+		}
+	}
+	return f, nil
+}
+
+// RecipientsETA estimates when n new business-initiated recipients would all have been
+// sent from the number under its current limit: the free slots go at once, then each
+// slot that frees takes one, then a full limit per day.
+func (e *Engine) RecipientsETA(alias string, n int) (time.Time, error) {
+	sc, ok := e.tier.byAlias[alias]
+	if !ok {
+		return time.Time{}, fmt.Errorf("%w: %q", ErrUnknownNumber, alias)
+	}
+	now := e.clock.Now()
+	u := sc.usage(now)
+	if n <= 0 || u.Limit == Unlimited {
+		return now, nil
+	}
+	free := u.Limit - u.Used24h
+	if n <= free {
+		return now, nil
+	}
+	k := n - max(free, 0)
+	sc.mu.Lock()
+	window := make([]int64, 0, len(sc.slots)-sc.head)
+	for _, sl := range sc.slots[sc.head:] {
+		window = append(window, sl.at)
+	}
+	sc.mu.Unlock()
+	if k <= len(window) {
+		return time.Unix(0, window[k-1]).Add(LimitWindow), nil
+	}
+	last := now
+	if len(window) > 0 {
+		last = time.Unix(0, window[len(window)-1]).Add(LimitWindow)
+	}
+	rest := k - len(window)
+	extraDays := (rest - 1) / max(u.Limit, 1)
+	return last.Add(time.Duration(extraDays) * LimitWindow), nil
+}
