@@ -73,8 +73,10 @@ func newDispatcher(e *Engine, n Number) *dispatcher {
 		pair:    newPairRate(n.PairGap),
 		wakeCh:  make(chan struct{}, 1),
 		roomCh:  make(chan struct{}, 1),
-		// A quarter second of sends: enough to hide a claim's synced commit.
-		lookahead: max(4, n.MPS/4),
+		// A twentieth of a second of sends: enough to hide a claim's synced commit,
+		// and few enough that a crash leaves few claimed-but-unsent messages (they
+		// become unknown and, without a webhook, fail by the unknown policy).
+		lookahead: max(4, n.MPS/20),
 		work:      make(chan *Message, claimBatch),
 		results:   make(chan result, claimBatch),
 		claiming:  true,
