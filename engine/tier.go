@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,11 +120,17 @@ func newScope(key string, limit int, since time.Time) *tierScope {
 	return &tierScope{key: key, limit: limit, since: since, taken: map[string]int64{}}
 }
 
-func scopeStateKey(scope string) []byte { return storage.Key(storage.PrefixNumber, []byte("s/"), []byte(scope)) }
+func scopeStateKey(scope string) []byte {
+	return storage.Key(storage.PrefixNumber, []byte("s/"), []byte(scope))
+}
 
-func numberStateKey(pnid string) []byte { return storage.Key(storage.PrefixNumber, []byte("p/"), []byte(pnid)) }
+func numberStateKey(pnid string) []byte {
+	return storage.Key(storage.PrefixNumber, []byte("p/"), []byte(pnid))
+}
 
-func slotPrefix(scope string) []byte { return storage.Key(storage.PrefixNumberRecipient, storage.Str(scope)) }
+func slotPrefix(scope string) []byte {
+	return storage.Key(storage.PrefixNumberRecipient, storage.Str(scope))
+}
 
 func slotKey(scope string, at int64, wa string) []byte {
 	return storage.Key(storage.PrefixNumberRecipient, storage.Str(scope), storage.U64(uint64(at)), []byte(wa))
@@ -359,7 +366,16 @@ func (e *Engine) RebuildTierCounters(ctx context.Context) (int, error) {
 		at        time.Time
 	}
 	var found []sent
+	var old [][]byte
 	err := e.db.View(func(r storage.Reader) error {
+		for key := range e.tier.scopes {
+			if err := r.Iterate(slotPrefix(key), storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+				old = append(old, bytes.Clone(k))
+				return true, nil
+			}); err != nil {
+				return err
+			}
+		}
 		return r.Iterate([]byte(storage.PrefixMessage), storage.IterOptions{}, func(_, v []byte) (bool, error) {
 			var m Message
 			if err := decodeMessage(v, &m); err != nil {
@@ -412,17 +428,28 @@ func (e *Engine) RebuildTierCounters(ctx context.Context) (int, error) {
 	}
 	e.tier.finishLoad(now)
 	const chunk = 1000
-	for i := 0; i < len(keys); i += chunk {
-		part := keys[i:min(i+chunk, len(keys))]
-		if err := e.db.Commit(ctx, func(tx storage.Txn) error {
-			for _, k := range part {
-				if err := tx.Set(k, nil); err != nil {
-					return err
+	for _, batch := range []struct {
+		keys [][]byte
+		set  bool
+	}{{old, false}, {keys, true}} {
+		for i := 0; i < len(batch.keys); i += chunk {
+			part := batch.keys[i:min(i+chunk, len(batch.keys))]
+			if err := e.db.Commit(ctx, func(tx storage.Txn) error {
+				for _, k := range part {
+					var err error
+					if batch.set {
+						err = tx.Set(k, nil)
+					} else {
+						err = tx.Delete(k)
+					}
+					if err != nil {
+						return err
+					}
 				}
+				return nil
+			}); err != nil {
+				return 0, fmt.Errorf("engine: rebuild tier counters: %w", err)
 			}
-			return nil
-		}); err != nil {
-			return 0, fmt.Errorf("engine: rebuild tier counters: %w", err)
 		}
 	}
 	return len(keys), nil
