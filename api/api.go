@@ -201,6 +201,8 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/v1/messages/:id/cancel", ScopeSend, s.cancelMessage},
 		{"GET", "/v1/numbers", ScopeSend, s.listNumbers},
 		{"GET", "/v1/contacts/:phone", ScopeSend, s.getContact},
+		{"POST", "/v1/contacts/:phone/opt-out", ScopeSend, s.optOut},
+		{"POST", "/v1/contacts/:phone/opt-in", ScopeSend, s.optIn},
 		{"GET", "/v1/webhooks/dead", ScopeAdmin, s.deadLetters},
 		{"POST", "/v1/templates", ScopeAdmin, s.createTemplate},
 		{"GET", "/v1/templates", ScopeSend, s.listTemplates},

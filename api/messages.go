@@ -167,6 +167,9 @@ func (s *Server) buildMessage(req *sendRequest, acct Account) (*engine.Message, 
 		if aerr := s.buildTemplate(req.Template, num, m, send); aerr != nil {
 			return nil, nil, aerr
 		}
+		if aerr := s.checkOptOut(num, m); aerr != nil {
+			return nil, nil, aerr
+		}
 		return m, send, nil
 	}
 	m.Category = "service"
@@ -572,36 +575,6 @@ func validState(s engine.State) bool {
 		return true
 	}
 	return false
-}
-
-func (s *Server) listNumbers(_ *http.Request, _ httprouter.Params, _ *caller) (int, any, error) {
-	var out []map[string]any
-	for _, n := range s.opts.Engine.Numbers() {
-		out = append(out, map[string]any{"alias": n.Alias, "phone_number_id": n.PhoneNumberID, "waba_id": n.WABAID, "throughput_mps": n.MPS})
-	}
-	return http.StatusOK, map[string]any{"data": out}, nil
-}
-
-func (s *Server) getContact(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	e164, err := phone.Normalize(p.ByName("phone"), c.account.DefaultRegion)
-	if err != nil {
-		return 0, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_phone", Field: "phone", Message: fmt.Sprintf("phone: %q is not a valid phone number", p.ByName("phone"))}
-	}
-	now := s.clock.Now()
-	var windows []map[string]any
-	for _, n := range s.opts.Engine.Numbers() {
-		ct, err := s.opts.Engine.ContactOf(n.PhoneNumberID, phone.WaID(e164))
-		if err != nil {
-			return 0, nil, err
-		}
-		w := map[string]any{"from": n.Alias, "window_open": ct.WindowOpen(now), "window_open_until": timeOrNil(ct.WindowUntil),
-			"last_inbound": timeOrNil(ct.LastInbound), "free_entry_point_until": timeOrNil(ct.EntryUntil)}
-		if ct.Name != "" {
-			w["name"] = ct.Name
-		}
-		windows = append(windows, w)
-	}
-	return http.StatusOK, map[string]any{"phone": e164, "wa_id": phone.WaID(e164), "numbers": windows}, nil
 }
 
 func (s *Server) deadLetters(r *http.Request, _ httprouter.Params, _ *caller) (int, any, error) {

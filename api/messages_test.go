@@ -444,6 +444,8 @@ func TestSendReachesSandbox(t *testing.T) {
 		t.Errorf("GET after sending: %v", got)
 	}
 	// A template the sandbox does not have fails with the provider's code and title.
+	// (Past the pair gap: the engine spaces messages to one recipient.)
+	e.clk.Advance(engine.DefaultPairGap)
 	bad := e.send(orderUpdate("081234567890", "Budi", "INV-42"))
 	f := e.waitState(bad["id"].(string), engine.Failed)
 	if f.Error == nil || f.Error.Code != provider.CodeTemplateMissing {

@@ -1,0 +1,128 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"kirim/engine"
+	"kirim/phone"
+)
+
+// maxQueueDepthCount bounds the queue entries counted for one number's queue_depth;
+// beyond it the answer says "at least".
+const maxQueueDepthCount = 100000
+
+// limitView writes a messaging limit as api.md does: a count, or "unlimited".
+func limitView(limit int) any {
+	if limit == engine.Unlimited {
+		return "unlimited"
+	}
+	return limit
+}
+
+// listNumbers answers GET /v1/numbers: each number's standing, its messaging-limit
+// usage and the tier forecast.
+func (s *Server) listNumbers(_ *http.Request, _ httprouter.Params, _ *caller) (int, any, error) {
+	out := []map[string]any{}
+	for _, n := range s.opts.Engine.Numbers() {
+		f, err := s.opts.Engine.ForecastTier(n.Alias)
+		if err != nil {
+			return 0, nil, err
+		}
+		ns, err := s.opts.Engine.NumberStatusOf(n.Alias)
+		if err != nil {
+			return 0, nil, err
+		}
+		depth, capped, err := s.opts.Engine.QueueDepth(n.Alias, maxQueueDepthCount)
+		if err != nil {
+			return 0, nil, err
+		}
+		v := map[string]any{
+			"alias": n.Alias, "phone": n.Phone, "phone_number_id": n.PhoneNumberID, "waba_id": n.WABAID,
+			"status": ns.Status, "quality": ns.Quality, "messaging_limit": limitView(f.Limit),
+			"used_24h": f.Used24h, "frees_at": timeOrNil(f.FreesAt), "throughput_mps": n.MPS,
+			"queue_depth": depth, "queue_depth_capped": capped,
+			"rules": f.Rules, "limit_scope": f.Scope, "limit_since": timeOrNil(f.Since), "used_7d": f.Used7d,
+			"forecast": map[string]any{"next_limit": limitView(f.NextLimit), "next_tier_at": timeOrNil(f.NextTierAt), "daily_pace": f.DailyPace},
+		}
+		if ns.Restriction != "" {
+			v["restriction"] = ns.Restriction
+			v["restricted_until"] = timeOrNil(ns.RestrictedT)
+		}
+		out = append(out, v)
+	}
+	return http.StatusOK, map[string]any{"data": out}, nil
+}
+
+// checkOptOut refuses a marketing template to a contact who opted out.
+func (s *Server) checkOptOut(num engine.Number, m *engine.Message) *Error {
+	if m.Category != "marketing" {
+		return nil
+	}
+	ct, err := s.opts.Engine.ContactOf(num.PhoneNumberID, phone.WaID(m.To))
+	if err != nil {
+		return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	}
+	if ct.OptedOut {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "opted_out", Field: "to",
+			Message: "to: the contact opted out of marketing messages; utility and authentication templates still go"}
+	}
+	return nil
+}
+
+func (s *Server) contactPhone(p httprouter.Params, c *caller) (string, *Error) {
+	e164, err := phone.Normalize(p.ByName("phone"), c.account.DefaultRegion)
+	if err != nil {
+		return "", &Error{Status: http.StatusBadRequest, Code: "invalid_phone", Field: "phone", Message: fmt.Sprintf("phone: %q is not a valid phone number", p.ByName("phone"))}
+	}
+	return e164, nil
+}
+
+// getContact answers GET /v1/contacts/{phone}: per number, the service window, the
+// free entry point, the last inbound message and the marketing opt-in state.
+func (s *Server) getContact(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	e164, aerr := s.contactPhone(p, c)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	now := s.clock.Now()
+	var windows []map[string]any
+	optedOut := false
+	for _, n := range s.opts.Engine.Numbers() {
+		ct, err := s.opts.Engine.ContactOf(n.PhoneNumberID, phone.WaID(e164))
+		if err != nil {
+			return 0, nil, err
+		}
+		w := map[string]any{"from": n.Alias, "window_open": ct.WindowOpen(now), "window_open_until": timeOrNil(ct.WindowUntil),
+			"last_inbound": timeOrNil(ct.LastInbound), "free_entry_point_until": timeOrNil(ct.EntryUntil),
+			"opted_out": ct.OptedOut, "opt_source": ct.OptSource, "opt_changed_at": timeOrNil(ct.OptChangedAt),
+			"marketing_hold_until": timeOrNil(ct.MarketingHoldUntil)}
+		if ct.Name != "" {
+			w["name"] = ct.Name
+		}
+		optedOut = optedOut || ct.OptedOut
+		windows = append(windows, w)
+	}
+	return http.StatusOK, map[string]any{"phone": e164, "wa_id": phone.WaID(e164), "opted_out": optedOut, "numbers": windows}, nil
+}
+
+func (s *Server) optOut(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	return s.setOpt(r, p, c, true)
+}
+
+func (s *Server) optIn(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	return s.setOpt(r, p, c, false)
+}
+
+func (s *Server) setOpt(r *http.Request, p httprouter.Params, c *caller, out bool) (int, any, error) {
+	e164, aerr := s.contactPhone(p, c)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	if err := s.opts.Engine.SetOptOut(r.Context(), phone.WaID(e164), out, engine.OptSourceAPI); err != nil {
+		return 0, nil, err
+	}
+	return s.getContact(r, p, c)
+}
