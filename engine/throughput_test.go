@@ -35,7 +35,7 @@ func TestThroughputAgainstSandbox(t *testing.T) {
 	client := provider.New(provider.Config{BaseURL: srv.URL, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID})
 
 	rec := newRecorder()
-	eng, err := New(Options{DB: openDB(t), Clock: clock.Real{}, Logger: quietLogger(), OnChange: rec.onChange,
+	eng, err := New(Options{DB: openDB(t), Clock: clock.Real{}, Logger: quietLogger(), OnChange: rec.onChange, PortfolioLimit: Unlimited,
 		Numbers: []Number{{Alias: "main", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID, Sender: client, MPS: mps}}})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"kirim/provider"
 	"kirim/storage"
 )
 
@@ -777,4 +778,135 @@ func (e *Engine) RecipientsETA(alias string, n int) (time.Time, error) {
 	rest := k - len(window)
 	extraDays := (rest - 1) / max(u.Limit, 1)
 	return last.Add(time.Duration(extraDays) * LimitWindow), nil
+}
+
+// QueueDepth counts the number's queued and waiting messages, up to limit (capped
+// reports that the count stopped there).
+func (e *Engine) QueueDepth(alias string, limit int) (n int, capped bool, err error) {
+	if !e.HasNumber(alias) {
+		return 0, false, fmt.Errorf("%w: %q", ErrUnknownNumber, alias)
+	}
+	err = e.db.View(func(r storage.Reader) error {
+		return r.Iterate(queuePrefix(alias), storage.IterOptions{KeysOnly: true}, func(_, _ []byte) (bool, error) {
+			n++
+			if n >= limit {
+				capped = true
+				return false, nil
+			}
+			return true, nil
+		})
+	})
+	return n, capped, err
+}
+
+// ApplyNumberChange applies a number or account webhook value (phone_number_quality_update,
+// business_capability_update, account_update) from the WABA wabaID. It reports whether
+// the value was one of those.
+func (e *Engine) ApplyNumberChange(ctx context.Context, wabaID string, value any) (bool, error) {
+	switch v := value.(type) {
+	case *provider.PhoneNumberQualityUpdate:
+		alias := e.aliasFor(wabaID, v.DisplayPhoneNumber)
+		if alias == "" {
+			return true, nil
+		}
+		var u NumberUpdate
+		switch strings.ToUpper(v.Event) {
+		case "FLAGGED":
+			u.Status = "FLAGGED"
+		case "UNFLAGGED":
+			u.Status = "CONNECTED"
+		}
+		limitName := v.CurrentLimit
+		if limitName == "" || e.tier.rules == Rules2025 {
+			if s := string(v.MaxDailyConversationsPerBusiness); s != "" {
+				limitName = s
+			}
+		}
+		if n, ok := provider.ParseTierLimit(limitName); ok && n != 0 {
+			l := int(n)
+			u.Limit = &l
+		}
+		return true, e.UpdateNumber(ctx, alias, u)
+	case *provider.BusinessCapabilityUpdate:
+		n := int(v.MaxDailyConversationsPerBusiness)
+		if n == 0 || e.tier.rules != Rules2025 {
+			return true, nil
+		}
+		for _, a := range e.aliasesOf(wabaID) {
+			if err := e.UpdateNumber(ctx, a, NumberUpdate{Limit: &n}); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	case *provider.AccountUpdate:
+		if strings.ToUpper(v.Event) != "ACCOUNT_RESTRICTION" {
+			return true, nil
+		}
+		u := NumberUpdate{Restriction: "NONE"}
+		for _, r := range v.RestrictionInfo {
+			if strings.ToUpper(r.RestrictionType) == "RESTRICTED_BIZ_INITIATED_MESSAGING" {
+				u.Restriction = "RESTRICTED_BIZ_INITIATED_MESSAGING"
+				if r.Expiration > 0 {
+					u.RestrictedUntil = time.Unix(int64(r.Expiration), 0).UTC()
+				}
+			}
+		}
+		aliases := e.aliasesOf(wabaID)
+		if a := e.aliasFor(wabaID, v.PhoneNumber); v.PhoneNumber != "" && a != "" {
+			aliases = []string{a}
+		}
+		for _, a := range aliases {
+			if err := e.UpdateNumber(ctx, a, u); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// ApplyPhoneInfo applies a poll of the number's fields (GET /{phone-number-id}).
+func (e *Engine) ApplyPhoneInfo(ctx context.Context, alias string, info *provider.PhoneNumberInfo) error {
+	u := NumberUpdate{Status: info.Status, Quality: info.QualityRating}
+	if n, ok := provider.ParseTierLimit(info.MessagingLimit); ok && n != 0 {
+		l := int(n)
+		u.Limit = &l
+	}
+	return e.UpdateNumber(ctx, alias, u)
+}
+
+func digits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// aliasFor finds the number a webhook names by its display phone number, else the
+// WABA's first number.
+func (e *Engine) aliasFor(wabaID, display string) string {
+	if d := digits(display); d != "" {
+		for _, a := range e.order {
+			if digits(e.dispatchers[a].num.Phone) == d {
+				return a
+			}
+		}
+	}
+	if as := e.aliasesOf(wabaID); len(as) > 0 {
+		return as[0]
+	}
+	return ""
+}
+
+func (e *Engine) aliasesOf(wabaID string) []string {
+	var out []string
+	for _, a := range e.order {
+		if n := e.dispatchers[a].num; n.WABAID == wabaID || wabaID == "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -64,6 +64,8 @@ type uniqueLimiter struct {
 	taken map[uint64]int64
 	queue []slot
 	head  int
+	// onTake, when set, hears of every slot taken (tiers.go counts usage with it).
+	onTake func(now int64)
 }
 
 type slot struct {
@@ -97,6 +99,9 @@ func (l *uniqueLimiter) admit(wa uint64, now int64, limit int) bool {
 	}
 	l.taken[wa] = now
 	l.queue = append(l.queue, slot{wa, now})
+	if l.onTake != nil {
+		l.onTake(now)
+	}
 	return true
 }
 
