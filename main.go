@@ -245,12 +245,12 @@ func (m *Main) Run(ctx context.Context) error {
 		apiLn.Close()
 		return err
 	}
-	m.Engine, err = engine.New(engine.Options{
+	m.Engine, err = engine.New(m.withTier(engine.Options{
 		DB: db, Clock: m.Clock, Numbers: numbers, Logger: m.Logger, Biller: biller,
 		MaxAttempts: cfg.Engine.MaxAttempts, LeaseTimeout: cfg.Engine.LeaseTimeout.Duration,
 		UnknownTimeout: cfg.Engine.UnknownTimeout.Duration, ResendUnknown: cfg.Engine.UnknownPolicy == "resend",
 		Workers: cfg.Engine.Workers, SendTimeout: cfg.Provider.Timeout.Duration,
-	})
+	}))
 	if err != nil {
 		apiLn.Close()
 		return err
@@ -276,10 +276,12 @@ func (m *Main) Run(ctx context.Context) error {
 				_, err := m.Engine.RecordInbound(ctx, in)
 				return err
 			},
-			Other: m.applyOther,
+			Other:       m.applyOther,
+			Preferences: m.Engine.ApplyPreferences,
 		},
 	})
 	m.Webhook.Start(bgCtx)
+	m.startTier(bgCtx)
 
 	var accounts []api.Account
 	var keys []api.Key

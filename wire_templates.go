@@ -92,6 +92,9 @@ func (m *Main) syncWABA(ctx context.Context, waba string) {
 // category updates go to the store (a template it does not know yet is learnt by a
 // sync); other fields are logged.
 func (m *Main) applyOther(ctx context.Context, entryID, field string, value any) error {
+	if ok, err := m.applyTier(ctx, entryID, value); ok {
+		return err
+	}
 	var known bool
 	var err error
 	switch v := value.(type) {

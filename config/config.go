@@ -140,6 +140,15 @@ type Engine struct {
 	UnknownPolicy string `toml:"unknown_policy"`
 	// Workers is the number of concurrent provider calls per number. Default 64.
 	Workers int `toml:"workers"`
+	// OptOutKeywords opt a contact out of marketing when an inbound message (or a
+	// quick-reply payload) is exactly one of them, case-insensitive. Default STOP,
+	// BERHENTI, UNSUBSCRIBE.
+	OptOutKeywords []string `toml:"opt_out_keywords"`
+	// OptInKeywords opt the contact back in. Default START, MULAI.
+	OptInKeywords []string `toml:"opt_in_keywords"`
+	// TierPoll is how often each number's status, quality and messaging limit are
+	// read from the provider, besides the webhooks. Default 15m.
+	TierPoll Duration `toml:"tier_poll"`
 }
 
 // Number is one WhatsApp business phone number Kirim sends from.
@@ -320,6 +329,13 @@ func (c *Config) setDefaults() {
 	defDur(&e.UnknownTimeout, 24*time.Hour)
 	def(&e.UnknownPolicy, "fail")
 	defInt(&e.Workers, 64)
+	if e.OptOutKeywords == nil {
+		e.OptOutKeywords = []string{"STOP", "BERHENTI", "UNSUBSCRIBE"}
+	}
+	if e.OptInKeywords == nil {
+		e.OptInKeywords = []string{"START", "MULAI"}
+	}
+	defDur(&e.TierPoll, 15*time.Minute)
 
 	for i := range c.Numbers {
 		n := &c.Numbers[i]

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"kirim/provider/sandbox"
+)
+
+// TestTierWiringE2E runs Kirim in-process on the embedded sandbox and checks the wiring
+// of the tier work: a customer's message posted by the sandbox's webhook opens the
+// window (a session text is refused before, accepted after), STOP in a message opts the
+// contact out and START opts it back in, and a limit change at the sandbox reaches
+// GET /v1/numbers through the webhook.
+func TestTierWiringE2E(t *testing.T) {
+	m, a := templateE2E(t)
+	const phone = "+6281299990001"
+	text := map[string]any{"to": phone, "text": map[string]any{"body": "Paket sudah sampai, kak"}}
+	if status, b := a.call("POST", "/v1/messages", text); status != http.StatusUnprocessableEntity {
+		t.Fatalf("session text before any inbound: %d %s", status, b)
+	}
+	contact := func() map[string]any {
+		var c map[string]any
+		a.must(http.StatusOK, "GET", "/v1/contacts/"+phone, nil, &c)
+		return c
+	}
+	inbound := func(body string) {
+		t.Helper()
+		if _, err := m.Sandbox.Inbound(sandbox.InboundRequest{From: phone[1:], Text: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inbound("halo")
+	waitFor(t, "the inbound webhook to open the window", 10*time.Second, func() bool {
+		ns, _ := contact()["numbers"].([]any)
+		return len(ns) > 0 && ns[0].(map[string]any)["window_open"] == true
+	})
+	if status, b := a.call("POST", "/v1/messages", text); status != http.StatusAccepted {
+		t.Fatalf("session text inside the window: %d %s", status, b)
+	}
+
+	inbound("Stop")
+	waitFor(t, "STOP to opt the contact out", 10*time.Second, func() bool { return contact()["opted_out"] == true })
+	inbound("START")
+	waitFor(t, "START to opt the contact in", 10*time.Second, func() bool { return contact()["opted_out"] == false })
+
+	limit := 2000
+	if err := m.Sandbox.UpdateNumber(m.Config.Numbers[0].PhoneNumberID, sandbox.NumberUpdate{MessagingLimit: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the limit webhook to reach GET /v1/numbers", 10*time.Second, func() bool {
+		var out struct {
+			Data []map[string]any `json:"data"`
+		}
+		status, b := a.call("GET", "/v1/numbers", nil)
+		return status == http.StatusOK && json.Unmarshal(b, &out) == nil && len(out.Data) > 0 && out.Data[0]["messaging_limit"] == 2000.0
+	})
+}
