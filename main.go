@@ -245,8 +245,16 @@ func (m *Main) Run(ctx context.Context) error {
 		apiLn.Close()
 		return err
 	}
+	// Templates first: the engine asks their status when it claims a template send.
+	catalog := m.setupTemplates(ctx)
 	m.Engine, err = engine.New(m.withTier(engine.Options{
 		DB: db, Clock: m.Clock, Numbers: numbers, Logger: m.Logger, Biller: biller,
+		TemplateStatus: func(waba, name, language string) string {
+			if t, ok := catalog.Lookup(waba, name, language); ok {
+				return string(t.Status)
+			}
+			return ""
+		},
 		MaxAttempts: cfg.Engine.MaxAttempts, LeaseTimeout: cfg.Engine.LeaseTimeout.Duration,
 		UnknownTimeout: cfg.Engine.UnknownTimeout.Duration, ResendUnknown: cfg.Engine.UnknownPolicy == "resend",
 		Workers: cfg.Engine.Workers, SendTimeout: cfg.Provider.Timeout.Duration,
@@ -259,8 +267,6 @@ func (m *Main) Run(ctx context.Context) error {
 		apiLn.Close()
 		return err
 	}
-
-	catalog := m.setupTemplates(ctx)
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel

@@ -85,6 +85,10 @@ type Options struct {
 	SendTimeout time.Duration
 	// OnChange is called after each commit with the messages whose state changed.
 	OnChange func([]*Message)
+	// TemplateStatus reports a template's current status (APPROVED, PAUSED, DISABLED,
+	// ...) at claim time, so queued sends of a paused template wait instead of failing
+	// at the provider, and those of a disabled one fail at once. Nil: not checked.
+	TemplateStatus func(wabaID, name, language string) string
 	// Seed seeds retry jitter (0: random).
 	Seed uint64
 	// Rules is Rules2025 (default: one messaging limit for the portfolio) or

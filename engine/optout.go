@@ -32,6 +32,9 @@ const MarketingUserHold = 24 * time.Hour
 // opted out before it was sent.
 const CodeOptedOut = -4
 
+// CodeTemplateUnusable fails a queued message whose template was disabled or deleted.
+const CodeTemplateUnusable = -5
+
 // keywordSet matches opt keywords.
 type keywordSet map[string]bool
 

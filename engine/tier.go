@@ -48,12 +48,15 @@ const (
 
 // Waiting reasons the tier gate gives.
 const (
-	ReasonTierLimit          = "tier_limit"
-	ReasonPairRate           = "pair_rate"
-	ReasonAccountRestricted  = "account_restricted"
-	ReasonNumberFlagged      = "number_flagged"
-	ReasonNumberRestricted   = "number_restricted"
-	ReasonQualityRed         = "quality_red"
+	ReasonTierLimit         = "tier_limit"
+	ReasonPairRate          = "pair_rate"
+	ReasonAccountRestricted = "account_restricted"
+	ReasonNumberFlagged     = "number_flagged"
+	ReasonNumberRestricted  = "number_restricted"
+	ReasonQualityRed        = "quality_red"
+	// ReasonTemplatePaused: the template was paused by Meta for low quality; sending
+	// into a pause only fails (132015), so the message waits for REINSTATED.
+	ReasonTemplatePaused     = "template_paused"
 	ReasonMarketingUserLimit = "marketing_user_limit"
 )
 
@@ -587,6 +590,16 @@ func (d *dispatcher) gate(tx storage.Txn, m *Message, now time.Time) (gateVerdic
 	ct, err := loadContact(tx, d.num.PhoneNumberID, wa)
 	if err != nil {
 		return v, err
+	}
+	if m.Template != nil && d.e.opts.TemplateStatus != nil {
+		switch d.e.opts.TemplateStatus(d.num.WABAID, m.Template.Name, m.Template.Language) {
+		case "PAUSED":
+			v.reason, v.due = ReasonTemplatePaused, now.Add(pauseRecheck)
+			return v, nil
+		case "DISABLED", "DELETED", "PENDING_DELETION":
+			v.fail = &MessageError{Code: CodeTemplateUnusable, Title: "the template can no longer be sent", Class: "template_unusable"}
+			return v, nil
+		}
 	}
 	marketing := m.Category == "marketing"
 	if marketing && ct.OptedOut {
