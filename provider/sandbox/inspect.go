@@ -48,6 +48,10 @@ func (s *Sandbox) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 	})
 	sb.HandleFunc("POST /_sandbox/clock/advance", s.handleAdvance)
+	sb.HandleFunc("POST /_sandbox/tiers/simulate", func(w http.ResponseWriter, r *http.Request) {
+		s.SimulateTiers()
+		writeJSON(w, http.StatusOK, map[string]bool{"simulating": true})
+	})
 	sb.HandleFunc("GET /_sandbox/media/{id}", s.handleMediaDownload)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

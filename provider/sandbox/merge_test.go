@@ -101,3 +101,22 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestSimulateTiersEndpoint(t *testing.T) {
+	e := newEnv(t, Options{}, false)
+	resp, err := http.Post(e.srv.URL+"/_sandbox/tiers/simulate", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	p := e.sb.st.Load().portfolio
+	p.mu.Lock()
+	counting := p.limiter.onTake != nil
+	p.mu.Unlock()
+	if !counting {
+		t.Fatal("the simulation does not count the portfolio's slots")
+	}
+}
