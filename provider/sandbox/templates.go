@@ -335,15 +335,25 @@ func DefaultReviewer(def provider.TemplateDefinition) (status, reason string) {
 
 // --- Graph API handlers ---
 
-func (s *Sandbox) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
+// wabaRequest authenticates a template-management call and resolves the WABA in its
+// path; it answers the error itself and reports false when either fails.
+func (s *Sandbox) wabaRequest(w http.ResponseWriter, r *http.Request) (*state, string, bool) {
 	if e := s.checkAuth(r); e != nil {
 		s.writeAPIError(w, e)
-		return
+		return nil, "", false
 	}
 	st := s.st.Load()
 	waba := r.PathValue("id")
 	if !st.wabaKnown(waba) {
 		s.writeAPIError(w, refuse(provider.CodeInvalidParameter, "unknown WhatsApp Business Account id "+quoteShort(waba)))
+		return nil, "", false
+	}
+	return st, waba, true
+}
+
+func (s *Sandbox) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
+	st, waba, ok := s.wabaRequest(w, r)
+	if !ok {
 		return
 	}
 	var def provider.TemplateDefinition
@@ -464,14 +474,8 @@ func decodeCursor(c string) (string, bool) {
 }
 
 func (s *Sandbox) handleListTemplates(w http.ResponseWriter, r *http.Request) {
-	if e := s.checkAuth(r); e != nil {
-		s.writeAPIError(w, e)
-		return
-	}
-	st := s.st.Load()
-	waba := r.PathValue("id")
-	if !st.wabaKnown(waba) {
-		s.writeAPIError(w, refuse(provider.CodeInvalidParameter, "unknown WhatsApp Business Account id "+quoteShort(waba)))
+	st, waba, ok := s.wabaRequest(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -542,14 +546,8 @@ func (s *Sandbox) handleListTemplates(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {
-	if e := s.checkAuth(r); e != nil {
-		s.writeAPIError(w, e)
-		return
-	}
-	st := s.st.Load()
-	waba := r.PathValue("id")
-	if !st.wabaKnown(waba) {
-		s.writeAPIError(w, refuse(provider.CodeInvalidParameter, "unknown WhatsApp Business Account id "+quoteShort(waba)))
+	st, waba, ok := s.wabaRequest(w, r)
+	if !ok {
 		return
 	}
 	name, hsmID := r.URL.Query().Get("name"), r.URL.Query().Get("hsm_id")
