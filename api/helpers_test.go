@@ -16,6 +16,7 @@ import (
 	"kirim/api"
 	"kirim/clock"
 	"kirim/engine"
+	"kirim/ledger"
 	"kirim/provider"
 	"kirim/provider/sandbox"
 	"kirim/storage"
@@ -91,6 +92,7 @@ type env struct {
 	eng    *engine.Engine
 	server *api.Server
 	srv    *httptest.Server
+	ledger *ledger.Ledger // with envOpts.ledger
 
 	mu      sync.Mutex
 	changes []engine.Message
@@ -100,6 +102,8 @@ type env struct {
 type envOpts struct {
 	start bool // start the engine's dispatchers
 	ready func() error
+	// ledger, when set, builds the ledger that charges sends and serves the money API.
+	ledger func(tb testing.TB, now func() time.Time) *ledger.Ledger
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -117,8 +121,14 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	var bill engine.Biller = biller{}
+	var money *api.LedgerOptions
+	if o.ledger != nil {
+		e.ledger = o.ledger(t, e.clk.Now)
+		bill, money = ledger.NewBiller(e.ledger), &api.LedgerOptions{Ledger: e.ledger, Store: db}
+	}
 	client := provider.New(provider.Config{BaseURL: sbSrv.URL, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID})
-	e.eng, err = engine.New(engine.Options{DB: db, Clock: e.clk, Logger: quietLogger(), Biller: biller{}, Workers: 2,
+	e.eng, err = engine.New(engine.Options{DB: db, Clock: e.clk, Logger: quietLogger(), Biller: bill, Workers: 2,
 		Numbers:  []engine.Number{{Alias: "main", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID, Sender: client, MPS: 80}},
 		OnChange: e.onChange})
 	if err != nil {
@@ -135,7 +145,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		})
 	}
 	e.server, err = api.New(api.Options{
-		Engine: e.eng, Templates: catalog(t), Clock: e.clk, Logger: quietLogger(), Ready: o.ready,
+		Engine: e.eng, Templates: catalog(t), Clock: e.clk, Logger: quietLogger(), Ready: o.ready, Ledger: money,
 		Accounts: []api.Account{{ID: "acct_a", Currency: "IDR", DefaultRegion: "ID"}, {ID: "acct_b", Currency: "IDR", DefaultRegion: "ID"}},
 		Keys: []api.Key{
 			{Name: "send-a", Account: "acct_a", Scopes: []string{api.ScopeSend}, SHA256: api.HashKey(keySendA)},

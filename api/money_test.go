@@ -5,18 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"kirim/api"
-	"kirim/clock"
-	"kirim/engine"
 	"kirim/ledger"
-	"kirim/provider"
-	"kirim/provider/sandbox"
-	"kirim/storage"
 )
 
 const idr = 1_000_000 // micros per rupiah
@@ -35,25 +28,17 @@ func rupiah(v ...int64) []int64 {
 // money endpoints. The engine is not started: accepted messages stay queued.
 func newMoneyEnv(t *testing.T) (*env, *ledger.Ledger) {
 	t.Helper()
-	e := &env{t: t, clk: clock.NewFake(t0), wake: make(chan struct{}, 1)}
-	e.sb = sandbox.New(sandbox.Options{Clock: e.clk, PortfolioLimit: -1, Logger: quietLogger(), AppSecret: "app-secret"})
-	sbSrv := httptest.NewServer(e.sb.Handler())
-	t.Cleanup(func() {
-		sbSrv.Close()
-		e.sb.Close()
-	})
-	db, err := storage.Open(storage.Options{InMemory: true, MemTableSize: 8 << 20, NumMemtables: 2,
-		BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	e := newEnv(t, envOpts{ledger: moneyLedger})
+	return e, e.ledger
+}
+
+func moneyLedger(tb testing.TB, now func() time.Time) *ledger.Ledger {
 	jakarta, err := time.LoadLocation("Asia/Jakarta")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	l, err := ledger.New(ledger.Config{
-		Now:    e.clk.Now,
+		Now:    now,
 		Logger: quietLogger(),
 		Accounts: []ledger.Account{
 			{ID: "acct_a", Currency: "IDR", Timezone: jakarta, LowBalance: 100 * idr},
@@ -69,30 +54,9 @@ func newMoneyEnv(t *testing.T) (*env, *ledger.Ledger) {
 		}},
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	client := provider.New(provider.Config{BaseURL: sbSrv.URL, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID})
-	e.eng, err = engine.New(engine.Options{DB: db, Clock: e.clk, Logger: quietLogger(), Biller: ledger.NewBiller(l), Workers: 2,
-		Numbers: []engine.Number{{Alias: "main", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID, Sender: client, MPS: 80}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.server, err = api.New(api.Options{
-		Engine: e.eng, Templates: catalog(t), Clock: e.clk, Logger: quietLogger(),
-		Ledger:   &api.LedgerOptions{Ledger: l, Store: db},
-		Accounts: []api.Account{{ID: "acct_a", Currency: "IDR", DefaultRegion: "ID"}, {ID: "acct_b", Currency: "IDR", DefaultRegion: "ID"}},
-		Keys: []api.Key{
-			{Name: "send-a", Account: "acct_a", Scopes: []string{api.ScopeSend}, SHA256: api.HashKey(keySendA)},
-			{Name: "admin-a", Account: "acct_a", Scopes: []string{api.ScopeAdmin}, SHA256: api.HashKey(keyAdminA)},
-			{Name: "send-b", Account: "acct_b", Scopes: []string{api.ScopeSend}, SHA256: api.HashKey(keySendB)},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = httptest.NewServer(e.server.Handler())
-	t.Cleanup(e.srv.Close)
-	return e, l
+	return l
 }
 
 // decode fails the test unless the answer has status want, then decodes it into v.
