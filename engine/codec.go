@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kirim/provider"
+	"kirim/storage"
 )
 
 // Messages are stored in a compact binary form: a message record is read and written
@@ -90,48 +91,48 @@ func decodeMessage(b []byte, m *Message) error {
 	if len(b) > 0 && b[0] == '{' {
 		return json.Unmarshal(b, m)
 	}
-	d := decoder{b: b}
-	if v := d.byte(); v != codecVersion {
+	d := decoder{storage.Decoder{B: b}}
+	if v := d.Byte(); v != codecVersion {
 		return fmt.Errorf("%w: version %d", errCodec, v)
 	}
 	for _, p := range []*string{&m.ID, &m.AccountID, &m.Number, &m.To, &m.WaID, &m.Type} {
-		*p = d.str()
+		*p = d.Str()
 	}
-	if d.byte() == 1 {
-		m.Template = &TemplateRef{Name: d.str(), Language: d.str()}
+	if d.Byte() == 1 {
+		m.Template = &TemplateRef{Name: d.Str(), Language: d.Str()}
 	}
 	for _, p := range []*string{&m.Category, &m.CallbackData, &m.CampaignID, &m.IdempotencyKey} {
-		*p = d.str()
+		*p = d.Str()
 	}
-	m.Price = d.varint()
-	m.Currency = d.str()
-	m.HoldID = d.str()
-	m.Charged = d.varint()
-	m.Settled = d.byte() == 1
-	m.State = State(d.str())
-	n := d.uvarint()
-	if n > uint64(len(d.b)) { // every entry takes at least two bytes
+	m.Price = d.Varint()
+	m.Currency = d.Str()
+	m.HoldID = d.Str()
+	m.Charged = d.Varint()
+	m.Settled = d.Byte() == 1
+	m.State = State(d.Str())
+	n := d.Uvarint()
+	if n > uint64(len(d.B)) { // every entry takes at least two bytes
 		return errCodec
 	}
 	if n > 0 {
 		m.History = make([]StateChange, n)
 		for i := range m.History {
-			m.History[i] = StateChange{State: State(d.str()), At: d.time()}
+			m.History[i] = StateChange{State: State(d.Str()), At: d.time()}
 		}
 	}
-	m.Attempts = int(d.varint())
-	m.Throttled = int(d.varint())
+	m.Attempts = int(d.Varint())
+	m.Throttled = int(d.Varint())
 	m.NextAttemptAt = d.time()
 	m.LeaseUntil = d.time()
-	m.WAMID = d.str()
-	if d.byte() == 1 {
-		m.Error = &MessageError{Code: int(d.varint()), Title: d.str(), Detail: d.str(), Class: d.str()}
+	m.WAMID = d.Str()
+	if d.Byte() == 1 {
+		m.Error = &MessageError{Code: int(d.Varint()), Title: d.Str(), Detail: d.Str(), Class: d.Str()}
 	}
-	m.WaitingReason = d.str()
+	m.WaitingReason = d.Str()
 	m.ETA = d.time()
-	if d.byte() == 1 {
+	if d.Byte() == 1 {
 		p := &provider.Pricing{}
-		switch d.byte() {
+		switch d.Byte() {
 		case 1:
 			f := false
 			p.Billable = &f
@@ -139,12 +140,12 @@ func decodeMessage(b []byte, m *Message) error {
 			t := true
 			p.Billable = &t
 		}
-		p.PricingModel, p.Type, p.Category = d.str(), d.str(), d.str()
+		p.PricingModel, p.Type, p.Category = d.Str(), d.Str(), d.Str()
 		m.Pricing = p
 	}
 	m.CreatedAt = d.time()
 	m.UpdatedAt = d.time()
-	if d.err || len(d.b) != 0 {
+	if d.Err != nil || len(d.B) != 0 {
 		return errCodec
 	}
 	return nil
@@ -169,62 +170,12 @@ func putTime(b []byte, t time.Time) []byte {
 	return binary.AppendVarint(b, t.UnixNano())
 }
 
-// decoder reads the fields in order; any short or malformed read sets err and makes
-// every later read return zero values.
-type decoder struct {
-	b   []byte
-	err bool
-}
-
-func (d *decoder) byte() byte {
-	if d.err || len(d.b) == 0 {
-		d.err = true
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.err {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = true
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	if d.err {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = true
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) str() string {
-	n := d.uvarint()
-	if d.err || n > uint64(len(d.b)) {
-		d.err = true
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
+// decoder is storage's record decoder with the engine's time form: varint unix
+// nanoseconds, 0 for the zero time.
+type decoder struct{ storage.Decoder }
 
 func (d *decoder) time() time.Time {
-	ns := d.varint()
+	ns := d.Varint()
 	if ns == 0 {
 		return time.Time{}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"kirim/storage"
 )
 
 // Records the ledger rewrites on every message (holds, credit months) use a small binary
@@ -38,12 +40,12 @@ func (e *encoder) time(t time.Time) {
 	e.i64(t.UnixNano())
 }
 
-func (d *decoder) i64() int64 { return int64(d.u64()) }
+func (d *decoder) i64() int64 { return int64(d.U64()) }
 
 func (d *decoder) boolean() bool {
-	c := d.byte()
+	c := d.Byte()
 	if c > 1 {
-		d.fail("boolean")
+		d.Fail("boolean")
 	}
 	return c == 1
 }
@@ -57,11 +59,11 @@ func (d *decoder) time() time.Time {
 }
 
 func (d *decoder) finish(what string) error {
-	if d.err == nil && len(d.b) != 0 {
-		return fmt.Errorf("%s: %d trailing bytes: %w", what, len(d.b), errCorrupt)
+	if d.Err == nil && len(d.B) != 0 {
+		return fmt.Errorf("%s: %d trailing bytes: %w", what, len(d.B), errCorrupt)
 	}
-	if d.err != nil {
-		return fmt.Errorf("%s: %w", what, d.err)
+	if d.Err != nil {
+		return fmt.Errorf("%s: %w: %w", what, errCorrupt, d.Err)
 	}
 	return nil
 }
@@ -126,36 +128,36 @@ func encodeHold(h *Hold) []byte {
 
 func decodeHold(v []byte) (Hold, error) {
 	var h Hold
-	d := decoder{b: v}
-	if ver := d.byte(); ver != recordVersion && d.err == nil {
+	d := decoder{storage.Decoder{B: v}}
+	if ver := d.Byte(); ver != recordVersion && d.Err == nil {
 		return h, fmt.Errorf("hold record version %d: %w", ver, errCorrupt)
 	}
-	status, ok := holdStatus(d.byte())
-	if !ok && d.err == nil {
+	status, ok := holdStatus(d.Byte())
+	if !ok && d.Err == nil {
 		return h, fmt.Errorf("hold record status %q: %w", v[1], errCorrupt)
 	}
 	h.Status = status
 	for _, s := range []*string{&h.ID, &h.Account, &h.MessageID, &h.CampaignID, &h.Recipient, &h.Market, &h.Category, &h.ContentType} {
-		*s = d.string()
+		*s = d.Str()
 	}
 	h.InWindow = d.boolean()
 	h.FreeEntryPoint = d.boolean()
 	h.Amount = d.i64()
-	h.CreditKind = d.string()
-	h.CreditMonth = d.string()
+	h.CreditKind = d.Str()
+	h.CreditMonth = d.Str()
 	h.Free = d.boolean()
-	h.FreeReason = d.string()
-	h.Band = int(d.uvarint())
-	h.Month = d.string()
+	h.FreeReason = d.Str()
+	h.Band = int(d.Uvarint())
+	h.Month = d.Str()
 	h.At = d.time()
 	h.ExpiresAt = d.time()
-	h.HoldSeq = d.u64()
+	h.HoldSeq = d.U64()
 	h.Captured = d.i64()
-	h.CapturedCategory = d.string()
+	h.CapturedCategory = d.Str()
 	h.Shortfall = d.i64()
-	h.ReleaseReason = d.string()
+	h.ReleaseReason = d.Str()
 	h.ResolvedAt = d.time()
-	h.ResolveSeq = d.u64()
+	h.ResolveSeq = d.U64()
 	return h, d.finish("hold record")
 }
 
@@ -172,17 +174,17 @@ func encodeCreditState(s creditState) []byte {
 
 func decodeCreditState(v []byte) (creditState, error) {
 	var s creditState
-	d := decoder{b: v}
-	if ver := d.byte(); ver != recordVersion && d.err == nil {
+	d := decoder{storage.Decoder{B: v}}
+	if ver := d.Byte(); ver != recordVersion && d.Err == nil {
 		return s, fmt.Errorf("credit month record version %d: %w", ver, errCorrupt)
 	}
-	s.Month = d.string()
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
+	s.Month = d.Str()
+	n := d.Uvarint()
+	if n > uint64(len(d.B)) {
 		return s, fmt.Errorf("credit month record: %d kinds: %w", n, errCorrupt)
 	}
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		s.Kinds = append(s.Kinds, d.string())
+	for i := uint64(0); i < n && d.Err == nil; i++ {
+		s.Kinds = append(s.Kinds, d.Str())
 	}
 	return s, d.finish("credit month record")
 }

@@ -120,28 +120,31 @@ func decodeRaw(v []byte, re *rawEntry) error {
 	}
 	re.body = v[:len(v)-hashSize]
 	copy(re.hash[:], v[len(v)-hashSize:])
-	d := decoder{b: re.body}
-	if ver := d.byte(); ver != entryVersion {
+	d := decoder{storage.Decoder{B: re.body}}
+	if ver := d.Byte(); ver != entryVersion {
 		return fmt.Errorf("%w: version %d", errCorrupt, ver)
 	}
-	re.seq = d.u64()
-	re.at = int64(d.u64())
+	re.seq = d.U64()
+	re.at = int64(d.U64())
 	for i := range re.fields {
-		re.fields[i] = d.bytes()
+		re.fields[i] = d.Bytes()
 	}
-	re.amount = int64(d.u64())
-	n := d.uvarint()
+	re.amount = int64(d.U64())
+	n := d.Uvarint()
 	if n > maxEntryLegs {
 		return fmt.Errorf("%w: %d legs", errCorrupt, n)
 	}
 	re.legs = re.legs[:0]
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		re.legs = append(re.legs, rawLeg{account: d.bytes(), asset: d.bytes(), amount: int64(d.u64())})
+	for i := uint64(0); i < n && d.Err == nil; i++ {
+		re.legs = append(re.legs, rawLeg{account: d.Bytes(), asset: d.Bytes(), amount: int64(d.U64())})
 	}
-	if d.err == nil && len(d.b) != 0 {
-		d.err = fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
+	if d.Err == nil && len(d.B) != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.B))
 	}
-	return d.err
+	if d.Err != nil {
+		return fmt.Errorf("%w: %w", errCorrupt, d.Err)
+	}
+	return nil
 }
 
 // decodeEntry parses a stored value into an Entry. It returns the encoded part too, so
@@ -164,73 +167,9 @@ func decodeEntry(v []byte) (Entry, []byte, error) {
 	return e, re.body, nil
 }
 
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: short %s", errCorrupt, what)
-	}
-	d.b = nil
-}
-
-func (d *decoder) byte() byte {
-	if len(d.b) < 1 {
-		d.fail("byte")
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *decoder) u64() uint64 {
-	if len(d.b) < 8 {
-		d.fail("integer")
-		return 0
-	}
-	v := binary.BigEndian.Uint64(d.b)
-	d.b = d.b[8:]
-	return v
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	// Only the shortest encoding is accepted, so one value has one encoding.
-	if n <= 0 || n != uvarintLen(v) {
-		d.fail("length")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
-}
-
-func (d *decoder) bytes() []byte {
-	n := d.uvarint()
-	if d.err != nil {
-		return nil
-	}
-	if n > uint64(len(d.b)) {
-		d.fail("string")
-		return nil
-	}
-	s := d.b[:n:n]
-	d.b = d.b[n:]
-	return s
-}
-
-func (d *decoder) string() string { return string(d.bytes()) }
+// decoder is storage's record decoder plus the ledger's own field forms (fixed-width
+// times, strict booleans), which are part of the hashed encoding.
+type decoder struct{ storage.Decoder }
 
 func chainHash(prev [32]byte, body []byte) [32]byte {
 	h := sha256.New()
