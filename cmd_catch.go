@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"kirim/provider"
@@ -30,7 +26,7 @@ func cmdCatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	catch := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 		if err != nil {
 			http.Error(w, "cannot read", http.StatusBadRequest)
@@ -41,16 +37,7 @@ func cmdCatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			verdict = "signature BAD"
 		}
 		fmt.Fprintf(stdout, "%s %s %s (%s)\n%s\n\n", time.Now().UTC().Format(time.RFC3339), r.Method, r.URL.Path, verdict, body)
-	})}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
+	})
 	fmt.Fprintf(stdout, "kirim catch: listening on http://%s\n", ln.Addr())
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntilSignal(ctx, catch, ln)
 }

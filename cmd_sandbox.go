@@ -36,7 +36,14 @@ func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	sb := sandbox.New(opts)
 	sb.Start()
 	defer sb.Close()
-	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "kirim sandbox: Cloud API on http://%s (inspection: /_sandbox/stats)\n", ln.Addr())
+	return serveUntilSignal(ctx, sb.Handler(), ln)
+}
+
+// serveUntilSignal serves h on ln until ctx ends or the process gets SIGINT or SIGTERM,
+// then shuts the server down, letting requests in progress finish for a few seconds.
+func serveUntilSignal(ctx context.Context, h http.Handler, ln net.Listener) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -45,7 +52,6 @@ func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	fmt.Fprintf(stdout, "kirim sandbox: Cloud API on http://%s (inspection: /_sandbox/stats)\n", ln.Addr())
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

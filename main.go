@@ -170,10 +170,15 @@ type Main struct {
 	APIAddr  string                      // the address the API listens on, once running
 	SandAddr string
 
-	servers []*http.Server
-	cancel  context.CancelFunc
-	bg      sync.WaitGroup
-	closed  bool
+	servers   []*http.Server
+	readiness struct {
+		mu  sync.Mutex
+		at  time.Time
+		err error
+	}
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+	closed bool
 
 	ledgerJob *ledgerJob // wire_ledger.go
 }
@@ -234,10 +239,10 @@ func (m *Main) Run(ctx context.Context) error {
 		numbers = append(numbers, engine.Number{Alias: n.Alias, PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID, Sender: c, MPS: n.ThroughputMPS})
 	}
 	// The default number goes first: the engine takes it as the default.
-	for i, n := range numbers {
-		if cfg.Numbers[i].Default && i > 0 {
+	for i := range numbers {
+		if cfg.Numbers[i].Default {
 			numbers[0], numbers[i] = numbers[i], numbers[0]
-			_ = n
+			break
 		}
 	}
 	biller, err := m.setupLedger()
@@ -362,39 +367,38 @@ func (m *Main) startSandbox() (string, error) {
 	return m.SandAddr, nil
 }
 
-var (
-	readyMu   sync.Mutex
-	readyAt   time.Time
-	readyErr  error
+// Readiness is checked at most every readyTTL, each provider probe bounded by readyWait.
+const (
 	readyTTL  = 10 * time.Second
 	readyWait = 3 * time.Second
 )
 
 // ready checks storage and the default number at the provider, at most every readyTTL.
 func (m *Main) ready() error {
-	readyMu.Lock()
-	defer readyMu.Unlock()
-	if time.Since(readyAt) < readyTTL {
-		return readyErr
+	r := &m.readiness
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(r.at) < readyTTL {
+		return r.err
 	}
-	readyAt = time.Now()
-	readyErr = m.DB.View(func(r storage.Reader) error {
+	r.at = time.Now()
+	r.err = m.DB.View(func(r storage.Reader) error {
 		_, err := r.Get(storage.KeySchemaVersion)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil
 		}
 		return err
 	})
-	if readyErr != nil {
-		readyErr = fmt.Errorf("storage: %w", readyErr)
-		return readyErr
+	if r.err != nil {
+		r.err = fmt.Errorf("storage: %w", r.err)
+		return r.err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), readyWait)
 	defer cancel()
 	if _, err := m.Clients[m.Engine.DefaultNumber()].GetPhoneNumber(ctx); err != nil {
-		readyErr = fmt.Errorf("provider: %w", err)
+		r.err = fmt.Errorf("provider: %w", err)
 	}
-	return readyErr
+	return r.err
 }
 
 // adminRoutes adds operations that stream (backup).
