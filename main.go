@@ -26,6 +26,8 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"kirim/api"
+	"kirim/campaign"
+	"kirim/campaign/lists"
 	"kirim/clock"
 	"kirim/config"
 	"kirim/engine"
@@ -180,7 +182,9 @@ type Main struct {
 	bg     sync.WaitGroup
 	closed bool
 
-	ledgerJob *ledgerJob // wire_ledger.go
+	ledgerJob *ledgerJob        // wire_ledger.go
+	Lists     *lists.Store      // wire_lists.go
+	Campaigns *campaign.Service // wire_campaigns.go
 }
 
 // NewMain returns a Main for cfg with default logger and clock.
@@ -294,6 +298,15 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Webhook.Start(bgCtx)
 	m.startTier(bgCtx)
 
+	if err := m.setupLists(); err != nil {
+		apiLn.Close()
+		return err
+	}
+	if err := m.setupCampaigns(); err != nil {
+		apiLn.Close()
+		return err
+	}
+
 	var accounts []api.Account
 	var keys []api.Key
 	for _, a := range cfg.Accounts {
@@ -313,7 +326,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Engine: m.Engine, Webhook: m.Webhook, Templates: catalog, Accounts: accounts, Keys: keys,
 		Clock: m.Clock, Logger: m.Logger, MaxBody: cfg.Server.MaxBodyBytes, Ledger: m.ledgerAPI(),
 		Ready: m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
-		Extra: m.adminRoutes,
+		Lists: m.Lists, Campaigns: m.Campaigns, Extra: m.adminRoutes,
 	})
 	if err != nil {
 		apiLn.Close()

@@ -14,12 +14,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
 
+	"kirim/campaign"
+	"kirim/campaign/lists"
 	"kirim/clock"
 	"kirim/engine"
 	"kirim/template"
@@ -90,6 +93,10 @@ type Options struct {
 	TemplateProviders map[string]TemplateProvider
 	// Ledger serves the money endpoints (money.go); nil answers them 404.
 	Ledger *LedgerOptions
+	// Lists serves contacts lists and imports (lists.go); nil answers them 404.
+	Lists *lists.Store
+	// Campaigns serves campaigns (campaigns.go); nil answers them 404.
+	Campaigns *campaign.Service
 }
 
 // Server is the HTTP API.
@@ -211,7 +218,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/templates/:name", ScopeSend, s.getTemplate},
 		{"DELETE", "/v1/templates/:name", ScopeAdmin, s.deleteTemplate},
 		{"POST", "/v1/templates/:name/clone", ScopeAdmin, s.cloneTemplate},
-	}, s.moneyRoutes()...)
+	}, slices.Concat(s.moneyRoutes(), s.listRoutes(), s.campaignRoutes())...)
 }
 
 // Authenticated wraps an admin-scoped handler for routes added through Options.Extra.
@@ -238,7 +245,7 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 			writeError(w, aerr)
 			return
 		}
-		if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		if (r.Method == http.MethodPost || r.Method == http.MethodPut) && !streamedBodies[rt.method+" "+rt.path] {
 			body, err := readBody(w, r, s.opts.MaxBody)
 			if err != nil {
 				writeError(w, err)

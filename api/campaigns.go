@@ -1,0 +1,4 @@
+package api
+
+// campaignRoutes serves campaigns.
+func (s *Server) campaignRoutes() []route { return nil }

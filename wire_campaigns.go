@@ -1,0 +1,4 @@
+package main
+
+// setupCampaigns starts the campaign service.
+func (m *Main) setupCampaigns() error { return nil }

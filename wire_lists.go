@@ -1,0 +1,4 @@
+package main
+
+// setupLists opens the contact lists store.
+func (m *Main) setupLists() error { return nil }
