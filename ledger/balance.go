@@ -67,7 +67,8 @@ type Balance struct {
 	Account   string
 	Currency  string
 	Available int64 // micros that new holds may use
-	Held      int64 // micros reserved by open holds
+	Held      int64 // micros in open message holds and open campaign reserves
+	Reserved  int64 // the part of Held in open campaign reserves, not yet drawn by messages
 	Balance   int64 // Available + Held: prepaid money not yet spent
 	// Credits are the unused package credits by kind as of now: when the month has turned
 	// but the rollover has not run yet, they show the new month's grant.
@@ -90,6 +91,10 @@ func (l *Ledger) Balance(r storage.Reader, account string) (Balance, error) {
 	if b.Held, err = balanceOf(r, acct.Currency, heldAccount(acct.ID)); err != nil {
 		return Balance{}, fmt.Errorf("ledger: balance %s: %w", account, err)
 	}
+	if b.Reserved, err = balanceOf(r, acct.Currency, reserveAccount(acct.ID)); err != nil {
+		return Balance{}, fmt.Errorf("ledger: balance %s: %w", account, err)
+	}
+	b.Held += b.Reserved
 	b.Balance = b.Available + b.Held
 	b.Low = acct.LowBalance > 0 && b.Available < acct.LowBalance
 	plan, err := l.rolloverDue(r, acct, l.now())

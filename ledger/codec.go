@@ -98,9 +98,17 @@ func holdStatus(code byte) (string, bool) {
 	return "", false
 }
 
+// holdRecordReserve is the hold record version that ends with the id of the reserve
+// that funded the hold. Holds without one keep version 1, byte for byte.
+const holdRecordReserve = 2
+
 func encodeHold(h *Hold) []byte {
 	e := encoder{b: make([]byte, 0, 256)}
-	e.byte(recordVersion)
+	if h.ReserveID != "" {
+		e.byte(holdRecordReserve)
+	} else {
+		e.byte(recordVersion)
+	}
 	e.byte(holdCode(h.Status))
 	for _, s := range []string{h.ID, h.Account, h.MessageID, h.CampaignID, h.Recipient, h.Market, h.Category, h.ContentType} {
 		e.str(s)
@@ -123,13 +131,17 @@ func encodeHold(h *Hold) []byte {
 	e.str(h.ReleaseReason)
 	e.time(h.ResolvedAt)
 	e.u64(h.ResolveSeq)
+	if h.ReserveID != "" {
+		e.str(h.ReserveID)
+	}
 	return e.b
 }
 
 func decodeHold(v []byte) (Hold, error) {
 	var h Hold
 	d := decoder{storage.Decoder{B: v}}
-	if ver := d.Byte(); ver != recordVersion && d.Err == nil {
+	ver := d.Byte()
+	if ver != recordVersion && ver != holdRecordReserve && d.Err == nil {
 		return h, fmt.Errorf("hold record version %d: %w", ver, errCorrupt)
 	}
 	status, ok := holdStatus(d.Byte())
@@ -158,7 +170,55 @@ func decodeHold(v []byte) (Hold, error) {
 	h.ReleaseReason = d.Str()
 	h.ResolvedAt = d.time()
 	h.ResolveSeq = d.U64()
+	if ver == holdRecordReserve {
+		// Version 2 always names a reserve, so every record has one encoding.
+		if h.ReserveID = d.Str(); h.ReserveID == "" && d.Err == nil {
+			return h, fmt.Errorf("hold record: version 2 without a reserve id: %w", errCorrupt)
+		}
+	}
 	return h, d.finish("hold record")
+}
+
+func encodeReserve(rv *Reserve) []byte {
+	e := encoder{b: make([]byte, 0, 128)}
+	e.byte(recordVersion)
+	e.boolean(rv.Status == ReserveClosed)
+	e.str(rv.ID)
+	e.str(rv.Account)
+	e.str(rv.CampaignID)
+	for _, v := range []int64{rv.Amount, rv.Remaining, rv.Drawn, rv.Returned, rv.Released} {
+		e.i64(v)
+	}
+	e.str(rv.CloseReason)
+	e.time(rv.CreatedAt)
+	e.time(rv.ClosedAt)
+	e.u64(rv.ReserveSeq)
+	e.u64(rv.CloseSeq)
+	return e.b
+}
+
+func decodeReserve(v []byte) (Reserve, error) {
+	var rv Reserve
+	d := decoder{storage.Decoder{B: v}}
+	if ver := d.Byte(); ver != recordVersion && d.Err == nil {
+		return rv, fmt.Errorf("reserve record version %d: %w", ver, errCorrupt)
+	}
+	rv.Status = ReserveOpen
+	if d.boolean() {
+		rv.Status = ReserveClosed
+	}
+	rv.ID = d.Str()
+	rv.Account = d.Str()
+	rv.CampaignID = d.Str()
+	for _, p := range []*int64{&rv.Amount, &rv.Remaining, &rv.Drawn, &rv.Returned, &rv.Released} {
+		*p = d.i64()
+	}
+	rv.CloseReason = d.Str()
+	rv.CreatedAt = d.time()
+	rv.ClosedAt = d.time()
+	rv.ReserveSeq = d.U64()
+	rv.CloseSeq = d.U64()
+	return rv, d.finish("reserve record")
 }
 
 func encodeCreditState(s creditState) []byte {

@@ -314,7 +314,9 @@ func (l *Ledger) post(tx storage.Txn, acct *Account, e *Entry) error {
 }
 
 // index writes the statement row of e: the change to available money and the running
-// available and held balances after it, so a statement needs no replay.
+// available and held balances after it, so a statement needs no replay. Held counts
+// open campaign reserves too, as Balance does, so moving money between a reserve and
+// message holds leaves the running balance unchanged.
 func (l *Ledger) index(tx storage.Txn, acct *Account, e *Entry) error {
 	var availDelta int64
 	for _, lg := range e.Legs {
@@ -330,6 +332,11 @@ func (l *Ledger) index(tx storage.Txn, acct *Account, e *Entry) error {
 	if err != nil {
 		return err
 	}
+	reserved, err := balanceOf(tx, acct.Currency, reserveAccount(acct.ID))
+	if err != nil {
+		return err
+	}
+	held += reserved
 	v := make([]byte, 0, 32)
 	v = binary.BigEndian.AppendUint64(v, e.Seq)
 	v = binary.BigEndian.AppendUint64(v, uint64(availDelta))

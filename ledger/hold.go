@@ -37,6 +37,11 @@ type HoldRequest struct {
 	CreditKind string
 	At         time.Time // the message's time, for pricing; default now
 	ExpiresAt  time.Time // when an unresolved hold is released; default At + HoldTTL
+	// ReserveID names the campaign reserve that should fund a money hold. When it is
+	// open, belongs to the account and has the price left, the price moves from the
+	// reserve into held; otherwise the hold is funded from available as without it.
+	// Free and credit-backed holds take nothing from it.
+	ReserveID string
 }
 
 // Hold is the stored state of one reservation.
@@ -56,6 +61,8 @@ type Hold struct {
 	CreditMonth    string    `json:"credit_month,omitempty"`
 	Free           bool      `json:"free,omitempty"`
 	FreeReason     string    `json:"free_reason,omitempty"`
+	// ReserveID is the reserve that funded the hold's money; empty when available did.
+	ReserveID      string    `json:"reserve_id,omitempty"`
 	Band           int       `json:"band"`
 	Month          string    `json:"month"` // volume month the hold counts in
 	At             time.Time `json:"at"`    // the message's time
@@ -84,14 +91,18 @@ type SettleResult struct {
 	AlreadyResolved bool // the hold was resolved before: nothing was written
 	Captured        int64
 	Released        int64
-	Shortfall       int64
-	Events          []Event
+	// ToReserve is the part of Released that went back to the open reserve that funded
+	// the hold rather than to available.
+	ToReserve int64
+	Shortfall int64
+	Events    []Event
 }
 
 // Hold reserves the price of a message: one unit of package credit when one is left,
-// otherwise its price in money moved from available to held. A hold larger than the
-// available balance fails with ErrInsufficientBalance and writes nothing. It runs the
-// month's credit rollover first when due. Hold is idempotent on req.ID.
+// otherwise its price in money moved to held from the campaign reserve req.ReserveID
+// names (when it can pay) or from available. A hold larger than the available balance
+// fails with ErrInsufficientBalance and writes nothing. It runs the month's credit
+// rollover first when due. Hold is idempotent on req.ID.
 func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 	acct, err := l.account(req.Account)
 	if err != nil {
@@ -100,7 +111,7 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 	if err := validID("hold id", req.ID); err != nil {
 		return HoldResult{}, fmt.Errorf("ledger: hold: %w", err)
 	}
-	for _, f := range [][2]string{{"message_id", req.MessageID}, {"campaign_id", req.CampaignID}} {
+	for _, f := range [][2]string{{"message_id", req.MessageID}, {"campaign_id", req.CampaignID}, {"reserve_id", req.ReserveID}} {
 		if f[1] != "" {
 			if err := validID(f[0], f[1]); err != nil {
 				return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
@@ -125,18 +136,6 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 	if req.CreditKind == "" {
 		req.CreditKind = req.Category
 	}
-	q, err := l.quote(tx, acct, quoteRequest(req), false)
-	if err != nil {
-		return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
-	}
-	h := Hold{
-		ID: req.ID, Account: acct.ID, MessageID: req.MessageID, CampaignID: req.CampaignID,
-		Recipient: req.Recipient, Market: req.Market, Category: req.Category, ContentType: req.ContentType,
-		InWindow: req.InWindow, FreeEntryPoint: req.FreeEntryPoint,
-		Free: q.Free, FreeReason: q.FreeReason, Band: q.Band, Month: q.Month,
-		At: req.At, ExpiresAt: req.ExpiresAt, Status: HoldHeld,
-	}
-
 	// Decide how the hold is funded before writing anything, so a refusal leaves the
 	// transaction untouched even when a rollover is due. Only kinds in the account's
 	// package are looked up (units left from an earlier package wait for the periodic
@@ -148,23 +147,34 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 		}
 	}
-	useCredit := false
-	if !q.Free && q.Amount > 0 && acct.Package.Credits[req.CreditKind] > 0 {
-		var credits int64
-		if rollover.due {
-			credits = acct.Package.Credits[req.CreditKind]
-		} else if credits, err = balanceOf(tx, creditAsset(req.CreditKind), creditAccount(acct.ID, req.CreditKind)); err != nil {
-			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
-		}
-		useCredit = credits > 0
+	qreq := quoteRequest(req)
+	card, err := l.pricingCard(acct, qreq)
+	if err != nil {
+		return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 	}
-	if !q.Free && q.Amount > 0 && !useCredit {
+	q, useCredit, err := l.price(storeState{r: tx, acct: acct, rolloverDue: rollover.due}, acct, card, qreq, req.CreditKind, false)
+	if err != nil {
+		return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
+	}
+	h := Hold{
+		ID: req.ID, Account: acct.ID, MessageID: req.MessageID, CampaignID: req.CampaignID,
+		Recipient: req.Recipient, Market: req.Market, Category: req.Category, ContentType: req.ContentType,
+		InWindow: req.InWindow, FreeEntryPoint: req.FreeEntryPoint,
+		Free: q.Free, FreeReason: q.FreeReason, Band: q.Band, Month: q.Month,
+		At: req.At, ExpiresAt: req.ExpiresAt, Status: HoldHeld,
+	}
+	money := holdMoney(q, useCredit)
+	fund, err := fundingReserve(tx, req.ReserveID, acct.ID, money)
+	if err != nil {
+		return HoldResult{}, fmt.Errorf("ledger: hold %s: reserve %s: %w", req.ID, req.ReserveID, err)
+	}
+	if money > 0 && fund == nil {
 		avail, err := balanceOf(tx, acct.Currency, availableAccount(acct.ID))
 		if err != nil {
 			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 		}
-		if avail < q.Amount {
-			return HoldResult{}, fmt.Errorf("ledger: hold %s: price %d exceeds available %d %s: %w", req.ID, q.Amount, avail, acct.Currency, ErrInsufficientBalance)
+		if avail < money {
+			return HoldResult{}, fmt.Errorf("ledger: hold %s: price %d exceeds available %d %s: %w", req.ID, money, avail, acct.Currency, ErrInsufficientBalance)
 		}
 	}
 
@@ -187,12 +197,18 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 			{Account: creditAccount(acct.ID, h.CreditKind), Asset: asset, Amount: -1},
 			{Account: heldAccount(acct.ID), Asset: asset, Amount: 1},
 		}
-	case q.Amount > 0:
-		h.Amount = q.Amount
-		e.Amount = q.Amount
+	case money > 0:
+		h.Amount, e.Amount = money, money
+		from := availableAccount(acct.ID)
+		if fund != nil {
+			from = reserveAccount(acct.ID)
+			h.ReserveID, e.Reference = fund.ID, fund.ID
+			fund.Remaining -= money
+			fund.Drawn += money
+		}
 		e.Legs = []Leg{
-			{Account: availableAccount(acct.ID), Asset: acct.Currency, Amount: -q.Amount},
-			{Account: heldAccount(acct.ID), Asset: acct.Currency, Amount: q.Amount},
+			{Account: from, Asset: acct.Currency, Amount: -money},
+			{Account: heldAccount(acct.ID), Asset: acct.Currency, Amount: money},
 		}
 	}
 	if len(e.Legs) > 0 {
@@ -200,6 +216,11 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 		}
 		h.HoldSeq = e.Seq
+	}
+	if fund != nil {
+		if err := writeReserve(tx, fund); err != nil {
+			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
+		}
 	}
 	if h.Amount > 0 {
 		if err := addVolume(tx, acct.ID, h.Category, h.Month, 0, 1); err != nil {
@@ -220,7 +241,7 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 		return HoldResult{}, fmt.Errorf("ledger: hold %s: expiry index: %w", req.ID, err)
 	}
 	res := HoldResult{Hold: h}
-	if h.Amount > 0 {
+	if h.Amount > 0 && fund == nil {
 		if res.Events, err = l.checkLow(tx, acct, now); err != nil {
 			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 		}
@@ -244,6 +265,12 @@ func quoteRequest(req HoldRequest) QuoteRequest {
 //   - a higher price takes the difference from available; if available cannot cover it
 //     the account goes to zero, never below, and the uncovered rest is posted from the
 //     "writeoff" account and reported as Shortfall (the operator absorbs it).
+//
+// When a campaign reserve funded the hold and is still open, the difference settles
+// against the reserve first: a lower price gives the rest back to the reserve, a higher
+// one draws from the reserve, then available, then writeoff. The run's money stays
+// with the run until its reserve closes; after that, differences settle against
+// available as for any message.
 //
 // A credit-backed hold captures its credit unit whatever the category. A second Capture
 // or a Capture after Release is a no-op that reports AlreadyResolved.
@@ -288,12 +315,33 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 		if price > 0 {
 			e.Legs = append(e.Legs, Leg{Account: Provider, Asset: acct.Currency, Amount: price})
 		}
+		var rv *Reserve
+		if h.ReserveID != "" && price != h.Amount {
+			e.Reference = h.ReserveID
+			if rv, err = openReserveOf(tx, &h); err != nil {
+				return SettleResult{}, wrapSettle("capture", holdID, err)
+			}
+		}
 		switch {
 		case price < h.Amount:
 			res.Released = h.Amount - price
-			e.Legs = append(e.Legs, Leg{Account: availableAccount(acct.ID), Asset: acct.Currency, Amount: res.Released})
+			to := availableAccount(acct.ID)
+			if rv != nil {
+				to, res.ToReserve = reserveAccount(acct.ID), res.Released
+				rv.Remaining += res.Released
+				rv.Returned += res.Released
+			}
+			e.Legs = append(e.Legs, Leg{Account: to, Asset: acct.Currency, Amount: res.Released})
 		case price > h.Amount:
 			extra := price - h.Amount
+			if rv != nil {
+				if take := min(extra, rv.Remaining); take > 0 {
+					e.Legs = append(e.Legs, Leg{Account: reserveAccount(acct.ID), Asset: acct.Currency, Amount: -take})
+					rv.Remaining -= take
+					rv.Drawn += take
+					extra -= take
+				}
+			}
 			avail, err := balanceOf(tx, acct.Currency, availableAccount(acct.ID))
 			if err != nil {
 				return SettleResult{}, wrapSettle("capture", holdID, err)
@@ -306,6 +354,11 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 				e.Legs = append(e.Legs, Leg{Account: Writeoff, Asset: acct.Currency, Amount: -res.Shortfall})
 				l.log.Warn("ledger: capture repriced above hold and available",
 					"account", acct.ID, "hold", h.ID, "category", category, "shortfall_micros", res.Shortfall)
+			}
+		}
+		if rv != nil {
+			if err := writeReserve(tx, rv); err != nil {
+				return SettleResult{}, wrapSettle("capture", holdID, err)
 			}
 		}
 		res.Captured = price
@@ -340,7 +393,8 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 }
 
 // Release voids a hold: the message failed, was free, or its hold expired. Money returns
-// to available; a credit unit returns to the account's credits if its month is still
+// to the campaign reserve that funded the hold while that is open, else to available;
+// a credit unit returns to the account's credits if its month is still
 // current, and otherwise goes back to world (expired credits are not revived). A second
 // Release or a Release after Capture is a no-op that reports AlreadyResolved.
 func (l *Ledger) Release(tx storage.Txn, holdID, reason string) (SettleResult, error) {
@@ -357,6 +411,7 @@ func (l *Ledger) Release(tx storage.Txn, holdID, reason string) (SettleResult, e
 		CampaignID: h.CampaignID, Category: h.Category, Reason: reason,
 	}
 	res := SettleResult{}
+	var rv *Reserve
 	if h.CreditKind != "" {
 		asset := creditAsset(h.CreditKind)
 		to := creditAccount(acct.ID, h.CreditKind)
@@ -375,9 +430,21 @@ func (l *Ledger) Release(tx storage.Txn, holdID, reason string) (SettleResult, e
 	} else if h.Amount > 0 {
 		res.Released = h.Amount
 		e.Amount = h.Amount
+		to := availableAccount(acct.ID)
+		if rv, err = openReserveOf(tx, &h); err != nil {
+			return SettleResult{}, wrapSettle("release", holdID, err)
+		}
+		if h.ReserveID != "" {
+			e.Reference = h.ReserveID
+		}
+		if rv != nil {
+			to, res.ToReserve = reserveAccount(acct.ID), h.Amount
+			rv.Remaining += h.Amount
+			rv.Returned += h.Amount
+		}
 		e.Legs = []Leg{
 			{Account: heldAccount(acct.ID), Asset: acct.Currency, Amount: -h.Amount},
-			{Account: availableAccount(acct.ID), Asset: acct.Currency, Amount: h.Amount},
+			{Account: to, Asset: acct.Currency, Amount: h.Amount},
 		}
 		if err := addVolume(tx, acct.ID, h.Category, h.Month, 0, -1); err != nil {
 			return SettleResult{}, wrapSettle("release", holdID, err)
@@ -389,12 +456,17 @@ func (l *Ledger) Release(tx storage.Txn, holdID, reason string) (SettleResult, e
 		}
 		h.ResolveSeq = e.Seq
 	}
+	if rv != nil {
+		if err := writeReserve(tx, rv); err != nil {
+			return SettleResult{}, wrapSettle("release", holdID, err)
+		}
+	}
 	h.Status, h.ReleaseReason, h.ResolvedAt = HoldReleased, reason, now
 	if err := l.closeHold(tx, &h); err != nil {
 		return SettleResult{}, wrapSettle("release", holdID, err)
 	}
 	res.Hold = h
-	if res.Released > 0 {
+	if res.Released > res.ToReserve {
 		if res.Events, err = l.checkLow(tx, acct, now); err != nil {
 			return SettleResult{}, wrapSettle("release", holdID, err)
 		}

@@ -11,7 +11,7 @@ import (
 const (
 	prefixEntry   = storage.PrefixLedgerEntry   // e/<seq> the chain; a/<account>/<at><seq> the statement index
 	prefixBalance = storage.PrefixLedgerBalance // <asset>/<posting account> cached balance
-	prefixHold    = storage.PrefixLedgerHold    // h/<hold id> hold record; x/<expires><hold id> expiry index
+	prefixHold    = storage.PrefixLedgerHold    // h/<hold id> hold record; x/<expires><hold id> expiry index; r/<reserve id> campaign reserve
 	prefixTopUp   = storage.PrefixLedgerTopUp   // <account>/<top-up id>
 	prefixVolume  = storage.PrefixLedgerVolume  // <account>/<category>/<yyyy-mm> monthly volume
 	prefixMeta    = storage.PrefixLedgerMeta    // head chain head; acct/<account> flags; conv/... conversations
@@ -59,6 +59,9 @@ func holdExpiryKey(expiresNanos int64, id string) []byte {
 	return key(prefixHold, "x", i64(expiresNanos)+id)
 }
 func holdExpiryPrefix() []byte { return key(prefixHold, "x", "") }
+
+func reserveKey(id string) []byte { return key(prefixHold, "r", id) }
+func reservePrefix() []byte       { return key(prefixHold, "r", "") }
 
 func topUpKey(account, id string) []byte { return key(prefixTopUp, account, id) }
 func topUpPrefix(account string) []byte  { return key(prefixTopUp, account, "") }

@@ -6,7 +6,8 @@
 // Every movement is an entry of postings (legs) between named accounts that sum to zero
 // per asset: "world" (money and credits entering or leaving the system), "provider"
 // (what was spent on the provider), "writeoff" (repricing the account could not cover),
-// and per Kirim account "account:<id>:available", "account:<id>:held" and
+// and per Kirim account "account:<id>:available", "account:<id>:held",
+// "account:<id>:reserve" (money earmarked for running campaigns) and
 // "account:<id>:credits:<kind>". Money legs use the account's currency as their asset,
 // credit legs the asset "credit:<kind>" counted in units. Entries are numbered without
 // gaps in the transaction that writes them and each is hash-chained to the one before;
@@ -246,6 +247,7 @@ const (
 
 func availableAccount(id string) string { return "account:" + id + ":available" }
 func heldAccount(id string) string      { return "account:" + id + ":held" }
+func reserveAccount(id string) string   { return "account:" + id + ":reserve" }
 func creditAccount(id, kind string) string {
 	return "account:" + id + ":credits:" + kind
 }

@@ -193,25 +193,85 @@ func (l *Ledger) Quote(r storage.Reader, req QuoteRequest) (Quote, error) {
 	return q, nil
 }
 
-// quote prices req. billable skips the free rules: the provider has reported the
-// message as charged.
+// quote prices req from storage. billable skips the free rules: the provider has
+// reported the message as charged.
 func (l *Ledger) quote(r storage.Reader, acct *Account, req QuoteRequest, billable bool) (Quote, error) {
-	if err := validName("category", req.Category); err != nil {
+	card, err := l.pricingCard(acct, req)
+	if err != nil {
 		return Quote{}, err
+	}
+	q, _, err := l.price(storeState{r: r, acct: acct}, acct, card, req, "", billable)
+	return q, err
+}
+
+// pricingCard validates the fields of req that are the same for every recipient of a
+// campaign and returns the card in force at req.At.
+func (l *Ledger) pricingCard(acct *Account, req QuoteRequest) (*RateCard, error) {
+	if err := validName("category", req.Category); err != nil {
+		return nil, err
 	}
 	if req.ContentType != "" {
 		if err := validName("content_type", req.ContentType); err != nil {
-			return Quote{}, err
-		}
-	}
-	if req.Recipient != "" {
-		if err := validID("recipient", req.Recipient); err != nil {
-			return Quote{}, err
+			return nil, err
 		}
 	}
 	card, ok := l.card(acct.Currency, req.At)
 	if !ok {
-		return Quote{}, fmt.Errorf("no %s rate card in force at %s: %w", acct.Currency, req.At.Format(time.RFC3339), ErrInvalid)
+		return nil, fmt.Errorf("no %s rate card in force at %s: %w", acct.Currency, req.At.Format(time.RFC3339), ErrInvalid)
+	}
+	return card, nil
+}
+
+// pricingState is what a price depends on besides the rate card. Hold, Quote and
+// Capture read it from storage; a CampaignQuoter layers the holds it has priced so far
+// on top, which is how a quote of many messages equals holding them one by one.
+type pricingState interface {
+	// volume is the month's count of charged messages of category: captured plus held.
+	volume(category, month string) (int64, error)
+	// conversationUntil is when the legacy conversation with recipient in category
+	// ends, in Unix nanoseconds; 0 when there is none.
+	conversationUntil(recipient, category string) (int64, error)
+	// credits is the unused package units of kind.
+	credits(kind string) (int64, error)
+}
+
+// storeState reads pricing state from storage. rolloverDue says the month has turned
+// without a rollover yet, so the package's new grant is what is left.
+type storeState struct {
+	r           storage.Reader
+	acct        *Account
+	rolloverDue bool
+}
+
+func (s storeState) volume(category, month string) (int64, error) {
+	vol, err := readVolume(s.r, s.acct.ID, category, month)
+	return vol.Captured + vol.Held, err
+}
+
+func (s storeState) conversationUntil(recipient, category string) (int64, error) {
+	until, err := readInt(s.r, conversationKey(s.acct.ID, recipient, category))
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return 0, fmt.Errorf("read conversation: %w", err)
+	}
+	return until, nil
+}
+
+func (s storeState) credits(kind string) (int64, error) {
+	if s.rolloverDue {
+		return s.acct.Package.Credits[kind], nil
+	}
+	return balanceOf(s.r, creditAsset(kind), creditAccount(s.acct.ID, kind))
+}
+
+// price is the one pricing path of the ledger: it prices req on card against st and,
+// when creditKind is set, decides whether a unit of that package credit covers the
+// message instead of money (only kinds in the account's package count). billable skips
+// the free rules.
+func (l *Ledger) price(st pricingState, acct *Account, card *RateCard, req QuoteRequest, creditKind string, billable bool) (Quote, bool, error) {
+	if req.Recipient != "" {
+		if err := validID("recipient", req.Recipient); err != nil {
+			return Quote{}, false, err
+		}
 	}
 	q := Quote{
 		Currency:  acct.Currency,
@@ -224,35 +284,51 @@ func (l *Ledger) quote(r storage.Reader, acct *Account, req QuoteRequest, billab
 		q.Rules = l.rules
 	}
 	if !billable {
-		reason, err := l.freeReason(r, acct, q.Rules, req)
+		reason, err := freeReason(st, q.Rules, req)
 		if err != nil {
-			return Quote{}, err
+			return Quote{}, false, err
 		}
 		if reason != "" {
 			q.Free, q.FreeReason = true, reason
-			return q, nil
+			return q, false, nil
 		}
 	}
+	var session bool
 	if req.Category == CategoryService && req.ContentType != "" {
-		if m, ok := card.SessionPrices[req.ContentType]; ok {
-			q.Amount = m
-			return q, nil
+		q.Amount, session = card.SessionPrices[req.ContentType]
+	}
+	if !session {
+		p, ok := card.price(req.Market, req.Category)
+		if !ok {
+			return Quote{}, false, fmt.Errorf("card %s has no price for market %q category %q: %w", card.Effective.Format(time.DateOnly), req.Market, req.Category, ErrInvalid)
 		}
+		vol, err := st.volume(req.Category, q.Month)
+		if err != nil {
+			return Quote{}, false, err
+		}
+		q.Position = vol + 1
+		q.Band, q.Amount = p.band(q.Position)
 	}
-	p, ok := card.price(req.Market, req.Category)
-	if !ok {
-		return Quote{}, fmt.Errorf("card %s has no price for market %q category %q: %w", card.Effective.Format(time.DateOnly), req.Market, req.Category, ErrInvalid)
+	if creditKind == "" || q.Amount <= 0 || acct.Package.Credits[creditKind] <= 0 {
+		return q, false, nil
 	}
-	vol, err := readVolume(r, acct.ID, req.Category, q.Month)
+	left, err := st.credits(creditKind)
 	if err != nil {
-		return Quote{}, err
+		return Quote{}, false, err
 	}
-	q.Position = vol.Captured + vol.Held + 1
-	q.Band, q.Amount = p.band(q.Position)
-	return q, nil
+	return q, left > 0, nil
 }
 
-func (l *Ledger) freeReason(r storage.Reader, acct *Account, rules string, req QuoteRequest) (string, error) {
+// holdMoney is the money a hold of q takes: nothing when it is free or a credit unit
+// covers it. Only holds that take money count in the month's volume.
+func holdMoney(q Quote, credit bool) int64 {
+	if q.Free || credit {
+		return 0
+	}
+	return q.Amount
+}
+
+func freeReason(st pricingState, rules string, req QuoteRequest) (string, error) {
 	switch rules {
 	case Rules2025:
 		switch {
@@ -270,9 +346,9 @@ func (l *Ledger) freeReason(r storage.Reader, acct *Account, rules string, req Q
 		if req.Recipient == "" {
 			return "", nil
 		}
-		until, err := readInt(r, conversationKey(acct.ID, req.Recipient, req.Category))
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return "", fmt.Errorf("read conversation: %w", err)
+		until, err := st.conversationUntil(req.Recipient, req.Category)
+		if err != nil {
+			return "", err
 		}
 		if req.At.UnixNano() < until {
 			return FreeConversationOpen, nil

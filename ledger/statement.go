@@ -20,7 +20,9 @@ type StatementRow struct {
 	Amount     int64  // the entry's amount: micros, or credit units when CreditKind is set
 	CreditKind string
 	// AvailableChange is what the entry did to available money; AvailableAfter, HeldAfter
-	// and BalanceAfter (available + held) are the running balances after it.
+	// (message holds and campaign reserves) and BalanceAfter (available + held) are the
+	// running balances after it. Entries of a campaign reserve carry its CampaignID and
+	// name the reserve in Reference.
 	AvailableChange int64
 	AvailableAfter  int64
 	HeldAfter       int64

@@ -23,6 +23,7 @@ const (
 	ProblemHead            = "head_mismatch"    // the stored chain head is not the last entry
 	ProblemBalanceMismatch = "balance_mismatch" // a cached balance differs from the replay
 	ProblemOpenHold        = "open_hold"        // open holds differ from the hold records
+	ProblemReserve         = "reserve"          // a campaign reserve differs from the chain
 )
 
 // Problem is one difference Verify found.
@@ -45,6 +46,8 @@ type VerifyReport struct {
 	Head      string // hex hash of the last entry
 	Balances  int    // posting balances replayed
 	OpenHolds int
+	// OpenReserves counts campaign reserves still open.
+	OpenReserves int
 	// Problems lists the first MaxVerifyProblems differences; ProblemCount counts all.
 	Problems     []Problem
 	ProblemCount int
@@ -69,12 +72,17 @@ type openHold struct {
 // that every hash chains, that every entry balances per asset and no Kirim account ever
 // went below zero, that each hold is resolved at most once and for what it held, and
 // then that every cached balance, the chain head and the open hold records equal the
-// replay. Differences go into the report; an error means the store could not be read.
+// replay, that each account's held money equals the sum of its open holds, and that
+// each campaign reserve's remaining money equals what the chain moved through it (so
+// each account's reserve balance is the sum of its open reserves' Remaining).
+// Differences go into the report; an error means the store could not be read.
 func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 	var rep VerifyReport
 	bal := newReplayBalances()
 	open := make(map[string]openHold)
 	resolvedUnheld := make(map[string]bool)
+	// Money through reserve accounts, by the reserve id entries name in Reference.
+	reserves := make(map[string]*int64)
 	var (
 		prev [32]byte
 		seq  uint64
@@ -119,6 +127,19 @@ func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 					heldOut -= lg.amount
 				}
 				heldAsset = lg.asset
+			}
+			if bytes.HasSuffix(lg.account, reserveSuffix) {
+				ref := re.fields[5]
+				if len(ref) == 0 {
+					rep.add(seq, ProblemReserve, "%s moves %d without naming a reserve", lg.account, lg.amount)
+					continue
+				}
+				p := reserves[string(ref)]
+				if p == nil {
+					p = new(int64)
+					reserves[string(ref)] = p
+				}
+				*p += lg.amount
 			}
 		}
 		for _, s := range sums {
@@ -181,7 +202,10 @@ func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 	if err := verifyBalances(r, balances, &rep); err != nil {
 		return rep, err
 	}
-	if err := verifyHolds(r, open, &rep); err != nil {
+	if err := verifyHolds(r, open, balances, &rep); err != nil {
+		return rep, err
+	}
+	if err := verifyReserves(r, reserves, balances, &rep); err != nil {
 		return rep, err
 	}
 	return rep, nil
@@ -190,6 +214,7 @@ func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 var (
 	customerPrefix = []byte("account:")
 	heldSuffix     = []byte(":held")
+	reserveSuffix  = []byte(":reserve")
 )
 
 type assetSum struct {
@@ -275,9 +300,10 @@ func verifyBalances(r storage.Reader, replay map[string]int64, rep *VerifyReport
 	return nil
 }
 
-// verifyHolds compares the chain's open holds with the hold records. The expiry index
-// lists exactly the open holds, so resolved ones (nearly all) are never read.
-func verifyHolds(r storage.Reader, open map[string]openHold, rep *VerifyReport) error {
+// verifyHolds compares the chain's open holds with the hold records, and each held
+// balance with the sum of the open holds in it. The expiry index lists exactly the open
+// holds, so resolved ones (nearly all) are never read.
+func verifyHolds(r storage.Reader, open map[string]openHold, replay map[string]int64, rep *VerifyReport) error {
 	prefix := holdExpiryPrefix()
 	var ids []string
 	err := r.Iterate(prefix, storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
@@ -292,6 +318,7 @@ func verifyHolds(r storage.Reader, open map[string]openHold, rep *VerifyReport) 
 		return fmt.Errorf("ledger: verify: read hold expiries: %w", err)
 	}
 	found := make(map[string]bool, len(ids))
+	heldSums := map[string]int64{} // "<asset>/<held account>" -> open hold amounts
 	for _, id := range ids {
 		found[id] = true
 		h, err := readHold(r, id)
@@ -303,6 +330,9 @@ func verifyHolds(r storage.Reader, open map[string]openHold, rep *VerifyReport) 
 		asset, amount := "", h.Amount
 		if h.CreditKind != "" {
 			asset, amount = creditAsset(h.CreditKind), 1
+		}
+		if h.Status == HoldHeld && ok {
+			heldSums[o.asset+"/"+heldAccount(h.Account)] += amount
 		}
 		switch {
 		case h.Status != HoldHeld:
@@ -326,6 +356,74 @@ func verifyHolds(r storage.Reader, open map[string]openHold, rep *VerifyReport) 
 	sort.Strings(missing)
 	for _, id := range missing {
 		rep.add(0, ProblemOpenHold, "the chain holds %s but no open hold record is indexed", id)
+	}
+	for _, name := range sortedKeys(replay) {
+		if strings.HasSuffix(name, string(heldSuffix)) && replay[name] != heldSums[name] {
+			rep.add(0, ProblemOpenHold, "%s is %d, its open holds sum to %d", name, replay[name], heldSums[name])
+		}
+	}
+	return nil
+}
+
+// verifyReserves compares every campaign reserve record with the money the chain moved
+// through it: an open reserve's Remaining equals that money, a closed one has none
+// left, the record's own figures add up, and each account's reserve balance equals the
+// sum of its open reserves' Remaining.
+func verifyReserves(r storage.Reader, chain map[string]*int64, replay map[string]int64, rep *VerifyReport) error {
+	seen := make(map[string]bool, len(chain))
+	openSums := map[string]int64{} // reserve posting account -> open reserves' Remaining
+	err := r.Iterate(reservePrefix(), storage.IterOptions{}, func(k, v []byte) (bool, error) {
+		rv, err := decodeReserve(v)
+		if err != nil {
+			rep.add(0, ProblemReserve, "record %x: %v", k, err)
+			return true, nil
+		}
+		seen[rv.ID] = true
+		var moved int64
+		if p := chain[rv.ID]; p != nil {
+			moved = *p
+		}
+		if rv.Amount != rv.Remaining+rv.Drawn-rv.Returned+rv.Released {
+			rep.add(0, ProblemReserve, "reserve %s: amount %d is not remaining %d + drawn %d - returned %d + released %d",
+				rv.ID, rv.Amount, rv.Remaining, rv.Drawn, rv.Returned, rv.Released)
+		}
+		switch rv.Status {
+		case ReserveOpen:
+			rep.OpenReserves++
+			openSums[reserveAccount(rv.Account)] += rv.Remaining
+			if moved != rv.Remaining {
+				rep.add(0, ProblemReserve, "reserve %s has %d remaining, the chain %d", rv.ID, rv.Remaining, moved)
+			}
+		default:
+			if moved != 0 || rv.Remaining != 0 {
+				rep.add(0, ProblemReserve, "reserve %s is closed with %d remaining, the chain %d", rv.ID, rv.Remaining, moved)
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: verify: read reserves: %w", err)
+	}
+	for _, id := range sortedKeys(chain) {
+		if !seen[id] && *chain[id] != 0 {
+			rep.add(0, ProblemReserve, "the chain keeps %d in reserve %s, which has no record", *chain[id], id)
+		}
+	}
+	bals := map[string]int64{}
+	for name, v := range replay {
+		if _, acct, _ := strings.Cut(name, "/"); strings.HasSuffix(acct, string(reserveSuffix)) {
+			bals[acct] += v
+		}
+	}
+	for acct := range openSums {
+		if _, ok := bals[acct]; !ok {
+			bals[acct] = 0
+		}
+	}
+	for _, acct := range sortedKeys(bals) {
+		if bals[acct] != openSums[acct] {
+			rep.add(0, ProblemReserve, "%s is %d, its open reserves keep %d", acct, bals[acct], openSums[acct])
+		}
 	}
 	return nil
 }
