@@ -24,14 +24,24 @@ import (
 // was free or was cancelled. It implements engine.Biller; every call runs inside the
 // engine's transaction, so a message and its hold are written together.
 type Biller struct {
-	l   *Ledger
-	log *slog.Logger
+	l       *Ledger
+	log     *slog.Logger
+	reserve func(m *engine.Message) string
 }
 
 var _ engine.Biller = (*Biller)(nil)
 
 // NewBiller returns the ledger's engine.Biller.
 func NewBiller(l *Ledger) *Biller { return &Biller{l: l, log: l.log} }
+
+// WithReserve returns a copy of b that funds each message's hold from the campaign
+// reserve f names (HoldRequest.ReserveID); nil f, or "" from it, means none. The
+// campaign package owns the mapping from a message to its run's reserve.
+func (b *Biller) WithReserve(f func(m *engine.Message) string) *Biller {
+	c := *b
+	c.reserve = f
+	return &c
+}
 
 // BillingError is a ledger refusal seen through the engine; Code is the API error code
 // (ErrorCode), so the API can answer 402 insufficient_balance without knowing the ledger.
@@ -52,6 +62,10 @@ func (b *Biller) Hold(tx storage.Txn, m *engine.Message) error {
 	if err != nil {
 		return &BillingError{fmt.Errorf("ledger: hold %s: %w", m.ID, err)}
 	}
+	var reserve string
+	if b.reserve != nil {
+		reserve = b.reserve(m)
+	}
 	res, err := b.l.Hold(tx, HoldRequest{
 		ID:          m.ID,
 		Account:     m.AccountID,
@@ -61,8 +75,9 @@ func (b *Biller) Hold(tx storage.Txn, m *engine.Message) error {
 		Market:      marketOf(m.To),
 		Category:    m.Category,
 		ContentType: m.Type,
-		InWindow:    m.Category == CategoryService,
+		InWindow:    billerInWindow(m.Category),
 		At:          m.CreatedAt,
+		ReserveID:   reserve,
 	})
 	if err != nil {
 		return &BillingError{err}
@@ -129,6 +144,14 @@ func (b *Biller) Release(tx storage.Txn, m *engine.Message, reason string) error
 	}
 	return nil
 }
+
+// billerInWindow is whether the Biller prices a message of category as inside the
+// customer-service window; CampaignQuoter uses it too so a quote prices as the hold will.
+func billerInWindow(category string) bool { return category == CategoryService }
+
+// MarketOf returns the market (calling code) the Biller prices a recipient in, so a
+// campaign quote can pass CampaignQuoter.Add exactly what the hold will use.
+func MarketOf(e164 string) string { return marketOf(e164) }
 
 // marketOf returns the calling code of an E.164 number. Calling codes are prefix-free,
 // so the first 1-3 digit prefix that is an assigned code is the code; this runs inside

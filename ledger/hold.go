@@ -61,8 +61,7 @@ type Hold struct {
 	CreditMonth    string    `json:"credit_month,omitempty"`
 	Free           bool      `json:"free,omitempty"`
 	FreeReason     string    `json:"free_reason,omitempty"`
-	// ReserveID is the reserve that funded the hold's money; empty when available did.
-	ReserveID      string    `json:"reserve_id,omitempty"`
+	ReserveID      string    `json:"reserve_id,omitempty"` // the campaign reserve that funded Amount; empty when available did
 	Band           int       `json:"band"`
 	Month          string    `json:"month"` // volume month the hold counts in
 	At             time.Time `json:"at"`    // the message's time
