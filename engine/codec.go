@@ -84,6 +84,11 @@ func encodeMessage(m *Message) []byte {
 	}
 	b = putTime(b, m.CreatedAt)
 	b = putTime(b, m.UpdatedAt)
+	// Fields added after version 1 follow, each optional at the end, so older records
+	// (which stop here) still decode.
+	if m.CampaignRun != 0 {
+		b = binary.AppendUvarint(b, m.CampaignRun)
+	}
 	return b
 }
 
@@ -145,6 +150,9 @@ func decodeMessage(b []byte, m *Message) error {
 	}
 	m.CreatedAt = d.time()
 	m.UpdatedAt = d.time()
+	if len(d.B) > 0 {
+		m.CampaignRun = d.Uvarint()
+	}
 	if d.Err != nil || len(d.B) != 0 {
 		return errCodec
 	}

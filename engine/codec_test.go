@@ -15,7 +15,7 @@ func fullMessage() *Message {
 	return &Message{
 		ID: "msg_01", AccountID: "acme", Number: "main", To: "+6281234567890", WaID: "6281234567890", Type: "template",
 		Template: &TemplateRef{Name: "order_update", Language: "id"}, Category: "utility", CallbackData: "order-42 ✓",
-		CampaignID: "cmp_1", IdempotencyKey: "k1", Price: 514_000_000, Currency: "IDR", HoldID: "msg_01", Charged: 514_000_000,
+		CampaignID: "cmp_1", CampaignRun: 3, IdempotencyKey: "k1", Price: 514_000_000, Currency: "IDR", HoldID: "msg_01", Charged: 514_000_000,
 		Settled: true, State: Read, History: []StateChange{{Queued, at}, {Dispatching, at.Add(time.Second)}, {Read, at.Add(time.Minute)}},
 		Attempts: 2, Throttled: 1, NextAttemptAt: at.Add(2 * time.Second), LeaseUntil: at.Add(time.Hour), WAMID: "wamid.X",
 		Error:         &MessageError{Code: 131000, Title: "Something went wrong", Detail: "d", Class: "retry_later"},
@@ -53,7 +53,11 @@ func TestCodecRejectsTruncated(t *testing.T) {
 	b := encodeMessage(fullMessage())
 	for i := 0; i < len(b); i++ {
 		var m Message
-		if err := decodeMessage(b[:i], &m); err == nil {
+		err := decodeMessage(b[:i], &m)
+		if i == len(b)-1 && err == nil && m.CampaignRun == 0 {
+			continue // a record from before the trailing campaign run existed
+		}
+		if err == nil {
 			t.Fatalf("a record cut at %d of %d bytes decoded", i, len(b))
 		}
 	}

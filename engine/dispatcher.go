@@ -291,7 +291,7 @@ func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*M
 				if err := d.e.release(tx, m, "opted_out"); err != nil {
 					return err
 				}
-				if err := update(tx, m, prev); err != nil {
+				if err := d.e.update(tx, m, prev); err != nil {
 					return err
 				}
 				parked = append(parked, m)
@@ -314,7 +314,7 @@ func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*M
 			if err := tx.Set(leaseKey(d.num.Alias, until, m.ID), nil); err != nil {
 				return err
 			}
-			if err := update(tx, m, prev); err != nil {
+			if err := d.e.update(tx, m, prev); err != nil {
 				return err
 			}
 			claimed = append(claimed, m)
@@ -410,7 +410,7 @@ func (d *dispatcher) finish(batch []result) {
 					wakeAt = requeueAt
 				}
 			}
-			if err := update(tx, m, prev); err != nil {
+			if err := d.e.update(tx, m, prev); err != nil {
 				return err
 			}
 			changed = append(changed, m)

@@ -89,6 +89,11 @@ type Options struct {
 	// ...) at claim time, so queued sends of a paused template wait instead of failing
 	// at the provider, and those of a disabled one fail at once. Nil: not checked.
 	TemplateStatus func(wabaID, name, language string) string
+	// Observe is called inside the transaction of every change to a campaign message
+	// (CampaignID set) after it is written, with the state it had before (equal to the
+	// current one when only its money or pricing changed), so the campaign's recipient
+	// rows and counters commit with the message. An error aborts the transaction.
+	Observe func(tx storage.Txn, m *Message, prev State) error
 	// Seed seeds retry jitter (0: random).
 	Seed uint64
 	// Rules is Rules2025 (default: one messaging limit for the portfolio) or
@@ -320,24 +325,13 @@ func (e *Engine) Submit(ctx context.Context, req SubmitRequest) (*SubmitResult, 
 		return nil, ErrClosed
 	}
 	now := e.clock.Now()
-	m.ID = storage.NewID("msg", now)
-	m.State = Queued
-	m.History = []StateChange{{State: Queued, At: now}}
-	m.CreatedAt, m.UpdatedAt, m.NextAttemptAt = now, now, now
-	m.IdempotencyKey = req.IdempotencyKey
-	send := *req.Send
-	send.MessagingProduct = "whatsapp"
-	send.RecipientType = "individual"
-	send.To = m.To
-	send.BizOpaqueCallbackData = m.ID
-	payload, err := json.Marshal(&send)
-	if err != nil {
-		return nil, fmt.Errorf("engine: encode payload: %w", err)
+	if err := e.prepare(m, req.Send, now); err != nil {
+		return nil, err
 	}
-	m.Payload = payload
+	m.IdempotencyKey = req.IdempotencyKey
 
 	var res SubmitResult
-	err = e.db.Commit(ctx, func(tx storage.Txn) error {
+	err := e.db.Commit(ctx, func(tx storage.Txn) error {
 		res = SubmitResult{}
 		if req.IdempotencyKey != "" {
 			b, err := tx.Get(idemKey(m.AccountID, req.IdempotencyKey))
@@ -359,13 +353,7 @@ func (e *Engine) Submit(ctx context.Context, req SubmitRequest) (*SubmitResult, 
 				return err
 			}
 		}
-		if err := e.opts.Biller.Hold(tx, m); err != nil {
-			return err
-		}
-		if err := putNew(tx, m); err != nil {
-			return err
-		}
-		if err := tx.Set(queueKey(m.Number, now, m.ID), nil); err != nil {
+		if err := e.put(tx, m); err != nil {
 			return err
 		}
 		res.Message = m
@@ -391,6 +379,65 @@ func (e *Engine) Submit(ctx context.Context, req SubmitRequest) (*SubmitResult, 
 		e.dispatchers[m.Number].wake(now)
 	}
 	return &res, nil
+}
+
+// prepare gives a new message its id, first state and provider payload.
+func (e *Engine) prepare(m *Message, send *provider.Message, now time.Time) error {
+	m.ID = storage.NewID("msg", now)
+	m.State = Queued
+	m.History = []StateChange{{State: Queued, At: now}}
+	m.CreatedAt, m.UpdatedAt, m.NextAttemptAt = now, now, now
+	body := *send
+	body.MessagingProduct = "whatsapp"
+	body.RecipientType = "individual"
+	body.To = m.To
+	body.BizOpaqueCallbackData = m.ID
+	payload, err := json.Marshal(&body)
+	if err != nil {
+		return fmt.Errorf("engine: encode payload: %w", err)
+	}
+	m.Payload = payload
+	return nil
+}
+
+// put holds the price of a prepared message and writes it to the queue.
+func (e *Engine) put(tx storage.Txn, m *Message) error {
+	if err := e.opts.Biller.Hold(tx, m); err != nil {
+		return err
+	}
+	if err := putNew(tx, m); err != nil {
+		return err
+	}
+	return tx.Set(queueKey(m.Number, m.NextAttemptAt, m.ID), nil)
+}
+
+// Enqueue queues a message inside the caller's transaction, with its hold, so a
+// batch of campaign messages commits together with the campaign's own records. The
+// message carries AccountID, Number, To, Type, Template, Category and CampaignID; the
+// engine fills the rest. After the commit the caller calls Wake for the number. A
+// refused hold (the account cannot pay) returns the biller's error and writes nothing
+// of the message.
+func (e *Engine) Enqueue(tx storage.Txn, m *Message, send *provider.Message) error {
+	if m.Number == "" {
+		m.Number = e.defaultNum
+	}
+	if !e.HasNumber(m.Number) {
+		return fmt.Errorf("%w: %q", ErrUnknownNumber, m.Number)
+	}
+	if e.isClosed() {
+		return ErrClosed
+	}
+	if err := e.prepare(m, send, e.clock.Now()); err != nil {
+		return err
+	}
+	return e.put(tx, m)
+}
+
+// Wake tells the number's dispatcher that messages were queued for it.
+func (e *Engine) Wake(alias string) {
+	if d, ok := e.dispatchers[alias]; ok {
+		d.wake(e.clock.Now())
+	}
 }
 
 // Replay returns the stored answer of an earlier Submit with the same idempotency key
@@ -448,28 +495,35 @@ func (e *Engine) Get(id string) (*Message, error) {
 func (e *Engine) Cancel(ctx context.Context, id string) (*Message, error) {
 	var out *Message
 	err := e.db.Commit(ctx, func(tx storage.Txn) error {
-		m, err := loadMessage(tx, id)
-		if err != nil {
-			return err
-		}
-		prev := m.State
-		if !m.move(Cancelled, e.clock.Now()) {
-			return ErrNotCancellable
-		}
-		if err := tx.Delete(queueKey(m.Number, m.NextAttemptAt, m.ID)); err != nil {
-			return err
-		}
-		if err := e.release(tx, m, "cancelled"); err != nil {
-			return err
-		}
-		out = m
-		return update(tx, m, prev)
+		var err error
+		out, err = e.CancelIn(tx, id)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	e.notify([]*Message{out})
 	return out, nil
+}
+
+// CancelIn is Cancel inside the caller's transaction (a campaign pausing takes its
+// unclaimed messages back); ErrNotCancellable once the message was claimed.
+func (e *Engine) CancelIn(tx storage.Txn, id string) (*Message, error) {
+	m, err := loadMessage(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	prev := m.State
+	if !m.move(Cancelled, e.clock.Now()) {
+		return nil, ErrNotCancellable
+	}
+	if err := tx.Delete(queueKey(m.Number, m.NextAttemptAt, m.ID)); err != nil {
+		return nil, err
+	}
+	if err := e.release(tx, m, "cancelled"); err != nil {
+		return nil, err
+	}
+	return m, e.update(tx, m, prev)
 }
 
 func (e *Engine) isClosed() bool {

@@ -77,10 +77,13 @@ type Message struct {
 	Category string `json:"category"`
 	// Payload is the provider request body, ready to send. It is stored under its own
 	// key and loaded only when the message is claimed for sending.
-	Payload        json.RawMessage `json:"-"`
-	CallbackData   string          `json:"callback_data,omitempty"`
-	CampaignID     string          `json:"campaign_id,omitempty"`
-	IdempotencyKey string          `json:"idempotency_key,omitempty"`
+	Payload      json.RawMessage `json:"-"`
+	CallbackData string          `json:"callback_data,omitempty"`
+	CampaignID   string          `json:"campaign_id,omitempty"`
+	// CampaignRun numbers the run of CampaignID the message belongs to (recurring
+	// campaigns run many times).
+	CampaignRun    uint64 `json:"campaign_run,omitempty"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 
 	// Money, in micro-units of Currency.
 	Price    int64  `json:"price"`

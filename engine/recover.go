@@ -78,7 +78,7 @@ func (e *Engine) expireLeases(ctx context.Context, now time.Time) (int, error) {
 			}
 			m.LeaseUntil = time.Time{}
 			m.move(Unknown, at)
-			if err := update(tx, m, Dispatching); err != nil {
+			if err := e.update(tx, m, Dispatching); err != nil {
 				return err
 			}
 			changed = append(changed, m)
@@ -144,7 +144,7 @@ func (e *Engine) settleUnknown(ctx context.Context, now time.Time) (int, error) 
 					return err
 				}
 			}
-			if err := update(tx, m, Unknown); err != nil {
+			if err := e.update(tx, m, Unknown); err != nil {
 				return err
 			}
 			changed = append(changed, m)

@@ -63,14 +63,14 @@ func (e *Engine) ApplyStatuses(ctx context.Context, updates []StatusUpdate) (Sta
 			if !moved {
 				res.Duplicate++
 				if dirty { // pricing, wamid or a settlement may still be new
-					if err := save(tx, m); err != nil {
+					if err := e.update(tx, m, prev); err != nil {
 						return err
 					}
 				}
 				continue
 			}
 			res.Applied++
-			if err := update(tx, m, prev); err != nil {
+			if err := e.update(tx, m, prev); err != nil {
 				return err
 			}
 			if _, seen := touched[m.ID]; !seen {

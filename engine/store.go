@@ -60,10 +60,16 @@ func putNew(tx storage.Txn, m *Message) error {
 	return nil
 }
 
-// update writes m after a change from state prev, moving its state index entry.
-func update(tx storage.Txn, m *Message, prev State) error {
+// update writes m after a change from state prev, moving its state index entry, and
+// tells the campaign observer in the same transaction.
+func (e *Engine) update(tx storage.Txn, m *Message, prev State) error {
 	if err := save(tx, m); err != nil {
 		return err
+	}
+	if m.CampaignID != "" && e.opts.Observe != nil {
+		if err := e.opts.Observe(tx, m, prev); err != nil {
+			return fmt.Errorf("engine: observe %s: %w", m.ID, err)
+		}
 	}
 	if prev == m.State {
 		return nil

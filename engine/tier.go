@@ -659,7 +659,7 @@ func (d *dispatcher) park(tx storage.Txn, m *Message, v gateVerdict, now time.Ti
 	if err := tx.Set(queueKey(d.num.Alias, v.due, m.ID), nil); err != nil {
 		return err
 	}
-	return update(tx, m, prev)
+	return d.e.update(tx, m, prev)
 }
 
 // Forecast is the messaging-limit outlook of a number's scope.
