@@ -21,6 +21,16 @@ type propModel struct {
 	resolved map[string]int    // hold id -> times a Capture/Release reported doing something
 	nextID   int
 	topUps   [][2]string // account and id of pending top-ups
+	reserves []string    // ids of reserves made, open or closed
+}
+
+func (m *propModel) pickReserve(rng *rand.Rand) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.reserves) == 0 {
+		return ""
+	}
+	return m.reserves[rng.IntN(len(m.reserves))]
 }
 
 func (m *propModel) newID(prefix string) string {
@@ -96,7 +106,7 @@ func propStep(t testing.TB, f *fixture, m *propModel, rng *rand.Rand, fail bool)
 	var after []func() // model updates that apply only if the commit lands
 	inner := func(tx storage.Txn) error {
 		after = after[:0]
-		switch op := rng.IntN(100); {
+		switch op := rng.IntN(110); {
 		case op < 10: // top-up, confirmed or left pending or rejected
 			ref := m.newID("T")
 			tu, _, err := f.l.CreateTopUp(tx, acct, ref, (1+rng.Int64N(20_000))*idr)
@@ -137,6 +147,11 @@ func propStep(t testing.TB, f *fixture, m *propModel, rng *rand.Rand, fail bool)
 			}
 			if req.Category == CategoryService {
 				req.ContentType = "text"
+			}
+			if rng.IntN(2) == 0 {
+				// A campaign message: its reserve may be open, closed, short, or another
+				// account's; the hold falls back to available whenever it cannot pay.
+				req.ReserveID, req.CampaignID = m.pickReserve(rng), "cmp"
 			}
 			_, err := f.l.Hold(tx, req)
 			if errors.Is(err, ErrInsufficientBalance) {
@@ -216,6 +231,22 @@ func propStep(t testing.TB, f *fixture, m *propModel, rng *rand.Rand, fail bool)
 			if _, err := f.l.Rollover(tx, acct, f.clock.Now()); err != nil {
 				return err
 			}
+		case op >= 100 && op < 105: // a campaign run reserves money, sometimes more than there is
+			id := m.newID("r")
+			_, err := f.l.Reserve(tx, ReserveRequest{ID: id, Account: acct, CampaignID: "cmp", Amount: rng.Int64N(4000) * idr})
+			if errors.Is(err, ErrInsufficientBalance) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			after = append(after, func() { m.mu.Lock(); m.reserves = append(m.reserves, id); m.mu.Unlock() })
+		case op >= 105: // a run ends (or ends again)
+			if id := m.pickReserve(rng); id != "" {
+				if _, err := f.l.CloseReserve(tx, id, "completed"); err != nil {
+					return err
+				}
+			}
 		default: // adjustment either way
 			amount := (rng.Int64N(4000) - 2000) * idr
 			if amount == 0 {
@@ -291,8 +322,22 @@ func checkInvariants(t testing.TB, f *fixture, m *propModel) {
 	}
 	for _, a := range f.l.Accounts() {
 		b := f.balance(a)
-		if b.Available < 0 || b.Held < 0 || b.Balance != b.Available+b.Held {
+		if b.Available < 0 || b.Held < 0 || b.Reserved < 0 || b.Reserved > b.Held || b.Balance != b.Available+b.Held {
 			t.Fatalf("balance of %s: %+v", a, b)
+		}
+		var open []Reserve
+		if err := f.db.View(func(r storage.Reader) (err error) { open, err = f.l.Reserves(r, a, true); return err }); err != nil {
+			t.Fatal(err)
+		}
+		var remaining int64
+		for _, rv := range open {
+			remaining += rv.Remaining
+			if rv.Amount != rv.Remaining+rv.Drawn-rv.Returned+rv.Released || rv.Remaining < 0 {
+				t.Fatalf("reserve %+v does not add up", rv)
+			}
+		}
+		if remaining != b.Reserved {
+			t.Fatalf("%s: open reserves keep %d, balance says %d reserved", a, remaining, b.Reserved)
 		}
 	}
 }
@@ -356,6 +401,15 @@ func runProperty(t *testing.T, f *fixture, seed uint64, steps int, reopen func()
 			if e.Kind == KindRelease && e.Reason == ReleaseExpired {
 				kinds["release_expired"]++
 			}
+			for _, lg := range e.Legs {
+				switch {
+				case lg.Account != reserveAccount(e.Account):
+				case e.HoldID == "": // the reserve itself: made or closed
+					kinds[e.Kind+"_reserve"]++
+				default: // a message hold drawing from it or giving back
+					kinds[e.Kind+"_via_reserve"]++
+				}
+			}
 			if e.Kind == KindCapture && e.Category != "" {
 				for _, lg := range e.Legs {
 					if lg.Account == Writeoff {
@@ -368,7 +422,8 @@ func runProperty(t *testing.T, f *fixture, seed uint64, steps int, reopen func()
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{KindTopUp, KindHold, KindCapture, KindRelease, KindCreditGrant, KindCreditExpiry, KindAdjustment, "release_expired"} {
+	for _, k := range []string{KindTopUp, KindHold, KindCapture, KindRelease, KindCreditGrant, KindCreditExpiry, KindAdjustment, "release_expired",
+		KindHold + "_reserve", KindRelease + "_reserve", KindHold + "_via_reserve", KindRelease + "_via_reserve"} {
 		if kinds[k] == 0 {
 			t.Errorf("the run wrote no %s entry", k)
 		}
