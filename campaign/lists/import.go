@@ -314,6 +314,7 @@ func (s *Store) run(ctx context.Context, j *job) Import {
 	w := &chunkWriter{s: s, j: j, seen: make(map[string]struct{}, chunkRows)}
 	var dataRows int64
 	var failure error
+	writeFailed := false
 	for {
 		if err := ctx.Err(); err != nil {
 			failure = fmt.Errorf("stopped before the end of the file (%v); the rows before that are kept", err)
@@ -343,19 +344,18 @@ func (s *Store) run(ctx context.Context, j *job) Import {
 		}
 		if len(w.rows) >= chunkRows || w.settled() >= chunkRows {
 			if err := w.flush(dataRows, false); err != nil {
-				failure = fmt.Errorf("writing rows: %v", err)
+				failure, writeFailed = fmt.Errorf("writing rows: %v", err), true
 				break
 			}
 		}
 	}
-	if failure == nil {
-		if err := w.flush(dataRows, true); err != nil {
+	if !writeFailed {
+		// Rows read before a read error or a stop are written too: they are good.
+		if err := w.flush(dataRows, failure == nil); err != nil {
 			failure = fmt.Errorf("writing rows: %v", err)
 		}
 	}
 	if failure != nil {
-		// The rows of the last chunk were not written; the record keeps the counts of
-		// what was.
 		if err := w.fail(failure); err != nil {
 			s.log.Error("lists: recording a failed import", "import", j.imp.ID, "err", err)
 		}
@@ -509,7 +509,13 @@ func (w *chunkWriter) flush(dataRows int64, final bool) error {
 		im.Status, im.RowsTotal, im.Progress, im.FinishedAt = StatusDone, dataRows, 1, s.clk.Now().UTC()
 	}
 	w.rows, w.extra = w.rows[:0], 0
-	return w.commit(int64(len(add)))
+	if err := w.commit(int64(len(add))); err != nil {
+		return err
+	}
+	if s.chunkDone != nil {
+		s.chunkDone(*im)
+	}
+	return nil
 }
 
 // fail records the import as failed with what it wrote.

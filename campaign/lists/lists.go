@@ -124,6 +124,9 @@ type Store struct {
 
 	mu   sync.Mutex
 	busy map[string]string // list id -> running import id
+
+	// chunkDone, when set (tests), sees the import record after each committed chunk.
+	chunkDone func(Import)
 }
 
 // Open returns the store over db. Imports that were running when Kirim stopped are
