@@ -275,6 +275,14 @@ func TestRestart(t *testing.T) {
 			wantNext: "2027-01-01T01:00:00Z",
 		},
 		{
+			name: "eighty days away on an every-minute schedule: counting stops, the grace window is searched",
+			spec: Spec{Cron: "* * * * *"}, restartAt: "2027-02-19T00:10:30Z",
+			wantFire: []string{"c@2027-02-19T00:10:00Z"},
+			wantRuns: "2027-02-19T00:10:00Z fired\n" +
+				"2026-12-01T00:01:00Z skipped (missed while stopped: at least 100060 instants from 2026-12-01T00:01:00Z to 2027-02-19T00:09:00Z, superseded by 2027-02-19T00:10:00Z)\n",
+			wantNext: "2027-02-19T00:11:00Z",
+		},
+		{
 			name: "a once-schedule missed within grace fires",
 			spec: Spec{At: utc("2026-12-01T02:00:00Z")}, restartAt: "2026-12-01T02:59:00Z",
 			wantFire: []string{"c@2026-12-01T02:00:00Z"},
@@ -621,4 +629,41 @@ func TestNewOptions(t *testing.T) {
 	}
 	s.Stop()
 	s.Stop()
+}
+
+// TestStopDuringFire: a Fire cut short by Stop leaves the run "firing", and the next
+// start fires it again.
+func TestStopDuringFire(t *testing.T) {
+	db := openDB(t, "")
+	clk := clock.NewFake(utc("2026-12-01T00:00:00Z"))
+	rec := newRecorder(clk)
+	entered := make(chan struct{})
+	slow := func(ctx context.Context, id string, at time.Time) error {
+		_ = rec.fire(ctx, id, at)
+		close(entered)
+		<-ctx.Done()
+		return fmt.Errorf("launch %s: %w", id, ctx.Err())
+	}
+	s := newScheduler(t, db, clk, slow, 0)
+	start(t, s)
+	mustSet(t, s, "c", Spec{At: utc("2026-12-01T02:00:00Z")})
+	clk.Set(utc("2026-12-01T02:00:00Z"))
+	<-entered
+	s.Stop()
+	if runs := describeRuns(runsOf(t, s, "c")); runs != "2026-12-01T02:00:00Z firing\n" {
+		t.Fatalf("after stop, runs:\n%s", runs)
+	}
+	s2 := newScheduler(t, db, clk, rec.fire, 0)
+	start(t, s2)
+	s2.Stop()
+	var got []string
+	for _, c := range rec.drain() {
+		got = append(got, c.String())
+	}
+	if strings.Join(got, " ") != "c@2026-12-01T02:00:00Z c@2026-12-01T02:00:00Z" {
+		t.Fatalf("fires %v: want the cut-short one and its repeat", got)
+	}
+	if runs := describeRuns(runsOf(t, s2, "c")); runs != "2026-12-01T02:00:00Z fired\n" {
+		t.Fatalf("runs:\n%s", runs)
+	}
 }
