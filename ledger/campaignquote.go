@@ -69,9 +69,10 @@ type CampaignQuote struct {
 // progression from the month's current volume, same free rules, same package credits
 // used first while they last. It keeps counters only, never the recipients, so a run
 // of a million costs the same memory as one of ten. It assumes each recipient appears
-// once (campaigns dedupe). A CampaignQuoter is not safe for concurrent use; the Reader
-// it was made with must stay open while Add is called (legacy rules read each
-// recipient's open conversation).
+// once (campaigns dedupe). A CampaignQuoter is not safe for concurrent use. Under
+// conversation-based (legacy) rules Add reads each recipient's open conversation, so the
+// Reader it was made with must stay open while Add is called; under the other rules
+// everything is read when it is made and Add reads nothing.
 type CampaignQuoter struct {
 	l     *Ledger
 	acct  *Account
@@ -88,7 +89,7 @@ type CampaignQuoter struct {
 type quoterState struct {
 	base storeState
 	vol  map[[2]string]int64 // (category, month) -> volume including priced holds
-	used map[string]int64    // credit kind -> units used by priced holds
+	left map[string]int64    // credit kind -> units left after priced holds
 }
 
 func (s *quoterState) volume(category, month string) (int64, error) {
@@ -109,15 +110,22 @@ func (s *quoterState) conversationUntil(recipient, category string) (int64, erro
 }
 
 func (s *quoterState) credits(kind string) (int64, error) {
-	left, err := s.base.credits(kind)
-	return left - s.used[kind], err
+	if v, ok := s.left[kind]; ok {
+		return v, nil
+	}
+	v, err := s.base.credits(kind)
+	if err != nil {
+		return 0, err
+	}
+	s.left[kind] = v
+	return v, nil
 }
 
 // held applies one priced hold to the state, as Hold's writes would.
 func (s *quoterState) held(q Quote, credit bool, kind string) {
 	switch {
 	case credit:
-		s.used[kind]++
+		s.left[kind]--
 	case holdMoney(q, credit) > 0:
 		s.vol[[2]string{q.Category, q.Month}]++
 	}
@@ -153,7 +161,7 @@ func (l *Ledger) NewCampaignQuoter(r storage.Reader, req CampaignQuoteRequest) (
 	}
 	q := &CampaignQuoter{
 		l: l, acct: acct, card: card, req: qreq, kind: req.CreditKind,
-		state: quoterState{base: base, vol: make(map[[2]string]int64, 1), used: make(map[string]int64, 1)},
+		state: quoterState{base: base, vol: make(map[[2]string]int64, 1), left: make(map[string]int64, 1)},
 		bands: make(map[[2]int64]*BandQuote, 4),
 		res: CampaignQuote{
 			Currency: acct.Currency, Category: req.Category, Month: monthOf(req.At, acct.Timezone),
@@ -176,8 +184,14 @@ func (l *Ledger) NewCampaignQuoter(r storage.Reader, req CampaignQuoteRequest) (
 			q.res.Reserved = rv.Remaining
 		}
 	}
+	// Load now what every Add needs, so that outside legacy rules Add reads nothing.
 	if q.res.MonthVolumeBefore, err = q.state.volume(req.Category, q.res.Month); err != nil {
 		return nil, fmt.Errorf("ledger: campaign quote %s: %w", acct.ID, err)
+	}
+	if acct.Package.Credits[q.kind] > 0 {
+		if _, err := q.state.credits(q.kind); err != nil {
+			return nil, fmt.Errorf("ledger: campaign quote %s: %w", acct.ID, err)
+		}
 	}
 	return q, nil
 }
@@ -188,7 +202,7 @@ func (l *Ledger) NewCampaignQuoter(r storage.Reader, req CampaignQuoteRequest) (
 func (q *CampaignQuoter) Add(recipientWaID, market string) (int64, error) {
 	req := q.req
 	req.Recipient, req.Market = recipientWaID, market
-	p, credit, err := q.l.price(&q.state, q.acct, q.card, req, q.kind, false)
+	p, credit, err := q.l.price(&q.state, q.acct, q.card, req, q.res.Month, q.kind, false)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: campaign quote %s: recipient %s: %w", q.acct.ID, recipientWaID, err)
 	}

@@ -75,6 +75,8 @@ func TestCampaignQuoteCreditsFreeAndReserve(t *testing.T) {
 	f := newFixture(t, Config{Accounts: []Account{{ID: "acme", Currency: "IDR", Timezone: jakarta(t),
 		Package: Package{Credits: map[string]int64{CategoryMarketing: 2}}}}})
 	f.topUp("acme", "TRF-1", 1000*idr)
+	// A free hold runs the month's rollover, so credits are read from their balance.
+	f.mustHold(HoldRequest{ID: "svc", Account: "acme", Category: CategoryService, ContentType: "text", InWindow: true})
 	rcpts := [][2]string{{"628110001", "62"}, {"628110002", "62"}, {"628110003", "62"}, {"14155550100", "1"}}
 	q, prices := f.campaignQuote(CampaignQuoteRequest{Account: "acme", Category: CategoryMarketing}, rcpts)
 	if q.Credits[CategoryMarketing] != 2 || q.Total != 2*514*idr || !reflect.DeepEqual(prices, []int64{0, 0, 514 * idr, 514 * idr}) {
@@ -82,6 +84,23 @@ func TestCampaignQuoteCreditsFreeAndReserve(t *testing.T) {
 	}
 	if q.BalanceAfter != -28*idr || q.Shortfall != 28*idr {
 		t.Fatalf("balance after %d shortfall %d", q.BalanceAfter, q.Shortfall)
+	}
+	// Outside legacy rules the quoter reads everything when it is made, so Add may run
+	// after the read transaction has ended.
+	var late *CampaignQuoter
+	if err := f.db.View(func(r storage.Reader) (err error) {
+		late, err = f.l.NewCampaignQuoter(r, CampaignQuoteRequest{Account: "acme", Category: CategoryMarketing})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range rcpts {
+		if _, err := late.Add(rc[0], rc[1]); err != nil {
+			t.Fatalf("add after the view: %v", err)
+		}
+	}
+	if lq := late.Result(); !reflect.DeepEqual(lq, q) {
+		t.Fatalf("late quote %+v, want %+v", lq, q)
 	}
 	// An unpayable run cannot reserve.
 	if _, err := f.reserve(ReserveRequest{ID: "run1", Account: "acme", CampaignID: "cmp1", Amount: q.Total}); !isErr(err, ErrInsufficientBalance) {

@@ -151,7 +151,8 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 	if err != nil {
 		return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 	}
-	q, useCredit, err := l.price(storeState{r: tx, acct: acct, rolloverDue: rollover.due}, acct, card, qreq, req.CreditKind, false)
+	st := storeState{r: tx, acct: acct, rolloverDue: rollover.due}
+	q, useCredit, err := l.price(st, acct, card, qreq, monthOf(req.At, acct.Timezone), req.CreditKind, false)
 	if err != nil {
 		return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 	}

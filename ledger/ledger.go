@@ -1,7 +1,8 @@
 // Package ledger owns Kirim's money: the append-only, hash-chained prepaid balance
 // ledger of every Kirim account, two-phase holds on messages (reserve, capture,
-// release), top-ups, adjustments, rate cards with monthly volume bands, monthly
-// package credits and statements.
+// release), campaign reserves (one earmark per campaign run that its messages' holds
+// draw from) and exact campaign quotes, top-ups, adjustments, rate cards with monthly
+// volume bands, monthly package credits and statements.
 //
 // Every movement is an entry of postings (legs) between named accounts that sum to zero
 // per asset: "world" (money and credits entering or leaving the system), "provider"

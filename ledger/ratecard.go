@@ -200,7 +200,7 @@ func (l *Ledger) quote(r storage.Reader, acct *Account, req QuoteRequest, billab
 	if err != nil {
 		return Quote{}, err
 	}
-	q, _, err := l.price(storeState{r: r, acct: acct}, acct, card, req, "", billable)
+	q, _, err := l.price(storeState{r: r, acct: acct}, acct, card, req, monthOf(req.At, acct.Timezone), "", billable)
 	return q, err
 }
 
@@ -266,8 +266,9 @@ func (s storeState) credits(kind string) (int64, error) {
 // price is the one pricing path of the ledger: it prices req on card against st and,
 // when creditKind is set, decides whether a unit of that package credit covers the
 // message instead of money (only kinds in the account's package count). billable skips
-// the free rules.
-func (l *Ledger) price(st pricingState, acct *Account, card *RateCard, req QuoteRequest, creditKind string, billable bool) (Quote, bool, error) {
+// the free rules. month is req.At's month in the account's timezone (monthOf), passed
+// in because formatting it is a third of the cost of pricing a campaign recipient.
+func (l *Ledger) price(st pricingState, acct *Account, card *RateCard, req QuoteRequest, month, creditKind string, billable bool) (Quote, bool, error) {
 	if req.Recipient != "" {
 		if err := validID("recipient", req.Recipient); err != nil {
 			return Quote{}, false, err
@@ -278,7 +279,7 @@ func (l *Ledger) price(st pricingState, acct *Account, card *RateCard, req Quote
 		Category:  req.Category,
 		Rules:     card.Rules,
 		Effective: card.Effective,
-		Month:     monthOf(req.At, acct.Timezone),
+		Month:     month,
 	}
 	if q.Rules == "" {
 		q.Rules = l.rules

@@ -200,6 +200,7 @@ func FuzzDecodeHold(f *testing.F) {
 			At: time.Unix(1, 2).UTC(), ExpiresAt: time.Unix(3, 4).UTC(), HoldSeq: 9},
 		{ID: "h2", Account: "acme", Category: CategoryService, CreditKind: "service", CreditMonth: "2025-07", Status: HoldReleased,
 			ReleaseReason: "failed", ResolvedAt: time.Unix(5, 0).UTC(), InWindow: true, Free: true, FreeReason: FreeService},
+		{ID: "h3", Account: "acme", CampaignID: "cmp1", Category: CategoryMarketing, Amount: 514 * idr, Status: HoldHeld, ReserveID: "run1"},
 	}
 	for _, h := range seeds {
 		f.Add(encodeHold(&h))
