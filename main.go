@@ -256,6 +256,15 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// Templates first: the engine asks their status when it claims a template send.
 	catalog := m.setupTemplates(ctx)
+	// Campaigns before the engine: the engine reports their messages' changes to them.
+	if err := m.setupLists(); err != nil {
+		apiLn.Close()
+		return err
+	}
+	if err := m.setupCampaigns(catalog); err != nil {
+		apiLn.Close()
+		return err
+	}
 	m.Engine, err = engine.New(m.withTier(engine.Options{
 		DB: db, Clock: m.Clock, Numbers: numbers, Logger: m.Logger, Biller: biller,
 		TemplateStatus: func(waba, name, language string) string {
@@ -267,12 +276,18 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxAttempts: cfg.Engine.MaxAttempts, LeaseTimeout: cfg.Engine.LeaseTimeout.Duration,
 		UnknownTimeout: cfg.Engine.UnknownTimeout.Duration, ResendUnknown: cfg.Engine.UnknownPolicy == "resend",
 		Workers: cfg.Engine.Workers, SendTimeout: cfg.Provider.Timeout.Duration,
+		Observe: m.Campaigns.Observe, OnChange: m.Campaigns.OnChange,
 	}))
 	if err != nil {
 		apiLn.Close()
 		return err
 	}
 	if err := m.Engine.Start(ctx); err != nil {
+		apiLn.Close()
+		return err
+	}
+	m.Campaigns.SetEngine(m.Engine)
+	if err := m.Campaigns.Start(ctx); err != nil {
 		apiLn.Close()
 		return err
 	}
@@ -297,15 +312,6 @@ func (m *Main) Run(ctx context.Context) error {
 	})
 	m.Webhook.Start(bgCtx)
 	m.startTier(bgCtx)
-
-	if err := m.setupLists(); err != nil {
-		apiLn.Close()
-		return err
-	}
-	if err := m.setupCampaigns(); err != nil {
-		apiLn.Close()
-		return err
-	}
 
 	var accounts []api.Account
 	var keys []api.Key
@@ -445,6 +451,9 @@ func (m *Main) Close() error {
 		if err := s.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if m.Campaigns != nil {
+		m.Campaigns.Close()
 	}
 	if m.Engine != nil {
 		if err := m.Engine.Close(ctx); err != nil {

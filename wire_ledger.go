@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kirim/api"
+	"kirim/campaign"
 	"kirim/clock"
 	"kirim/config"
 	"kirim/engine"
@@ -47,7 +48,7 @@ func (m *Main) setupLedger() (engine.Biller, error) {
 		m.Logger.Warn("kirim: no [[rate_cards]] configured: sends are not charged")
 		return nil, nil
 	}
-	return ledger.NewBiller(l), nil
+	return ledger.NewBiller(l).WithReserve(campaign.ReserveID), nil
 }
 
 // ledgerAPI is what the money endpoints need.

@@ -1,4 +1,413 @@
 package api
 
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"kirim/campaign"
+	"kirim/campaign/schedule"
+)
+
 // campaignRoutes serves campaigns.
-func (s *Server) campaignRoutes() []route { return nil }
+func (s *Server) campaignRoutes() []route {
+	return []route{
+		{"POST", "/v1/campaigns", ScopeCampaigns, s.createCampaign},
+		{"GET", "/v1/campaigns", ScopeCampaigns, s.listCampaigns},
+		{"GET", "/v1/campaigns/:id", ScopeCampaigns, s.getCampaign},
+		{"GET", "/v1/campaigns/:id/runs", ScopeCampaigns, s.campaignRuns},
+		{"GET", "/v1/campaigns/:id/recipients", ScopeCampaigns, s.campaignRecipients},
+		{"POST", "/v1/campaigns/:id/quote", ScopeCampaigns, s.quoteCampaign},
+		{"POST", "/v1/campaigns/:id/launch", ScopeCampaigns, s.campaignAction},
+		{"POST", "/v1/campaigns/:id/pause", ScopeCampaigns, s.campaignAction},
+		{"POST", "/v1/campaigns/:id/resume", ScopeCampaigns, s.campaignAction},
+		{"POST", "/v1/campaigns/:id/cancel", ScopeCampaigns, s.campaignAction},
+		{"POST", "/v1/campaigns/:id/retry", ScopeCampaigns, s.retryCampaign},
+	}
+}
+
+var errCampaignsOff = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "campaigns are not enabled"}
+
+type campaignRequest struct {
+	Name     string                 `json:"name"`
+	Template campaign.TemplateRef   `json:"template"`
+	From     string                 `json:"from"`
+	ListIDs  []string               `json:"list_ids"`
+	Filters  []campaign.Filter      `json:"filters"`
+	Header   string                 `json:"header"`
+	Body     []string               `json:"body"`
+	Buttons  []campaign.ButtonValue `json:"buttons"`
+	Schedule *scheduleRequest       `json:"schedule"`
+}
+
+type scheduleRequest struct {
+	At       string `json:"at"`
+	Cron     string `json:"cron"`
+	Timezone string `json:"timezone"`
+}
+
+func (s *Server) createCampaign(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
+	svc := s.opts.Campaigns
+	if svc == nil {
+		return 0, nil, errCampaignsOff
+	}
+	var req campaignRequest
+	if aerr := decodeStrict(c.body, &req); aerr != nil {
+		return 0, nil, aerr
+	}
+	cr := campaign.CreateRequest{Account: c.account.ID, Name: req.Name, Template: req.Template, From: req.From,
+		ListIDs: req.ListIDs, Filters: req.Filters, Header: req.Header, Body: req.Body, Buttons: req.Buttons}
+	if sr := req.Schedule; sr != nil {
+		spec := &schedule.Spec{Cron: sr.Cron, Timezone: sr.Timezone}
+		if sr.At != "" {
+			at, err := time.Parse(time.RFC3339, sr.At)
+			if err != nil {
+				return 0, nil, invalid("schedule.at", "%q is not an RFC 3339 time", sr.At)
+			}
+			spec.At = at.UTC()
+		}
+		cr.Schedule = spec
+	}
+	return s.idempotent(r, c, func() (int, any, error) {
+		cp, err := svc.Create(r.Context(), cr)
+		if err != nil {
+			return 0, nil, campaignError(err)
+		}
+		p, err := svc.Progress(c.account.ID, cp.ID)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, s.progressView(p), nil
+	})
+}
+
+// campaignError maps the service's errors to the envelope.
+func campaignError(err error) error {
+	var ie *campaign.InvalidError
+	switch {
+	case errors.As(err, &ie):
+		code, status := "invalid_field", http.StatusBadRequest
+		if ie.Code != "" {
+			code, status = ie.Code, http.StatusUnprocessableEntity
+		}
+		return &Error{Status: status, Code: code, Field: ie.Field, Message: ie.Error()}
+	case errors.Is(err, campaign.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such campaign"}
+	case errors.Is(err, campaign.ErrState):
+		return &Error{Status: http.StatusConflict, Code: "invalid_state", Message: err.Error()}
+	case errors.Is(err, campaign.ErrInsufficient):
+		return &Error{Status: http.StatusPaymentRequired, Code: "insufficient_balance", Message: err.Error()}
+	}
+	return err
+}
+
+// campaignView is a campaign as the API shows it, with its current run's progress.
+type campaignView struct {
+	ID        string                 `json:"id"`
+	Name      string                 `json:"name"`
+	State     string                 `json:"state"`
+	Reason    string                 `json:"reason,omitempty"`
+	Template  campaign.TemplateRef   `json:"template"`
+	Category  string                 `json:"category"`
+	From      string                 `json:"from"`
+	ListIDs   []string               `json:"list_ids"`
+	Filters   []campaign.Filter      `json:"filters,omitempty"`
+	Header    string                 `json:"header,omitempty"`
+	Body      []string               `json:"body,omitempty"`
+	Buttons   []campaign.ButtonValue `json:"buttons,omitempty"`
+	Schedule  any                    `json:"schedule,omitempty"`
+	NextRun   any                    `json:"next_run"`
+	Run       uint64                 `json:"run"`
+	Progress  *progressView          `json:"progress,omitempty"`
+	CreatedAt time.Time              `json:"created_at"`
+	UpdatedAt time.Time              `json:"updated_at"`
+}
+
+type progressView struct {
+	Run        uint64           `json:"run"`
+	State      string           `json:"state"`
+	Reason     string           `json:"reason,omitempty"`
+	Resolved   bool             `json:"resolved"`
+	Recipients int64            `json:"recipients"`
+	Skipped    map[string]int64 `json:"skipped,omitempty"`
+	Counts     map[string]int64 `json:"counts"`
+	Quoted     Money            `json:"quoted"`
+	Spend      Money            `json:"spend"`
+	Rate       float64          `json:"rate_per_second"`
+	ETA        any              `json:"eta"`
+	StartedAt  time.Time        `json:"started_at"`
+	FinishedAt any              `json:"finished_at"`
+}
+
+func (s *Server) progressView(p *campaign.Progress) campaignView {
+	c := p.Campaign
+	v := campaignView{ID: c.ID, Name: c.Name, State: c.State, Reason: c.Reason, Template: c.Template, Category: c.Category,
+		From: c.From, ListIDs: c.ListIDs, Filters: c.Filters, Header: c.Header, Body: c.Body, Buttons: c.Buttons,
+		NextRun: timeOrNil(p.NextRun), Run: c.Run, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if sp := c.Schedule; sp != nil {
+		m := map[string]any{"description": sp.Describe()}
+		if !sp.At.IsZero() {
+			m["at"] = sp.At
+		}
+		if sp.Cron != "" {
+			m["cron"], m["timezone"] = sp.Cron, sp.Timezone
+		}
+		v.Schedule = m
+	}
+	if run := p.Run; run != nil {
+		cur := run.Currency
+		if cur == "" {
+			cur = s.accounts[c.Account].Currency
+		}
+		v.Progress = &progressView{Run: run.Seq, State: run.State, Reason: run.Reason, Resolved: run.Resolved,
+			Recipients: run.Total, Skipped: run.Skipped, Counts: run.Counts, Quoted: NewMoney(run.Quoted, cur),
+			Spend: NewMoney(run.Spend, cur), Rate: p.Rate, ETA: timeOrNil(p.ETA), StartedAt: run.StartedAt,
+			FinishedAt: timeOrNil(run.FinishedAt)}
+	}
+	return v
+}
+
+func (s *Server) getCampaign(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	svc := s.opts.Campaigns
+	if svc == nil {
+		return 0, nil, errCampaignsOff
+	}
+	pr, err := svc.Progress(c.account.ID, p.ByName("id"))
+	if err != nil {
+		return 0, nil, campaignError(err)
+	}
+	return http.StatusOK, s.progressView(pr), nil
+}
+
+func (s *Server) listCampaigns(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
+	svc := s.opts.Campaigns
+	if svc == nil {
+		return 0, nil, errCampaignsOff
+	}
+	limit, aerr := pageLimit(r)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	cs, next, err := svc.List(c.account.ID, r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]campaignView, 0, len(cs))
+	for _, cp := range cs {
+		pr, err := svc.Progress(c.account.ID, cp.ID)
+		if err != nil {
+			return 0, nil, err
+		}
+		out = append(out, s.progressView(pr))
+	}
+	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
+}
+
+func (s *Server) campaignRuns(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	svc := s.opts.Campaigns
+	if svc == nil {
+		return 0, nil, errCampaignsOff
+	}
+	runs, err := svc.Runs(c.account.ID, p.ByName("id"), 100)
+	if err != nil {
+		return 0, nil, campaignError(err)
+	}
+	return http.StatusOK, map[string]any{"data": runs}, nil
+}
+
+// quoteView is a quote as the API shows it.
+type quoteView struct {
+	Recipients     int64            `json:"recipients"`
+	Skipped        map[string]int64 `json:"skipped"`
+	Cost           Money            `json:"cost"`
+	Bands          []bandView       `json:"bands"`
+	Free           int64            `json:"free"`
+	Credits        map[string]int64 `json:"credits,omitempty"`
+	Available      Money            `json:"available"`
+	BalanceAfter   Money            `json:"balance_after"`
+	ETA            time.Time        `json:"eta"`
+	TierDays       int              `json:"tier_days"`
+	MessagingLimit any              `json:"messaging_limit"`
+	Used24h        int              `json:"used_24h"`
+	ThroughputMPS  int              `json:"throughput_mps"`
+	Forecast       any              `json:"forecast"`
+	At             time.Time        `json:"at"`
+}
+
+type bandView struct {
+	Band      int   `json:"band"`
+	Count     int64 `json:"count"`
+	UnitPrice Money `json:"unit_price"`
+	Amount    Money `json:"amount"`
+}
+
+func (s *Server) quoteCampaign(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	svc := s.opts.Campaigns
+	if svc == nil {
+		return 0, nil, errCampaignsOff
+	}
+	q, err := svc.Quote(c.account.ID, p.ByName("id"))
+	if err != nil {
+		return 0, nil, campaignError(err)
+	}
+	cur := q.Currency
+	if cur == "" {
+		cur = c.account.Currency
+	}
+	v := quoteView{Recipients: q.Recipients, Skipped: q.Skipped, Cost: NewMoney(q.Cost, cur), Free: q.Free, Credits: q.Credits,
+		Available: NewMoney(q.Available, cur), BalanceAfter: NewMoney(q.BalanceAfter, cur), ETA: q.ETA, TierDays: q.TierDays,
+		MessagingLimit: limitView(q.MessagingLimit), Used24h: q.UsedNow, ThroughputMPS: q.ThroughputMPS, Forecast: q.Forecast, At: q.At,
+		Bands: []bandView{}}
+	for _, b := range q.Bands {
+		v.Bands = append(v.Bands, bandView{Band: b.Band, Count: b.Count, UnitPrice: NewMoney(b.UnitPrice, cur), Amount: NewMoney(b.Amount, cur)})
+	}
+	return http.StatusOK, v, nil
+}
+
+func (s *Server) campaignAction(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	svc := s.opts.Campaigns
+	if svc == nil {
+		return 0, nil, errCampaignsOff
+	}
+	id := p.ByName("id")
+	var err error
+	switch action := r.URL.Path[len(r.URL.Path)-len(lastSegment(r.URL.Path)):]; action {
+	case "launch":
+		_, err = svc.Launch(r.Context(), c.account.ID, id)
+	case "pause":
+		_, err = svc.Pause(r.Context(), c.account.ID, id)
+	case "resume":
+		_, err = svc.Resume(r.Context(), c.account.ID, id)
+	case "cancel":
+		_, err = svc.Cancel(r.Context(), c.account.ID, id)
+	}
+	if err != nil {
+		return 0, nil, campaignError(err)
+	}
+	pr, err := svc.Progress(c.account.ID, id)
+	if err != nil {
+		return 0, nil, campaignError(err)
+	}
+	return http.StatusOK, s.progressView(pr), nil
+}
+
+func lastSegment(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			return path[i+1:]
+		}
+	}
+	return path
+}
+
+func (s *Server) retryCampaign(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	svc := s.opts.Campaigns
+	if svc == nil {
+		return 0, nil, errCampaignsOff
+	}
+	n, err := svc.Retry(r.Context(), c.account.ID, p.ByName("id"))
+	if err != nil {
+		return 0, nil, campaignError(err)
+	}
+	pr, err := svc.Progress(c.account.ID, p.ByName("id"))
+	if err != nil {
+		return 0, nil, campaignError(err)
+	}
+	return http.StatusOK, map[string]any{"requeued": n, "campaign": s.progressView(pr)}, nil
+}
+
+// recipientView is one recipient row.
+type recipientView struct {
+	Phone     string `json:"phone"`
+	Name      string `json:"name,omitempty"`
+	Status    string `json:"status"`
+	MessageID string `json:"message_id,omitempty"`
+	Error     any    `json:"error,omitempty"`
+	Charged   Money  `json:"charged"`
+}
+
+// campaignRecipients lists a run's recipients with their status: JSON pages, or the
+// whole run as CSV with Accept: text/csv.
+func (s *Server) campaignRecipients(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	svc := s.opts.Campaigns
+	if svc == nil {
+		return 0, nil, errCampaignsOff
+	}
+	q := r.URL.Query()
+	f := campaign.RecipientFilter{Status: q.Get("status"), After: q.Get("cursor")}
+	if v := q.Get("run"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			return 0, nil, invalid("run", "must be a run number")
+		}
+		f.Run = n
+	}
+	id := p.ByName("id")
+	cur := c.account.Currency
+	if wantsCSV(r) {
+		if _, err := svc.Get(c.account.ID, id); err != nil {
+			return 0, nil, campaignError(err)
+		}
+		return http.StatusOK, streamResponse{contentType: "text/csv; charset=utf-8", filename: id + "-recipients.csv",
+			write: func(w io.Writer) error {
+				cw := csv.NewWriter(w)
+				if err := cw.Write([]string{"phone", "name", "status", "message_id", "error_code", "error_title", "charged"}); err != nil {
+					return err
+				}
+				_, err := svc.Recipients(c.account.ID, id, f, func(row *campaign.Row) error {
+					code, title := "", ""
+					if row.Error != nil {
+						code, title = strconv.Itoa(row.Error.Code), row.Error.Title
+					}
+					return cw.Write([]string{row.Phone, row.Name, row.Status, row.MessageID, code, title, formatMicros(row.Charged)})
+				})
+				if err != nil {
+					return err
+				}
+				cw.Flush()
+				return cw.Error()
+			}}, nil
+	}
+	limit, aerr := pageLimit(r)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	f.Limit = limit
+	out := []recipientView{}
+	next, err := svc.Recipients(c.account.ID, id, f, func(row *campaign.Row) error {
+		v := recipientView{Phone: row.Phone, Name: row.Name, Status: row.Status, MessageID: row.MessageID, Charged: NewMoney(row.Charged, cur)}
+		if row.Error != nil {
+			v.Error = map[string]any{"code": row.Error.Code, "title": row.Error.Title}
+		}
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, campaignError(err)
+	}
+	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
+}
+
+// Page sizes of campaign listings.
+const (
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
+)
+
+// pageLimit reads ?limit= (default defaultPageLimit, at most maxPageLimit).
+func pageLimit(r *http.Request) (int, *Error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return defaultPageLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPageLimit {
+		return 0, invalid("limit", "must be 1 to %d", maxPageLimit)
+	}
+	return n, nil
+}

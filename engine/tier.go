@@ -759,7 +759,7 @@ func (e *Engine) ForecastTier(alias string) (Forecast, error) {
 
 // RecipientsETA estimates when n new business-initiated recipients would all have been
 // sent from the number under its current limit: the free slots go at once, then each
-// slot that frees takes one, then a full limit per day.
+// slot that frees takes one, and each of those frees again a window later.
 func (e *Engine) RecipientsETA(alias string, n int) (time.Time, error) {
 	sc, ok := e.tier.byAlias[alias]
 	if !ok {
@@ -770,27 +770,29 @@ func (e *Engine) RecipientsETA(alias string, n int) (time.Time, error) {
 	if n <= 0 || u.Limit == Unlimited {
 		return now, nil
 	}
-	free := u.Limit - u.Used24h
+	free := max(u.Limit-u.Used24h, 0)
 	if n <= free {
 		return now, nil
 	}
-	k := n - max(free, 0)
+	// The window as it will be once the free slots are taken now, oldest first.
 	sc.mu.Lock()
-	window := make([]int64, 0, len(sc.slots)-sc.head)
+	window := make([]int64, 0, len(sc.slots)-sc.head+free)
 	for _, sl := range sc.slots[sc.head:] {
 		window = append(window, sl.at)
 	}
 	sc.mu.Unlock()
-	if k <= len(window) {
-		return time.Unix(0, window[k-1]).Add(LimitWindow), nil
+	for range free {
+		window = append(window, now.UnixNano())
 	}
-	last := now
-	if len(window) > 0 {
-		last = time.Unix(0, window[len(window)-1]).Add(LimitWindow)
+	if len(window) == 0 {
+		return time.Time{}, nil // a zero limit: never
 	}
-	rest := k - len(window)
-	extraDays := (rest - 1) / max(u.Limit, 1)
-	return last.Add(time.Duration(extraDays) * LimitWindow), nil
+	// The k-th recipient beyond the free ones takes the slot of window[(k-1) mod L]
+	// in its ((k-1) div L + 1)-th renewal.
+	k := n - free
+	cycle := (k - 1) / len(window)
+	at := time.Unix(0, window[(k-1)%len(window)]).Add(time.Duration(cycle+1) * LimitWindow)
+	return at.UTC(), nil
 }
 
 // QueueDepth counts the number's queued and waiting messages, up to limit (capped

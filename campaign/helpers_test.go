@@ -1,0 +1,292 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kirim/campaign/lists"
+	"kirim/clock"
+	"kirim/engine"
+	"kirim/ledger"
+	"kirim/provider"
+	"kirim/provider/sandbox"
+	"kirim/storage"
+	"kirim/template"
+)
+
+var t0 = time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
+
+const (
+	testAccount = "acme"
+	waitTimeout = 30 * time.Second
+	idr         = 1_000_000
+	price       = 514 * idr
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// catalog is a fixed set of templates.
+type catalog struct {
+	mu sync.Mutex
+	m  map[string]*template.Template
+}
+
+func (c *catalog) Lookup(_, name, language string) (*template.Template, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.m[name+"/"+language]
+	if !ok {
+		return nil, false
+	}
+	cp := *t
+	return &cp, true
+}
+
+func (c *catalog) setStatus(name, language string, st template.Status) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[name+"/"+language].Status = st
+}
+
+// env is a campaign service feeding a real engine that sends through the real client
+// to the sandbox over HTTP, with lists and the ledger, all on one fake clock.
+type env struct {
+	t     *testing.T
+	clk   *clock.Fake
+	db    *storage.DB
+	sb    *sandbox.Sandbox
+	eng   *engine.Engine
+	lists *lists.Store
+	led   *ledger.Ledger
+	cat   *catalog
+	svc   *Service
+	ctx   context.Context
+}
+
+type envOptions struct {
+	limit    int // portfolio messaging limit; 0: unlimited
+	balance  int64
+	mps      int
+	inFlight int
+	db       *storage.DB
+	clk      *clock.Fake
+}
+
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	clk := o.clk
+	if clk == nil {
+		clk = clock.NewFake(t0)
+	}
+	db := o.db
+	if db == nil {
+		var err error
+		db, err = storage.Open(storage.Options{InMemory: true, MemTableSize: 16 << 20, NumMemtables: 2,
+			BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20, Logger: quietLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+	}
+	limit := o.limit
+	if limit == 0 {
+		limit = -1
+	}
+	mps := o.mps
+	if mps == 0 {
+		mps = 100000
+	}
+	sb := sandbox.New(sandbox.Options{Clock: clk, Logger: quietLogger(), Seed: 1, ThroughputMPS: 100000, PortfolioLimit: limit})
+	sb.Start()
+	srv := httptest.NewServer(sb.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		sb.Close()
+	})
+	client := provider.New(provider.Config{BaseURL: srv.URL, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID})
+	// The sandbox knows the same templates, approved.
+	for _, d := range []provider.TemplateDefinition{
+		{Name: "promo", Language: "id", Category: "MARKETING", Components: []provider.TemplateComponentDef{{Type: "BODY",
+			Text: "Halo {{1}}, pakai voucher {{2}} sebelum akhir bulan.", Example: &provider.TemplateExample{BodyText: [][]string{{"Budi", "HEMAT10"}}}}}},
+		{Name: "info", Language: "id", Category: "MARKETING", Components: []provider.TemplateComponentDef{{Type: "BODY",
+			Text: "Katalog baru sudah tersedia di toko kami."}}},
+	} {
+		if _, err := client.CreateTemplate(context.Background(), &d); err != nil {
+			t.Fatal(err)
+		}
+		if err := sb.SetTemplateStatus(d.Name, d.Language, "APPROVED"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	led, err := ledger.New(ledger.Config{
+		Accounts: []ledger.Account{{ID: testAccount, Currency: "IDR"}},
+		RateCards: []ledger.RateCard{{Effective: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Currency: "IDR",
+			Prices: []ledger.Price{{Market: ledger.MarketDefault, Category: "marketing", UpTo: []int64{250_000}, Micros: []int64{price, 510 * idr}}}}},
+		Now: clk.Now, Logger: quietLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := lists.Open(db, clk, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ls.Close() })
+	cat := &catalog{m: map[string]*template.Template{
+		"promo/id": {Name: "promo", Language: "id", Category: template.CategoryMarketing, Status: template.StatusApproved,
+			Body: template.Body{Text: "Halo {{1}}, pakai voucher {{2}} sebelum akhir bulan.", Examples: []string{"Budi", "HEMAT10"}}},
+		"info/id": {Name: "info", Language: "id", Category: template.CategoryMarketing, Status: template.StatusApproved,
+			Body: template.Body{Text: "Katalog baru sudah tersedia di toko kami."}},
+	}}
+	svc, err := New(Options{DB: db, Clock: clk, Logger: quietLogger(), Lists: ls, Templates: cat, Ledger: led, InFlight: o.inFlight})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(engine.Options{
+		DB: db, Clock: clk, Logger: quietLogger(), Workers: 16, Seed: 7, PortfolioLimit: limit,
+		Numbers: []engine.Number{{Alias: "main", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID,
+			Sender: client, MPS: mps}},
+		Biller:  ledger.NewBiller(led).WithReserve(ReserveID),
+		Observe: svc.Observe, OnChange: svc.OnChange,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetEngine(eng)
+	e := &env{t: t, clk: clk, db: db, sb: sb, eng: eng, lists: ls, led: led, cat: cat, svc: svc, ctx: context.Background()}
+	if o.balance > 0 {
+		e.topUp(o.balance)
+	}
+	if err := eng.Start(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		svc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = eng.Close(ctx)
+	})
+	return e
+}
+
+var topUps atomic.Int64
+
+func (e *env) topUp(amount int64) {
+	e.t.Helper()
+	err := e.db.Commit(e.ctx, func(tx storage.Txn) error {
+		tu, _, err := e.led.CreateTopUp(tx, testAccount, fmt.Sprintf("ref-%d", topUps.Add(1)), amount)
+		if err != nil {
+			return err
+		}
+		_, err = e.led.ConfirmTopUp(tx, testAccount, tu.ID, "admin")
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// importCSV imports rows (header first) into the list named name and returns its id.
+func (e *env) importCSV(name string, rows ...string) string {
+	e.t.Helper()
+	im, err := e.lists.ImportSync(e.ctx, lists.ImportRequest{Account: testAccount, ListName: name, Region: "ID",
+		Filename: name + ".csv", Body: strings.NewReader(strings.Join(rows, "\n") + "\n")})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(im.Errors) > 0 {
+		e.t.Fatalf("import %s: %+v", name, im.Errors)
+	}
+	return im.ListID
+}
+
+// phones returns n distinct phones as CSV rows "phone,name,voucher".
+func phones(from, n int) []string {
+	rows := []string{"phone,name,voucher"}
+	for i := from; i < from+n; i++ {
+		rows = append(rows, fmt.Sprintf("+62812%07d,Pelanggan %d,V%d", i, i, i))
+	}
+	return rows
+}
+
+func (e *env) create(req CreateRequest) *Campaign {
+	e.t.Helper()
+	req.Account = testAccount
+	if req.Name == "" {
+		req.Name = "Promo Desember"
+	}
+	if req.Template.Name == "" {
+		req.Template = TemplateRef{Name: "promo", Language: "id"}
+		if req.Body == nil {
+			req.Body = []string{"{{name}}", "{{voucher}}"}
+		}
+	}
+	c, err := e.svc.Create(e.ctx, req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// progress returns the campaign's current run.
+func (e *env) progress(id string) *Progress {
+	e.t.Helper()
+	p, err := e.svc.Progress(testAccount, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// waitRun waits until pred holds for the campaign's current run, on the real clock
+// (the fake one only moves when the test moves it).
+func (e *env) waitRun(id, what string, pred func(*Campaign, *Run) bool) *Progress {
+	e.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		p := e.progress(id)
+		if p.Run != nil && pred(p.Campaign, p.Run) {
+			return p
+		}
+		if time.Now().After(deadline) {
+			run := "none"
+			if p.Run != nil {
+				run = fmt.Sprintf("%+v", *p.Run)
+			}
+			e.t.Fatalf("timed out waiting for %s: campaign %s (%s), run %s", what, p.Campaign.State, p.Campaign.Reason, run)
+		}
+		e.svc.wakeRunner(id)
+		<-tick.C
+	}
+}
+
+// sandboxSends counts the sandbox's accepted sends per recipient.
+func (e *env) sandboxSends() map[string]int {
+	out := map[string]int{}
+	var after uint64
+	for {
+		page := e.sb.Received(sandbox.ReceivedFilter{Limit: 10000, After: after})
+		if len(page) == 0 {
+			return out
+		}
+		for _, r := range page {
+			if r.ErrorCode == 0 {
+				out[r.To]++
+			}
+		}
+		after = page[len(page)-1].ID
+	}
+}
