@@ -50,7 +50,7 @@ func TestCreateChecksDefinition(t *testing.T) {
 					req.Body = []string{"{{name}}", "{{voucher}}"}
 				}
 			}
-			_, err := e.svc.Create(e.ctx, req)
+			_, err := e.svc.Load().Create(e.ctx, req)
 			var ie *InvalidError
 			if !errors.As(err, &ie) {
 				t.Fatalf("got %v, want an InvalidError on %s", err, tc.field)
@@ -60,7 +60,7 @@ func TestCreateChecksDefinition(t *testing.T) {
 			}
 		})
 	}
-	cs, _, err := e.svc.List(testAccount, "", 10)
+	cs, _, err := e.svc.Load().List(testAccount, "", 10)
 	if err != nil || len(cs) != 0 {
 		t.Fatalf("refused definitions stored %d campaigns (%v)", len(cs), err)
 	}
@@ -83,7 +83,7 @@ func TestCampaignSendsEachRecipientOnce(t *testing.T) {
 	if c.State != StateDraft {
 		t.Fatalf("state %s, want draft", c.State)
 	}
-	q, err := e.svc.Quote(testAccount, c.ID)
+	q, err := e.svc.Load().Quote(testAccount, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestCampaignSendsEachRecipientOnce(t *testing.T) {
 	if q.Cost != wantRecipients*price || q.BalanceAfter != 1_000_000*idr-q.Cost {
 		t.Fatalf("quote cost %d balance after %d", q.Cost, q.BalanceAfter)
 	}
-	if _, err := e.svc.Launch(e.ctx, testAccount, c.ID); err != nil {
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	p := e.waitRun(c.ID, "all sent", func(c *Campaign, r *Run) bool { return c.State == StateCompleted })
@@ -130,7 +130,7 @@ func TestCampaignSendsEachRecipientOnce(t *testing.T) {
 	}
 	// Rows carry the filled parameters.
 	n := 0
-	_, err = e.svc.Recipients(testAccount, c.ID, RecipientFilter{Limit: 2}, func(r *Row) error {
+	_, err = e.svc.Load().Recipients(testAccount, c.ID, RecipientFilter{Limit: 2}, func(r *Row) error {
 		n++
 		if r.Status != string(engine.Sent) || r.MessageID == "" || len(r.Params) != 2 || r.Params[1] != fmt.Sprintf("V%d", n-1) {
 			t.Errorf("row %+v", r)
@@ -149,14 +149,14 @@ func TestCampaignSpillsOverLimitAndPauses(t *testing.T) {
 	e := newEnv(t, envOptions{limit: 250, balance: 1_000_000 * idr, inFlight: 100})
 	l := e.importCSV("all", phones(0, 600)...)
 	c := e.create(CreateRequest{ListIDs: []string{l}})
-	q, err := e.svc.Quote(testAccount, c.ID)
+	q, err := e.svc.Load().Quote(testAccount, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if q.Recipients != 600 || q.MessagingLimit != 250 || !q.ETA.Equal(t0.Add(48*time.Hour)) || q.TierDays != 3 {
 		t.Fatalf("quote: %d recipients, limit %d, eta %v, tier days %d; want 600, 250, t0+48h, 3", q.Recipients, q.MessagingLimit, q.ETA, q.TierDays)
 	}
-	if _, err := e.svc.Launch(e.ctx, testAccount, c.ID); err != nil {
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	sentIs := func(n int64) func(*Campaign, *Run) bool {
@@ -166,14 +166,14 @@ func TestCampaignSpillsOverLimitAndPauses(t *testing.T) {
 	if w := p.Run.Counts[string(engine.Waiting)] + p.Run.Counts[string(engine.Queued)]; w != 0 {
 		t.Fatalf("%d messages parked in the engine, want none: the feeder waits for the window", w)
 	}
-	if _, err := e.svc.Pause(e.ctx, testAccount, c.ID); err != nil {
+	if _, err := e.svc.Load().Pause(e.ctx, testAccount, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	e.clk.Advance(24 * time.Hour)
 	if got := e.progress(c.ID).Run.Counts[string(engine.Sent)]; got != 250 {
 		t.Fatalf("a paused campaign sent: %d", got)
 	}
-	if _, err := e.svc.Resume(e.ctx, testAccount, c.ID); err != nil {
+	if _, err := e.svc.Load().Resume(e.ctx, testAccount, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	e.waitRun(c.ID, "the next 250", sentIs(500))
@@ -200,11 +200,11 @@ func TestPauseTakesBackUnclaimed(t *testing.T) {
 	e := newEnv(t, envOptions{balance: 1_000_000 * idr, mps: 2, inFlight: 50})
 	l := e.importCSV("all", phones(0, 120)...)
 	c := e.create(CreateRequest{ListIDs: []string{l}})
-	if _, err := e.svc.Launch(e.ctx, testAccount, c.ID); err != nil {
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	e.waitRun(c.ID, "a batch in the engine", func(_ *Campaign, r *Run) bool { return r.unclaimedCount() > 10 })
-	if _, err := e.svc.Pause(e.ctx, testAccount, c.ID); err != nil {
+	if _, err := e.svc.Load().Pause(e.ctx, testAccount, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	p := e.progress(c.ID)
@@ -216,7 +216,7 @@ func TestPauseTakesBackUnclaimed(t *testing.T) {
 	if bal.Available+bal.Held != 1_000_000*idr {
 		t.Fatalf("balance %+v moved money on pause", bal)
 	}
-	if _, err := e.svc.Resume(e.ctx, testAccount, c.ID); err != nil {
+	if _, err := e.svc.Load().Resume(e.ctx, testAccount, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	// One message a second: move the clock a second at a time, each time waiting for
@@ -242,14 +242,14 @@ func TestAutoPauseOnTemplateAndLaunchWithoutMoney(t *testing.T) {
 	e := newEnv(t, envOptions{balance: 100 * price, limit: 250})
 	l := e.importCSV("all", phones(0, 300)...)
 	c := e.create(CreateRequest{ListIDs: []string{l}})
-	if _, err := e.svc.Launch(e.ctx, testAccount, c.ID); !errors.Is(err, ErrInsufficient) {
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); !errors.Is(err, ErrInsufficient) {
 		t.Fatalf("launch without the money: %v", err)
 	}
 	if p := e.progress(c.ID); p.Campaign.State != StateDraft || p.Run != nil {
 		t.Fatalf("a refused launch changed the campaign: %+v", p.Campaign)
 	}
 	e.topUp(1_000_000 * idr)
-	if _, err := e.svc.Launch(e.ctx, testAccount, c.ID); err != nil {
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	e.waitRun(c.ID, "the first window", func(_ *Campaign, r *Run) bool { return r.Counts[string(engine.Sent)] == 250 })

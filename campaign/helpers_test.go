@@ -66,8 +66,29 @@ type env struct {
 	lists *lists.Store
 	led   *ledger.Ledger
 	cat   *catalog
-	svc   *Service
+	svc   atomic.Pointer[Service]
 	ctx   context.Context
+
+	svcOpts Options
+}
+
+// restart stops the service and starts a new one on the same store, as a restart of
+// Kirim would, after running between (the clock may move while it is down).
+func (e *env) restart(between func()) {
+	e.t.Helper()
+	e.svc.Load().Close()
+	if between != nil {
+		between()
+	}
+	svc, err := New(e.svcOpts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	svc.SetEngine(e.eng)
+	e.svc.Store(svc)
+	if err := svc.Start(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 type envOptions struct {
@@ -146,22 +167,29 @@ func newEnv(t *testing.T, o envOptions) *env {
 		"info/id": {Name: "info", Language: "id", Category: template.CategoryMarketing, Status: template.StatusApproved,
 			Body: template.Body{Text: "Katalog baru sudah tersedia di toko kami."}},
 	}}
-	svc, err := New(Options{DB: db, Clock: clk, Logger: quietLogger(), Lists: ls, Templates: cat, Ledger: led, InFlight: o.inFlight})
+	svcOpts := Options{DB: db, Clock: clk, Logger: quietLogger(), Lists: ls, Templates: cat, Ledger: led, InFlight: o.inFlight}
+	svc, err := New(svcOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	e := &env{t: t, clk: clk, db: db, sb: sb, lists: ls, led: led, cat: cat, ctx: context.Background(), svcOpts: svcOpts}
+	e.svc.Store(svc)
 	eng, err := engine.New(engine.Options{
 		DB: db, Clock: clk, Logger: quietLogger(), Workers: 16, Seed: 7, PortfolioLimit: limit,
 		Numbers: []engine.Number{{Alias: "main", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID,
 			Sender: client, MPS: mps}},
-		Biller:  ledger.NewBiller(led).WithReserve(ReserveID),
-		Observe: svc.Observe, OnChange: svc.OnChange,
+		Biller: ledger.NewBiller(led).WithReserve(ReserveID),
+		// Through the env, so a restarted service gets the engine's reports.
+		Observe: func(tx storage.Txn, m *engine.Message, prev engine.State) error {
+			return e.svc.Load().Observe(tx, m, prev)
+		},
+		OnChange: func(ms []*engine.Message) { e.svc.Load().OnChange(ms) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc.SetEngine(eng)
-	e := &env{t: t, clk: clk, db: db, sb: sb, eng: eng, lists: ls, led: led, cat: cat, svc: svc, ctx: context.Background()}
+	e.eng = eng
 	if o.balance > 0 {
 		e.topUp(o.balance)
 	}
@@ -172,7 +200,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		svc.Close()
+		e.svc.Load().Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = eng.Close(ctx)
@@ -232,7 +260,7 @@ func (e *env) create(req CreateRequest) *Campaign {
 			req.Body = []string{"{{name}}", "{{voucher}}"}
 		}
 	}
-	c, err := e.svc.Create(e.ctx, req)
+	c, err := e.svc.Load().Create(e.ctx, req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -242,7 +270,7 @@ func (e *env) create(req CreateRequest) *Campaign {
 // progress returns the campaign's current run.
 func (e *env) progress(id string) *Progress {
 	e.t.Helper()
-	p, err := e.svc.Progress(testAccount, id)
+	p, err := e.svc.Load().Progress(testAccount, id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -268,7 +296,7 @@ func (e *env) waitRun(id, what string, pred func(*Campaign, *Run) bool) *Progres
 			}
 			e.t.Fatalf("timed out waiting for %s: campaign %s (%s), run %s", what, p.Campaign.State, p.Campaign.Reason, run)
 		}
-		e.svc.wakeRunner(id)
+		e.svc.Load().wakeRunner(id)
 		<-tick.C
 	}
 }
