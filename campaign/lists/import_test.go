@@ -3,9 +3,12 @@ package lists
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+
+	"kirim/phone"
 )
 
 func TestImportFiles(t *testing.T) {
@@ -295,5 +298,29 @@ func TestImportUnclosedQuote(t *testing.T) {
 	l, err := s.List("a", im.ListID)
 	if err != nil || l.Count != 1 {
 		t.Fatalf("list %+v %v, want count 1", l, err)
+	}
+}
+
+// TestFastLocalMatchesNormalize: the Indonesian shortcut answers what the general
+// parser would for every form it takes, and declines what it cannot read.
+func TestFastLocalMatchesNormalize(t *testing.T) {
+	forms := []string{
+		"081234567890", "0812-3456-7890", "0812 3456 7890", "(0812) 3456.7890", "81234567890", "6281234567890",
+		"62 812 3456 7890", "0215551234", "(021) 555-1234", "215551234", "62215551234", "0361123456", "08123456",
+		"0812345678901234", "628", "0", "0000000000", "00628123456789", "6200000000000", "0800123456", "0809123456789",
+		"6281234567", "08571234567", "628571234567890", "1234567890", "4155550100", "14155550100", "447700900123",
+	}
+	for i := range 2000 {
+		forms = append(forms, fmt.Sprintf("08%d%09d", i%10, i*7919%1_000_000_000), fmt.Sprintf("%d%08d", 2+i%8, i*104729%100_000_000))
+	}
+	for _, f := range forms {
+		want, werr := phone.Normalize(f, "ID")
+		got, ok := fastLocal(f, "ID")
+		if ok && (werr != nil || got != want) {
+			t.Errorf("fastLocal(%q) = %q, Normalize = %q, %v", f, got, want, werr)
+		}
+	}
+	if _, ok := fastLocal("0812345678", "MY"); ok {
+		t.Error("fastLocal took another region")
 	}
 }
