@@ -301,6 +301,21 @@ func (e *env) waitRun(id, what string, pred func(*Campaign, *Run) bool) *Progres
 	}
 }
 
+// poll waits up to within for pred, and reports whether it held.
+func (e *env) poll(id string, within time.Duration, pred func(*Campaign, *Run) bool) bool {
+	e.t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		if p := e.progress(id); p.Run != nil && pred(p.Campaign, p.Run) {
+			return true
+		}
+		<-tick.C
+	}
+	return false
+}
+
 // sandboxSends counts the sandbox's accepted sends per recipient.
 func (e *env) sandboxSends() map[string]int {
 	out := map[string]int{}

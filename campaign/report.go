@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"fmt"
 	"time"
 
 	"kirim/engine"
@@ -20,23 +21,31 @@ type Progress struct {
 
 // Progress returns the campaign with its current run.
 func (s *Service) Progress(account, id string) (*Progress, error) {
-	c, err := s.Get(account, id)
-	if err != nil {
-		return nil, err
-	}
-	p := &Progress{Campaign: c}
-	if next, ok := s.sched.Next(id); ok {
-		p.NextRun = next
-	}
-	if c.Run == 0 {
-		return p, nil
-	}
-	err = s.db.View(func(r storage.Reader) error {
-		p.Run, err = loadRun(r, id, c.Run)
+	p := &Progress{}
+	// One snapshot: a run completing changes the run and the campaign together.
+	err := s.db.View(func(r storage.Reader) error {
+		c, err := loadCampaign(r, id)
+		if err != nil {
+			return err
+		}
+		if c.Account != account {
+			return fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		p.Campaign = c
+		if c.Run > 0 {
+			p.Run, err = loadRun(r, id, c.Run)
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	c := p.Campaign
+	if next, ok := s.sched.Next(id); ok {
+		p.NextRun = next
+	}
+	if p.Run == nil {
+		return p, nil
 	}
 	if p.Run.State != StateRunning {
 		return p, nil
