@@ -47,25 +47,29 @@ func (s *Service) quote(c *Campaign) (*Quote, error) {
 	now := s.clock.Now()
 	q := &Quote{At: now}
 	var quoter *ledger.CampaignQuoter
-	if s.opts.Ledger != nil {
-		err := s.db.View(func(r storage.Reader) error {
+	var skipped map[string]int64
+	// The quoter reads the ledger (legacy rules: each recipient's open conversation)
+	// until the last recipient, so the whole pass is inside one view.
+	err := s.db.View(func(r storage.Reader) error {
+		if s.opts.Ledger != nil {
 			var err error
 			quoter, err = s.opts.Ledger.NewCampaignQuoter(r, ledger.CampaignQuoteRequest{
 				Account: c.Account, Category: c.Category, ContentType: "template", At: now})
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("campaign: quote %s: %w", c.ID, err)
-		}
-	}
-	skipped, err := s.audience(c, func(rc recipient) error {
-		q.Recipients++
-		if quoter != nil {
-			if _, err := quoter.Add(phone.WaID(rc.phone), ledger.MarketOf(rc.phone)); err != nil {
+			if err != nil {
 				return err
 			}
 		}
-		return nil
+		var err error
+		skipped, err = s.audience(c, func(rc recipient) error {
+			q.Recipients++
+			if quoter != nil {
+				if _, err := quoter.Add(phone.WaID(rc.phone), ledger.MarketOf(rc.phone)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("campaign: quote %s: %w", c.ID, err)
