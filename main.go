@@ -458,6 +458,11 @@ func (m *Main) Close() error {
 	if m.Campaigns != nil {
 		m.Campaigns.Close()
 	}
+	if m.Lists != nil {
+		if err := m.Lists.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if m.Engine != nil {
 		if err := m.Engine.Close(ctx); err != nil {
 			errs = append(errs, err)

@@ -1,4 +1,14 @@
 package main
 
-// setupLists opens the contact lists store.
-func (m *Main) setupLists() error { return nil }
+import "kirim/campaign/lists"
+
+// setupLists opens the contact lists store (it marks imports cut short by a stop as
+// failed, keeping what they imported).
+func (m *Main) setupLists() error {
+	s, err := lists.Open(m.DB, m.Clock, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.Lists = s
+	return nil
+}

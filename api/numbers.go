@@ -105,7 +105,15 @@ func (s *Server) getContact(_ *http.Request, p httprouter.Params, c *caller) (in
 		optedOut = optedOut || ct.OptedOut
 		windows = append(windows, w)
 	}
-	return http.StatusOK, map[string]any{"phone": e164, "wa_id": phone.WaID(e164), "opted_out": optedOut, "numbers": windows}, nil
+	listIDs := []string{}
+	if s.opts.Lists != nil {
+		ids, err := s.opts.Lists.ListsOf(c.account.ID, e164)
+		if err != nil {
+			return 0, nil, err
+		}
+		listIDs = append(listIDs, ids...)
+	}
+	return http.StatusOK, map[string]any{"phone": e164, "wa_id": phone.WaID(e164), "opted_out": optedOut, "numbers": windows, "lists": listIDs}, nil
 }
 
 func (s *Server) optOut(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
