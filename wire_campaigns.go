@@ -12,8 +12,10 @@ func (m *Main) setupCampaigns(templates campaign.Templates) error {
 	if len(m.Config.RateCards) > 0 {
 		l = m.Ledger // without a rate card nothing is charged, so nothing is reserved
 	}
+	cc := m.Config.Campaigns
 	svc, err := campaign.New(campaign.Options{
 		DB: m.DB, Clock: m.Clock, Logger: m.Logger, Lists: m.Lists, Templates: templates, Ledger: l,
+		Batch: cc.Batch, FailurePercent: cc.FailurePausePercent, FailureMin: cc.FailurePauseMin, Grace: cc.MissedRunGrace.Duration,
 	})
 	if err != nil {
 		return err

@@ -35,6 +35,7 @@ type Config struct {
 	Sandbox   Sandbox    `toml:"sandbox"`
 	Webhook   Webhook    `toml:"webhook"`
 	Engine    Engine     `toml:"engine"`
+	Campaigns Campaigns  `toml:"campaigns"`
 	Numbers   []Number   `toml:"numbers"`
 	Accounts  []Account  `toml:"accounts"`
 	Callbacks []Callback `toml:"callbacks"`
@@ -124,6 +125,21 @@ type Webhook struct {
 }
 
 // Engine tunes the send queue.
+// Campaigns tunes campaign runs.
+type Campaigns struct {
+	// FailurePausePercent pauses a run when more than this share of its settled
+	// messages (at least FailurePauseMin of them) failed; -1 disables it. Default 20.
+	FailurePausePercent int `toml:"failure_pause_percent"`
+	// FailurePauseMin is the fewest settled messages the failure rate is judged on.
+	// Default 200.
+	FailurePauseMin int `toml:"failure_pause_min"`
+	// MissedRunGrace is how late a scheduled run missed while Kirim was stopped may
+	// still start when it comes back. Default 1h.
+	MissedRunGrace Duration `toml:"missed_run_grace"`
+	// Batch is the most recipients handed to the engine in one commit. Default 256.
+	Batch int `toml:"batch"`
+}
+
 type Engine struct {
 	// MaxAttempts bounds retries of transient provider errors (throttling does not count).
 	// Default 8.
@@ -336,6 +352,12 @@ func (c *Config) setDefaults() {
 		e.OptInKeywords = []string{"START", "MULAI"}
 	}
 	defDur(&e.TierPoll, 15*time.Minute)
+
+	cp := &c.Campaigns
+	defInt(&cp.FailurePausePercent, 20)
+	defInt(&cp.FailurePauseMin, 200)
+	defDur(&cp.MissedRunGrace, time.Hour)
+	defInt(&cp.Batch, 256)
 
 	for i := range c.Numbers {
 		n := &c.Numbers[i]

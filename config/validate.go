@@ -128,6 +128,20 @@ func (c *Config) validate() []fieldError {
 		v.add("must be between 1 and 1024", "engine", "workers")
 	}
 
+	cp := c.Campaigns
+	if cp.FailurePausePercent < -1 || cp.FailurePausePercent > 100 {
+		v.add("must be -1 (off) or between 1 and 100", "campaigns", "failure_pause_percent")
+	}
+	if cp.FailurePauseMin < 1 {
+		v.add("must be at least 1", "campaigns", "failure_pause_min")
+	}
+	if cp.MissedRunGrace.Duration < 0 {
+		v.add("must not be negative", "campaigns", "missed_run_grace")
+	}
+	if cp.Batch < 1 || cp.Batch > 5000 {
+		v.add("must be between 1 and 5000", "campaigns", "batch")
+	}
+
 	if len(c.Numbers) == 0 {
 		v.add("at least one [[numbers]] entry is required", "numbers")
 	}
