@@ -125,6 +125,9 @@ type Service struct {
 	eng   *engine.Engine
 	sched *schedule.Scheduler
 
+	// ops serializes the state changes (launch, pause, resume, cancel, retry): a
+	// resume must not interleave with a pause still taking its messages back.
+	ops     sync.Mutex
 	mu      sync.Mutex
 	runners map[string]*runner // by campaign id
 	ctx     context.Context

@@ -45,6 +45,8 @@ func (s *Service) fire(ctx context.Context, id string, at time.Time) error {
 // startRun quotes the audience and, in one commit, reserves the cost and records the
 // run; then the feeder takes over. A second call for the same instant does nothing.
 func (s *Service) startRun(ctx context.Context, id string, at time.Time, trigger string) error {
+	s.ops.Lock()
+	defer s.ops.Unlock()
 	var c *Campaign
 	err := s.db.View(func(r storage.Reader) error {
 		var err error
@@ -168,7 +170,11 @@ func (s *Service) pause(ctx context.Context, id, reason string) error {
 // its unclaimed messages. Observe, called by the engine inside CancelIn, turns each
 // taken-back row to pending (pause) or cancelled (cancel).
 func (s *Service) stopRun(ctx context.Context, id, state, reason string) error {
+	s.ops.Lock()
+	defer s.ops.Unlock()
+	var seq uint64
 	err := s.db.Commit(ctx, func(tx storage.Txn) error {
+		seq = 0
 		c, err := loadCampaign(tx, id)
 		if err != nil {
 			return err
@@ -191,7 +197,6 @@ func (s *Service) stopRun(ctx context.Context, id, state, reason string) error {
 		if err != nil {
 			return err
 		}
-		run.State, run.Reason = state, reason
 		if state == StateCancelled {
 			run.FinishedAt = now
 			if n := run.Counts[RowPending]; n > 0 {
@@ -202,33 +207,78 @@ func (s *Service) stopRun(ctx context.Context, id, state, reason string) error {
 				return err
 			}
 		}
-		if err := putRun(tx, run); err != nil {
-			return err
-		}
-		var ids []string
-		err = tx.Iterate(runRows(keyUnclaimed, id, c.Run), storage.IterOptions{}, func(_, v []byte) (bool, error) {
-			ids = append(ids, string(v))
-			return true, nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, mid := range ids {
-			if _, err := s.eng.CancelIn(tx, mid); err != nil && !errors.Is(err, engine.ErrNotCancellable) && !errors.Is(err, engine.ErrNotFound) {
-				return fmt.Errorf("campaign: take back %s: %w", mid, err)
-			}
-		}
-		return nil
+		run.State, run.Reason = state, reason
+		seq = c.Run
+		return putRun(tx, run)
 	})
 	if err != nil {
 		return err
 	}
 	s.stopRunner(id)
+	if seq == 0 {
+		return nil
+	}
+	// The run no longer feeds; take its unclaimed messages back a chunk per commit (a
+	// commit has a size limit, and a run keeps up to two seconds of sends queued).
+	for {
+		n := 0
+		err := s.db.Commit(ctx, func(tx storage.Txn) error {
+			n = 0
+			var ids []string
+			err := tx.Iterate(runRows(keyUnclaimed, id, seq), storage.IterOptions{}, func(_, v []byte) (bool, error) {
+				ids = append(ids, string(v))
+				return len(ids) < takeBackChunk, nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, mid := range ids {
+				_, err := s.eng.CancelIn(tx, mid)
+				switch {
+				case err == nil:
+					n++
+				case errors.Is(err, engine.ErrNotCancellable), errors.Is(err, engine.ErrNotFound):
+					// Claimed meanwhile: its row follows it; the stale entry goes.
+					if err := s.dropUnclaimed(tx, mid); err != nil {
+						return err
+					}
+					n++
+				default:
+					return fmt.Errorf("campaign: take back %s: %w", mid, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+// takeBackChunk is how many messages one commit takes back from the engine.
+const takeBackChunk = 200
+
+// dropUnclaimed removes the unclaimed entry of a message the engine would not cancel.
+func (s *Service) dropUnclaimed(tx storage.Txn, msgID string) error {
+	m, err := s.eng.Get(msgID)
+	if err != nil {
+		return nil // gone: nothing points at it
+	}
+	k := rowKey(keyUnclaimed, m.CampaignID, m.CampaignRun, m.To)
+	v, err := tx.Get(k)
+	if err == nil && string(v) == msgID && !unclaimed(string(m.State)) {
+		return tx.Delete(k)
+	}
 	return nil
 }
 
 // Resume feeds a paused run again.
 func (s *Service) Resume(ctx context.Context, account, id string) (*Campaign, error) {
+	s.ops.Lock()
+	defer s.ops.Unlock()
 	if _, err := s.Get(account, id); err != nil {
 		return nil, err
 	}
@@ -295,6 +345,8 @@ func retryable(e *engine.MessageError) bool {
 // returns how many. A completed run runs again for them; its reserve was returned,
 // so they are paid from the available balance.
 func (s *Service) Retry(ctx context.Context, account, id string) (int64, error) {
+	s.ops.Lock()
+	defer s.ops.Unlock()
 	c, err := s.Get(account, id)
 	if err != nil {
 		return 0, err
