@@ -11,8 +11,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"kirim/config"
 )
 
 // cmdCampaign runs campaign commands against the running server.
@@ -34,24 +32,9 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("campaign watch: give the campaign id")
 	}
 	id := fs.Arg(0)
-	base, apiKey := *server, *key
-	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			return err
-		}
-		if base == "" {
-			base = "http://" + dialAddr(cfg.Server.Listen)
-		}
-		if apiKey == "" {
-			apiKey = configAdminKey(cfg)
-		}
-	}
-	if base == "" {
-		base = "http://127.0.0.1:8080"
-	}
-	if apiKey == "" {
-		return errors.New("campaign watch: give an API key with --key or KIRIM_API_KEY")
+	base, apiKey, err := serverTarget(*cfgPath, *server, *key, "campaign watch")
+	if err != nil {
+		return err
 	}
 	tty := isTerminal(stderr)
 	client := &http.Client{Timeout: 30 * time.Second}

@@ -23,6 +23,32 @@ import (
 // list from the provider before it answers.
 const templatesSyncTimeout = 3 * time.Minute
 
+// serverTarget resolves the running server's address and the API key a command uses:
+// the flags, else the config file's listen address and first admin key, else the
+// default address. cmd names the command in the error.
+func serverTarget(cfgPath, server, key, cmd string) (base, apiKey string, err error) {
+	base, apiKey = server, key
+	if cfgPath != "" {
+		cfg, err := config.Load(cfgPath)
+		if err != nil {
+			return "", "", err
+		}
+		if base == "" {
+			base = "http://" + dialAddr(cfg.Server.Listen)
+		}
+		if apiKey == "" {
+			apiKey = configAdminKey(cfg)
+		}
+	}
+	if base == "" {
+		base = "http://127.0.0.1:8080"
+	}
+	if apiKey == "" {
+		return "", "", fmt.Errorf("%s: give an API key with --key or KIRIM_API_KEY", cmd)
+	}
+	return base, apiKey, nil
+}
+
 // cmdTemplates runs template commands through the running server: serve holds the
 // Badger directory, so only it can write the store.
 func cmdTemplates(ctx context.Context, args []string, stdout io.Writer) error {
@@ -37,24 +63,9 @@ func cmdTemplates(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(reorder(args[1:])); err != nil {
 		return err
 	}
-	base, apiKey := *server, *key
-	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			return err
-		}
-		if base == "" {
-			base = "http://" + dialAddr(cfg.Server.Listen)
-		}
-		if apiKey == "" {
-			apiKey = configAdminKey(cfg)
-		}
-	}
-	if base == "" {
-		base = "http://127.0.0.1:8080"
-	}
-	if apiKey == "" {
-		return errors.New("templates sync: give an admin API key with --key or KIRIM_API_KEY")
+	base, apiKey, err := serverTarget(*cfgPath, *server, *key, "templates sync")
+	if err != nil {
+		return err
 	}
 	body := []byte("{}")
 	if *from != "" {
