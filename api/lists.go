@@ -1,32 +1,41 @@
 package api
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
 	"kirim/campaign/lists"
 )
 
-// MaxUploadBytes bounds one list upload (about 5 million rows of a typical sheet).
-const MaxUploadBytes = 512 << 20
-
-// maxFieldBytes bounds a multipart text field (the list name).
-const maxFieldBytes = 1 << 10
-
 // streamedBodies names the routes whose handlers read the request body themselves
 // (uploads larger than MaxBody).
-var streamedBodies = map[string]bool{"POST /v1/lists": true}
+var streamedBodies = map[string]bool{
+	"POST /v1/lists": true,
+}
+
+// Limits of the list endpoints.
+const (
+	// MaxUploadBytes caps a list upload: the file (lists.MaxFileBytes) plus room for
+	// the multipart envelope.
+	MaxUploadBytes = lists.MaxFileBytes + 1<<20
+	// DefaultListLimit and MaxListLimit page GET /v1/lists and its contacts.
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
 
 // listRoutes serves contacts lists and imports.
 func (s *Server) listRoutes() []route {
 	return []route{
-		{"POST", "/v1/lists", ScopeCampaigns, s.importList},
+		{"POST", "/v1/lists", ScopeCampaigns, s.createList},
 		{"GET", "/v1/lists", ScopeSend, s.listLists},
 		{"GET", "/v1/lists/:id", ScopeSend, s.getList},
 		{"GET", "/v1/lists/:id/contacts", ScopeSend, s.listContacts},
@@ -35,158 +44,216 @@ func (s *Server) listRoutes() []route {
 	}
 }
 
-var errListsOff = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "lists are not enabled"}
+func (s *Server) listStore() (*lists.Store, error) {
+	if s.opts.Lists == nil {
+		return nil, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "lists are not configured"}
+	}
+	return s.opts.Lists, nil
+}
 
-// listError maps the lists store's errors to the envelope.
-func listError(err error) error {
-	var tooBig *http.MaxBytesError
+// listError maps a lists error to the envelope.
+func listError(err error, what string) error {
+	msg := strings.TrimPrefix(err.Error(), "lists: ")
+	var mbe *http.MaxBytesError
 	switch {
-	case errors.Is(err, lists.ErrNoPhoneColumn):
-		return &Error{Status: http.StatusBadRequest, Code: "missing_phone_column", Field: "file", Message: "file: " + err.Error()}
-	case errors.Is(err, lists.ErrBadHeader):
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_header_row", Field: "file", Message: "file: " + err.Error()}
-	case errors.Is(err, lists.ErrLegacyFormat):
-		return &Error{Status: http.StatusBadRequest, Code: "unsupported_format", Field: "file", Message: "file: " + err.Error()}
-	case errors.Is(err, lists.ErrFileTooLarge), errors.As(err, &tooBig):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Field: "file",
-			Message: fmt.Sprintf("file: larger than %d MiB", MaxUploadBytes>>20)}
-	case errors.Is(err, lists.ErrInvalidRequest):
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_field", Field: "name", Message: err.Error()}
 	case errors.Is(err, lists.ErrNotFound):
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such list or import"}
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such " + what}
+	case errors.Is(err, lists.ErrNoPhoneColumn):
+		return &Error{Status: http.StatusBadRequest, Code: "missing_phone_column", Field: "file", Message: "file: " + msg}
+	case errors.Is(err, lists.ErrLegacyFormat):
+		return &Error{Status: http.StatusBadRequest, Code: "unsupported_format", Field: "file", Message: "file: " + msg}
+	case errors.Is(err, lists.ErrBadHeader):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_file", Field: "file", Message: "file: " + msg}
+	case errors.Is(err, lists.ErrFileTooLarge), errors.As(err, &mbe):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Field: "file",
+			Message: fmt.Sprintf("file: larger than %d bytes", int64(lists.MaxFileBytes))}
+	case errors.Is(err, lists.ErrInvalidRequest):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_field", Field: "name", Message: msg}
 	case errors.Is(err, lists.ErrBusy):
-		return &Error{Status: http.StatusConflict, Code: "import_running", Message: err.Error()}
+		return &Error{Status: http.StatusConflict, Code: "import_running", Message: msg}
 	}
 	return err
 }
 
-// importList answers POST /v1/lists: multipart with a `name` field before a `file`
-// part (CSV or XLSX), or a raw text/csv body with ?name=. The file is streamed to the
-// store, which answers once it has it; the rows import in the background.
-func (s *Server) importList(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
-	store := s.opts.Lists
-	if store == nil {
-		return 0, nil, errListsOff
+// createList imports an uploaded file into a new list, or appends it to the account's
+// list of that name. The body is multipart/form-data with a name field and then a file
+// part, or the file itself (text/csv or an .xlsx content type) with ?name=. The file is
+// streamed to the store, never held in memory. Answers 202 once the file is received
+// and its header checked; GET /v1/imports/{id} follows the rows.
+func (s *Server) createList(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
+	st, err := s.listStore()
+	if err != nil {
+		return 0, nil, err
 	}
-	body := http.MaxBytesReader(nil, r.Body, MaxUploadBytes)
-	req := lists.ImportRequest{Account: c.account.ID, Region: c.account.DefaultRegion, ListName: r.URL.Query().Get("name")}
+	r.Body = http.MaxBytesReader(nil, r.Body, MaxUploadBytes)
+	req := lists.ImportRequest{Account: c.account.ID, Region: c.account.DefaultRegion,
+		ListName: r.URL.Query().Get("name"), Filename: r.URL.Query().Get("filename")}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "multipart/form-data":
 		mr, err := r.MultipartReader()
 		if err != nil {
-			return 0, nil, invalid("file", "the multipart body cannot be read: %v", err)
+			return 0, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_body", Message: "cannot read the multipart body: " + err.Error()}
 		}
-		r.Body = body
-		for {
+		for req.Body == nil {
 			part, err := mr.NextPart()
-			if err == io.EOF {
-				return 0, nil, invalid("file", "is required (a CSV or XLSX file part)")
+			if errors.Is(err, io.EOF) {
+				return 0, nil, invalid("file", "is required: a part named file holding the CSV or XLSX file")
 			}
 			if err != nil {
-				return 0, nil, listError(err)
+				return 0, nil, listError(fmt.Errorf("reading the multipart body: %w", err), "")
 			}
 			switch part.FormName() {
 			case "name":
-				b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+				b, err := io.ReadAll(io.LimitReader(part, lists.MaxListNameBytes+1))
 				if err != nil {
-					return 0, nil, listError(err)
+					return 0, nil, listError(err, "")
 				}
-				if len(b) > maxFieldBytes {
-					return 0, nil, invalid("name", "longer than %d bytes", maxFieldBytes)
-				}
-				req.ListName = strings.TrimSpace(string(b))
+				req.ListName = string(b)
 			case "file":
+				if strings.TrimSpace(req.ListName) == "" {
+					return 0, nil, invalid("name", "is required, before the file part (or as ?name=)")
+				}
 				req.Filename, req.Body = part.FileName(), part
-				return s.startImport(r, req)
 			}
 		}
-	case "text/csv", "text/plain", "application/octet-stream",
-		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-		req.Body = body
-		if mt != "text/csv" && mt != "text/plain" {
-			req.Filename = "upload.xlsx"
+	case "text/csv", "application/csv", "text/plain", "text/tab-separated-values", "application/octet-stream",
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.ms-excel":
+		if strings.TrimSpace(req.ListName) == "" {
+			return 0, nil, invalid("name", "is required (?name=)")
 		}
-		return s.startImport(r, req)
+		if req.Filename == "" && mt == "application/vnd.ms-excel" {
+			req.Filename = "upload.xls"
+		}
+		req.Body = r.Body
+	default:
+		return 0, nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "Content-Type",
+			Message: "Content-Type: send multipart/form-data (name, file) or the file itself as text/csv with ?name="}
 	}
-	return 0, nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "file",
-		Message: "send multipart/form-data with name and file, or a text/csv body with ?name="}
-}
-
-func (s *Server) startImport(r *http.Request, req lists.ImportRequest) (int, any, error) {
-	if req.ListName == "" {
-		return 0, nil, invalid("name", "is required (send the name field before the file)")
+	if err := validListName(req.ListName); err != nil {
+		return 0, nil, err
 	}
-	im, err := s.opts.Lists.Import(r.Context(), req)
+	im, err := st.Import(r.Context(), req)
 	if err != nil {
-		return 0, nil, listError(err)
+		return 0, nil, listError(err, "list")
 	}
-	return http.StatusAccepted, map[string]any{"import_id": im.ID, "list_id": im.ListID, "status": im.Status, "import": im}, nil
+	return http.StatusAccepted, map[string]any{"import_id": im.ID, "list_id": im.ListID, "list_name": im.ListName, "status": im.Status}, nil
 }
 
-func (s *Server) getImport(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	if s.opts.Lists == nil {
-		return 0, nil, errListsOff
+func validListName(n string) *Error {
+	switch {
+	case strings.TrimSpace(n) == "":
+		return invalid("name", "is required")
+	case len(n) > lists.MaxListNameBytes:
+		return invalid("name", "at most %d bytes", lists.MaxListNameBytes)
 	}
-	im, err := s.opts.Lists.GetImport(c.account.ID, p.ByName("id"))
-	if err != nil {
-		return 0, nil, listError(err)
-	}
-	if im.Errors == nil {
-		im.Errors = []lists.RowError{}
-	}
-	return http.StatusOK, im, nil
+	return nil
 }
 
-func (s *Server) listLists(_ *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
-	if s.opts.Lists == nil {
-		return 0, nil, errListsOff
+type listView struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Columns   []string `json:"columns"`
+	Count     int64    `json:"count"`
+	CreatedAt string   `json:"created_at"`
+	UpdatedAt string   `json:"updated_at"`
+	ImportID  string   `json:"import_id"`
+}
+
+func listOf(l lists.List) listView {
+	return listView{ID: l.ID, Name: l.Name, Columns: l.Columns, Count: l.Count, ImportID: l.ImportID,
+		CreatedAt: l.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: l.UpdatedAt.UTC().Format(time.RFC3339Nano)}
+}
+
+// listPageLimit reads ?limit= for the list endpoints.
+func listPageLimit(r *http.Request) (int, *Error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return DefaultListLimit, nil
 	}
-	ls, err := s.opts.Lists.Lists(c.account.ID)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxListLimit {
+		return 0, invalid("limit", "must be 1 to %d", MaxListLimit)
+	}
+	return n, nil
+}
+
+// listLists pages the account's lists, oldest first; the cursor is the last list's id.
+func (s *Server) listLists(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
+	st, err := s.listStore()
 	if err != nil {
 		return 0, nil, err
 	}
-	if ls == nil {
-		ls = []lists.List{}
-	}
-	return http.StatusOK, map[string]any{"data": ls, "next_cursor": ""}, nil
-}
-
-func (s *Server) getList(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	if s.opts.Lists == nil {
-		return 0, nil, errListsOff
-	}
-	l, err := s.opts.Lists.List(c.account.ID, p.ByName("id"))
-	if err != nil {
-		return 0, nil, listError(err)
-	}
-	return http.StatusOK, l, nil
-}
-
-// memberView is one contact of a list.
-type memberView struct {
-	Phone string            `json:"phone"`
-	Name  string            `json:"name,omitempty"`
-	Vars  map[string]string `json:"vars"`
-}
-
-func (s *Server) listContacts(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	if s.opts.Lists == nil {
-		return 0, nil, errListsOff
-	}
-	id := p.ByName("id")
-	if _, err := s.opts.Lists.List(c.account.ID, id); err != nil {
-		return 0, nil, listError(err)
-	}
-	limit, aerr := pageLimit(r)
+	limit, aerr := listPageLimit(r)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	out := []memberView{}
+	all, err := st.Lists(c.account.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	cursor := r.URL.Query().Get("cursor")
+	out := []listView{}
 	next := ""
-	err := s.opts.Lists.Members(id, r.URL.Query().Get("cursor"), func(m lists.Member) (bool, error) {
+	for _, l := range all {
+		if cursor != "" && l.ID <= cursor {
+			continue
+		}
 		if len(out) == limit {
-			next = out[len(out)-1].Phone
+			next = out[len(out)-1].ID
+			break
+		}
+		out = append(out, listOf(l))
+	}
+	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
+}
+
+func (s *Server) getList(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	st, err := s.listStore()
+	if err != nil {
+		return 0, nil, err
+	}
+	l, err := st.List(c.account.ID, p.ByName("id"))
+	if err != nil {
+		return 0, nil, listError(err, "list")
+	}
+	return http.StatusOK, listOf(*l), nil
+}
+
+type memberView struct {
+	Phone string            `json:"phone"`
+	Name  string            `json:"name"`
+	Vars  map[string]string `json:"vars"`
+}
+
+// listContacts pages a list's members in phone order. The cursor is opaque (the last
+// phone, base64url), so a "+" never meets query-string decoding.
+func (s *Server) listContacts(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	st, err := s.listStore()
+	if err != nil {
+		return 0, nil, err
+	}
+	limit, aerr := listPageLimit(r)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	after := ""
+	if cur := r.URL.Query().Get("cursor"); cur != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cur)
+		if err != nil || len(b) == 0 || b[0] != '+' {
+			return 0, nil, invalid("cursor", "not a cursor from this list")
+		}
+		after = string(b)
+	}
+	id := p.ByName("id")
+	if _, err := st.List(c.account.ID, id); err != nil {
+		return 0, nil, listError(err, "list")
+	}
+	out := []memberView{}
+	more := false
+	err = st.Members(id, after, func(m lists.Member) (bool, error) {
+		if len(out) == limit {
+			more = true
 			return false, nil
 		}
 		vars := m.Vars
@@ -197,17 +264,65 @@ func (s *Server) listContacts(r *http.Request, p httprouter.Params, c *caller) (
 		return true, nil
 	})
 	if err != nil {
-		return 0, nil, listError(err)
+		return 0, nil, listError(err, "list")
+	}
+	next := ""
+	if more {
+		next = base64.RawURLEncoding.EncodeToString([]byte(out[len(out)-1].Phone))
 	}
 	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
 }
 
 func (s *Server) deleteList(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	if s.opts.Lists == nil {
-		return 0, nil, errListsOff
+	st, err := s.listStore()
+	if err != nil {
+		return 0, nil, err
 	}
-	if err := s.opts.Lists.Delete(r.Context(), c.account.ID, p.ByName("id")); err != nil {
-		return 0, nil, listError(err)
+	id := p.ByName("id")
+	if err := st.Delete(r.Context(), c.account.ID, id); err != nil {
+		return 0, nil, listError(err, "list")
 	}
-	return http.StatusOK, map[string]any{"id": p.ByName("id"), "deleted": true}, nil
+	return http.StatusOK, map[string]any{"id": id, "deleted": true}, nil
+}
+
+type importView struct {
+	ID          string           `json:"id"`
+	ListID      string           `json:"list_id"`
+	ListName    string           `json:"list_name"`
+	Filename    string           `json:"filename,omitempty"`
+	Format      string           `json:"format"`
+	Status      string           `json:"status"`
+	RowsTotal   *int64           `json:"rows_total"`
+	RowsDone    int64            `json:"rows_done"`
+	Imported    int64            `json:"imported"`
+	Duplicates  int64            `json:"duplicates"`
+	Errors      []lists.RowError `json:"errors"`
+	ErrorsTotal int64            `json:"errors_total"`
+	Progress    float64          `json:"progress"`
+	Error       string           `json:"error,omitempty"`
+	StartedAt   string           `json:"started_at"`
+	FinishedAt  any              `json:"finished_at"`
+}
+
+func (s *Server) getImport(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	st, err := s.listStore()
+	if err != nil {
+		return 0, nil, err
+	}
+	im, err := st.GetImport(c.account.ID, p.ByName("id"))
+	if err != nil {
+		return 0, nil, listError(err, "import")
+	}
+	v := importView{ID: im.ID, ListID: im.ListID, ListName: im.ListName, Filename: im.Filename, Format: im.Format,
+		Status: im.Status, RowsDone: im.RowsDone, Imported: im.Imported, Duplicates: im.Duplicates, Errors: im.Errors,
+		ErrorsTotal: im.ErrorsTotal, Progress: im.Progress, Error: im.Error,
+		StartedAt: im.StartedAt.UTC().Format(time.RFC3339Nano), FinishedAt: timeOrNil(im.FinishedAt)}
+	// A CSV file's row count is known only at the end: null until then.
+	if im.Status != lists.StatusRunning || im.RowsTotal > 0 {
+		v.RowsTotal = &im.RowsTotal
+	}
+	if v.Errors == nil {
+		v.Errors = []lists.RowError{}
+	}
+	return http.StatusOK, v, nil
 }
