@@ -65,6 +65,8 @@ Usage:
   kirim catch   [--listen ADDR] [--app-secret S]             print the webhooks it receives, with signature checks
   kirim ledger  verify --data DIR                            replay and check the ledger (with Kirim stopped)
   kirim templates sync [--config FILE] [--server URL]        pull the provider's templates into the running server
+  kirim import  FILE --list NAME [--config FILE] [--server URL] [--key KEY]
+                                                             upload a CSV or XLSX contact list to the running server
   kirim campaign watch ID [--config FILE] [--server URL]    a live progress bar of a campaign
   kirim version
 `
@@ -93,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCatch(ctx, args[1:], stdout, stderr)
 	case "templates":
 		return cmdTemplates(ctx, args[1:], stdout)
+	case "import":
+		return cmdImport(ctx, args[1:], stdout, stderr)
 	case "campaign":
 		return cmdCampaign(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"kirim/api"
+	"kirim/campaign/lists"
+	"kirim/config"
+)
+
+const (
+	// importPollEvery is how often `kirim import` asks for progress.
+	importPollEvery = 500 * time.Millisecond
+	// importShowErrors is how many row errors `kirim import` prints at the end.
+	importShowErrors = 20
+	// importPlainEvery spaces progress lines when stderr is not a terminal.
+	importPlainEvery = 5 * time.Second
+)
+
+// cmdImport uploads a CSV or XLSX file to the running server as a list, then follows
+// the import to its end with a progress line on stderr.
+func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	list := fs.String("list", "", "the list's name; an existing list of that name is appended to")
+	cfgPath := fs.String("config", "", "configuration file; gives the server address and, failing --key, a key")
+	server := fs.String("server", "", "the running Kirim's API address (default from --config, else http://127.0.0.1:8080)")
+	key := fs.String("key", os.Getenv("KIRIM_API_KEY"), "an API key with the campaigns and send scopes (default $KIRIM_API_KEY)")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *list == "" {
+		return errors.New("import: want FILE and --list NAME")
+	}
+	base, apiKey := *server, *key
+	if *cfgPath != "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		if base == "" {
+			base = "http://" + dialAddr(cfg.Server.Listen)
+		}
+		if apiKey == "" {
+			apiKey = configCampaignsKey(cfg)
+		}
+	}
+	if base == "" {
+		base = "http://127.0.0.1:8080"
+	}
+	if apiKey == "" {
+		return errors.New("import: give an API key with the campaigns and send scopes with --key or KIRIM_API_KEY")
+	}
+	path := fs.Arg(0)
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil {
+		fmt.Fprintf(stderr, "import: uploading %s (%s)\n", filepath.Base(path), sizeString(fi.Size()))
+	}
+	up, err := uploadList(ctx, base, apiKey, *list, filepath.Base(path), f)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	im, err := followImport(ctx, base, apiKey, up.ImportID, stderr)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	for i, e := range im.Errors {
+		if i == importShowErrors {
+			fmt.Fprintf(stdout, "... and %d more row errors (GET /v1/imports/%s)\n", im.ErrorsTotal-importShowErrors, im.ID)
+			break
+		}
+		fmt.Fprintf(stdout, "row %d, %s: %s\n", e.Row, e.Column, e.Message)
+	}
+	fmt.Fprintf(stdout, "import: %s: %d imported, %d duplicates, %d errors of %d rows into list %s (%q)\n",
+		im.Status, im.Imported, im.Duplicates, im.ErrorsTotal, im.RowsDone, im.ListID, im.ListName)
+	if im.Status == lists.StatusFailed {
+		return fmt.Errorf("import: failed: %s", im.Error)
+	}
+	return nil
+}
+
+// configCampaignsKey returns the first key written in clear in the configuration (the
+// example's demo key) that may both import a list (scope campaigns) and follow the
+// import (scope send).
+func configCampaignsKey(cfg *config.Config) string {
+	for _, a := range cfg.Accounts {
+		for _, k := range a.Keys {
+			admin := slices.Contains(k.Scopes, api.ScopeAdmin)
+			both := slices.Contains(k.Scopes, api.ScopeCampaigns) && slices.Contains(k.Scopes, api.ScopeSend)
+			if k.Key != "" && (admin || both) {
+				return k.Key
+			}
+		}
+	}
+	return ""
+}
+
+type uploadAnswer struct {
+	ImportID string `json:"import_id"`
+	ListID   string `json:"list_id"`
+}
+
+// uploadList streams the file to POST /v1/lists as multipart/form-data: the name field
+// first (the server needs it before the file), then the file, read from disk as the
+// request is sent.
+func uploadList(ctx context.Context, base, key, list, filename string, file io.Reader) (*uploadAnswer, error) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		err := mw.WriteField("name", list)
+		if err == nil {
+			var part io.Writer
+			if part, err = mw.CreateFormFile("file", filename); err == nil {
+				if _, err = io.Copy(part, file); err == nil {
+					err = mw.Close()
+				}
+			}
+		}
+		pw.CloseWithError(err)
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/lists", pr)
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		pr.CloseWithError(err)
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusAccepted {
+		return nil, serverError(resp, b)
+	}
+	var out uploadAnswer
+	if err := json.Unmarshal(b, &out); err != nil || out.ImportID == "" {
+		return nil, fmt.Errorf("unexpected answer: %s", b)
+	}
+	return &out, nil
+}
+
+// serverError turns an error envelope into a readable error.
+func serverError(resp *http.Response, body []byte) error {
+	var env struct {
+		Error struct {
+			Code, Message string
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &env) == nil && env.Error.Message != "" {
+		return fmt.Errorf("server answered %s: %s (%s)", resp.Status, env.Error.Message, env.Error.Code)
+	}
+	return fmt.Errorf("server answered %s: %s", resp.Status, strings.TrimSpace(string(body)))
+}
+
+type importStatus struct {
+	ID          string           `json:"id"`
+	ListID      string           `json:"list_id"`
+	ListName    string           `json:"list_name"`
+	Status      string           `json:"status"`
+	RowsTotal   *int64           `json:"rows_total"`
+	RowsDone    int64            `json:"rows_done"`
+	Imported    int64            `json:"imported"`
+	Duplicates  int64            `json:"duplicates"`
+	Errors      []lists.RowError `json:"errors"`
+	ErrorsTotal int64            `json:"errors_total"`
+	Progress    float64          `json:"progress"`
+	Error       string           `json:"error"`
+}
+
+// followImport polls the import until it ends, drawing progress on stderr: one line
+// rewritten in place on a terminal, a line now and then otherwise.
+func followImport(ctx context.Context, base, key, id string, stderr io.Writer) (*importStatus, error) {
+	tty := importToTerminal(stderr)
+	tick := time.NewTicker(importPollEvery)
+	defer tick.Stop()
+	var lastPlain time.Time
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/imports/"+url.PathEscape(id), nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, serverError(resp, b)
+		}
+		var im importStatus
+		if err := json.Unmarshal(b, &im); err != nil {
+			return nil, fmt.Errorf("unexpected answer: %w", err)
+		}
+		done := im.Status != lists.StatusRunning
+		line := importProgressLine(&im)
+		switch {
+		case tty:
+			fmt.Fprintf(stderr, "\r\033[K%s", line)
+			if done {
+				fmt.Fprintln(stderr)
+			}
+		case done || time.Since(lastPlain) >= importPlainEvery:
+			fmt.Fprintln(stderr, line)
+			lastPlain = time.Now()
+		}
+		if done {
+			return &im, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// importBarWidth is the width of the bar in characters.
+const importBarWidth = 24
+
+func importProgressLine(im *importStatus) string {
+	filled := int(im.Progress * importBarWidth)
+	filled = max(0, min(filled, importBarWidth))
+	bar := strings.Repeat("#", filled) + strings.Repeat(".", importBarWidth-filled)
+	rows := fmt.Sprintf("%d rows", im.RowsDone)
+	if im.RowsTotal != nil && *im.RowsTotal > 0 {
+		rows = fmt.Sprintf("%d/%d rows", im.RowsDone, *im.RowsTotal)
+	}
+	return fmt.Sprintf("import [%s] %3.0f%% %s: %d imported, %d duplicates, %d errors",
+		bar, im.Progress*100, rows, im.Imported, im.Duplicates, im.ErrorsTotal)
+}
+
+func importToTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
