@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -144,6 +145,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			pprof.StopCPUProfile()
 			f.Close()
 		}()
+	}
+	// KIRIM_PPROF=ADDR serves net/http/pprof there, for looking at a running server's
+	// heap and goroutines (never on the API's address).
+	if addr := os.Getenv("KIRIM_PPROF"); addr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		go func() { m.Logger.Info("kirim: pprof", "err", http.ListenAndServe(addr, mux)) }()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
