@@ -32,7 +32,7 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("campaign watch: give the campaign id")
 	}
 	id := fs.Arg(0)
-	base, apiKey, err := serverTarget(*cfgPath, *server, *key, "campaign watch")
+	base, apiKey, err := serverTarget(*cfgPath, *server, *key, "campaign watch", configCampaignsKey)
 	if err != nil {
 		return err
 	}

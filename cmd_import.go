@@ -45,24 +45,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() != 1 || *list == "" {
 		return errors.New("import: want FILE and --list NAME")
 	}
-	base, apiKey := *server, *key
-	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			return err
-		}
-		if base == "" {
-			base = "http://" + dialAddr(cfg.Server.Listen)
-		}
-		if apiKey == "" {
-			apiKey = configCampaignsKey(cfg)
-		}
-	}
-	if base == "" {
-		base = "http://127.0.0.1:8080"
-	}
-	if apiKey == "" {
-		return errors.New("import: give an API key with the campaigns and send scopes with --key or KIRIM_API_KEY")
+	base, apiKey, err := serverTarget(*cfgPath, *server, *key, "import", configCampaignsKey)
+	if err != nil {
+		return err
 	}
 	path := fs.Arg(0)
 	f, err := os.Open(path)
@@ -190,7 +175,7 @@ type importStatus struct {
 // followImport polls the import until it ends, drawing progress on stderr: one line
 // rewritten in place on a terminal, a line now and then otherwise.
 func followImport(ctx context.Context, base, key, id string, stderr io.Writer) (*importStatus, error) {
-	tty := importToTerminal(stderr)
+	tty := isTerminal(stderr)
 	tick := time.NewTicker(importPollEvery)
 	defer tick.Stop()
 	var lastPlain time.Time
@@ -249,15 +234,6 @@ func importProgressLine(im *importStatus) string {
 	}
 	return fmt.Sprintf("import [%s] %3.0f%% %s: %d imported, %d duplicates, %d errors",
 		bar, im.Progress*100, rows, im.Imported, im.Duplicates, im.ErrorsTotal)
-}
-
-func importToTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func sizeString(n int64) string {

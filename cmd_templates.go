@@ -24,9 +24,9 @@ import (
 const templatesSyncTimeout = 3 * time.Minute
 
 // serverTarget resolves the running server's address and the API key a command uses:
-// the flags, else the config file's listen address and first admin key, else the
-// default address. cmd names the command in the error.
-func serverTarget(cfgPath, server, key, cmd string) (base, apiKey string, err error) {
+// the flags, else the config file's listen address and the key keyOf picks from it,
+// else the default address. cmd names the command in the error.
+func serverTarget(cfgPath, server, key, cmd string, keyOf func(*config.Config) string) (base, apiKey string, err error) {
 	base, apiKey = server, key
 	if cfgPath != "" {
 		cfg, err := config.Load(cfgPath)
@@ -37,7 +37,7 @@ func serverTarget(cfgPath, server, key, cmd string) (base, apiKey string, err er
 			base = "http://" + dialAddr(cfg.Server.Listen)
 		}
 		if apiKey == "" {
-			apiKey = configAdminKey(cfg)
+			apiKey = keyOf(cfg)
 		}
 	}
 	if base == "" {
@@ -63,7 +63,7 @@ func cmdTemplates(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(reorder(args[1:])); err != nil {
 		return err
 	}
-	base, apiKey, err := serverTarget(*cfgPath, *server, *key, "templates sync")
+	base, apiKey, err := serverTarget(*cfgPath, *server, *key, "templates sync", configAdminKey)
 	if err != nil {
 		return err
 	}

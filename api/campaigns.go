@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"io"
@@ -23,15 +24,20 @@ func (s *Server) campaignRoutes() []route {
 		{"GET", "/v1/campaigns/:id/runs", ScopeCampaigns, s.campaignRuns},
 		{"GET", "/v1/campaigns/:id/recipients", ScopeCampaigns, s.campaignRecipients},
 		{"POST", "/v1/campaigns/:id/quote", ScopeCampaigns, s.quoteCampaign},
-		{"POST", "/v1/campaigns/:id/launch", ScopeCampaigns, s.campaignAction},
-		{"POST", "/v1/campaigns/:id/pause", ScopeCampaigns, s.campaignAction},
-		{"POST", "/v1/campaigns/:id/resume", ScopeCampaigns, s.campaignAction},
-		{"POST", "/v1/campaigns/:id/cancel", ScopeCampaigns, s.campaignAction},
+		{"POST", "/v1/campaigns/:id/launch", ScopeCampaigns, s.campaignVerb((*campaign.Service).Launch)},
+		{"POST", "/v1/campaigns/:id/pause", ScopeCampaigns, s.campaignVerb((*campaign.Service).Pause)},
+		{"POST", "/v1/campaigns/:id/resume", ScopeCampaigns, s.campaignVerb((*campaign.Service).Resume)},
+		{"POST", "/v1/campaigns/:id/cancel", ScopeCampaigns, s.campaignVerb((*campaign.Service).Cancel)},
 		{"POST", "/v1/campaigns/:id/retry", ScopeCampaigns, s.retryCampaign},
 	}
 }
 
-var errCampaignsOff = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "campaigns are not enabled"}
+func (s *Server) campaignService() (*campaign.Service, error) {
+	if s.opts.Campaigns == nil {
+		return nil, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "campaigns are not enabled"}
+	}
+	return s.opts.Campaigns, nil
+}
 
 type campaignRequest struct {
 	Name     string                 `json:"name"`
@@ -52,9 +58,9 @@ type scheduleRequest struct {
 }
 
 func (s *Server) createCampaign(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
-	svc := s.opts.Campaigns
-	if svc == nil {
-		return 0, nil, errCampaignsOff
+	svc, err := s.campaignService()
+	if err != nil {
+		return 0, nil, err
 	}
 	var req campaignRequest
 	if aerr := decodeStrict(c.body, &req); aerr != nil {
@@ -173,9 +179,9 @@ func (s *Server) progressView(p *campaign.Progress) campaignView {
 }
 
 func (s *Server) getCampaign(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	svc := s.opts.Campaigns
-	if svc == nil {
-		return 0, nil, errCampaignsOff
+	svc, err := s.campaignService()
+	if err != nil {
+		return 0, nil, err
 	}
 	pr, err := svc.Progress(c.account.ID, p.ByName("id"))
 	if err != nil {
@@ -185,9 +191,9 @@ func (s *Server) getCampaign(_ *http.Request, p httprouter.Params, c *caller) (i
 }
 
 func (s *Server) listCampaigns(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
-	svc := s.opts.Campaigns
-	if svc == nil {
-		return 0, nil, errCampaignsOff
+	svc, err := s.campaignService()
+	if err != nil {
+		return 0, nil, err
 	}
 	limit, aerr := pageLimit(r)
 	if aerr != nil {
@@ -209,9 +215,9 @@ func (s *Server) listCampaigns(r *http.Request, _ httprouter.Params, c *caller) 
 }
 
 func (s *Server) campaignRuns(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	svc := s.opts.Campaigns
-	if svc == nil {
-		return 0, nil, errCampaignsOff
+	svc, err := s.campaignService()
+	if err != nil {
+		return 0, nil, err
 	}
 	runs, err := svc.Runs(c.account.ID, p.ByName("id"), 100)
 	if err != nil {
@@ -247,9 +253,9 @@ type bandView struct {
 }
 
 func (s *Server) quoteCampaign(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	svc := s.opts.Campaigns
-	if svc == nil {
-		return 0, nil, errCampaignsOff
+	svc, err := s.campaignService()
+	if err != nil {
+		return 0, nil, err
 	}
 	q, err := svc.Quote(c.account.ID, p.ByName("id"))
 	if err != nil {
@@ -269,46 +275,30 @@ func (s *Server) quoteCampaign(_ *http.Request, p httprouter.Params, c *caller) 
 	return http.StatusOK, v, nil
 }
 
-func (s *Server) campaignAction(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	svc := s.opts.Campaigns
-	if svc == nil {
-		return 0, nil, errCampaignsOff
-	}
-	id := p.ByName("id")
-	var err error
-	switch action := r.URL.Path[len(r.URL.Path)-len(lastSegment(r.URL.Path)):]; action {
-	case "launch":
-		_, err = svc.Launch(r.Context(), c.account.ID, id)
-	case "pause":
-		_, err = svc.Pause(r.Context(), c.account.ID, id)
-	case "resume":
-		_, err = svc.Resume(r.Context(), c.account.ID, id)
-	case "cancel":
-		_, err = svc.Cancel(r.Context(), c.account.ID, id)
-	}
-	if err != nil {
-		return 0, nil, campaignError(err)
-	}
-	pr, err := svc.Progress(c.account.ID, id)
-	if err != nil {
-		return 0, nil, campaignError(err)
-	}
-	return http.StatusOK, s.progressView(pr), nil
-}
-
-func lastSegment(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			return path[i+1:]
+// campaignVerb serves a state change (launch, pause, resume, cancel) and answers the
+// campaign as it then is.
+func (s *Server) campaignVerb(verb func(*campaign.Service, context.Context, string, string) (*campaign.Campaign, error)) handler {
+	return func(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+		svc, err := s.campaignService()
+		if err != nil {
+			return 0, nil, err
 		}
+		id := p.ByName("id")
+		if _, err := verb(svc, r.Context(), c.account.ID, id); err != nil {
+			return 0, nil, campaignError(err)
+		}
+		pr, err := svc.Progress(c.account.ID, id)
+		if err != nil {
+			return 0, nil, campaignError(err)
+		}
+		return http.StatusOK, s.progressView(pr), nil
 	}
-	return path
 }
 
 func (s *Server) retryCampaign(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	svc := s.opts.Campaigns
-	if svc == nil {
-		return 0, nil, errCampaignsOff
+	svc, err := s.campaignService()
+	if err != nil {
+		return 0, nil, err
 	}
 	n, err := svc.Retry(r.Context(), c.account.ID, p.ByName("id"))
 	if err != nil {
@@ -334,9 +324,9 @@ type recipientView struct {
 // campaignRecipients lists a run's recipients with their status: JSON pages, or the
 // whole run as CSV with Accept: text/csv.
 func (s *Server) campaignRecipients(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
-	svc := s.opts.Campaigns
-	if svc == nil {
-		return 0, nil, errCampaignsOff
+	svc, err := s.campaignService()
+	if err != nil {
+		return 0, nil, err
 	}
 	q := r.URL.Query()
 	f := campaign.RecipientFilter{Status: q.Get("status"), After: q.Get("cursor")}
@@ -391,23 +381,4 @@ func (s *Server) campaignRecipients(r *http.Request, p httprouter.Params, c *cal
 		return 0, nil, campaignError(err)
 	}
 	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
-}
-
-// Page sizes of campaign listings.
-const (
-	defaultPageLimit = 100
-	maxPageLimit     = 1000
-)
-
-// pageLimit reads ?limit= (default defaultPageLimit, at most maxPageLimit).
-func pageLimit(r *http.Request) (int, *Error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return defaultPageLimit, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxPageLimit {
-		return 0, invalid("limit", "must be 1 to %d", maxPageLimit)
-	}
-	return n, nil
 }

@@ -27,7 +27,8 @@ const (
 	// MaxUploadBytes caps a list upload: the file (lists.MaxFileBytes) plus room for
 	// the multipart envelope.
 	MaxUploadBytes = lists.MaxFileBytes + 1<<20
-	// DefaultListLimit and MaxListLimit page GET /v1/lists and its contacts.
+	// DefaultListLimit and MaxListLimit page GET /v1/lists, its contacts, campaigns
+	// and their recipients.
 	DefaultListLimit = 100
 	MaxListLimit     = 1000
 )
@@ -165,8 +166,8 @@ func listOf(l lists.List) listView {
 		CreatedAt: l.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: l.UpdatedAt.UTC().Format(time.RFC3339Nano)}
 }
 
-// listPageLimit reads ?limit= for the list endpoints.
-func listPageLimit(r *http.Request) (int, *Error) {
+// pageLimit reads ?limit= for the list and campaign endpoints.
+func pageLimit(r *http.Request) (int, *Error) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {
 		return DefaultListLimit, nil
@@ -178,13 +179,30 @@ func listPageLimit(r *http.Request) (int, *Error) {
 	return n, nil
 }
 
+// phoneCursor makes a page cursor of the last phone of a page: opaque (base64url),
+// so a "+" never meets query-string decoding.
+func phoneCursor(phone string) string { return base64.RawURLEncoding.EncodeToString([]byte(phone)) }
+
+// parsePhoneCursor reads ?cursor= made by phoneCursor ("" for the first page).
+func parsePhoneCursor(r *http.Request) (string, *Error) {
+	cur := r.URL.Query().Get("cursor")
+	if cur == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cur)
+	if err != nil || len(b) == 0 || b[0] != '+' {
+		return "", invalid("cursor", "not a cursor from this listing")
+	}
+	return string(b), nil
+}
+
 // listLists pages the account's lists, oldest first; the cursor is the last list's id.
 func (s *Server) listLists(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
 	st, err := s.listStore()
 	if err != nil {
 		return 0, nil, err
 	}
-	limit, aerr := listPageLimit(r)
+	limit, aerr := pageLimit(r)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
@@ -226,24 +244,19 @@ type memberView struct {
 	Vars  map[string]string `json:"vars"`
 }
 
-// listContacts pages a list's members in phone order. The cursor is opaque (the last
-// phone, base64url), so a "+" never meets query-string decoding.
+// listContacts pages a list's members in phone order (cursor: phoneCursor).
 func (s *Server) listContacts(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
 	st, err := s.listStore()
 	if err != nil {
 		return 0, nil, err
 	}
-	limit, aerr := listPageLimit(r)
+	limit, aerr := pageLimit(r)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	after := ""
-	if cur := r.URL.Query().Get("cursor"); cur != "" {
-		b, err := base64.RawURLEncoding.DecodeString(cur)
-		if err != nil || len(b) == 0 || b[0] != '+' {
-			return 0, nil, invalid("cursor", "not a cursor from this list")
-		}
-		after = string(b)
+	after, aerr := parsePhoneCursor(r)
+	if aerr != nil {
+		return 0, nil, aerr
 	}
 	id := p.ByName("id")
 	if _, err := st.List(c.account.ID, id); err != nil {
@@ -268,7 +281,7 @@ func (s *Server) listContacts(r *http.Request, p httprouter.Params, c *caller) (
 	}
 	next := ""
 	if more {
-		next = base64.RawURLEncoding.EncodeToString([]byte(out[len(out)-1].Phone))
+		next = phoneCursor(out[len(out)-1].Phone)
 	}
 	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
 }

@@ -112,8 +112,6 @@ type Options struct {
 	FailurePercent, FailureMin int
 	// Grace is the scheduler's missed-run grace. Default 1h.
 	Grace time.Duration
-	// Region is the default phone region of accounts (for filters on phones). Default ID.
-	Region string
 }
 
 // Service runs campaigns. Engine must be set with SetEngine before Start.
@@ -154,9 +152,6 @@ func New(opts Options) (*Service, error) {
 	}
 	if opts.FailureMin <= 0 {
 		opts.FailureMin = DefaultFailureMin
-	}
-	if opts.Region == "" {
-		opts.Region = "ID"
 	}
 	s := &Service{opts: opts, db: opts.DB, clock: opts.Clock, log: opts.Logger, runners: map[string]*runner{}}
 	sched, err := schedule.New(schedule.Options{DB: opts.DB, Clock: opts.Clock, Logger: opts.Logger, Grace: opts.Grace, Fire: s.fire})

@@ -235,16 +235,10 @@ func (s *Service) Get(account, id string) (*Campaign, error) {
 	var c *Campaign
 	err := s.db.View(func(r storage.Reader) error {
 		var err error
-		c, err = loadCampaign(r, id)
+		c, err = loadOwned(r, account, id)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	if c.Account != account {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
-	}
-	return c, nil
+	return c, err
 }
 
 // List returns the account's campaigns, newest first, at most limit after the

@@ -175,6 +175,18 @@ func loadCampaign(r storage.Reader, id string) (*Campaign, error) {
 	return decodeCampaign(b)
 }
 
+// loadOwned loads a campaign of account; another account's is not found.
+func loadOwned(r storage.Reader, account, id string) (*Campaign, error) {
+	c, err := loadCampaign(r, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Account != account {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return c, nil
+}
+
 func putCampaign(tx storage.Txn, c *Campaign) error {
 	b, err := json.Marshal(c)
 	if err != nil {

@@ -1,7 +1,6 @@
 package campaign
 
 import (
-	"fmt"
 	"time"
 
 	"kirim/engine"
@@ -24,12 +23,9 @@ func (s *Service) Progress(account, id string) (*Progress, error) {
 	p := &Progress{}
 	// One snapshot: a run completing changes the run and the campaign together.
 	err := s.db.View(func(r storage.Reader) error {
-		c, err := loadCampaign(r, id)
+		c, err := loadOwned(r, account, id)
 		if err != nil {
 			return err
-		}
-		if c.Account != account {
-			return fmt.Errorf("%w: %s", ErrNotFound, id)
 		}
 		p.Campaign = c
 		if c.Run > 0 {

@@ -139,13 +139,9 @@ func (s *Service) step(ctx context.Context, rn *runner) (time.Duration, bool, er
 	s.mu.Lock()
 	rn.note(now, settledCount(run))
 	s.mu.Unlock()
-	if reason := s.autoPause(c, run); reason != "" {
-		go func() {
-			// pause stops this runner and waits for it, so it runs apart.
-			if err := s.pause(context.Background(), c.ID, reason); err != nil && !errors.Is(err, ErrState) {
-				s.log.Error("campaign: auto-pause failed", "campaign", c.ID, "err", err)
-			}
-		}()
+	ns, nsErr := s.eng.NumberStatusOf(c.From)
+	if reason := s.autoPause(c, run, ns.Quality); reason != "" {
+		s.pauseApart(c.ID, reason)
 		return 0, true, nil
 	}
 	if run.Exhausted && run.Requeued == 0 && run.inFlight() == 0 && run.Counts[RowPending] == 0 {
@@ -155,7 +151,7 @@ func (s *Service) step(ctx context.Context, rn *runner) (time.Duration, bool, er
 	if budget <= 0 {
 		return recheck, false, nil
 	}
-	if ns, err := s.eng.NumberStatusOf(c.From); err == nil && ns.Limit != engine.Unlimited {
+	if nsErr == nil && ns.Limit != engine.Unlimited {
 		// New recipients beyond the messaging limit would only wait in the engine:
 		// feed what the rolling window has room for, and wake when a slot frees.
 		room := int64(ns.Limit-ns.Used24h) - run.unclaimedCount()
@@ -179,6 +175,16 @@ func (s *Service) step(ctx context.Context, rn *runner) (time.Duration, bool, er
 }
 
 // note records progress for the rate; the caller holds s.mu (Progress reads it).
+// pauseApart pauses the campaign from its own feeder. pause stops the feeder and
+// waits for it, so it runs in a goroutine of its own.
+func (s *Service) pauseApart(id, reason string) {
+	go func() {
+		if err := s.pause(context.Background(), id, reason); err != nil && !errors.Is(err, ErrState) {
+			s.log.Error("campaign: auto-pause failed", "campaign", id, "reason", reason, "err", err)
+		}
+	}()
+}
+
 func (rn *runner) note(at time.Time, settled int64) {
 	rn.samples = append(rn.samples, sample{at, settled})
 	// Keep about a minute.
@@ -198,8 +204,9 @@ func (s *Service) inFlightCap(c *Campaign) int {
 	return max(2*n.MPS, s.opts.Batch)
 }
 
-// autoPause returns why the run must pause itself, or "".
-func (s *Service) autoPause(c *Campaign, run *Run) string {
+// autoPause returns why the run must pause itself, or "". quality is the number's
+// quality rating.
+func (s *Service) autoPause(c *Campaign, run *Run, quality string) string {
 	num, _ := s.eng.Number(c.From)
 	if tpl, ok := s.opts.Templates.Lookup(num.WABAID, c.Template.Name, c.Template.Language); !ok {
 		return ReasonTemplateDisabled
@@ -211,7 +218,7 @@ func (s *Service) autoPause(c *Campaign, run *Run) string {
 			return ReasonTemplateDisabled
 		}
 	}
-	if ns, err := s.eng.NumberStatusOf(c.From); err == nil && ns.Quality == "RED" {
+	if quality == "RED" {
 		return ReasonQualityRed
 	}
 	if s.opts.FailurePercent > 0 {
@@ -367,11 +374,7 @@ func (s *Service) feed(ctx context.Context, c *Campaign, seq uint64, n int) (int
 	})
 	if err != nil {
 		if errors.Is(err, ledger.ErrInsufficientBalance) {
-			go func() {
-				if err := s.pause(context.Background(), c.ID, ReasonBalance); err != nil && !errors.Is(err, ErrState) {
-					s.log.Error("campaign: pause for balance failed", "campaign", c.ID, "err", err)
-				}
-			}()
+			s.pauseApart(c.ID, ReasonBalance)
 			return 0, nil
 		}
 		return 0, fmt.Errorf("campaign: feed %s: %w", c.ID, err)
