@@ -329,7 +329,11 @@ func (s *Server) campaignRecipients(r *http.Request, p httprouter.Params, c *cal
 		return 0, nil, err
 	}
 	q := r.URL.Query()
-	f := campaign.RecipientFilter{Status: q.Get("status"), After: q.Get("cursor")}
+	after, aerr := parsePhoneCursor(r)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	f := campaign.RecipientFilter{Status: q.Get("status"), After: after}
 	if v := q.Get("run"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil || n == 0 {
@@ -379,6 +383,9 @@ func (s *Server) campaignRecipients(r *http.Request, p httprouter.Params, c *cal
 	})
 	if err != nil {
 		return 0, nil, campaignError(err)
+	}
+	if next != "" {
+		next = phoneCursor(next)
 	}
 	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
 }
