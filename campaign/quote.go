@@ -83,7 +83,7 @@ func (s *Service) quote(c *Campaign) (*Quote, error) {
 	if quoter != nil {
 		res := quoter.Result()
 		q.Cost, q.Currency, q.Bands, q.Free, q.Credits = res.Total, res.Currency, res.Bands, res.Free, res.Credits
-		q.Available = res.BalanceAfter + res.Total
+		q.Available = res.Available
 		q.BalanceAfter = res.BalanceAfter
 	}
 	num, _ := s.eng.Number(c.From)

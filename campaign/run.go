@@ -72,9 +72,6 @@ func (s *Service) startRun(ctx context.Context, id string, at time.Time, trigger
 	if err != nil {
 		return err
 	}
-	if s.opts.Ledger != nil && q.Cost > q.Available {
-		return fmt.Errorf("%w: the run costs %d, %d is available", ErrInsufficient, q.Cost, q.Available)
-	}
 	now := s.clock.Now()
 	err = s.db.Commit(ctx, func(tx storage.Txn) error {
 		c, err := loadCampaign(tx, id)
