@@ -269,18 +269,22 @@ currency = "IDR"
 	stopWatch()
 	c.startKirim()
 	stopWatch = watch()
+	logRSS("after the first restart")
 	reach("half sent", 0.5)
+	logRSS("at half")
 	c.must(200, "POST", "/v1/campaigns/"+created.ID+"/pause", nil, nil)
 	if p := c.campaign(created.ID); p.State != "paused" {
 		t.Fatalf("after pause: %s", p.State)
 	}
 	c.must(200, "POST", "/v1/campaigns/"+created.ID+"/resume", nil, nil)
 	reach("three quarters sent", 0.75)
+	logRSS("at three quarters")
 	c.kirim.kill9(t)
 	stopWatch()
 	c.startKirim()
 	stopWatch = watch()
 	defer stopWatch()
+	logRSS("after the second restart")
 	// Messages in flight at a crash settle from their webhooks; those claimed but never
 	// handed over fail by the unknown policy and are retried (their class allows it).
 	for attempt := 0; ; attempt++ {
@@ -301,6 +305,7 @@ currency = "IDR"
 		c.must(200, "POST", "/v1/campaigns/"+created.ID+"/retry", nil, &rr)
 		t.Logf("retry %d: %d requeued of %v", attempt+1, rr.Requeued, p.Progress.Counts)
 	}
+	logRSS("with the run complete")
 	waitFor(t, "every capture", 2*time.Minute, func() bool {
 		p := c.campaign(created.ID)
 		return p.Progress.Spend.AmountMicros == quote.Cost.AmountMicros
