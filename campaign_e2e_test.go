@@ -246,8 +246,13 @@ currency = "IDR"
 				case <-tick.C:
 					total, anon := rssMB(pid)
 					rssMu.Lock()
+					peak := anon > maxAnon+8
 					maxRSS, maxAnon = max(maxRSS, total), max(maxAnon, anon)
 					rssMu.Unlock()
+					if addr := os.Getenv("KIRIM_E2E_PPROF"); peak && addr != "" {
+						// The heap at each new peak, to see what holds it.
+						_ = exec.Command("curl", "-s", "-o", filepath.Join(os.TempDir(), "kirim-heap-peak.pb.gz"), "http://"+addr+"/debug/pprof/heap").Run()
+					}
 				}
 			}
 		}()

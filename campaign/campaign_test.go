@@ -222,7 +222,12 @@ func TestPauseTakesBackUnclaimed(t *testing.T) {
 	// One message a second: move the clock a second at a time. Whether a step sends
 	// depends on when the workers took their turns, so a step that sends nothing soon
 	// is followed by the next; only the end is checked.
+	steps := 0
 	for p = e.progress(c.ID); p.Campaign.State != StateCompleted; p = e.progress(c.ID) {
+		steps++
+		if steps == 600 {
+			t.Fatalf("not complete after %d simulated seconds: campaign %s (%s), run %+v", steps, p.Campaign.State, p.Campaign.Reason, *p.Run)
+		}
 		before := p.Run.Counts[string(engine.Sent)]
 		e.clk.Advance(time.Second)
 		e.poll(c.ID, 200*time.Millisecond, func(c *Campaign, r *Run) bool {

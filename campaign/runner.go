@@ -292,6 +292,7 @@ func (s *Service) feed(ctx context.Context, c *Campaign, seq uint64, n int) (int
 	}
 	named := tpl.Params().Body.Names
 	fed := 0
+	since := s.clock.Now()
 	err = s.db.Commit(ctx, func(tx storage.Txn) error {
 		fed = 0
 		run, err := loadRun(tx, c.ID, seq)
@@ -380,7 +381,7 @@ func (s *Service) feed(ctx context.Context, c *Campaign, seq uint64, n int) (int
 		return 0, fmt.Errorf("campaign: feed %s: %w", c.ID, err)
 	}
 	if fed > 0 {
-		s.eng.Wake(c.From)
+		s.eng.Wake(c.From, since)
 	}
 	return fed, nil
 }

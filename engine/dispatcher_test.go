@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kirim/provider"
+	"kirim/storage"
 )
 
 // TestRetryClasses sends one message whose first answer is err, checks what the engine
@@ -526,5 +527,38 @@ func TestServerErrorIsUnknown(t *testing.T) {
 				t.Errorf("released %v", r)
 			}
 		})
+	}
+}
+
+// TestEnqueueWakeCoversAScanDuringTheCommit: a dispatcher that scans while a commit
+// queues a message (the scan cannot see it yet) moves its cursor past the message's
+// time; the wake after the commit must bring the cursor back, or the message is never
+// scanned.
+func TestEnqueueWakeCoversAScanDuringTheCommit(t *testing.T) {
+	e := newEnv(t, nil, nil, nil, nil)
+	d := e.eng.dispatchers["main"]
+	req := e.request("+6281234567890", nil)
+	since := e.clk.Now()
+	err := e.db.Commit(context.Background(), func(tx storage.Txn) error {
+		if err := e.eng.Enqueue(tx, req.Message, req.Send); err != nil {
+			return err
+		}
+		e.clk.Advance(time.Second)
+		ids, _, err := d.scan(e.clk.Now(), 10)
+		if len(ids) != 0 {
+			t.Errorf("the scan saw an uncommitted message")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eng.Wake("main", since)
+	ids, _, err := d.scan(e.clk.Now(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 || ids[0].id != req.Message.ID {
+		t.Fatalf("after the wake the scan found %v, want %s", ids, req.Message.ID)
 	}
 }

@@ -433,10 +433,14 @@ func (e *Engine) Enqueue(tx storage.Txn, m *Message, send *provider.Message) err
 	return e.put(tx, m)
 }
 
-// Wake tells the number's dispatcher that messages were queued for it.
-func (e *Engine) Wake(alias string) {
+// Wake tells the number's dispatcher that messages were queued for it by Enqueue in a
+// commit that began at since (read from the engine's clock before the commit). The
+// dispatcher scans its queue from a cursor and wakes from there; a message queued at a
+// time before the cursor would never be scanned, so the wake must not come later than
+// the message's own time: the time after the commit can be, the time before it cannot.
+func (e *Engine) Wake(alias string, since time.Time) {
 	if d, ok := e.dispatchers[alias]; ok {
-		d.wake(e.clock.Now())
+		d.wake(since)
 	}
 }
 
