@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -221,25 +222,30 @@ func (s *Service) stopRun(ctx context.Context, id, state, reason string) error {
 		n := 0
 		err := s.db.Commit(ctx, func(tx storage.Txn) error {
 			n = 0
+			var keys [][]byte
 			var ids []string
-			err := tx.Iterate(runRows(keyUnclaimed, id, seq), storage.IterOptions{}, func(_, v []byte) (bool, error) {
-				ids = append(ids, string(v))
+			err := tx.Iterate(runRows(keyUnclaimed, id, seq), storage.IterOptions{}, func(k, v []byte) (bool, error) {
+				keys, ids = append(keys, bytes.Clone(k)), append(ids, string(v))
 				return len(ids) < takeBackChunk, nil
 			})
 			if err != nil {
 				return err
 			}
-			for _, mid := range ids {
+			for i, mid := range ids {
 				_, err := s.eng.CancelIn(tx, mid)
 				switch {
 				case err == nil:
 					n++
 				case errors.Is(err, engine.ErrNotCancellable), errors.Is(err, engine.ErrNotFound):
-					// Claimed meanwhile: its row follows it; the stale entry goes.
-					if err := s.dropUnclaimed(tx, mid); err != nil {
+					// Claimed meanwhile: its row follows it; the stale entry goes. An
+					// entry that must stay is not progress (the loop would not end).
+					dropped, err := s.dropUnclaimed(tx, keys[i], mid)
+					if err != nil {
 						return err
 					}
-					n++
+					if dropped {
+						n++
+					}
 				default:
 					return fmt.Errorf("campaign: take back %s: %w", mid, err)
 				}
@@ -258,18 +264,14 @@ func (s *Service) stopRun(ctx context.Context, id, state, reason string) error {
 // takeBackChunk is how many messages one commit takes back from the engine.
 const takeBackChunk = 200
 
-// dropUnclaimed removes the unclaimed entry of a message the engine would not cancel.
-func (s *Service) dropUnclaimed(tx storage.Txn, msgID string) error {
-	m, err := s.eng.Get(msgID)
-	if err != nil {
-		return nil // gone: nothing points at it
+// dropUnclaimed removes the unclaimed entry k of a message the engine would not cancel,
+// unless the message is unclaimed after all (then a later pass takes it back). It
+// reports whether the entry went.
+func (s *Service) dropUnclaimed(tx storage.Txn, k []byte, msgID string) (bool, error) {
+	if m, err := s.eng.Get(msgID); err == nil && unclaimed(string(m.State)) {
+		return false, nil
 	}
-	k := rowKey(keyUnclaimed, m.CampaignID, m.CampaignRun, m.To)
-	v, err := tx.Get(k)
-	if err == nil && string(v) == msgID && !unclaimed(string(m.State)) {
-		return tx.Delete(k)
-	}
-	return nil
+	return true, tx.Delete(k)
 }
 
 // Resume feeds a paused run again.
