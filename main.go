@@ -228,6 +228,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Dir:            cfg.Server.DataDir,
 		MemTableSize:   int64(cfg.Storage.MemTableMB) << 20,
 		NumMemtables:   cfg.Storage.NumMemtables,
+		Compression:    cfg.Storage.Compression,
 		BlockCacheSize: int64(cfg.Storage.BlockCacheMB) << 20,
 		IndexCacheSize: int64(cfg.Storage.IndexCacheMB) << 20,
 		GCInterval:     cfg.Storage.GCInterval.Duration,

@@ -67,7 +67,9 @@ type Storage struct {
 	MemTableMB int `toml:"memtable_mb"`
 	// NumMemtables is how many memtables may be held. Default 3.
 	NumMemtables int `toml:"num_memtables"`
-	// BlockCacheMB is the block cache. Default 32.
+	// Compression compresses Badger's tables (Snappy). Default false.
+	Compression bool `toml:"compression"`
+	// BlockCacheMB is the block cache, used with Compression only. Default 32.
 	BlockCacheMB int `toml:"block_cache_mb"`
 	// IndexCacheMB is the index cache. Default 16.
 	IndexCacheMB int `toml:"index_cache_mb"`

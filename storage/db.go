@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // Defaults, sized for a 1-2 GB VPS that also runs the rest of Kirim.
 const (
 	DefaultMemTableSize     = 16 << 20
 	DefaultNumMemtables     = 3
-	DefaultBlockCacheSize   = 32 << 20
+	DefaultBlockCacheSize   = 32 << 20 // with Compression only
 	DefaultIndexCacheSize   = 16 << 20
 	DefaultValueLogFileSize = 128 << 20
 	DefaultGCInterval       = 10 * time.Minute
@@ -60,7 +61,15 @@ type Options struct {
 	// NumMemtables is how many memtables may be in memory (one active, the rest waiting to
 	// be flushed). Default 3: about 3 x 21 MiB at the peak of a write burst.
 	NumMemtables int
-	// BlockCacheSize caches decompressed table blocks. Default 32 MiB, resident once warm.
+	// Compression compresses table blocks with Snappy. Default off: a table builder holds
+	// every compressed block beside the raw ones, so compactions and flushes held up to
+	// 200 MiB of heap in a 100,000-recipient campaign (its anonymous RSS peaked at 224 MB
+	// with compression, 146 MB without). Off, tables take more disk and blocks are read
+	// straight from the mapped files (page cache, not heap).
+	Compression bool
+	// BlockCacheSize caches decompressed table blocks, with Compression only (without it a
+	// cache only copies what the mapped file already holds). Default 32 MiB, resident
+	// once warm.
 	BlockCacheSize int64
 	// IndexCacheSize caches table indexes and bloom filters. Default 16 MiB; Badger's own
 	// default (0) keeps every index in memory, which grows with the data.
@@ -88,8 +97,11 @@ func (o Options) withDefaults() Options {
 	if o.NumMemtables == 0 {
 		o.NumMemtables = DefaultNumMemtables
 	}
-	if o.BlockCacheSize == 0 {
+	if o.BlockCacheSize == 0 && o.Compression {
 		o.BlockCacheSize = DefaultBlockCacheSize
+	}
+	if !o.Compression {
+		o.BlockCacheSize = 0
 	}
 	if o.IndexCacheSize == 0 {
 		o.IndexCacheSize = DefaultIndexCacheSize
@@ -130,7 +142,12 @@ func (o Options) badger() badger.Options {
 	if o.InMemory {
 		dir = ""
 	}
+	compression := options.None
+	if o.Compression {
+		compression = options.Snappy
+	}
 	return badger.DefaultOptions(dir).
+		WithCompression(compression).
 		WithInMemory(o.InMemory).
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(o.NumMemtables).
