@@ -434,20 +434,30 @@ func (s *Service) Observe(tx storage.Txn, m *engine.Message, _ engine.State) err
 	if row.MessageID != m.ID {
 		return nil // an earlier message of the row, taken back before it was sent
 	}
-	run, err := loadRun(tx, m.CampaignID, m.CampaignRun)
+	status := string(m.State)
+	if m.State == engine.Cancelled {
+		run, err := loadRunHead(tx, m.CampaignID, m.CampaignRun)
+		if err != nil {
+			return err
+		}
+		if run.State == StatePaused {
+			status, row.MessageID = RowPending, ""
+			if err := tx.Set(rowKey(keyRequeuePrefix, m.CampaignID, m.CampaignRun, m.To), nil); err != nil {
+				return err
+			}
+			run.Requeued++
+			if err := putRunHead(tx, run); err != nil {
+				return err
+			}
+		}
+	}
+	counts, spend, err := loadCounts(tx, m.CampaignID, m.CampaignRun)
 	if err != nil {
 		return err
 	}
-	status := string(m.State)
-	if m.State == engine.Cancelled && run.State == StatePaused {
-		status, row.MessageID = RowPending, ""
-		if err := tx.Set(rowKey(keyRequeuePrefix, m.CampaignID, m.CampaignRun, m.To), nil); err != nil {
-			return err
-		}
-		run.Requeued++
-	}
+	run := &Run{Counts: counts}
 	run.move(row.Status, status)
-	run.Spend += m.Charged - row.Charged
+	spend += m.Charged - row.Charged
 	row.Status, row.Charged, row.Error = status, m.Charged, m.Error
 	if status == RowPending {
 		row.Charged = 0
@@ -464,5 +474,5 @@ func (s *Service) Observe(tx storage.Txn, m *engine.Message, _ engine.State) err
 	if err := tx.Set(key, encodeRow(row)); err != nil {
 		return err
 	}
-	return putRun(tx, run)
+	return putCounts(tx, m.CampaignID, m.CampaignRun, run.Counts, spend)
 }
