@@ -184,7 +184,21 @@ currency = "IDR"
 	}
 	// A VPS-sized soft memory limit for the Go heap (server.memory_limit_mb).
 	t.Setenv("KIRIM_SERVER_MEMORY_LIMIT_MB", "150")
-	c.startKirim()
+	// KIRIM_E2E_MEMORY_CGROUP names a cgroup (v1 memory controller) with a limit set by
+	// hand, e.g. memory.limit_in_bytes = 200M: each Kirim process joins it, so the kernel
+	// holds Kirim's memory, page cache of its mapped files included, to that limit (and
+	// kills it if its own memory does not fit).
+	cgroup := os.Getenv("KIRIM_E2E_MEMORY_CGROUP")
+	startKirim := func() {
+		c.startKirim()
+		if cgroup != "" {
+			pid := strconv.Itoa(c.kirim.cmd.Process.Pid)
+			if err := os.WriteFile(filepath.Join(cgroup, "cgroup.procs"), []byte(pid), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	startKirim()
 	logRSS := func(when string) {
 		total, anon := rssMB(c.kirim.cmd.Process.Pid)
 		t.Logf("RSS %s: %d MB (anonymous %d MB)", when, total, anon)
@@ -272,7 +286,7 @@ currency = "IDR"
 	}
 	c.kirim.kill9(t)
 	stopWatch()
-	c.startKirim()
+	startKirim()
 	stopWatch = watch()
 	logRSS("after the first restart")
 	reach("half sent", 0.5)
@@ -286,7 +300,7 @@ currency = "IDR"
 	logRSS("at three quarters")
 	c.kirim.kill9(t)
 	stopWatch()
-	c.startKirim()
+	startKirim()
 	stopWatch = watch()
 	defer stopWatch()
 	logRSS("after the second restart")
@@ -348,6 +362,13 @@ currency = "IDR"
 		if k != 1 {
 			t.Fatalf("%s accepted %d times", to, k)
 		}
+	}
+	if cgroup != "" {
+		limit, _ := os.ReadFile(filepath.Join(cgroup, "memory.limit_in_bytes"))
+		maxUse, _ := os.ReadFile(filepath.Join(cgroup, "memory.max_usage_in_bytes"))
+		fails, _ := os.ReadFile(filepath.Join(cgroup, "memory.failcnt"))
+		t.Logf("cgroup %s: limit %s B, max usage %s B, limit hits %s", cgroup,
+			bytes.TrimSpace(limit), bytes.TrimSpace(maxUse), bytes.TrimSpace(fails))
 	}
 	rssMu.Lock()
 	peak, peakAnon := maxRSS, maxAnon
