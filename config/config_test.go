@@ -87,23 +87,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("k.toml", []byte(tc.src), tc.env)
-			if err == nil {
-				t.Fatal("want an error")
-			}
-			ce, ok := err.(*Error)
-			if !ok {
-				t.Fatalf("error %T %v", err, err)
-			}
-			if tc.wantKey != "" && ce.Key != tc.wantKey {
-				t.Errorf("key %q, want %q (%v)", ce.Key, tc.wantKey, err)
-			}
-			if tc.line != 0 && ce.Line != tc.line {
-				t.Errorf("line %d, want %d (%v)", ce.Line, tc.line, err)
-			}
-			if !strings.Contains(err.Error(), tc.msg) || !strings.Contains(err.Error(), "k.toml") {
-				t.Errorf("message %q lacks %q", err, tc.msg)
-			}
+			checkParseError(t, tc.src, tc.env, tc.wantKey, tc.line, tc.msg)
 		})
 	}
 }
@@ -164,4 +148,27 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error of type %T: %v", err, err)
 		}
 	})
+}
+
+// checkParseError parses src (file k.toml) with env and checks that the error names
+// wantKey and line (when given) and says msg.
+func checkParseError(t *testing.T, src string, env []string, wantKey string, line int, msg string) {
+	t.Helper()
+	_, err := Parse("k.toml", []byte(src), env)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	ce, ok := err.(*Error)
+	if !ok {
+		t.Fatalf("error %T %v", err, err)
+	}
+	if wantKey != "" && ce.Key != wantKey {
+		t.Errorf("key %q, want %q (%v)", ce.Key, wantKey, err)
+	}
+	if line != 0 && ce.Line != line {
+		t.Errorf("line %d, want %d (%v)", ce.Line, line, err)
+	}
+	if !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), "k.toml") {
+		t.Errorf("message %q lacks %q", err, msg)
+	}
 }

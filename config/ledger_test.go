@@ -120,7 +120,8 @@ rules = "2024"`, 1), "rate_cards[0].rules", 17, "per_message"},
 		{"session type", strings.Replace(base, "  text = 75", "  Text = 75", 1), "rate_cards[0].session.Text", 26, "content type"},
 		{"account currency unpriced", strings.Replace(base, `id = "acme"`, `id = "acme"
 currency = "USD"`, 1), "accounts[0].currency", 10, "no [[rate_cards]]"},
-		{"opening balance on cloud", strings.Replace("[provider]\nkind = \"cloud\"\ntoken = \"t\"\n"+base, `app_secret = "s"`, "app_secret = \"s\"\nverify_token = \"v\"", 1), "", 0, "sandbox demo only"},
+		{"opening balance on cloud", strings.NewReplacer(`app_secret = "s"`, "app_secret = \"s\"\nverify_token = \"v\"",
+			`id = "acme"`, "id = \"acme\"\nopening_balance = 5").Replace("[provider]\nkind = \"cloud\"\ntoken = \"t\"\n"+base), "", 0, "sandbox demo only"},
 		{"credit kind", strings.Replace(base, `id = "acme"`, `id = "acme"
   [accounts.package]
   credits = {Service = 5}`, 1), "accounts[0].package.credits.Service", 10, "credit kind"},
@@ -129,27 +130,7 @@ low_balance = true`, 1), "accounts[0].low_balance", 10, "integer or a decimal st
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			src := tc.src
-			if tc.name == "opening balance on cloud" {
-				src = strings.Replace(src, `id = "acme"`, "id = \"acme\"\nopening_balance = 5", 1)
-			}
-			_, err := Parse("k.toml", []byte(src), nil)
-			if err == nil {
-				t.Fatal("want an error")
-			}
-			ce, ok := err.(*Error)
-			if !ok {
-				t.Fatalf("error %T %v", err, err)
-			}
-			if tc.wantKey != "" && ce.Key != tc.wantKey {
-				t.Errorf("key %q, want %q (%v)", ce.Key, tc.wantKey, err)
-			}
-			if tc.line != 0 && ce.Line != tc.line {
-				t.Errorf("line %d, want %d (%v)", ce.Line, tc.line, err)
-			}
-			if !strings.Contains(err.Error(), tc.msg) || !strings.Contains(err.Error(), "k.toml") {
-				t.Errorf("message %q lacks %q", err, tc.msg)
-			}
+			checkParseError(t, tc.src, nil, tc.wantKey, tc.line, tc.msg)
 		})
 	}
 }
