@@ -36,8 +36,8 @@ func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("backup: server answered %s: %s", resp.Status, b)
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+		return fmt.Errorf("backup: %w", serverError(resp, b))
 	}
 	tmp := out + ".partial"
 	f, err := os.Create(tmp)

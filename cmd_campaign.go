@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -89,22 +89,8 @@ type watchedCampaign struct {
 }
 
 func fetchCampaign(ctx context.Context, client *http.Client, base, key, id string) (*watchedCampaign, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/campaigns/"+id, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("campaign watch: %w", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("campaign watch: server answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
 	var v watchedCampaign
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := callServer(ctx, client, http.MethodGet, base+"/v1/campaigns/"+url.PathEscape(id), key, "", nil, http.StatusOK, &v); err != nil {
 		return nil, fmt.Errorf("campaign watch: %w", err)
 	}
 	return &v, nil

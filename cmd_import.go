@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -120,41 +119,14 @@ func uploadList(ctx context.Context, base, key, list, filename string, file io.R
 		}
 		pw.CloseWithError(err)
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/lists", pr)
-	if err != nil {
-		pr.Close()
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		pr.CloseWithError(err)
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusAccepted {
-		return nil, serverError(resp, b)
-	}
 	var out uploadAnswer
-	if err := json.Unmarshal(b, &out); err != nil || out.ImportID == "" {
-		return nil, fmt.Errorf("unexpected answer: %s", b)
+	if err := callServer(ctx, http.DefaultClient, http.MethodPost, base+"/v1/lists", key, mw.FormDataContentType(), pr, http.StatusAccepted, &out); err != nil {
+		return nil, err
+	}
+	if out.ImportID == "" {
+		return nil, errors.New("unexpected answer: no import_id")
 	}
 	return &out, nil
-}
-
-// serverError turns an error envelope into a readable error.
-func serverError(resp *http.Response, body []byte) error {
-	var env struct {
-		Error struct {
-			Code, Message string
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &env) == nil && env.Error.Message != "" {
-		return fmt.Errorf("server answered %s: %s (%s)", resp.Status, env.Error.Message, env.Error.Code)
-	}
-	return fmt.Errorf("server answered %s: %s", resp.Status, strings.TrimSpace(string(body)))
 }
 
 type importStatus struct {
@@ -180,23 +152,9 @@ func followImport(ctx context.Context, base, key, id string, stderr io.Writer) (
 	defer tick.Stop()
 	var lastPlain time.Time
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/imports/"+url.PathEscape(id), nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, serverError(resp, b)
-		}
 		var im importStatus
-		if err := json.Unmarshal(b, &im); err != nil {
-			return nil, fmt.Errorf("unexpected answer: %w", err)
+		if err := callServer(ctx, http.DefaultClient, http.MethodGet, base+"/v1/imports/"+url.PathEscape(id), key, "", nil, http.StatusOK, &im); err != nil {
+			return nil, err
 		}
 		done := im.Status != lists.StatusRunning
 		line := importProgressLine(&im)

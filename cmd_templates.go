@@ -73,26 +73,11 @@ func cmdTemplates(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, templatesSyncTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/templates/sync", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+apiKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("templates sync: %w", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("templates sync: server answered %s: %s", resp.Status, bytes.TrimSpace(b))
-	}
 	var out struct {
 		Data []template.SyncResult `json:"data"`
 	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return fmt.Errorf("templates sync: unexpected answer: %w", err)
+	if err := callServer(ctx, http.DefaultClient, http.MethodPost, base+"/v1/templates/sync", apiKey, "application/json", bytes.NewReader(body), http.StatusOK, &out); err != nil {
+		return fmt.Errorf("templates sync: %w", err)
 	}
 	for _, r := range out.Data {
 		fmt.Fprintf(stdout, "templates sync: WABA %s: %d added, %d updated, %d removed, %d unchanged, %d skipped\n",
