@@ -121,7 +121,7 @@ rules = "2024"`, 1), "rate_cards[0].rules", 17, "per_message"},
 		{"account currency unpriced", strings.Replace(base, `id = "acme"`, `id = "acme"
 currency = "USD"`, 1), "accounts[0].currency", 10, "no [[rate_cards]]"},
 		{"opening balance on cloud", strings.NewReplacer(`app_secret = "s"`, "app_secret = \"s\"\nverify_token = \"v\"",
-			`id = "acme"`, "id = \"acme\"\nopening_balance = 5").Replace("[provider]\nkind = \"cloud\"\ntoken = \"t\"\n"+base), "", 0, "sandbox demo only"},
+			`id = "acme"`, "id = \"acme\"\nopening_balance = 5").Replace("[provider]\nkind = \"cloud\"\ntoken = \"t\"\n" + base), "", 0, "sandbox demo only"},
 		{"credit kind", strings.Replace(base, `id = "acme"`, `id = "acme"
   [accounts.package]
   credits = {Service = 5}`, 1), "accounts[0].package.credits.Service", 10, "credit kind"},
