@@ -97,10 +97,7 @@ func (l *Ledger) rollover(tx storage.Txn, acct *Account, now time.Time, plan rol
 		e := Entry{
 			Kind: KindCreditExpiry, At: now, Account: acct.ID, CreditKind: kind, Amount: left,
 			Reason: "month " + plan.prev.Month + " ended",
-			Legs: []Leg{
-				{Account: creditAccount(acct.ID, kind), Asset: creditAsset(kind), Amount: -left},
-				{Account: World, Asset: creditAsset(kind), Amount: left},
-			},
+			Legs:   transfer(creditAccount(acct.ID, kind), World, creditAsset(kind), left),
 		}
 		if err := l.post(tx, acct, &e); err != nil {
 			return res, err
@@ -116,10 +113,7 @@ func (l *Ledger) rollover(tx storage.Txn, acct *Account, now time.Time, plan rol
 		e := Entry{
 			Kind: KindCreditGrant, At: now, Account: acct.ID, CreditKind: kind, Amount: n,
 			Reason: "month " + plan.month,
-			Legs: []Leg{
-				{Account: World, Asset: creditAsset(kind), Amount: -n},
-				{Account: creditAccount(acct.ID, kind), Asset: creditAsset(kind), Amount: n},
-			},
+			Legs:   transfer(World, creditAccount(acct.ID, kind), creditAsset(kind), n),
 		}
 		if err := l.post(tx, acct, &e); err != nil {
 			return res, err

@@ -48,6 +48,11 @@ type Leg struct {
 	Amount  int64
 }
 
+// transfer is the two legs that move amount of asset from one account to another.
+func transfer(from, to, asset string, amount int64) []Leg {
+	return []Leg{{Account: from, Asset: asset, Amount: -amount}, {Account: to, Asset: asset, Amount: amount}}
+}
+
 const (
 	entryVersion = 1
 	hashSize     = sha256.Size

@@ -193,10 +193,7 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 		h.CreditMonth = monthOf(now, acct.Timezone)
 		asset := creditAsset(h.CreditKind)
 		e.CreditKind, e.Amount = h.CreditKind, 1
-		e.Legs = []Leg{
-			{Account: creditAccount(acct.ID, h.CreditKind), Asset: asset, Amount: -1},
-			{Account: heldAccount(acct.ID), Asset: asset, Amount: 1},
-		}
+		e.Legs = transfer(creditAccount(acct.ID, h.CreditKind), heldAccount(acct.ID), asset, 1)
 	case money > 0:
 		h.Amount, e.Amount = money, money
 		from := availableAccount(acct.ID)
@@ -206,10 +203,7 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 			fund.Remaining -= money
 			fund.Drawn += money
 		}
-		e.Legs = []Leg{
-			{Account: from, Asset: acct.Currency, Amount: -money},
-			{Account: heldAccount(acct.ID), Asset: acct.Currency, Amount: money},
-		}
+		e.Legs = transfer(from, heldAccount(acct.ID), acct.Currency, money)
 	}
 	if len(e.Legs) > 0 {
 		if err := l.post(tx, acct, &e); err != nil {
@@ -294,10 +288,7 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 	if h.CreditKind != "" {
 		asset := creditAsset(h.CreditKind)
 		e.CreditKind, e.Amount = h.CreditKind, 1
-		e.Legs = []Leg{
-			{Account: heldAccount(acct.ID), Asset: asset, Amount: -1},
-			{Account: Provider, Asset: asset, Amount: 1},
-		}
+		e.Legs = transfer(heldAccount(acct.ID), Provider, asset, 1)
 	} else {
 		price := h.Amount
 		if category != h.Category || h.Free {
@@ -423,10 +414,7 @@ func (l *Ledger) Release(tx storage.Txn, holdID, reason string) (SettleResult, e
 			to = World
 		}
 		e.CreditKind, e.Amount = h.CreditKind, 1
-		e.Legs = []Leg{
-			{Account: heldAccount(acct.ID), Asset: asset, Amount: -1},
-			{Account: to, Asset: asset, Amount: 1},
-		}
+		e.Legs = transfer(heldAccount(acct.ID), to, asset, 1)
 	} else if h.Amount > 0 {
 		res.Released = h.Amount
 		e.Amount = h.Amount
@@ -442,10 +430,7 @@ func (l *Ledger) Release(tx storage.Txn, holdID, reason string) (SettleResult, e
 			rv.Remaining += h.Amount
 			rv.Returned += h.Amount
 		}
-		e.Legs = []Leg{
-			{Account: heldAccount(acct.ID), Asset: acct.Currency, Amount: -h.Amount},
-			{Account: to, Asset: acct.Currency, Amount: h.Amount},
-		}
+		e.Legs = transfer(heldAccount(acct.ID), to, acct.Currency, h.Amount)
 		if err := addVolume(tx, acct.ID, h.Category, h.Month, 0, -1); err != nil {
 			return SettleResult{}, wrapSettle("release", holdID, err)
 		}

@@ -107,10 +107,7 @@ func (l *Ledger) Reserve(tx storage.Txn, req ReserveRequest) (Reserve, error) {
 		e := Entry{
 			Kind: KindHold, At: now, Account: acct.ID, CampaignID: rv.CampaignID, Reference: rv.ID,
 			Reason: reserveReason, Amount: rv.Amount,
-			Legs: []Leg{
-				{Account: availableAccount(acct.ID), Asset: acct.Currency, Amount: -rv.Amount},
-				{Account: reserveAccount(acct.ID), Asset: acct.Currency, Amount: rv.Amount},
-			},
+			Legs: transfer(availableAccount(acct.ID), reserveAccount(acct.ID), acct.Currency, rv.Amount),
 		}
 		if err := l.post(tx, acct, &e); err != nil {
 			return Reserve{}, fmt.Errorf("ledger: reserve %s: %w", req.ID, err)
@@ -156,10 +153,7 @@ func (l *Ledger) CloseReserve(tx storage.Txn, id, reason string) (Reserve, error
 		e := Entry{
 			Kind: KindRelease, At: now, Account: acct.ID, CampaignID: rv.CampaignID, Reference: rv.ID,
 			Reason: reason, Amount: rv.Remaining,
-			Legs: []Leg{
-				{Account: reserveAccount(acct.ID), Asset: acct.Currency, Amount: -rv.Remaining},
-				{Account: availableAccount(acct.ID), Asset: acct.Currency, Amount: rv.Remaining},
-			},
+			Legs: transfer(reserveAccount(acct.ID), availableAccount(acct.ID), acct.Currency, rv.Remaining),
 		}
 		if err := l.post(tx, acct, &e); err != nil {
 			return Reserve{}, fmt.Errorf("ledger: close reserve %s: %w", id, err)

@@ -100,10 +100,7 @@ func (l *Ledger) ConfirmTopUp(tx storage.Txn, account, id, by string) (TopUpResu
 	now := l.now()
 	e := Entry{
 		Kind: KindTopUp, At: now, Account: acct.ID, Reference: t.Reference, Amount: t.Amount,
-		Legs: []Leg{
-			{Account: World, Asset: acct.Currency, Amount: -t.Amount},
-			{Account: availableAccount(acct.ID), Asset: acct.Currency, Amount: t.Amount},
-		},
+		Legs: transfer(World, availableAccount(acct.ID), acct.Currency, t.Amount),
 	}
 	if err := l.post(tx, acct, &e); err != nil {
 		return TopUpResult{}, fmt.Errorf("ledger: confirm top-up %s: %w", id, err)
@@ -225,10 +222,7 @@ func (l *Ledger) Adjust(tx storage.Txn, account string, amount int64, reason str
 	now := l.now()
 	e := Entry{
 		Kind: KindAdjustment, At: now, Account: acct.ID, Reason: reason, Amount: amount,
-		Legs: []Leg{
-			{Account: World, Asset: acct.Currency, Amount: -amount},
-			{Account: availableAccount(acct.ID), Asset: acct.Currency, Amount: amount},
-		},
+		Legs: transfer(World, availableAccount(acct.ID), acct.Currency, amount),
 	}
 	if err := l.post(tx, acct, &e); err != nil {
 		return AdjustResult{}, fmt.Errorf("ledger: adjust %s: %w", account, err)
