@@ -19,6 +19,7 @@ import (
 	"kirim/ledger"
 	"kirim/provider"
 	"kirim/provider/sandbox"
+	"kirim/provider/sandbox/sandboxtest"
 	"kirim/storage"
 	"kirim/template"
 )
@@ -110,11 +111,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, clk: clock.NewFake(t0), wake: make(chan struct{}, 1)}
 	e.sb = sandbox.New(sandbox.Options{Clock: e.clk, PortfolioLimit: -1, Logger: quietLogger(), AppSecret: "app-secret"})
-	sbSrv := httptest.NewServer(e.sb.Handler())
-	t.Cleanup(func() {
-		sbSrv.Close()
-		e.sb.Close()
-	})
+	client := sandboxtest.Serve(t, e.sb)
 	db, err := storage.Open(storage.Options{InMemory: true, MemTableSize: 8 << 20, NumMemtables: 2,
 		BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20, Logger: quietLogger()})
 	if err != nil {
@@ -127,7 +124,6 @@ func newEnv(t *testing.T, o envOpts) *env {
 		e.ledger = o.ledger(t, e.clk.Now)
 		bill, money = ledger.NewBiller(e.ledger), &api.LedgerOptions{Ledger: e.ledger, Store: db}
 	}
-	client := provider.New(provider.Config{BaseURL: sbSrv.URL, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID})
 	e.eng, err = engine.New(engine.Options{DB: db, Clock: e.clk, Logger: quietLogger(), Biller: bill, Workers: 2,
 		Numbers:  []engine.Number{{Alias: "main", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID, Sender: client, MPS: 80}},
 		OnChange: e.onChange})

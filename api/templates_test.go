@@ -15,6 +15,7 @@ import (
 	"kirim/engine"
 	"kirim/provider"
 	"kirim/provider/sandbox"
+	"kirim/provider/sandbox/sandboxtest"
 	"kirim/storage"
 	"kirim/template"
 )
@@ -56,15 +57,13 @@ func newTplEnv(tb testing.TB) *tplEnv {
 	t, _ := tb.(*testing.T)
 	e := &env{t: t, clk: clock.NewFake(t0), wake: make(chan struct{}, 1)}
 	e.sb = sandbox.New(sandbox.Options{Clock: e.clk, PortfolioLimit: -1, Logger: quietLogger(), AppSecret: "app-secret"})
-	sbSrv := httptest.NewServer(e.sb.Handler())
-	tb.Cleanup(sbSrv.Close)
+	client := sandboxtest.Serve(tb, e.sb)
 	db, err := storage.Open(storage.Options{InMemory: true, MemTableSize: 8 << 20, NumMemtables: 2,
 		BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20, Logger: quietLogger()})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
-	client := provider.New(provider.Config{BaseURL: sbSrv.URL, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID})
 	e.eng, err = engine.New(engine.Options{DB: db, Clock: e.clk, Logger: quietLogger(), Biller: biller{}, Workers: 1,
 		Numbers: []engine.Number{{Alias: "main", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID, Sender: client, MPS: 80}}})
 	if err != nil {

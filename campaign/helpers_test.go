@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"kirim/ledger"
 	"kirim/provider"
 	"kirim/provider/sandbox"
+	"kirim/provider/sandbox/sandboxtest"
 	"kirim/storage"
 	"kirim/template"
 )
@@ -126,12 +126,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	sb := sandbox.New(sandbox.Options{Clock: clk, Logger: quietLogger(), Seed: 1, ThroughputMPS: 100000, PortfolioLimit: limit})
 	sb.Start()
-	srv := httptest.NewServer(sb.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		sb.Close()
-	})
-	client := provider.New(provider.Config{BaseURL: srv.URL, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID})
+	client := sandboxtest.Serve(t, sb)
 	// The sandbox knows the same templates, approved.
 	for _, d := range []provider.TemplateDefinition{
 		{Name: "promo", Language: "id", Category: "MARKETING", Components: []provider.TemplateComponentDef{{Type: "BODY",

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"kirim/clock"
 	"kirim/provider"
 	"kirim/provider/sandbox"
+	"kirim/provider/sandbox/sandboxtest"
 )
 
 // TestThroughputAgainstSandbox sends through the real client to the sandbox, which
@@ -27,12 +27,7 @@ func TestThroughputAgainstSandbox(t *testing.T) {
 	)
 	sb := sandbox.New(sandbox.Options{ThroughputMPS: mps, PortfolioLimit: -1, Logger: quietLogger(), Seed: 1})
 	sb.Start()
-	srv := httptest.NewServer(sb.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		sb.Close()
-	})
-	client := provider.New(provider.Config{BaseURL: srv.URL, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID})
+	client := sandboxtest.Serve(t, sb)
 
 	rec := newRecorder()
 	eng, err := New(Options{DB: openDB(t), Clock: clock.Real{}, Logger: quietLogger(), OnChange: rec.onChange, PortfolioLimit: Unlimited,

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"kirim/clock"
 	"kirim/provider"
 	"kirim/provider/sandbox"
+	"kirim/provider/sandbox/sandboxtest"
 )
 
 // sandboxEnv is an engine sending through the real client to a sandbox over HTTP, both
@@ -29,12 +29,7 @@ func newSandboxEnv(t *testing.T, sbOpts sandbox.Options, mutate func(*Options)) 
 	}
 	sb := sandbox.New(sbOpts)
 	sb.Start()
-	srv := httptest.NewServer(sb.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		sb.Close()
-	})
-	client := provider.New(provider.Config{BaseURL: srv.URL, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID})
+	client := sandboxtest.Serve(t, sb)
 	e := newEnv(t, nil, clk, nil, func(o *Options) {
 		// A rate far above the test's volume: every send fits in the limiter's burst,
 		// so the fake clock moves only when the test moves it.
