@@ -158,21 +158,14 @@ var countNames = []string{
 
 // encodeCounts writes spend and then each of countNames' counts as varints.
 func encodeCounts(counts map[string]int64, spend int64) ([]byte, error) {
-	b := binary.AppendVarint(make([]byte, 0, 2*len(countNames)+8), spend)
-	known := 0
-	for _, name := range countNames {
-		n := counts[name]
-		if _, ok := counts[name]; ok {
-			known++
+	for name := range counts {
+		if !slices.Contains(countNames, name) {
+			return nil, fmt.Errorf("campaign: no count for status %q", name)
 		}
-		b = binary.AppendVarint(b, n)
 	}
-	if known != len(counts) {
-		for name := range counts {
-			if !slices.Contains(countNames, name) {
-				return nil, fmt.Errorf("campaign: no count for status %q", name)
-			}
-		}
+	b := binary.AppendVarint(make([]byte, 0, 2*len(countNames)+8), spend)
+	for _, name := range countNames {
+		b = binary.AppendVarint(b, counts[name])
 	}
 	return b, nil
 }
@@ -346,15 +339,17 @@ func encodeRow(row *Row) []byte {
 }
 
 // move counts a row leaving status from for status to.
-func (run *Run) move(from, to string) {
+func (run *Run) move(from, to string) { moveCount(run.Counts, from, to) }
+
+func moveCount(counts map[string]int64, from, to string) {
 	if from == to {
 		return
 	}
-	run.Counts[from]--
-	if run.Counts[from] == 0 {
-		delete(run.Counts, from)
+	counts[from]--
+	if counts[from] == 0 {
+		delete(counts, from)
 	}
-	run.Counts[to]++
+	counts[to]++
 }
 
 // inFlight counts the run's rows whose message is in the engine and unsettled.

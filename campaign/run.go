@@ -237,15 +237,12 @@ func (s *Service) stopRun(ctx context.Context, id, state, reason string) error {
 				case err == nil:
 					n++
 				case errors.Is(err, engine.ErrNotCancellable), errors.Is(err, engine.ErrNotFound):
-					// Claimed meanwhile: its row follows it; the stale entry goes. An
-					// entry that must stay is not progress (the loop would not end).
-					dropped, err := s.dropUnclaimed(tx, keys[i], mid)
-					if err != nil {
+					// Claimed or gone, seen in this same commit: the entry is stale (the
+					// row follows its message) and goes, so every pass ends with fewer.
+					if err := tx.Delete(keys[i]); err != nil {
 						return err
 					}
-					if dropped {
-						n++
-					}
+					n++
 				default:
 					return fmt.Errorf("campaign: take back %s: %w", mid, err)
 				}
@@ -263,16 +260,6 @@ func (s *Service) stopRun(ctx context.Context, id, state, reason string) error {
 
 // takeBackChunk is how many messages one commit takes back from the engine.
 const takeBackChunk = 200
-
-// dropUnclaimed removes the unclaimed entry k of a message the engine would not cancel,
-// unless the message is unclaimed after all (then a later pass takes it back). It
-// reports whether the entry went.
-func (s *Service) dropUnclaimed(tx storage.Txn, k []byte, msgID string) (bool, error) {
-	if m, err := s.eng.Get(msgID); err == nil && unclaimed(string(m.State)) {
-		return false, nil
-	}
-	return true, tx.Delete(k)
-}
 
 // Resume feeds a paused run again.
 func (s *Service) Resume(ctx context.Context, account, id string) (*Campaign, error) {

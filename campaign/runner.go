@@ -455,8 +455,7 @@ func (s *Service) Observe(tx storage.Txn, m *engine.Message, _ engine.State) err
 	if err != nil {
 		return err
 	}
-	run := &Run{Counts: counts}
-	run.move(row.Status, status)
+	moveCount(counts, row.Status, status)
 	spend += m.Charged - row.Charged
 	row.Status, row.Charged, row.Error = status, m.Charged, m.Error
 	if status == RowPending {
@@ -474,5 +473,5 @@ func (s *Service) Observe(tx storage.Txn, m *engine.Message, _ engine.State) err
 	if err := tx.Set(key, encodeRow(row)); err != nil {
 		return err
 	}
-	return putCounts(tx, m.CampaignID, m.CampaignRun, run.Counts, spend)
+	return putCounts(tx, m.CampaignID, m.CampaignRun, counts, spend)
 }
