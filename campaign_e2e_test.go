@@ -134,31 +134,6 @@ func (p e2eProgress) settled() int64 {
 	return c["sent"] + c["delivered"] + c["read"] + c["failed"] + c["held"]
 }
 
-// rssMB reads a process's resident set from /proc in MB: the whole (VmRSS), and the
-// part that is the process's own memory (RssAnon) rather than pages of files it maps
-// (RssFile: Badger maps its tables and value log, and the kernel reclaims those pages
-// under pressure).
-func rssMB(pid int) (total, anon int) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.Atoi(f[1])
-		switch f[0] {
-		case "VmRSS:":
-			total = kb / 1024
-		case "RssAnon:":
-			anon = kb / 1024
-		}
-	}
-	return total, anon
-}
-
 // TestCampaignCrash is the campaign acceptance run on the real binary: recipients
 // imported from a CSV, quoted, launched; Kirim is killed with SIGKILL twice
 // during the run and the campaign paused and resumed once; in the end the sandbox has

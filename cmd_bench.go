@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -89,7 +88,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// burst's garbage is collected and returned.
 	time.Sleep(5 * time.Second)
 	rss, anon := child.rssMB()
-	fmt.Fprintf(stdout, "  RSS of kirim with %d waiting      %7.0f MB   (anonymous %.0f MB; right after the burst %.0f MB, anonymous %.0f MB) target < 150 MB\n\n", len(ids), rss, anon, peak, peakAnon)
+	fmt.Fprintf(stdout, "  RSS of kirim with %d waiting      %7d MB   (anonymous %d MB; right after the burst %d MB, anonymous %d MB) target < 150 MB\n\n", len(ids), rss, anon, peak, peakAnon)
 
 	cpu0 = child.cpu()
 	whRate, err := b.webhookPhase(ctx, *hooks)
@@ -241,25 +240,29 @@ func (c *child) cpu() time.Duration {
 	return time.Duration(ut+st) * time.Second / ticksPerSecond
 }
 
-// rssMB reads the child's resident set size from /proc: the whole, and its anonymous
-// part (the rest is pages of mapped files, Badger's tables mostly, which the kernel
-// takes back first when memory is short).
-func (c *child) rssMB() (total, anon float64) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+// rssMB reads the child's resident set (see rssMB).
+func (c *child) rssMB() (total, anon int) { return rssMB(c.cmd.Process.Pid) }
+
+// rssMB reads a process's resident set from /proc in MB: the whole (VmRSS), and the
+// part that is the process's own memory (RssAnon) rather than pages of files it maps
+// (RssFile: Badger maps its tables and value log, and the kernel reclaims those pages
+// under pressure).
+func rssMB(pid int) (total, anon int) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return -1, -1
+		return 0, 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		for _, field := range []struct {
-			name string
-			to   *float64
-		}{{"VmRSS:", &total}, {"RssAnon:", &anon}} {
-			if rest, ok := strings.CutPrefix(sc.Text(), field.name); ok {
-				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-				*field.to = float64(kb) / 1024
-			}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.Atoi(f[1])
+		switch f[0] {
+		case "VmRSS:":
+			total = kb / 1024
+		case "RssAnon:":
+			anon = kb / 1024
 		}
 	}
 	return total, anon
