@@ -8,7 +8,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -218,6 +217,23 @@ currency = "IDR"
 	waitFor(t, "the rows", time.Minute, func() bool { return c.campaign(created.ID).Progress.Recipients == int64(n) })
 	logRSS("with the rows written")
 
+	// saveHeap saves Kirim's heap profile in the temp directory, with KIRIM_E2E_PPROF.
+	saveHeap := func(name string) {
+		addr := os.Getenv("KIRIM_E2E_PPROF")
+		if addr == "" {
+			return
+		}
+		resp, err := c.http.Get("http://" + addr + "/debug/pprof/heap")
+		if err != nil {
+			t.Logf("heap profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if err := os.WriteFile(filepath.Join(os.TempDir(), name), b, 0o644); err != nil {
+			t.Logf("heap profile: %v", err)
+		}
+	}
 	var rssMu sync.Mutex
 	maxRSS, maxAnon := 0, 0
 	watch := func() func() {
@@ -238,9 +254,8 @@ currency = "IDR"
 					peak := anon > maxAnon+8
 					maxRSS, maxAnon = max(maxRSS, total), max(maxAnon, anon)
 					rssMu.Unlock()
-					if addr := os.Getenv("KIRIM_E2E_PPROF"); peak && addr != "" {
-						// The heap at each new peak, to see what holds it.
-						_ = exec.Command("curl", "-s", "-o", filepath.Join(os.TempDir(), "kirim-heap-peak.pb.gz"), "http://"+addr+"/debug/pprof/heap").Run()
+					if peak {
+						saveHeap("kirim-heap-peak.pb.gz") // the heap at each new peak, to see what holds it
 					}
 				}
 			}
@@ -254,11 +269,7 @@ currency = "IDR"
 	}
 	reach("a quarter sent", 0.25)
 	logRSS("at a quarter")
-	if addr := os.Getenv("KIRIM_E2E_PPROF"); addr != "" {
-		if out, err := exec.Command("curl", "-s", "-o", filepath.Join(os.TempDir(), "kirim-heap.pb.gz"), "http://"+addr+"/debug/pprof/heap").CombinedOutput(); err != nil {
-			t.Logf("heap profile: %v %s", err, out)
-		}
-	}
+	saveHeap("kirim-heap.pb.gz")
 	c.kirim.kill9(t)
 	stopWatch()
 	startKirim()
