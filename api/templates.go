@@ -224,13 +224,7 @@ func (s *Server) createTemplate(r *http.Request, _ httprouter.Params, c *caller)
 		if aerr != nil {
 			return 0, nil, aerr
 		}
-		rec, err := s.submitTemplate(r.Context(), num, tp, t)
-		if err != nil {
-			return 0, nil, err
-		}
-		v := viewOfTemplate(rec)
-		v.Warnings = warningsOf(vs)
-		return http.StatusCreated, v, nil
+		return s.submitAnswer(r.Context(), num, tp, t, vs)
 	})
 }
 
@@ -266,14 +260,20 @@ func (s *Server) cloneTemplate(r *http.Request, p httprouter.Params, c *caller) 
 		if aerr := checkTemplate(t, vs); aerr != nil {
 			return 0, nil, aerr
 		}
-		rec, err := s.submitTemplate(r.Context(), num, tp, t)
-		if err != nil {
-			return 0, nil, err
-		}
-		v := viewOfTemplate(rec)
-		v.Warnings = warningsOf(vs)
-		return http.StatusCreated, v, nil
+		return s.submitAnswer(r.Context(), num, tp, t, vs)
 	})
+}
+
+// submitAnswer submits t, which passed checkTemplate, and answers 201 with the
+// warnings among its violations vs.
+func (s *Server) submitAnswer(ctx context.Context, num engine.Number, tp TemplateProvider, t template.Template, vs []template.Violation) (int, any, error) {
+	rec, err := s.submitTemplate(ctx, num, tp, t)
+	if err != nil {
+		return 0, nil, err
+	}
+	v := viewOfTemplate(rec)
+	v.Warnings = warningsOf(vs)
+	return http.StatusCreated, v, nil
 }
 
 // submitTemplate stores t PENDING (refusing a duplicate), submits it and records the
