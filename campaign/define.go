@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -140,7 +141,7 @@ func (s *Service) check(c *Campaign) error {
 	refs := func(field, value string) error {
 		for _, m := range varPattern.FindAllStringSubmatch(value, -1) {
 			if col := lists.NormalizeHeader(m[1]); !columns[col] {
-				return invalid(field, "column %q is not in every list (columns: %s)", m[1], strings.Join(sortedKeys(columns), ", "))
+				return invalid(field, "column %q is not in every list (columns: %s)", m[1], strings.Join(slices.Sorted(maps.Keys(columns)), ", "))
 			}
 		}
 		return nil
@@ -219,15 +220,6 @@ func (s *Service) template(waba string, ref TemplateRef) (*template.Template, er
 			Message: fmt.Sprintf("%q is %s, not APPROVED", ref.Name, tpl.Status)}
 	}
 	return tpl, nil
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Get returns a campaign of the account.

@@ -2,9 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -271,7 +272,7 @@ func (c *Config) validateLedger(v *validator) {
 				v.add(fmt.Sprintf("%d band bounds need %d amounts (the last for every message above the last bound), got %d", len(p.UpTo), len(p.UpTo)+1, len(p.Amounts)), pat("amounts")...)
 			}
 		}
-		for _, ct := range sortedKeys(rc.Session) {
+		for _, ct := range slices.Sorted(maps.Keys(rc.Session)) {
 			if !rePriceKey.MatchString(ct) {
 				v.add(fmt.Sprintf("%q is not a content type like text, image, video or document", ct), at("session", ct)...)
 			} else if p := rc.Session[ct].problem; p != "" {
@@ -295,7 +296,7 @@ func (c *Config) validateLedger(v *validator) {
 		if a.OpeningBalance.micros > 0 && c.Provider.Kind == ProviderCloud {
 			v.add("is for the sandbox demo only; with provider.kind = \"cloud\" money comes in through confirmed top-ups", at("opening_balance")...)
 		}
-		for _, kind := range sortedKeys(a.Package.Credits) {
+		for _, kind := range slices.Sorted(maps.Keys(a.Package.Credits)) {
 			if !rePriceKey.MatchString(kind) {
 				v.add(fmt.Sprintf("%q is not a credit kind like service or marketing", kind), at("package", "credits", kind)...)
 			} else if n := a.Package.Credits[kind]; n < 0 || n > math.MaxInt32 {
@@ -303,13 +304,4 @@ func (c *Config) validateLedger(v *validator) {
 			}
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

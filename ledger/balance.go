@@ -3,6 +3,8 @@ package ledger
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"kirim/storage"
@@ -108,7 +110,7 @@ func (l *Ledger) Balance(r storage.Reader, account string) (Balance, error) {
 	for k := range acct.Package.Credits {
 		kinds[k] = true
 	}
-	for _, kind := range sortedKeys(kinds) {
+	for _, kind := range slices.Sorted(maps.Keys(kinds)) {
 		held, err := balanceOf(r, creditAsset(kind), heldAccount(acct.ID))
 		if err != nil {
 			return Balance{}, fmt.Errorf("ledger: balance %s: %w", account, err)

@@ -3,7 +3,8 @@ package ledger
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"kirim/storage"
@@ -86,7 +87,7 @@ func (l *Ledger) rollover(tx storage.Txn, acct *Account, now time.Time, plan rol
 	for k := range acct.Package.Credits {
 		kinds[k] = true
 	}
-	for _, kind := range sortedKeys(kinds) {
+	for _, kind := range slices.Sorted(maps.Keys(kinds)) {
 		left, err := balanceOf(tx, creditAsset(kind), creditAccount(acct.ID, kind))
 		if err != nil {
 			return res, err
@@ -105,7 +106,7 @@ func (l *Ledger) rollover(tx storage.Txn, acct *Account, now time.Time, plan rol
 		res.Expired[kind] = left
 	}
 	next := creditState{Month: plan.month}
-	for _, kind := range sortedKeys(acct.Package.Credits) {
+	for _, kind := range slices.Sorted(maps.Keys(acct.Package.Credits)) {
 		n := acct.Package.Credits[kind]
 		if n <= 0 {
 			continue
@@ -125,13 +126,4 @@ func (l *Ledger) rollover(tx storage.Txn, acct *Account, now time.Time, plan rol
 		return res, fmt.Errorf("write credit month: %w", err)
 	}
 	return res, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

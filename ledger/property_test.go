@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +49,7 @@ func (m *propModel) pickOpen(rng *rand.Rand) (string, bool) {
 		return "", false
 	}
 	// Map order is random but not seeded; pick by sorted position for reproducibility.
-	ids := sortedKeys(m.open)
+	ids := slices.Sorted(maps.Keys(m.open))
 	return ids[rng.IntN(len(ids))], true
 }
 
@@ -57,7 +59,7 @@ func (m *propModel) pickAny(rng *rand.Rand) string {
 	if len(m.resolved) == 0 {
 		return "none"
 	}
-	ids := sortedKeys(m.resolved)
+	ids := slices.Sorted(maps.Keys(m.resolved))
 	return ids[rng.IntN(len(ids))]
 }
 
@@ -207,7 +209,7 @@ func propStep(t testing.TB, f *fixture, m *propModel, rng *rand.Rand, fail bool)
 			now := f.clock.Now()
 			var released []string
 			m.mu.Lock()
-			open := sortedKeys(m.open)
+			open := slices.Sorted(maps.Keys(m.open))
 			m.mu.Unlock()
 			for _, id := range open {
 				h, err := readHold(tx, id)

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -290,7 +292,7 @@ func verifyBalances(r storage.Reader, replay map[string]int64, rep *VerifyReport
 	if err != nil {
 		return fmt.Errorf("ledger: verify: read balances: %w", err)
 	}
-	names := sortedKeys(replay)
+	names := slices.Sorted(maps.Keys(replay))
 	for _, name := range names {
 		if !seen[name] && replay[name] != 0 {
 			rep.add(0, ProblemBalanceMismatch, "no cached %s, replay %d", name, replay[name])
@@ -357,7 +359,7 @@ func verifyHolds(r storage.Reader, open map[string]openHold, replay map[string]i
 	for _, id := range missing {
 		rep.add(0, ProblemOpenHold, "the chain holds %s but no open hold record is indexed", id)
 	}
-	for _, name := range sortedKeys(replay) {
+	for _, name := range slices.Sorted(maps.Keys(replay)) {
 		if strings.HasSuffix(name, string(heldSuffix)) && replay[name] != heldSums[name] {
 			rep.add(0, ProblemOpenHold, "%s is %d, its open holds sum to %d", name, replay[name], heldSums[name])
 		}
@@ -404,7 +406,7 @@ func verifyReserves(r storage.Reader, chain map[string]*int64, replay map[string
 	if err != nil {
 		return fmt.Errorf("ledger: verify: read reserves: %w", err)
 	}
-	for _, id := range sortedKeys(chain) {
+	for _, id := range slices.Sorted(maps.Keys(chain)) {
 		if !seen[id] && *chain[id] != 0 {
 			rep.add(0, ProblemReserve, "the chain keeps %d in reserve %s, which has no record", *chain[id], id)
 		}
@@ -420,7 +422,7 @@ func verifyReserves(r storage.Reader, chain map[string]*int64, replay map[string
 			bals[acct] = 0
 		}
 	}
-	for _, acct := range sortedKeys(bals) {
+	for _, acct := range slices.Sorted(maps.Keys(bals)) {
 		if bals[acct] != openSums[acct] {
 			rep.add(0, ProblemReserve, "%s is %d, its open reserves keep %d", acct, bals[acct], openSums[acct])
 		}
