@@ -79,10 +79,16 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	acceptCPU := (child.cpu() - cpu0) / time.Duration(len(ids))
+	acceptWritten, err := b.written()
+	if err != nil {
+		child.stop()
+		return err
+	}
 	fmt.Fprintf(stdout, "POST /v1/messages (auth, validation, idempotency, hold, synced)\n")
 	fmt.Fprintf(stdout, "  accepts                           %10.0f /s   (%.2f of the group-commit ceiling) target >= 10000\n", rate, rate/dbRate)
 	fmt.Fprintf(stdout, "  latency p50 / p99                 %7.1f ms / %.1f ms   target p99 < 20 ms\n", p50, p99)
 	fmt.Fprintf(stdout, "  kirim CPU per accept              %7.0f us   (2 cores / this = the rate kirim alone could reach)\n", float64(acceptCPU.Microseconds()))
+	fmt.Fprintf(stdout, "  storage written per accept        %s\n", perMessage(acceptWritten, len(ids)))
 	peak, peakAnon := child.rssMB()
 	// The figure that matters is the steady state with the backlog waiting, after the
 	// burst's garbage is collected and returned.
@@ -109,7 +115,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if child, err = b.startKirim(ctx); err != nil {
 		return err
 	}
-	one, _, err := b.dispatchRate(ctx, *window, child)
+	one, _, _, err := b.dispatchRate(ctx, *window, child)
 	child.stop()
 	if err != nil {
 		return err
@@ -121,7 +127,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if child, err = b.startKirim(ctx); err != nil {
 		return err
 	}
-	four, fourCPU, err := b.dispatchRate(ctx, *window, child)
+	four, fourCPU, fourWritten, err := b.dispatchRate(ctx, *window, child)
 	child.stop()
 	if err != nil {
 		return err
@@ -130,6 +136,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "  one number at 1000 msg/s          %10.0f msg/s target >= 950\n", one)
 	fmt.Fprintf(stdout, "  four numbers at 1000 msg/s each   %10.0f msg/s target >= 3000\n", four)
 	fmt.Fprintf(stdout, "  CPU per message (kirim and the embedded sandbox, statuses included) %.0f us\n", float64(fourCPU.Microseconds()))
+	fmt.Fprintf(stdout, "  storage written per message (statuses included) %s\n", fourWritten)
 	return nil
 }
 
@@ -440,7 +447,7 @@ func (b *bench) webhookPhase(_ context.Context, posts int) (float64, error) {
 
 // dispatchRate samples the sandbox's accepted count over d; it also returns the child's
 // CPU per dispatched message.
-func (b *bench) dispatchRate(_ context.Context, d time.Duration, c *child) (float64, time.Duration, error) {
+func (b *bench) dispatchRate(_ context.Context, d time.Duration, c *child) (float64, time.Duration, string, error) {
 	read := func() (int, error) {
 		resp, err := http.Get("http://" + b.sbAddr + "/_sandbox/stats")
 		if err != nil {
@@ -457,16 +464,73 @@ func (b *bench) dispatchRate(_ context.Context, d time.Duration, c *child) (floa
 	time.Sleep(time.Second)
 	a0, err := read()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
+	}
+	w0, err := b.written()
+	if err != nil {
+		return 0, 0, "", err
 	}
 	t0, cpu0 := time.Now(), c.cpu()
 	time.Sleep(d)
 	a1, err := read()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
+	}
+	w1, err := b.written()
+	if err != nil {
+		return 0, 0, "", err
 	}
 	if a1 == a0 {
-		return 0, 0, errors.New("bench: nothing was dispatched; is the queue empty?")
+		return 0, 0, "", errors.New("bench: nothing was dispatched; is the queue empty?")
 	}
-	return float64(a1-a0) / time.Since(t0).Seconds(), (c.cpu() - cpu0) / time.Duration(a1-a0), nil
+	for p, n := range w0 {
+		w1[p] -= n
+	}
+	return float64(a1-a0) / time.Since(t0).Seconds(), (c.cpu() - cpu0) / time.Duration(a1-a0), perMessage(w1, a1-a0), nil
+}
+
+// written reads the bytes the child has written to storage, by key prefix.
+func (b *bench) written() (map[string]int64, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+b.apiAddr+"/v1/admin/storage", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+benchKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("bench: storage figures: %w", err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Written map[string]int64 `json:"written_bytes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return nil, fmt.Errorf("bench: storage figures: %w", err)
+	}
+	return v.Written, nil
+}
+
+// perMessage formats bytes written per message: the total, then the five largest
+// prefixes.
+func perMessage(written map[string]int64, n int) string {
+	if n == 0 {
+		return "-"
+	}
+	var total int64
+	prefixes := make([]string, 0, len(written))
+	for p, v := range written {
+		total += v
+		prefixes = append(prefixes, p)
+	}
+	sort.Slice(prefixes, func(i, j int) bool { return written[prefixes[i]] > written[prefixes[j]] })
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%d B (", total/int64(n))
+	for i, p := range prefixes[:min(5, len(prefixes))] {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "%s %d", p, written[p]/int64(n))
+	}
+	sb.WriteString(")")
+	return sb.String()
 }

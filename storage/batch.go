@@ -45,6 +45,7 @@ func (b *Batch) Set(key, value []byte) error {
 	if err := b.wb.Set(bytes.Clone(key), append([]byte{}, value...)); err != nil {
 		return fmt.Errorf("storage: batch set: %w", err)
 	}
+	b.d.written.add(key, len(key)+len(value))
 	return nil
 }
 
@@ -59,6 +60,7 @@ func (b *Batch) Delete(key []byte) error {
 	if err := b.wb.Delete(bytes.Clone(key)); err != nil {
 		return fmt.Errorf("storage: batch delete: %w", err)
 	}
+	b.d.written.add(key, len(key))
 	return nil
 }
 

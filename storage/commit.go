@@ -270,6 +270,11 @@ func (g *group) commitPending() bool {
 	if len(g.pending) > 0 {
 		g.wrote = true
 	}
+	for _, p := range g.pending {
+		for _, o := range p.ops {
+			g.d.written.add(o.key, len(o.key)+len(o.value))
+		}
+	}
 	g.pending = g.pending[:0]
 	return true
 }

@@ -184,6 +184,7 @@ type DB struct {
 	stats struct {
 		commits, groups, syncs, splits, largest, gcRewrites atomic.Int64
 	}
+	written *writeCounter
 }
 
 // Open opens (or creates) the store described by opts.
@@ -204,6 +205,7 @@ func Open(opts Options) (*DB, error) {
 		committerDone: make(chan struct{}),
 		gcStop:        make(chan struct{}),
 		gcDone:        make(chan struct{}),
+		written:       newWriteCounter(),
 	}
 	go d.committer()
 	if opts.GCInterval > 0 && !opts.InMemory {
@@ -274,6 +276,10 @@ type Stats struct {
 	Splits       int64 // transactions committed early because a group outgrew one
 	LargestGroup int64 // most commits in one group so far
 	GCRewrites   int64 // value-log files rewritten by GC
+
+	// Written is the bytes of keys and values committed since Open, by key prefix
+	// (Prefixes; "other" for keys outside them). Deletes count their key.
+	Written map[string]int64
 }
 
 // Stats returns the current counters and on-disk sizes.
@@ -285,6 +291,7 @@ func (d *DB) Stats() Stats {
 		Splits:       d.stats.splits.Load(),
 		LargestGroup: d.stats.largest.Load(),
 		GCRewrites:   d.stats.gcRewrites.Load(),
+		Written:      d.written.snapshot(),
 	}
 	if d.opts.InMemory {
 		return s

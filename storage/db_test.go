@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"strings"
 	"sync"
@@ -829,5 +830,34 @@ func TestBadgerLogger(t *testing.T) {
 	l.Errorf("broken")
 	if got := strings.Join(h.msgs, "|"); got != "WARN slow disk|ERROR broken" {
 		t.Errorf("logged %q", got)
+	}
+}
+
+func TestStatsWritten(t *testing.T) {
+	d := mustOpen(t, Options{InMemory: true})
+	ctx := context.Background()
+	set(t, d, PrefixMessage+"abc", "12345")           // 5 + 5
+	set(t, d, PrefixMessageIndex+"s/acme\x00abc", "") // 12
+	set(t, d, "zz/unknown", "v")                      // other: 11
+	errRefused := errors.New("refused")
+	if err := d.Commit(ctx, func(tx Txn) error {
+		_ = tx.Set([]byte(PrefixMessage+"lost"), []byte("never written"))
+		return errRefused
+	}); !errors.Is(err, errRefused) {
+		t.Fatalf("refused commit: %v", err)
+	}
+	if err := d.Commit(ctx, func(tx Txn) error { return tx.Delete([]byte(PrefixMessage + "abc")) }); err != nil {
+		t.Fatal(err)
+	}
+	b := d.NewBatch()
+	if err := b.Set([]byte(PrefixContact+"+62812"), []byte("{}")); err != nil { // 8 + 2
+		t.Fatal(err)
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{PrefixMessage: 10 + 5, PrefixMessageIndex: 13, PrefixContact: 10, "other": 11}
+	if got := d.Stats().Written; !maps.Equal(got, want) {
+		t.Errorf("Written = %v, want %v", got, want)
 	}
 }
