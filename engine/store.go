@@ -19,7 +19,7 @@ func loadMessage(r storage.Reader, id string) (*Message, error) {
 		return nil, fmt.Errorf("engine: load %s: %w", id, err)
 	}
 	var m Message
-	if err := decodeMessage(b, &m); err != nil {
+	if err := decodeMessage(id, b, &m); err != nil {
 		return nil, fmt.Errorf("engine: decode %s: %w", id, err)
 	}
 	return &m, nil

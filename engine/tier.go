@@ -380,9 +380,9 @@ func (e *Engine) RebuildTierCounters(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		return r.Iterate([]byte(storage.PrefixMessage), storage.IterOptions{}, func(_, v []byte) (bool, error) {
+		return r.Iterate([]byte(storage.PrefixMessage), storage.IterOptions{}, func(k, v []byte) (bool, error) {
 			var m Message
-			if err := decodeMessage(v, &m); err != nil {
+			if err := decodeMessage(string(k[len(storage.PrefixMessage):]), v, &m); err != nil {
 				return true, nil
 			}
 			if m.Type != "template" || m.CreatedAt.Before(from.Add(-LimitWindow)) {
