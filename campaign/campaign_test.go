@@ -3,6 +3,7 @@ package campaign
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -264,5 +265,39 @@ func TestAutoPauseOnTemplateAndLaunchWithoutMoney(t *testing.T) {
 	p := e.waitRun(c.ID, "the auto-pause", func(c *Campaign, _ *Run) bool { return c.State == StatePaused })
 	if p.Campaign.Reason != ReasonTemplatePaused || p.Run.Counts[string(engine.Sent)] != 250 {
 		t.Fatalf("paused with %q after %v", p.Campaign.Reason, p.Run.Counts)
+	}
+}
+
+// TestCampaignFeedsLongRowsUnderASmallMemtable: under the smallest memtable (a 600 KiB
+// transaction), a full batch of rows with long parameters outgrows one transaction;
+// the feeder halves the batch instead of failing the run.
+func TestCampaignFeedsLongRowsUnderASmallMemtable(t *testing.T) {
+	db, err := storage.Open(storage.Options{InMemory: true, MemTableSize: storage.MinMemTableSize, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	e := newEnv(t, envOptions{balance: 1_000_000 * idr, inFlight: 1000, db: db})
+	long := strings.Repeat("x", 900)
+	rows := []string{"phone,name,voucher"}
+	for i := range 300 {
+		rows = append(rows, fmt.Sprintf("+62812%07d,Pelanggan %d,%s%d", i, i, long, i))
+	}
+	c := e.create(CreateRequest{ListIDs: []string{e.importCSV("long", rows...)}})
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	p := e.waitRun(c.ID, "all sent", func(c *Campaign, r *Run) bool { return c.State == StateCompleted })
+	if got := p.Run.Counts[string(engine.Sent)]; got != 300 {
+		t.Fatalf("run counts %v, want 300 sent", p.Run.Counts)
+	}
+	sends := e.sandboxSends()
+	for to, n := range sends {
+		if n != 1 {
+			t.Fatalf("%s sent %d times", to, n)
+		}
+	}
+	if len(sends) != 300 {
+		t.Fatalf("sandbox saw %d recipients, want 300", len(sends))
 	}
 }

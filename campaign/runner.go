@@ -164,7 +164,14 @@ func (s *Service) step(ctx context.Context, rn *runner) (time.Duration, bool, er
 		}
 		budget = min(budget, room)
 	}
-	n, err := s.feed(ctx, c, run.Seq, int(min(budget, int64(s.opts.Batch))))
+	// A batch whose writes outgrow one transaction (long payloads under a small
+	// memtable) is fed again in halves rather than failing the run.
+	want := int(min(budget, int64(s.opts.Batch)))
+	n, err := s.feed(ctx, c, run.Seq, want)
+	for errors.Is(err, storage.ErrTxnTooBig) && want > 1 {
+		want /= 2
+		n, err = s.feed(ctx, c, run.Seq, want)
+	}
 	if err != nil {
 		return 0, false, err
 	}

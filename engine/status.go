@@ -38,8 +38,27 @@ var statusState = map[string]State{
 
 // ApplyStatuses moves messages by their provider statuses in one commit, settling holds:
 // a billable delivery captures, a failure or a free pricing type releases. Repeats and
-// out-of-order statuses change nothing (a state never moves backwards).
+// out-of-order statuses change nothing (a state never moves backwards). Statuses whose
+// writes outgrow one transaction are applied in halves, in order: each is idempotent.
 func (e *Engine) ApplyStatuses(ctx context.Context, updates []StatusUpdate) (StatusResult, error) {
+	res, err := e.applyStatuses(ctx, updates)
+	if !errors.Is(err, storage.ErrTxnTooBig) || len(updates) < 2 {
+		return res, err
+	}
+	half := len(updates) / 2
+	first, err := e.ApplyStatuses(ctx, updates[:half])
+	if err != nil {
+		return StatusResult{}, err
+	}
+	second, err := e.ApplyStatuses(ctx, updates[half:])
+	if err != nil {
+		return StatusResult{}, err
+	}
+	return StatusResult{Applied: first.Applied + second.Applied, Duplicate: first.Duplicate + second.Duplicate,
+		Orphan: first.Orphan + second.Orphan}, nil
+}
+
+func (e *Engine) applyStatuses(ctx context.Context, updates []StatusUpdate) (StatusResult, error) {
 	var res StatusResult
 	var changed []*Message
 	err := e.db.Commit(ctx, func(tx storage.Txn) error {

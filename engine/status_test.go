@@ -2,11 +2,13 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"kirim/provider"
+	"kirim/storage"
 )
 
 func regular(category string) *provider.Pricing {
@@ -175,5 +177,35 @@ func TestStatusNotifiesOnce(t *testing.T) {
 	}
 	if last := e.rec.waitNth(t, m.ID, before+1); last.State != Read {
 		t.Errorf("reported as %s, want read", last.State)
+	}
+}
+
+// TestStatusBatchOutgrowingATransaction: a batch of statuses whose writes do not fit in
+// one transaction of the smallest memtable is applied in parts, every status once.
+func TestStatusBatchOutgrowingATransaction(t *testing.T) {
+	db, err := storage.Open(storage.Options{InMemory: true, MemTableSize: storage.MinMemTableSize, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	e := newEnv(t, db, nil, alwaysAccept, nil)
+	const n = 2500
+	updates := make([]StatusUpdate, n)
+	for i := range updates {
+		m := e.submit(fmt.Sprintf("+62812%08d", i), nil)
+		updates[i] = StatusUpdate{CallbackData: m.ID, WAMID: fmt.Sprintf("wamid.%d", i), Status: "sent"}
+	}
+	res, err := e.eng.ApplyStatuses(context.Background(), updates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (StatusResult{Applied: n}) {
+		t.Fatalf("result %+v, want %d applied", res, n)
+	}
+	for _, u := range []StatusUpdate{updates[0], updates[n-1]} {
+		m, err := e.eng.Get(u.CallbackData)
+		if err != nil || m.State != Sent || m.WAMID != u.WAMID {
+			t.Fatalf("message %s: %+v, %v", u.CallbackData, m, err)
+		}
 	}
 }
