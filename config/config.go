@@ -63,8 +63,10 @@ type Server struct {
 
 // Storage tunes Badger for the machine (see the storage package for the memory each costs).
 type Storage struct {
-	// MemTableMB is the size of each memtable. Default 16.
+	// MemTableMB is the size of each memtable. Default 16, at least 4.
 	MemTableMB int `toml:"memtable_mb"`
+	// TableMB is the size of every table file. Default 2.
+	TableMB int `toml:"table_mb"`
 	// NumMemtables is how many memtables may be held. Default 3.
 	NumMemtables int `toml:"num_memtables"`
 	// Compression compresses Badger's tables (Snappy). Default false.
@@ -319,6 +321,7 @@ func (c *Config) setDefaults() {
 
 	st := &c.Storage
 	defInt(&st.MemTableMB, 16)
+	defInt(&st.TableMB, 2)
 	defInt(&st.NumMemtables, 3)
 	defInt(&st.BlockCacheMB, 32)
 	defInt(&st.IndexCacheMB, 16)

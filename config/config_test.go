@@ -83,6 +83,8 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"short key", strings.Replace(minimal, `0123456789abcdef0123`, `short`, 1), nil, "accounts[0].keys[0].key", 11, "at least 16"},
 		{"cloud needs token", "[provider]\nkind = \"cloud\"\n[webhook]\nverify_token = \"v\"\n" + strings.Replace(minimal, "[webhook]\n", "[x]\n", 1), nil, "", 0, ""},
 		{"env bad int", minimal, []string{"KIRIM_ENGINE_MAX_ATTEMPTS=many"}, "", 0, "KIRIM_ENGINE_MAX_ATTEMPTS"},
+		{"table size", "[storage]\ntable_mb = 128\n" + minimal, nil, "storage.table_mb", 2, "between 1 and 64"},
+		{"memtable size", "[storage]\nmemtable_mb = 2\n" + minimal, nil, "storage.memtable_mb", 2, "at least 4"},
 		{"env bad value", minimal, []string{"KIRIM_ENGINE_UNKNOWN_POLICY=maybe"}, "engine.unknown_policy", 0, "fail"},
 	}
 	for _, tc := range cases {

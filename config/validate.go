@@ -16,7 +16,7 @@ import (
 // Limits on configured values.
 const (
 	MaxThroughputMPS = 1000
-	MinMemTableMB    = 8 // Badger refuses smaller memtables at its default value threshold
+	MinMemTableMB    = 4 // storage.MinMemTableSize
 	MinKeyLength     = 16
 )
 
@@ -73,6 +73,9 @@ func (c *Config) validate() []fieldError {
 	}
 	if c.Storage.MemTableMB < MinMemTableMB {
 		v.add(fmt.Sprintf("must be at least %d", MinMemTableMB), "storage", "memtable_mb")
+	}
+	if c.Storage.TableMB < 1 || c.Storage.TableMB > 64 {
+		v.add("must be between 1 and 64", "storage", "table_mb")
 	}
 
 	p := c.Provider

@@ -18,6 +18,8 @@ import (
 // Defaults, sized for a 1-2 GB VPS that also runs the rest of Kirim.
 const (
 	DefaultMemTableSize     = 16 << 20
+	MinMemTableSize         = 4 << 20
+	DefaultTableSize        = 2 << 20
 	DefaultNumMemtables     = 3
 	DefaultBlockCacheSize   = 32 << 20 // with Compression only
 	DefaultIndexCacheSize   = 16 << 20
@@ -52,12 +54,19 @@ type Options struct {
 	Dir string
 	// InMemory keeps everything in memory (tests). Nothing survives Close; GC is off.
 	InMemory bool
-	// MemTableSize is the size of one memtable. Default 16 MiB. Each memtable's arena
-	// reserves about 1.3 times this (room for one more full transaction), resident as it
-	// fills. A transaction is capped at 15 % of it (about 2.4 MiB by default). Badger
-	// refuses a memtable under about 7 MiB, whose 15 % could not hold its 1 MiB value
-	// threshold.
+	// MemTableSize is the size of one memtable. Default 16 MiB, at least 4 MiB. Each
+	// memtable's arena reserves about 1.3 times this (room for one more full
+	// transaction), resident as it fills. A transaction is capped at 15 % of it (about
+	// 2.4 MiB by default). Values over a sixteenth of it (at most 1 MiB) go to the value
+	// log instead of the tree. A flush builds one table from a whole memtable, so its
+	// builder holds about the memtable's size (twice that with Compression).
 	MemTableSize int64
+	// TableSize is the size of every table file, at every level. Default 2 MiB. A table
+	// builder holds twice this (three times with Compression), and Badger keeps the
+	// buffers of up to eight builders for reuse; with Badger's own default (tables
+	// doubling per level, 8 MiB at the bottom) those kept buffers alone reached 128 MiB
+	// of heap under a sustained dispatch, more than a VPS-sized memory limit.
+	TableSize int64
 	// NumMemtables is how many memtables may be in memory (one active, the rest waiting to
 	// be flushed). Default 3: about 3 x 21 MiB at the peak of a write burst.
 	NumMemtables int
@@ -94,6 +103,9 @@ func (o Options) withDefaults() Options {
 	if o.MemTableSize == 0 {
 		o.MemTableSize = DefaultMemTableSize
 	}
+	if o.TableSize == 0 {
+		o.TableSize = DefaultTableSize
+	}
 	if o.NumMemtables == 0 {
 		o.NumMemtables = DefaultNumMemtables
 	}
@@ -129,8 +141,12 @@ func (o Options) validate() error {
 	case !o.InMemory && o.Dir == "":
 		return errors.New("storage: options: Dir is required unless InMemory")
 	case o.MemTableSize < 0, o.NumMemtables < 0, o.BlockCacheSize < 0, o.IndexCacheSize < 0,
-		o.ValueLogFileSize < 0, o.MaxBatch < 0:
+		o.ValueLogFileSize < 0, o.MaxBatch < 0, o.TableSize < 0:
 		return errors.New("storage: options: sizes and counts must not be negative")
+	case o.MemTableSize < MinMemTableSize:
+		return fmt.Errorf("storage: options: MemTableSize %d is under the minimum %d", o.MemTableSize, MinMemTableSize)
+	case o.TableSize < 256<<10:
+		return fmt.Errorf("storage: options: TableSize %d is under the minimum %d", o.TableSize, 256<<10)
 	case o.GCDiscardRatio < 0 || o.GCDiscardRatio >= 1:
 		return fmt.Errorf("storage: options: GCDiscardRatio %v must be in (0, 1)", o.GCDiscardRatio)
 	}
@@ -146,7 +162,12 @@ func (o Options) badger() badger.Options {
 	if o.Compression {
 		compression = options.Snappy
 	}
-	return badger.DefaultOptions(dir).
+	bo := badger.DefaultOptions(dir)
+	// One table size at every level: see Options.TableSize.
+	bo.TableSizeMultiplier = 1
+	return bo.
+		WithBaseTableSize(o.TableSize).
+		WithValueThreshold(min(1<<20, o.MemTableSize/16)).
 		WithCompression(compression).
 		WithInMemory(o.InMemory).
 		WithMemTableSize(o.MemTableSize).

@@ -789,7 +789,9 @@ func TestOptions(t *testing.T) {
 		{"no dir", Options{}, false},
 		{"negative size", Options{InMemory: true, MemTableSize: -1}, false},
 		{"bad ratio", Options{InMemory: true, GCDiscardRatio: 1}, false},
-		{"memtable too small", Options{InMemory: true, MemTableSize: 4 << 20}, false},
+		{"memtable too small", Options{InMemory: true, MemTableSize: 3 << 20}, false},
+		{"smallest memtable", Options{InMemory: true, MemTableSize: 4 << 20}, true},
+		{"table too small", Options{InMemory: true, TableSize: 1 << 10}, false},
 		{"defaults", Options{InMemory: true}, true},
 	}
 	for _, tt := range tests {
