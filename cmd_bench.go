@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,10 +40,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hooks := fs.Int("webhooks", 2000, "signed status webhooks posted (50 statuses each)")
 	keep := fs.Bool("keep", false, "keep the temporary data directory")
 	memLimit := fs.Int("memory-limit-mb", 128, "server.memory_limit_mb of the measured kirim (GOMEMLIMIT)")
+	small := fs.Bool("small", false, "measure the small-memory settings for a 1 GB VPS (config.example.toml), memory limit included")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	b := &bench{out: stdout, clients: *clients, memLimit: *memLimit}
+	if *small {
+		b.storage = smallVPSStorage
+		b.memLimit = smallVPSMemoryLimitMB
+	}
 	dir, err := os.MkdirTemp("", "kirim-bench-")
 	if err != nil {
 		return err
@@ -149,7 +156,14 @@ type bench struct {
 	sbAddr   string
 	runs     int
 	memLimit int
+	storage  map[string]string // [storage] settings; nil for the defaults
 }
+
+// The settings config.example.toml and the README give for a 1 GB VPS running large
+// campaigns: small memtables and tables, compressed, under a tight memory limit.
+const smallVPSMemoryLimitMB = 100
+
+var smallVPSStorage = map[string]string{"memtable_mb": "4", "table_mb": "1", "compression": "true", "block_cache_mb": "8"}
 
 const benchKey = "bench_key_0123456789abcdef"
 
@@ -160,10 +174,15 @@ func (b *bench) writeConfig(firstMPS, otherMPS int) error {
 		b.apiAddr, b.sbAddr = loopbackAddr(), loopbackAddr()
 	}
 	var sb strings.Builder
-	// memory_limit_mb is what the README recommends for a 1 GB VPS.
 	fmt.Fprintf(&sb, "[server]\nlisten = %q\ndata_dir = %q\nlog_level = \"warn\"\nshutdown_timeout = \"30s\"\nmemory_limit_mb = %d\n", b.apiAddr, filepath.Join(b.dir, "data"), b.memLimit)
 	fmt.Fprintf(&sb, "[provider]\nkind = \"sandbox\"\nportfolio_limit = -1\n[sandbox]\nlisten = %q\nreview_delay = \"0s\"\nstatus_delay = \"0s\"\n", b.sbAddr)
 	sb.WriteString("[webhook]\napp_secret = \"bench-secret\"\nverify_token = \"bench\"\n[engine]\nworkers = 64\n")
+	if len(b.storage) > 0 {
+		sb.WriteString("[storage]\n")
+		for _, k := range slices.Sorted(maps.Keys(b.storage)) {
+			fmt.Fprintf(&sb, "%s = %s\n", k, b.storage[k])
+		}
+	}
 	for i, alias := range benchNumbers {
 		mps := otherMPS
 		if i == 0 {

@@ -301,3 +301,69 @@ func TestCampaignFeedsLongRowsUnderASmallMemtable(t *testing.T) {
 		t.Fatalf("sandbox saw %d recipients, want 300", len(sends))
 	}
 }
+
+// TestFailureRatePause: failures the provider reports pause a run whose failure rate
+// crosses the threshold; failures Kirim decided itself (messages left unconfirmed by a
+// crash) say nothing of the audience and do not count.
+func TestFailureRatePause(t *testing.T) {
+	e := newEnv(t, envOptions{balance: 1_000_000 * idr, inFlight: 10, failureMin: 20})
+	for i := range 30 {
+		if err := e.sb.SetUnreachable(fmt.Sprintf("62812%07d", i), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.create(CreateRequest{ListIDs: []string{e.importCSV("a", phones(0, 100)...)}})
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	p := e.waitRun(c.ID, "the failure-rate pause", func(c *Campaign, r *Run) bool { return c.State == StatePaused })
+	if p.Campaign.Reason != ReasonFailureRate {
+		t.Fatalf("paused for %q, want %q", p.Campaign.Reason, ReasonFailureRate)
+	}
+
+	// The same number of failures by the crash policy, on a run with no provider failure.
+	e2 := newEnv(t, envOptions{balance: 1_000_000 * idr, inFlight: 1000, failureMin: 20})
+	c2 := e2.create(CreateRequest{ListIDs: []string{e2.importCSV("b", phones(0, 100)...)}})
+	if _, err := e2.svc.Load().Launch(e2.ctx, testAccount, c2.ID); err != nil {
+		t.Fatal(err)
+	}
+	p = e2.waitRun(c2.ID, "all sent", func(c *Campaign, r *Run) bool { return c.State == StateCompleted })
+	var failed []*engine.Message
+	_, err := e2.svc.Load().Recipients(testAccount, c2.ID, RecipientFilter{Limit: 30}, func(r *Row) error {
+		m, err := e2.eng.Get(r.MessageID)
+		if err != nil {
+			return err
+		}
+		m.State = engine.Failed
+		m.Error = &engine.MessageError{Code: engine.CodeUnknownTimeout, Title: "no status from the provider after a crash"}
+		failed = append(failed, m)
+		return nil
+	})
+	if err != nil || len(failed) != 30 {
+		t.Fatalf("%d rows: %v", len(failed), err)
+	}
+	if err := e2.db.Commit(e2.ctx, func(tx storage.Txn) error {
+		for _, m := range failed {
+			if err := e2.svc.Load().Observe(tx, m, engine.Sent); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var run *Run
+	if err := e2.db.View(func(r storage.Reader) error {
+		var err error
+		run, err = loadRun(r, c2.ID, p.Run.Seq)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if run.Counts[string(engine.Failed)] != 30 || run.FailBase != 30 || run.SettledBase != 30 {
+		t.Fatalf("failed %d, bases %d/%d; want 30 each", run.Counts[string(engine.Failed)], run.FailBase, run.SettledBase)
+	}
+	if reason := e2.svc.Load().autoPause(p.Campaign, run, ""); reason != "" {
+		t.Fatalf("auto-pause %q for failures the provider never reported", reason)
+	}
+}

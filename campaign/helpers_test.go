@@ -98,6 +98,9 @@ type envOptions struct {
 	inFlight int
 	db       *storage.DB
 	clk      *clock.Fake
+	// failureMin is the fewest settled messages before the failure-rate auto-pause
+	// judges; 0 for the default.
+	failureMin int
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -162,7 +165,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		"info/id": {Name: "info", Language: "id", Category: template.CategoryMarketing, Status: template.StatusApproved,
 			Body: template.Body{Text: "Katalog baru sudah tersedia di toko kami."}},
 	}}
-	svcOpts := Options{DB: db, Clock: clk, Logger: quietLogger(), Lists: ls, Templates: cat, Ledger: led, InFlight: o.inFlight}
+	svcOpts := Options{DB: db, Clock: clk, Logger: quietLogger(), Lists: ls, Templates: cat, Ledger: led, InFlight: o.inFlight,
+		FailureMin: o.failureMin}
 	svc, err := New(svcOpts)
 	if err != nil {
 		t.Fatal(err)

@@ -79,7 +79,9 @@ type Run struct {
 	Exhausted bool   `json:"exhausted,omitempty"` // the first pass reached the last row
 	Requeued  int64  `json:"requeued,omitempty"`
 	// FailBase and SettledBase are the failed and settled counts when the run last
-	// resumed: the failure-rate auto-pause looks at what happened since.
+	// resumed: the failure-rate auto-pause looks at what happened since. A failure Kirim
+	// decided itself (a message left unconfirmed by a crash) is added to both, since it
+	// says nothing of the audience or the template.
 	FailBase    int64 `json:"fail_base,omitempty"`
 	SettledBase int64 `json:"settled_base,omitempty"`
 	// Counts are rows by status: pending (not in the engine) or the message's state.

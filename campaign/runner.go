@@ -458,6 +458,17 @@ func (s *Service) Observe(tx storage.Txn, m *engine.Message, _ engine.State) err
 			}
 		}
 	}
+	if m.State == engine.Failed && row.Status != status && m.Error != nil && m.Error.Code == engine.CodeUnknownTimeout {
+		run, err := loadRunHead(tx, m.CampaignID, m.CampaignRun)
+		if err != nil {
+			return err
+		}
+		run.FailBase++
+		run.SettledBase++
+		if err := putRunHead(tx, run); err != nil {
+			return err
+		}
+	}
 	counts, spend, err := loadCounts(tx, m.CampaignID, m.CampaignRun)
 	if err != nil {
 		return err
