@@ -39,7 +39,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	window := fs.Duration("window", 10*time.Second, "how long each dispatch rate is measured")
 	hooks := fs.Int("webhooks", 2000, "signed status webhooks posted (50 statuses each)")
 	keep := fs.Bool("keep", false, "keep the temporary data directory")
-	memLimit := fs.Int("memory-limit-mb", 128, "server.memory_limit_mb of the measured kirim (GOMEMLIMIT)")
+	memLimit := fs.Int("memory-limit-mb", 0, "server.memory_limit_mb of the measured kirim (GOMEMLIMIT); 0 leaves it unset, as config.example.toml does")
 	small := fs.Bool("small", false, "measure the small-memory settings for a 1 GB VPS (config.example.toml), memory limit included")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -47,7 +47,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	b := &bench{out: stdout, clients: *clients, memLimit: *memLimit}
 	if *small {
 		b.storage = smallVPSStorage
-		b.memLimit = smallVPSMemoryLimitMB
+		limitSet := false
+		fs.Visit(func(f *flag.Flag) { limitSet = limitSet || f.Name == "memory-limit-mb" })
+		if !limitSet {
+			b.memLimit = smallVPSMemoryLimitMB
+		}
 	}
 	dir, err := os.MkdirTemp("", "kirim-bench-")
 	if err != nil {
