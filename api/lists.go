@@ -1,12 +1,14 @@
 package api
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -134,11 +136,57 @@ func (s *Server) createList(r *http.Request, _ httprouter.Params, c *caller) (in
 	if err := validListName(req.ListName); err != nil {
 		return 0, nil, err
 	}
+	if r.Header.Get("Idempotency-Key") == "" {
+		return importList(r, st, req)
+	}
+	if err := checkIdempotencyKey(r); err != nil {
+		return 0, nil, err
+	}
+	// The key's first answer is given back only for the same file under the same list
+	// name and filename, so the upload is hashed (into a temporary file) before it is
+	// imported.
+	f, hash, err := spoolHashed(r.URL.Path, &req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer func() {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+	}()
+	req.Body = f
+	return s.idempotentHash(r, c, hash, func() (int, any, error) { return importList(r, st, req) })
+}
+
+func importList(r *http.Request, st *lists.Store, req lists.ImportRequest) (int, any, error) {
 	im, err := st.Import(r.Context(), req)
 	if err != nil {
 		return 0, nil, listError(err, "list")
 	}
 	return http.StatusAccepted, map[string]any{"import_id": im.ID, "list_id": im.ListID, "list_name": im.ListName, "status": im.Status}, nil
+}
+
+// spoolHashed copies an upload to a temporary file, rewound, and hashes it with the
+// path, list name and filename of its request.
+func spoolHashed(path string, req *lists.ImportRequest) (*os.File, []byte, error) {
+	h := sha256.New()
+	for _, v := range []string{path, req.ListName, req.Filename} {
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	f, err := os.CreateTemp("", "kirim-upload-*")
+	if err != nil {
+		return nil, nil, fmt.Errorf("api: spool upload: %w", err)
+	}
+	_, err = io.Copy(io.MultiWriter(f, h), req.Body)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return nil, nil, listError(fmt.Errorf("receiving the file: %w", err), "")
+	}
+	return f, h.Sum(nil), nil
 }
 
 func validListName(n string) *Error {

@@ -19,6 +19,7 @@ import (
 	"kirim/campaign/lists"
 	"kirim/clock"
 	"kirim/storage"
+	"kirim/template"
 )
 
 // listsEnv is the API with only the lists store behind it.
@@ -43,8 +44,13 @@ func newListsEnv(t *testing.T) *listsEnv {
 		_ = st.Close()
 		_ = db.Close()
 	})
+	// The template store keeps the Idempotency-Key answers.
+	ts, err := template.OpenStore(db, template.StoreOptions{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	server, err := api.New(api.Options{
-		Lists: st, Clock: clock.NewFake(t0), Logger: quietLogger(),
+		Lists: st, TemplateStore: ts, Clock: clock.NewFake(t0), Logger: quietLogger(),
 		Accounts: []api.Account{{ID: "acct_a", Currency: "IDR", DefaultRegion: "ID"}, {ID: "acct_b", Currency: "IDR", DefaultRegion: "ID"}},
 		Keys: []api.Key{
 			{Name: "send-a", Account: "acct_a", Scopes: []string{api.ScopeSend}, SHA256: api.HashKey(keySendA)},
@@ -83,6 +89,12 @@ func (e *listsEnv) do(method, path, key, contentType string, body io.Reader) res
 // filename) as multipart/form-data.
 func (e *listsEnv) upload(key string, filename string, fields ...[2]string) response {
 	e.t.Helper()
+	return e.uploadWith(key, "", filename, fields...)
+}
+
+// uploadWith is upload with an Idempotency-Key (none when idem is empty).
+func (e *listsEnv) uploadWith(key, idem, filename string, fields ...[2]string) response {
+	e.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for _, f := range fields {
@@ -94,7 +106,22 @@ func (e *listsEnv) upload(key string, filename string, fields ...[2]string) resp
 		_ = mw.WriteField(f[0], f[1])
 	}
 	_ = mw.Close()
-	return e.do("POST", "/v1/lists", key, mw.FormDataContentType(), &buf)
+	req, err := http.NewRequest("POST", e.srv.URL+"/v1/lists", &buf)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
 // waitImport polls the import until it is no longer running.
@@ -330,5 +357,43 @@ func TestListsPagination(t *testing.T) {
 	p2 := e.do("GET", "/v1/lists?limit=2&cursor="+ids[1], keySendA, "", nil).json(t)
 	if d := p2["data"].([]any); len(d) != 1 || d[0].(map[string]any)["name"] != "three" || p2["next_cursor"] != "" {
 		t.Fatalf("page 2 %v", p2)
+	}
+}
+
+// TestListUploadIdempotent: a retried upload with the same Idempotency-Key, file and
+// name answers the first import and imports nothing again; the key with another file
+// or another name is a 409 and changes nothing.
+func TestListUploadIdempotent(t *testing.T) {
+	e := newListsEnv(t)
+	file := "phone,name\n081211110001,Budi\n081211110002,Ani\n"
+	first := e.uploadWith(keyCampaignsA, "upload-1", "a.csv", [2]string{"name", "pelanggan"}, [2]string{"file", file})
+	if first.status != http.StatusAccepted {
+		t.Fatalf("upload: %d %s", first.status, first.body)
+	}
+	up := first.json(t)
+	e.waitImport(up["import_id"].(string))
+	again := e.uploadWith(keyCampaignsA, "upload-1", "a.csv", [2]string{"name", "pelanggan"}, [2]string{"file", file})
+	if again.status != http.StatusAccepted || !bytes.Equal(again.body, first.body) {
+		t.Fatalf("retry answered %d %s, want the first answer %s", again.status, again.body, first.body)
+	}
+	for _, tc := range []struct {
+		name string
+		list string
+		file string
+	}{
+		{"another file", "pelanggan", file + "081211110003,Citra\n"},
+		{"another list name", "lain", file},
+	} {
+		r := e.uploadWith(keyCampaignsA, "upload-1", "a.csv", [2]string{"name", tc.list}, [2]string{"file", tc.file})
+		wantError(t, r, http.StatusConflict, "idempotency_conflict", "Idempotency-Key")
+	}
+	ls := e.do("GET", "/v1/lists", keySendA, "", nil).json(t)
+	data := ls["data"].([]any)
+	if len(data) != 1 || data[0].(map[string]any)["count"] != 2.0 {
+		t.Fatalf("lists after the retries: %v", data)
+	}
+	// Without a key, the same upload is a new import into the same list.
+	if r := e.upload(keyCampaignsA, "a.csv", [2]string{"name", "pelanggan"}, [2]string{"file", file}); r.status != http.StatusAccepted || bytes.Equal(r.body, first.body) {
+		t.Fatalf("keyless upload: %d %s", r.status, r.body)
 	}
 }

@@ -520,20 +520,32 @@ func (s *Server) syncTemplates(r *http.Request, _ httprouter.Params, c *caller) 
 // answer, refuses the key with another request (409), and remembers a successful
 // answer.
 func (s *Server) idempotent(r *http.Request, c *caller, fn func() (int, any, error)) (int, any, error) {
-	key := r.Header.Get("Idempotency-Key")
-	if len(key) > MaxIdempotencyKeyLen {
-		return 0, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_header", Field: "Idempotency-Key",
-			Message: fmt.Sprintf("Idempotency-Key: at most %d characters", MaxIdempotencyKeyLen)}
-	}
-	store := s.opts.TemplateStore
-	if store == nil {
-		return 0, nil, errTemplatesOff
+	if err := checkIdempotencyKey(r); err != nil {
+		return 0, nil, err
 	}
 	h := sha256.New()
 	h.Write([]byte(r.URL.Path))
 	h.Write([]byte{0})
 	h.Write(c.body)
-	hash := h.Sum(nil)
+	return s.idempotentHash(r, c, h.Sum(nil), fn)
+}
+
+func checkIdempotencyKey(r *http.Request) *Error {
+	if len(r.Header.Get("Idempotency-Key")) > MaxIdempotencyKeyLen {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_header", Field: "Idempotency-Key",
+			Message: fmt.Sprintf("Idempotency-Key: at most %d characters", MaxIdempotencyKeyLen)}
+	}
+	return nil
+}
+
+// idempotentHash is idempotent for a request the caller has hashed itself (a streamed
+// upload, whose body is not in c.body).
+func (s *Server) idempotentHash(r *http.Request, c *caller, hash []byte, fn func() (int, any, error)) (int, any, error) {
+	key := r.Header.Get("Idempotency-Key")
+	store := s.opts.TemplateStore
+	if store == nil {
+		return 0, nil, errTemplatesOff
+	}
 	prev, err := store.Replay(c.account.ID, key, hash)
 	if errors.Is(err, template.ErrIdempotencyConflict) {
 		return 0, nil, &Error{Status: http.StatusConflict, Code: "idempotency_conflict", Field: "Idempotency-Key",
@@ -557,7 +569,7 @@ func (s *Server) idempotent(r *http.Request, c *caller, fn func() (int, any, err
 	}
 	body := bytes.TrimRight(buf.Bytes(), "\n")
 	if err := store.Remember(context.WithoutCancel(r.Context()), c.account.ID, key, template.Reply{Hash: hash, Status: status, Body: body}); err != nil {
-		// The template is made; only a retry's answer is at stake.
+		// The work is done; only a retry's answer is at stake.
 		s.log.Error("api: cannot remember an idempotent answer", "path", r.URL.Path, "err", err)
 	}
 	return status, json.RawMessage(body), nil
