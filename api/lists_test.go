@@ -68,6 +68,12 @@ func newListsEnv(t *testing.T) *listsEnv {
 
 func (e *listsEnv) do(method, path, key, contentType string, body io.Reader) response {
 	e.t.Helper()
+	return e.doWith(method, path, key, contentType, "", body)
+}
+
+// doWith is do with an Idempotency-Key (none when idem is empty).
+func (e *listsEnv) doWith(method, path, key, contentType, idem string, body io.Reader) response {
+	e.t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, body)
 	if err != nil {
 		e.t.Fatal(err)
@@ -75,6 +81,9 @@ func (e *listsEnv) do(method, path, key, contentType string, body io.Reader) res
 	req.Header.Set("Authorization", "Bearer "+key)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -106,22 +115,7 @@ func (e *listsEnv) uploadWith(key, idem, filename string, fields ...[2]string) r
 		_ = mw.WriteField(f[0], f[1])
 	}
 	_ = mw.Close()
-	req, err := http.NewRequest("POST", e.srv.URL+"/v1/lists", &buf)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	if idem != "" {
-		req.Header.Set("Idempotency-Key", idem)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return e.doWith("POST", "/v1/lists", key, mw.FormDataContentType(), idem, &buf)
 }
 
 // waitImport polls the import until it is no longer running.
