@@ -293,7 +293,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return ""
 		},
 		MaxAttempts: cfg.Engine.MaxAttempts, LeaseTimeout: cfg.Engine.LeaseTimeout.Duration,
-		UnknownTimeout: cfg.Engine.UnknownTimeout.Duration, ResendUnknown: cfg.Engine.UnknownPolicy == "resend",
+		UnknownTimeout: cfg.Engine.UnknownTimeout.Duration, IdempotencyTTL: cfg.Engine.IdempotencyTTL.Duration, ResendUnknown: cfg.Engine.UnknownPolicy == "resend",
 		Workers: cfg.Engine.Workers, SendTimeout: cfg.Provider.Timeout.Duration,
 		Observe: m.Campaigns.Observe, OnChange: m.Campaigns.OnChange,
 	}))

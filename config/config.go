@@ -155,6 +155,9 @@ type Engine struct {
 	// a crash) waits for the status webhook that names it; then UnknownPolicy applies.
 	// Default 24h.
 	UnknownTimeout Duration `toml:"unknown_timeout"`
+	// IdempotencyTTL is how long an Idempotency-Key of POST /v1/messages is remembered;
+	// then its record is dropped. Default 168h (7 days), at least 24h.
+	IdempotencyTTL Duration `toml:"idempotency_ttl"`
 	// UnknownPolicy is "fail" (mark failed, release the hold: never risk a duplicate) or
 	// "resend" (queue again: never risk a loss). Default "fail".
 	UnknownPolicy string `toml:"unknown_policy"`
@@ -348,6 +351,7 @@ func (c *Config) setDefaults() {
 	defInt(&e.MaxAttempts, 8)
 	defDur(&e.LeaseTimeout, 2*time.Minute)
 	defDur(&e.UnknownTimeout, 24*time.Hour)
+	defDur(&e.IdempotencyTTL, 7*24*time.Hour)
 	def(&e.UnknownPolicy, "fail")
 	defInt(&e.Workers, 64)
 	if e.OptOutKeywords == nil {

@@ -85,6 +85,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"env bad int", minimal, []string{"KIRIM_ENGINE_MAX_ATTEMPTS=many"}, "", 0, "KIRIM_ENGINE_MAX_ATTEMPTS"},
 		{"table size", "[storage]\ntable_mb = 128\n" + minimal, nil, "storage.table_mb", 2, "between 1 and 64"},
 		{"memtable size", "[storage]\nmemtable_mb = 2\n" + minimal, nil, "storage.memtable_mb", 2, "at least 4"},
+		{"idempotency ttl", "[engine]\nidempotency_ttl = \"1h\"\n" + minimal, nil, "engine.idempotency_ttl", 2, "at least 24h"},
 		{"env bad value", minimal, []string{"KIRIM_ENGINE_UNKNOWN_POLICY=maybe"}, "engine.unknown_policy", 0, "fail"},
 	}
 	for _, tc := range cases {

@@ -130,6 +130,9 @@ func (c *Config) validate() []fieldError {
 	if e.Workers < 1 || e.Workers > 1024 {
 		v.add("must be between 1 and 1024", "engine", "workers")
 	}
+	if e.IdempotencyTTL.Duration < 24*time.Hour {
+		v.add("must be at least 24h: the API promises to remember a key that long", "engine", "idempotency_ttl")
+	}
 
 	cp := c.Campaigns
 	if cp.FailurePausePercent < -1 || cp.FailurePausePercent > 100 {

@@ -76,6 +76,10 @@ type Options struct {
 	LeaseTimeout time.Duration
 	// UnknownTimeout is how long an unknown message waits for its webhook. Default 24h.
 	UnknownTimeout time.Duration
+	// IdempotencyTTL is how long an Idempotency-Key is remembered; then its record is
+	// dropped and the key may name a new message. Default DefaultIdempotencyTTL; the API
+	// promises at least 24h.
+	IdempotencyTTL time.Duration
 	// ResendUnknown queues unknown messages again after UnknownTimeout instead of
 	// failing them. Default false: a possible loss is preferred to a possible duplicate.
 	ResendUnknown bool
@@ -125,6 +129,9 @@ func (o *Options) defaults() {
 	}
 	if o.UnknownTimeout <= 0 {
 		o.UnknownTimeout = 24 * time.Hour
+	}
+	if o.IdempotencyTTL <= 0 {
+		o.IdempotencyTTL = DefaultIdempotencyTTL
 	}
 	if o.Workers <= 0 {
 		o.Workers = 64
@@ -367,6 +374,9 @@ func (e *Engine) Submit(ctx context.Context, req SubmitRequest) (*SubmitResult, 
 		if req.IdempotencyKey != "" {
 			rec, _ := json.Marshal(idemRecord{Hash: req.RequestHash, MessageID: m.ID, Response: res.Response, CreatedAt: now})
 			if err := tx.Set(idemKey(m.AccountID, req.IdempotencyKey), rec); err != nil {
+				return err
+			}
+			if err := tx.Set(idemExpiryKey(now, m.AccountID, req.IdempotencyKey), nil); err != nil {
 				return err
 			}
 		}

@@ -13,6 +13,7 @@ import (
 //	ml/<number>\0<lease expiry ns BE8><id>   in-flight leases
 //	mw/<wamid>                               provider message id -> message id
 //	mk/<account>\0<idempotency key>          idempotency record
+//	me/<created ns BE8><account>\0<key>       idempotency records by age
 //	mx/a/<account>\0<id>                     every message of an account
 //	mx/s/<account>\0<state>\0<id>            by state
 //	mx/t/<account>\0<to>\0<id>               by recipient
@@ -39,6 +40,12 @@ func wamidKey(wamid string) []byte { return storage.Key(storage.PrefixWAMID, []b
 
 func idemKey(account, key string) []byte {
 	return storage.Key(storage.PrefixIdempotency, storage.Str(account), []byte(key))
+}
+
+// idemExpiryKey orders the idempotency records by creation; the part after the time is
+// the record key's own tail (account, key).
+func idemExpiryKey(created time.Time, account, key string) []byte {
+	return storage.Key(storage.PrefixIdempotencyExpiry, storage.U64(uint64(created.UnixNano())), storage.Str(account), []byte(key))
 }
 
 const (

@@ -180,5 +180,56 @@ func (e *Engine) recoverLoop(ctx context.Context) {
 		if _, err := e.settleUnknown(ctx, now); err != nil && ctx.Err() == nil {
 			e.log.Error("engine: settle unknown messages", "err", err)
 		}
+		if _, err := e.expireIdempotency(ctx, now); err != nil && ctx.Err() == nil {
+			e.log.Error("engine: expire idempotency records", "err", err)
+		}
+	}
+}
+
+// DefaultIdempotencyTTL is how long an Idempotency-Key is remembered by default.
+const DefaultIdempotencyTTL = 7 * 24 * time.Hour
+
+// expireIdempotency drops the idempotency records created more than IdempotencyTTL
+// before now, oldest first, a batch per commit. Records written before the age index
+// existed have no index entry and are kept.
+func (e *Engine) expireIdempotency(ctx context.Context, now time.Time) (int, error) {
+	const batch = 512
+	cutoff := uint64(now.Add(-e.opts.IdempotencyTTL).UnixNano())
+	prefix := []byte(storage.PrefixIdempotencyExpiry)
+	total := 0
+	for {
+		var keys [][]byte
+		err := e.db.View(func(r storage.Reader) error {
+			return r.Iterate(prefix, storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+				created, _, ok := storage.ParseU64(k[len(prefix):])
+				if !ok || created > cutoff {
+					return false, nil
+				}
+				keys = append(keys, bytes.Clone(k))
+				return len(keys) < batch, nil
+			})
+		})
+		if err != nil || len(keys) == 0 {
+			return total, err
+		}
+		err = e.db.Commit(ctx, func(tx storage.Txn) error {
+			for _, k := range keys {
+				tail := k[len(prefix)+8:]
+				if err := tx.Delete(storage.Key(storage.PrefixIdempotency, tail)); err != nil {
+					return err
+				}
+				if err := tx.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("engine: expire idempotency records: %w", err)
+		}
+		total += len(keys)
+		if len(keys) < batch {
+			return total, nil
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"kirim/clock"
 	"kirim/provider"
 	"kirim/storage"
 )
@@ -381,5 +382,63 @@ func TestRecordInbound(t *testing.T) {
 	other, _ := e.eng.ContactOf("100000000000002", wa)
 	if other.WindowOpen(t0) {
 		t.Error("a window with one number opened another number's")
+	}
+}
+
+// TestIdempotencyExpiry: a key is remembered for IdempotencyTTL, then its record is
+// dropped and the key may name a new message; younger keys stay.
+func TestIdempotencyExpiry(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC))
+	e := newEnv(t, nil, clk, alwaysAccept, func(o *Options) { o.IdempotencyTTL = 48 * time.Hour })
+	ctx := context.Background()
+	submit := func(key, body string) (*SubmitResult, error) {
+		return e.eng.Submit(ctx, e.request("+6281234567890", func(r *SubmitRequest) {
+			r.IdempotencyKey, r.RequestHash = key, []byte(body)
+		}))
+	}
+	old, err := submit("old", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(24 * time.Hour)
+	if _, err := submit("young", "a"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(24*time.Hour - time.Second)
+	if n, err := e.eng.expireIdempotency(ctx, clk.Now()); err != nil || n != 0 {
+		t.Fatalf("a second before the TTL: expired %d, %v", n, err)
+	}
+	if _, err := submit("old", "b"); !errors.Is(err, ErrIdempotencyConflict) {
+		t.Fatalf("within the TTL another body: %v, want a conflict", err)
+	}
+	clk.Advance(time.Second)
+	if n, err := e.eng.expireIdempotency(ctx, clk.Now()); err != nil || n != 1 {
+		t.Fatalf("at the TTL: expired %d, %v; want the old key only", n, err)
+	}
+	again, err := submit("old", "b")
+	if err != nil || again.Replayed || again.Message.ID == old.Message.ID {
+		t.Fatalf("the expired key: %+v, %v; want a new message", again, err)
+	}
+	if res, err := submit("young", "a"); err != nil || !res.Replayed {
+		t.Fatalf("the young key: %+v, %v; want a replay", res, err)
+	}
+	// The new record of the old key has its own age.
+	clk.Advance(48 * time.Hour)
+	if n, err := e.eng.expireIdempotency(ctx, clk.Now()); err != nil || n != 2 {
+		t.Fatalf("two days later: expired %d, %v; want both keys", n, err)
+	}
+	var left int
+	if err := e.db.View(func(r storage.Reader) error {
+		for _, p := range []string{storage.PrefixIdempotency, storage.PrefixIdempotencyExpiry} {
+			if err := r.Iterate([]byte(p), storage.IterOptions{KeysOnly: true}, func(_, _ []byte) (bool, error) {
+				left++
+				return true, nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil || left != 0 {
+		t.Fatalf("%d idempotency keys left, %v", left, err)
 	}
 }

@@ -31,6 +31,9 @@ const (
 	PrefixWAMID = "mw/"
 	// PrefixIdempotency maps account and idempotency key to the stored result.
 	PrefixIdempotency = "mk/"
+	// PrefixIdempotencyExpiry indexes the idempotency records by creation time, so
+	// those past their retention are dropped without a scan of every record.
+	PrefixIdempotencyExpiry = "me/"
 	// PrefixMessageIndex holds the secondary indexes used to search messages.
 	PrefixMessageIndex = "mx/"
 
@@ -96,7 +99,7 @@ var KeySchemaVersion = []byte(PrefixMeta + "schema")
 // Prefixes lists every prefix above; tests and tools (per-prefix statistics) range over it.
 var Prefixes = []string{
 	PrefixMeta,
-	PrefixMessage, PrefixMessagePayload, PrefixQueue, PrefixLease, PrefixWAMID, PrefixIdempotency, PrefixMessageIndex,
+	PrefixMessage, PrefixMessagePayload, PrefixQueue, PrefixLease, PrefixWAMID, PrefixIdempotency, PrefixIdempotencyExpiry, PrefixMessageIndex,
 	PrefixInbox, PrefixDeadLetter, PrefixWebhookState, PrefixCallback,
 	PrefixLedgerEntry, PrefixLedgerBalance, PrefixLedgerHold, PrefixLedgerTopUp,
 	PrefixLedgerVolume, PrefixLedgerMeta, PrefixLedgerCredit,
