@@ -213,24 +213,10 @@ func decodeMessage(id string, b []byte, m *Message) error {
 	m.NextAttemptAt = d.rel(base)
 	m.LeaseUntil = d.rel(base)
 	m.WAMID = d.Str()
-	if d.Byte() == 1 {
-		m.Error = &MessageError{Code: int(d.Varint()), Title: d.Str(), Detail: d.Str(), Class: d.Str()}
-	}
+	m.Error = d.messageError()
 	m.WaitingReason = d.Str()
 	m.ETA = d.rel(base)
-	if d.Byte() == 1 {
-		p := &provider.Pricing{}
-		switch d.Byte() {
-		case 1:
-			f := false
-			p.Billable = &f
-		case 2:
-			t := true
-			p.Billable = &t
-		}
-		p.PricingModel, p.Type, p.Category = d.Str(), d.Str(), d.Str()
-		m.Pricing = p
-	}
+	m.Pricing = d.pricing()
 	m.UpdatedAt = d.rel(base)
 	if d.Err != nil || len(d.B) != 0 {
 		return errCodec
@@ -271,24 +257,10 @@ func decodeV1(b []byte, m *Message) error {
 	m.NextAttemptAt = d.time()
 	m.LeaseUntil = d.time()
 	m.WAMID = d.Str()
-	if d.Byte() == 1 {
-		m.Error = &MessageError{Code: int(d.Varint()), Title: d.Str(), Detail: d.Str(), Class: d.Str()}
-	}
+	m.Error = d.messageError()
 	m.WaitingReason = d.Str()
 	m.ETA = d.time()
-	if d.Byte() == 1 {
-		p := &provider.Pricing{}
-		switch d.Byte() {
-		case 1:
-			f := false
-			p.Billable = &f
-		case 2:
-			t := true
-			p.Billable = &t
-		}
-		p.PricingModel, p.Type, p.Category = d.Str(), d.Str(), d.Str()
-		m.Pricing = p
-	}
+	m.Pricing = d.pricing()
 	m.CreatedAt = d.time()
 	m.UpdatedAt = d.time()
 	if len(d.B) > 0 {
@@ -317,6 +289,32 @@ func putTime(b []byte, t time.Time) []byte {
 		return binary.AppendVarint(b, 0)
 	}
 	return binary.AppendVarint(b, t.UnixNano())
+}
+
+// messageError reads an optional MessageError (both versions store it alike).
+func (d *decoder) messageError() *MessageError {
+	if d.Byte() != 1 {
+		return nil
+	}
+	return &MessageError{Code: int(d.Varint()), Title: d.Str(), Detail: d.Str(), Class: d.Str()}
+}
+
+// pricing reads optional provider pricing (both versions store it alike).
+func (d *decoder) pricing() *provider.Pricing {
+	if d.Byte() != 1 {
+		return nil
+	}
+	p := &provider.Pricing{}
+	switch d.Byte() {
+	case 1:
+		f := false
+		p.Billable = &f
+	case 2:
+		t := true
+		p.Billable = &t
+	}
+	p.PricingModel, p.Type, p.Category = d.Str(), d.Str(), d.Str()
+	return p
 }
 
 // decoder is storage's record decoder with the engine's time form: varint unix
