@@ -40,18 +40,7 @@ func TestCreateChecksDefinition(t *testing.T) {
 		{"header on a template without", CreateRequest{ListIDs: []string{a}, Header: "x"}, "header", "", `header: template "promo" has no header parameter`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := tc.req
-			req.Account = testAccount
-			if req.Name == "" {
-				req.Name = "x"
-			}
-			if req.Template.Name == "" {
-				req.Template = TemplateRef{Name: "promo", Language: "id"}
-				if req.Body == nil {
-					req.Body = []string{"{{name}}", "{{voucher}}"}
-				}
-			}
-			_, err := e.svc.Load().Create(e.ctx, req)
+			_, err := e.svc.Load().Create(e.ctx, filled(tc.req))
 			var ie *InvalidError
 			if !errors.As(err, &ie) {
 				t.Fatalf("got %v, want an InvalidError on %s", err, tc.field)

@@ -247,8 +247,9 @@ func phones(from, n int) []string {
 	return rows
 }
 
-func (e *env) create(req CreateRequest) *Campaign {
-	e.t.Helper()
+// filled is req for the test account, with a name and the promo template (its body
+// mapped to the name and voucher columns) where req leaves them out.
+func filled(req CreateRequest) CreateRequest {
 	req.Account = testAccount
 	if req.Name == "" {
 		req.Name = "Promo Desember"
@@ -259,7 +260,12 @@ func (e *env) create(req CreateRequest) *Campaign {
 			req.Body = []string{"{{name}}", "{{voucher}}"}
 		}
 	}
-	c, err := e.svc.Load().Create(e.ctx, req)
+	return req
+}
+
+func (e *env) create(req CreateRequest) *Campaign {
+	e.t.Helper()
+	c, err := e.svc.Load().Create(e.ctx, filled(req))
 	if err != nil {
 		e.t.Fatal(err)
 	}
