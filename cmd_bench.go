@@ -514,20 +514,11 @@ func (b *bench) dispatchRate(_ context.Context, d time.Duration, c *child) (floa
 
 // written reads the bytes the child has written to storage, by key prefix.
 func (b *bench) written() (map[string]int64, error) {
-	req, err := http.NewRequest(http.MethodGet, "http://"+b.apiAddr+"/v1/admin/storage", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+benchKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("bench: storage figures: %w", err)
-	}
-	defer resp.Body.Close()
 	var v struct {
 		Written map[string]int64 `json:"written_bytes"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+	err := callServer(context.Background(), http.DefaultClient, http.MethodGet, "http://"+b.apiAddr+"/v1/admin/storage", benchKey, "", nil, http.StatusOK, &v)
+	if err != nil {
 		return nil, fmt.Errorf("bench: storage figures: %w", err)
 	}
 	return v.Written, nil
