@@ -149,12 +149,19 @@ func (s *Server) createList(r *http.Request, _ httprouter.Params, c *caller) (in
 	if err != nil {
 		return 0, nil, err
 	}
+	handedOver := false
 	defer func() {
-		_ = f.Close()
-		_ = os.Remove(f.Name())
+		if !handedOver { // a replay or a conflict: nothing is imported
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
 	}()
-	req.Body = f
-	return s.idempotentHash(r, c, hash, func() (int, any, error) { return importList(r, st, req) })
+	return s.idempotentHash(r, c, hash, func() (int, any, error) {
+		// The import takes the received file over instead of receiving it again.
+		handedOver = true
+		req.Body, req.Spooled = nil, f
+		return importList(r, st, req)
+	})
 }
 
 func importList(r *http.Request, st *lists.Store, req lists.ImportRequest) (int, any, error) {
@@ -165,8 +172,8 @@ func importList(r *http.Request, st *lists.Store, req lists.ImportRequest) (int,
 	return http.StatusAccepted, map[string]any{"import_id": im.ID, "list_id": im.ListID, "list_name": im.ListName, "status": im.Status}, nil
 }
 
-// spoolHashed copies an upload to a temporary file, rewound, and hashes it with the
-// path, list name and filename of its request.
+// spoolHashed copies an upload to a temporary file and hashes it with the path, list
+// name and filename of its request.
 func spoolHashed(path string, req *lists.ImportRequest) (*os.File, []byte, error) {
 	h := sha256.New()
 	for _, v := range []string{path, req.ListName, req.Filename} {
@@ -177,11 +184,7 @@ func spoolHashed(path string, req *lists.ImportRequest) (*os.File, []byte, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("api: spool upload: %w", err)
 	}
-	_, err = io.Copy(io.MultiWriter(f, h), req.Body)
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
+	if _, err := io.Copy(io.MultiWriter(f, h), req.Body); err != nil {
 		_ = f.Close()
 		_ = os.Remove(f.Name())
 		return nil, nil, listError(fmt.Errorf("receiving the file: %w", err), "")

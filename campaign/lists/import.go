@@ -22,6 +22,10 @@ type ImportRequest struct {
 	Filename string // tells .xls from CSV when the content cannot; optional
 	Region   string // default region for local phone numbers (0812...); "ID" when empty
 	Body     io.Reader
+	// Spooled, instead of Body, is the file already received into a temporary file
+	// (the API does so to recognise a retried upload before importing it). Import
+	// takes it over: it reads it from the start and removes it, also on an error.
+	Spooled *os.File
 }
 
 // Import is one import job and its progress.
@@ -129,6 +133,15 @@ func (s *Store) GetImport(account, id string) (*Import, error) {
 // random access; a CSV file is read at the pace of the import, not of the upload),
 // reads its header, and records the import and its list.
 func (s *Store) prepare(ctx context.Context, req ImportRequest) (_ *job, err error) {
+	if req.Spooled != nil {
+		// Until it is the job's own file (below), it is removed on any error.
+		defer func() {
+			if err != nil && req.Spooled != nil {
+				_ = req.Spooled.Close()
+				_ = os.Remove(req.Spooled.Name())
+			}
+		}()
+	}
 	if req.Account == "" {
 		return nil, fmt.Errorf("%w: account is required", ErrInvalidRequest)
 	}
@@ -136,14 +149,14 @@ func (s *Store) prepare(ctx context.Context, req ImportRequest) (_ *job, err err
 	if err := validName(req.ListName); err != nil {
 		return nil, fmt.Errorf("%w: name %v", ErrInvalidRequest, err)
 	}
-	if req.Body == nil {
+	if req.Body == nil && req.Spooled == nil {
 		return nil, fmt.Errorf("%w: no file", ErrInvalidRequest)
 	}
 	region := req.Region
 	if region == "" {
 		region = defaultRegion
 	}
-	tmp, size, err := spool(ctx, req.Body)
+	tmp, size, err := spooled(ctx, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +209,27 @@ func (s *Store) prepare(ctx context.Context, req ImportRequest) (_ *job, err err
 		return nil, err
 	}
 	return j, nil
+}
+
+// spooled returns the request's file in a temporary file: its Spooled file, taken over
+// (req.Spooled is cleared), or Body copied by spool.
+func spooled(ctx context.Context, req *ImportRequest) (*os.File, int64, error) {
+	f := req.Spooled
+	if f == nil {
+		return spool(ctx, req.Body)
+	}
+	st, err := f.Stat()
+	if err == nil && st.Size() > MaxFileBytes {
+		err = fmt.Errorf("%w: larger than %d bytes", ErrFileTooLarge, int64(MaxFileBytes))
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("lists: import: %w", err) // prepare removes req.Spooled
+	}
+	req.Spooled = nil
+	return f, st.Size(), nil
 }
 
 // spool copies body to a temporary file, up to MaxFileBytes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -323,4 +324,43 @@ func TestFastLocalMatchesNormalize(t *testing.T) {
 	if _, ok := fastLocal("0812345678", "MY"); ok {
 		t.Error("fastLocal took another region")
 	}
+}
+
+// TestImportTakesOverASpooledFile: a file already received is imported from the start
+// and removed afterwards, and removed too when the import is refused, early (the
+// request) or late (the header).
+func TestImportTakesOverASpooledFile(t *testing.T) {
+	s := newStore(t)
+	spooled := func(content string) *os.File {
+		f, err := os.CreateTemp(t.TempDir(), "upload-*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(content); err != nil { // left at the end, as a copy leaves it
+			t.Fatal(err)
+		}
+		return f
+	}
+	gone := func(f *os.File) {
+		t.Helper()
+		if _, err := os.Stat(f.Name()); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there: %v", f.Name(), err)
+		}
+	}
+	f := spooled("phone,name\n081211110001,Budi\n081211110002,Ani\n")
+	im, err := s.ImportSync(context.Background(), ImportRequest{Account: "acct_a", ListName: "p", Spooled: f})
+	if err != nil || im.Imported != 2 {
+		t.Fatalf("import %+v, %v; want 2 imported", im, err)
+	}
+	gone(f)
+	f = spooled("nama,email\nBudi,b@x\n")
+	if _, err := s.ImportSync(context.Background(), ImportRequest{Account: "acct_a", ListName: "p", Spooled: f}); !errors.Is(err, ErrNoPhoneColumn) {
+		t.Fatalf("no phone column: %v", err)
+	}
+	gone(f)
+	f = spooled("phone\n081211110001\n")
+	if _, err := s.ImportSync(context.Background(), ImportRequest{ListName: "p", Spooled: f}); !errors.Is(err, ErrInvalidRequest) {
+		t.Fatalf("no account: %v", err)
+	}
+	gone(f)
 }
