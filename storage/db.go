@@ -283,24 +283,26 @@ func (d *DB) View(fn func(Reader) error) error {
 	})
 }
 
-// Stats are counters and sizes for metrics and benchmarks.
+// Stats are counters and sizes for metrics and benchmarks; GET /v1/admin/storage
+// serves them as they are.
 type Stats struct {
 	// Disk space in use, not apparent size: Badger preallocates value-log and memtable
 	// files as sparse files of their full size.
-	LSMBytes  int64 // table files (.sst)
-	VLogBytes int64 // value-log files (.vlog)
-	WALBytes  int64 // memtable write-ahead logs (.mem)
+	LSMBytes  int64 `json:"lsm_bytes"`  // table files (.sst)
+	VLogBytes int64 `json:"vlog_bytes"` // value-log files (.vlog)
+	WALBytes  int64 `json:"wal_bytes"`  // memtable write-ahead logs (.mem)
 
-	Commits      int64 // Commit calls answered by the committer
-	Groups       int64 // groups of commits run together
-	Syncs        int64 // syncs issued (groups that wrote something)
-	Splits       int64 // transactions committed early because a group outgrew one
-	LargestGroup int64 // most commits in one group so far
-	GCRewrites   int64 // value-log files rewritten by GC
+	Commits      int64 `json:"commits"`       // Commit calls answered by the committer
+	Groups       int64 `json:"groups"`        // groups of commits run together
+	Syncs        int64 `json:"syncs"`         // syncs issued (groups that wrote something)
+	Splits       int64 `json:"splits"`        // transactions committed early because a group outgrew one
+	LargestGroup int64 `json:"largest_group"` // most commits in one group so far
+	GCRewrites   int64 `json:"gc_rewrites"`   // value-log files rewritten by GC
 
-	// Written is the bytes of keys and values committed since Open, by key prefix
-	// (Prefixes; "other" for keys outside them). Deletes count their key.
-	Written map[string]int64
+	// Written is the bytes of keys and values written since Open, by key prefix
+	// (Prefixes; "other" for keys outside them): by Commit once committed, by a Batch
+	// once queued. Deletes count their key.
+	Written map[string]int64 `json:"written_bytes"`
 }
 
 // Stats returns the current counters and on-disk sizes.
