@@ -69,14 +69,45 @@ type Storage struct {
 	TableMB int `toml:"table_mb"`
 	// NumMemtables is how many memtables may be held. Default 3.
 	NumMemtables int `toml:"num_memtables"`
-	// Compression compresses Badger's tables (Snappy). Default false.
-	Compression bool `toml:"compression"`
-	// BlockCacheMB is the block cache, used with Compression only. Default 32.
+	// Compression compresses Badger's tables: "none" (default), "snappy" or "zstd";
+	// true means "snappy" and false "none", as before Zstandard was offered.
+	Compression Compression `toml:"compression"`
+	// BlockCacheMB is the block cache, used with compression only. Default 32.
 	BlockCacheMB int `toml:"block_cache_mb"`
 	// IndexCacheMB is the index cache. Default 16.
 	IndexCacheMB int `toml:"index_cache_mb"`
 	// GCInterval is how often value-log GC runs. Default 10m.
 	GCInterval Duration `toml:"gc_interval"`
+}
+
+// Compression is storage.compression: a name, or a boolean from older configs.
+type Compression string
+
+// The table compressions.
+const (
+	CompressionNone   Compression = "none"
+	CompressionSnappy Compression = "snappy"
+	CompressionZstd   Compression = "zstd"
+)
+
+// UnmarshalTOML reads a name or a boolean (true is Snappy, false none).
+func (c *Compression) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case bool:
+		*c = compressionOfBool(x)
+	case string:
+		*c = Compression(x)
+	default:
+		return fmt.Errorf("compression: want \"none\", \"snappy\" or \"zstd\", not %v", v)
+	}
+	return nil
+}
+
+func compressionOfBool(on bool) Compression {
+	if on {
+		return CompressionSnappy
+	}
+	return CompressionNone
 }
 
 // Provider says which WhatsApp API Kirim talks to.
@@ -326,6 +357,11 @@ func (c *Config) setDefaults() {
 	defInt(&st.MemTableMB, 16)
 	defInt(&st.TableMB, 2)
 	defInt(&st.NumMemtables, 3)
+	// The environment sets the name as written, so it may say true or false too.
+	if on, err := strconv.ParseBool(string(st.Compression)); err == nil {
+		st.Compression = compressionOfBool(on)
+	}
+	def((*string)(&st.Compression), string(CompressionNone))
 	defInt(&st.BlockCacheMB, 32)
 	defInt(&st.IndexCacheMB, 16)
 	defDur(&st.GCInterval, 10*time.Minute)

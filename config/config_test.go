@@ -85,6 +85,8 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"env bad int", minimal, []string{"KIRIM_ENGINE_MAX_ATTEMPTS=many"}, "", 0, "KIRIM_ENGINE_MAX_ATTEMPTS"},
 		{"table size", "[storage]\ntable_mb = 128\n" + minimal, nil, "storage.table_mb", 2, "between 1 and 64"},
 		{"memtable size", "[storage]\nmemtable_mb = 2\n" + minimal, nil, "storage.memtable_mb", 2, "at least 4"},
+		{"compression name", "[storage]\ncompression = \"lz4\"\n" + minimal, nil, "storage.compression", 2, `"lz4" is not "none", "snappy" or "zstd"`},
+		{"compression type", "[storage]\ncompression = 3\n" + minimal, nil, "storage.compression", 2, "not 3"},
 		{"idempotency ttl", "[engine]\nidempotency_ttl = \"1h\"\n" + minimal, nil, "engine.idempotency_ttl", 2, "at least 24h"},
 		{"env bad value", minimal, []string{"KIRIM_ENGINE_UNKNOWN_POLICY=maybe"}, "engine.unknown_policy", 0, "fail"},
 	}
@@ -112,6 +114,33 @@ func TestEnvOverrides(t *testing.T) {
 	if c.Webhook.AppSecret != "from-env" || c.Numbers[0].Token != "tok" || c.Engine.LeaseTimeout.Duration != 5*time.Minute ||
 		c.Server.Listen != "0.0.0.0:9000" || c.Accounts[0].Name != "Acme" || len(c.Accounts[0].Keys[0].Scopes) != 2 {
 		t.Fatalf("overrides not applied: %+v", c)
+	}
+}
+
+func TestCompression(t *testing.T) {
+	cases := []struct {
+		name string
+		src  string
+		env  []string
+		want Compression
+	}{
+		{"default", "", nil, CompressionNone},
+		{"name", "compression = \"zstd\"", nil, CompressionZstd},
+		{"true, as before names", "compression = true", nil, CompressionSnappy},
+		{"false", "compression = false", nil, CompressionNone},
+		{"env name", "compression = true", []string{"KIRIM_STORAGE_COMPRESSION=zstd"}, CompressionZstd},
+		{"env boolean", "", []string{"KIRIM_STORAGE_COMPRESSION=true"}, CompressionSnappy},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("k.toml", []byte("[storage]\n"+tc.src+"\n"+minimal), tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Storage.Compression != tc.want {
+				t.Fatalf("compression %q, want %q", c.Storage.Compression, tc.want)
+			}
+		})
 	}
 }
 

@@ -77,6 +77,11 @@ func (c *Config) validate() []fieldError {
 	if c.Storage.TableMB < 1 || c.Storage.TableMB > 64 {
 		v.add("must be between 1 and 64", "storage", "table_mb")
 	}
+	switch c.Storage.Compression {
+	case CompressionNone, CompressionSnappy, CompressionZstd:
+	default:
+		v.add(fmt.Sprintf("%q is not \"none\", \"snappy\" or \"zstd\"", c.Storage.Compression), "storage", "compression")
+	}
 
 	p := c.Provider
 	switch p.Kind {

@@ -562,3 +562,42 @@ func TestEnqueueWakeCoversAScanDuringTheCommit(t *testing.T) {
 		t.Fatalf("after the wake the scan found %v, want %s", ids, req.Message.ID)
 	}
 }
+
+// TestSettledMessageDropsItsPayload: the provider request body stays while a message may
+// still be sent, and goes once it is settled, by acceptance or by failure; the message
+// itself still reads.
+func TestSettledMessageDropsItsPayload(t *testing.T) {
+	e := newEnv(t, nil, nil, func(_ context.Context, _ int, body []byte) (*provider.SendResponse, error) {
+		var p provider.Message
+		if err := json.Unmarshal(body, &p); err != nil {
+			return nil, err
+		}
+		switch p.To {
+		case "+6281200000002":
+			return nil, providerErr(provider.CodeUndeliverable, "Message undeliverable")
+		case "+6281200000003":
+			return nil, providerErr(provider.CodeGeneric, "Something went wrong")
+		}
+		return accepted(body)
+	}, func(o *Options) { o.Numbers[0].MPS = 1000 }).start() // all three in the limiter's burst
+	want := map[string]State{"+6281200000001": Sent, "+6281200000002": Failed, "+6281200000003": Queued}
+	ids := map[string]string{}
+	for to := range want {
+		ids[to] = e.submit(to, nil).ID
+	}
+	seen := map[string]bool{}
+	e.rec.waitFor(t, "the three outcomes", func(m Message) bool {
+		seen[m.ID] = true
+		return len(seen) == len(want)
+	})
+	for to, st := range want {
+		m := e.get(ids[to])
+		if m.State != st {
+			t.Fatalf("%s: %s, want %s", to, m.State, st)
+		}
+		stored := keys(t, e.db, payloadKey(m.ID))
+		if settled := st.Settled(); (stored == 0) != settled || (m.Payload == nil) != settled {
+			t.Errorf("%s (%s): %d payload keys, payload %q; want it kept only while unsettled", to, st, stored, m.Payload)
+		}
+	}
+}

@@ -76,7 +76,8 @@ type Message struct {
 	// Category is what the message is priced as: marketing, utility, authentication or service.
 	Category string `json:"category"`
 	// Payload is the provider request body, ready to send. It is stored under its own
-	// key and loaded only when the message is claimed for sending.
+	// key, loaded only when the message is claimed for sending, and deleted once the
+	// message is settled.
 	Payload      json.RawMessage `json:"-"`
 	CallbackData string          `json:"callback_data,omitempty"`
 	CampaignID   string          `json:"campaign_id,omitempty"`

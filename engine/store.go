@@ -25,9 +25,14 @@ func loadMessage(r storage.Reader, id string) (*Message, error) {
 	return &m, nil
 }
 
-// loadPayload reads the provider request body of message id into m.
+// loadPayload reads the provider request body of message id into m. A settled message
+// has none (see update).
 func loadPayload(r storage.Reader, m *Message) error {
 	b, err := r.Get(payloadKey(m.ID))
+	if errors.Is(err, storage.ErrNotFound) && m.State.Settled() {
+		m.Payload = nil
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("engine: payload of %s: %w", m.ID, err)
 	}
@@ -73,6 +78,13 @@ func (e *Engine) update(tx storage.Txn, m *Message, prev State) error {
 	}
 	if prev == m.State {
 		return nil
+	}
+	// A settled message is never handed to the provider again (a retry is a new message),
+	// so its request body goes: a quarter of what a sent message leaves in the store.
+	if m.State.Settled() && !prev.Settled() {
+		if err := tx.Delete(payloadKey(m.ID)); err != nil {
+			return err
+		}
 	}
 	if err := tx.Delete(storage.Key(string(ixStatePrefix(m.AccountID, prev)), []byte(m.ID))); err != nil {
 		return err

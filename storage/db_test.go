@@ -156,6 +156,49 @@ func TestDurableAcrossReopen(t *testing.T) {
 	}
 }
 
+// TestCompressedTables writes the same records under each compression: every table
+// reads back after a reopen under another compression (each table names its own), and
+// Zstandard takes less disk than Snappy, which takes less than none.
+func TestCompressedTables(t *testing.T) {
+	const n = 30000
+	value := func(i int) string {
+		return fmt.Sprintf("msg_01M801EEP7F5F01HC%09d|account:acme:reserve|cmp_01M801EDM189ZSAQNXKVS9YGJW|628120000%04d", i, i%9973)
+	}
+	sizes := map[Compression]int64{}
+	for _, c := range []Compression{CompressionNone, CompressionSnappy, CompressionZstd} {
+		dir := t.TempDir()
+		d := mustOpen(t, Options{Dir: dir, Compression: c, MemTableSize: MinMemTableSize})
+		b := d.NewBatch()
+		for i := range n {
+			if err := b.Set([]byte(fmt.Sprintf("le/e/%08d", i)), []byte(value(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		other := CompressionZstd
+		if c == CompressionZstd {
+			other = CompressionNone
+		}
+		d = mustOpen(t, Options{Dir: dir, Compression: other})
+		sizes[c] = d.Stats().LSMBytes
+		for _, i := range []int{0, n / 2, n - 1} {
+			if got := get(t, d, fmt.Sprintf("le/e/%08d", i)); got != value(i) {
+				t.Fatalf("%q: record %d reads %q after a reopen with %q", c, i, got, other)
+			}
+		}
+	}
+	t.Logf("table bytes: none %d, snappy %d, zstd %d", sizes[CompressionNone], sizes[CompressionSnappy], sizes[CompressionZstd])
+	if sizes[CompressionNone] == 0 || !(sizes[CompressionZstd] < sizes[CompressionSnappy] && sizes[CompressionSnappy] < sizes[CompressionNone]) {
+		t.Fatalf("table bytes none %d, snappy %d, zstd %d: want each compression smaller than the one before",
+			sizes[CompressionNone], sizes[CompressionSnappy], sizes[CompressionZstd])
+	}
+}
+
 func TestConcurrentCommitsShareSyncs(t *testing.T) {
 	d := mustOpen(t, Options{})
 	const n = 1000
@@ -792,6 +835,8 @@ func TestOptions(t *testing.T) {
 		{"memtable too small", Options{InMemory: true, MemTableSize: 3 << 20}, false},
 		{"smallest memtable", Options{InMemory: true, MemTableSize: 4 << 20}, true},
 		{"table too small", Options{InMemory: true, TableSize: 1 << 10}, false},
+		{"unknown compression", Options{InMemory: true, Compression: "lz4"}, false},
+		{"zstd", Options{InMemory: true, Compression: CompressionZstd}, true},
 		{"defaults", Options{InMemory: true}, true},
 	}
 	for _, tt := range tests {

@@ -19,8 +19,8 @@ const (
 
 	// PrefixMessage holds message records by message id.
 	PrefixMessage = "m/"
-	// PrefixMessagePayload holds each message's provider request body, apart from the
-	// record so that state changes do not re-encode it.
+	// PrefixMessagePayload holds each message's provider request body until the message
+	// is settled, apart from the record so that state changes do not re-encode it.
 	PrefixMessagePayload = "mp/"
 	// PrefixQueue is the ready queue: number, due time, message id. Kept apart from the
 	// payloads so dispatchers scan small keys only.
