@@ -541,8 +541,11 @@ type limiter struct {
 }
 
 func newLimiter(mps int, now time.Time) *limiter {
+	// At most mps leave in any second, less a margin of 1 % (at least one send): the
+	// provider counts sends by when they arrive, and a send that leaves at the end of one
+	// second may arrive in the next, which then holds one too many.
 	burst := max(1, mps*3/100)
-	r := float64(mps - burst)
+	r := float64(mps - burst - max(1, mps/100))
 	if r <= 0 {
 		r = float64(mps) / 2
 	}
