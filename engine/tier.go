@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -108,20 +110,70 @@ type tierScope struct {
 	mu    sync.Mutex
 	limit int
 	since time.Time
-	taken map[string]int64 // wa_id -> slot time (ns), within LimitWindow
-	slots []slotRec        // every slot within usageKeep, oldest first
-	head  int              // first slot still within LimitWindow
-	base  int              // first slot still within usageKeep
-	stale [][]byte         // keys of slots past usageKeep, deleted by the next claim
+	taken map[waNum]int64 // recipient -> slot time (ns), within LimitWindow
+	slots []slotRec       // every slot within usageKeep, oldest first
+	head  int             // first slot still within LimitWindow
+	base  int             // first slot still within usageKeep
+	stale [][]byte        // keys of slots past usageKeep, deleted by the next claim
+	// odd holds the few wa_ids that are not plain numbers, by their hashed waNum.
+	odd map[waNum]string
 }
 
 type slotRec struct {
-	wa string
+	wa waNum
 	at int64
 }
 
+// waNum is a wa_id held as a number. A wa_id is a phone number's digits, so a scope
+// that counts a million recipients holds 8 bytes for each where a string held 16 and
+// its digits again, in the map and in the slot list each. One that is not a plain
+// number gets a hash with the top bit set (digits never reach it) and is kept in odd.
+type waNum uint64
+
+const oddWA waNum = 1 << 63
+
 func newScope(key string, limit int, since time.Time) *tierScope {
-	return &tierScope{key: key, limit: limit, since: since, taken: map[string]int64{}}
+	return &tierScope{key: key, limit: limit, since: since, taken: map[waNum]int64{}}
+}
+
+// num maps wa to its waNum, remembering it when it is not a plain number. s.mu held.
+func (s *tierScope) num(wa string) waNum {
+	if n, ok := plainWA(wa); ok {
+		return n
+	}
+	h := fnv.New64a()
+	h.Write([]byte(wa))
+	n := waNum(h.Sum64()) | oddWA
+	if s.odd == nil {
+		s.odd = map[waNum]string{}
+	}
+	s.odd[n] = wa
+	return n
+}
+
+// name is the wa_id of n. s.mu held.
+func (s *tierScope) name(n waNum) string {
+	if n&oddWA != 0 {
+		return s.odd[n]
+	}
+	return strconv.FormatUint(uint64(n), 10)
+}
+
+// plainWA parses a wa_id that its decimal form gives back exactly: digits, no leading
+// zero, short enough to stay under oddWA.
+func plainWA(wa string) (waNum, bool) {
+	if len(wa) == 0 || len(wa) > 18 || wa[0] == '0' {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(wa); i++ {
+		c := wa[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return waNum(n), true
 }
 
 func scopeStateKey(scope string) []byte {
@@ -153,7 +205,11 @@ func (s *tierScope) expireLocked(now int64) {
 	}
 	keep := int64(usageKeep)
 	for s.base < s.head && s.slots[s.base].at+keep <= now {
-		s.stale = append(s.stale, slotKey(s.key, s.slots[s.base].at, s.slots[s.base].wa))
+		sl := s.slots[s.base]
+		s.stale = append(s.stale, slotKey(s.key, sl.at, s.name(sl.wa)))
+		if sl.wa&oddWA != 0 {
+			delete(s.odd, sl.wa)
+		}
 		s.base++
 	}
 	// Compact once the dead prefix is large, so the cost stays amortised O(1).
@@ -173,14 +229,15 @@ func (s *tierScope) admit(wa string, now time.Time) (ok, taken bool, eta time.Ti
 	defer s.mu.Unlock()
 	ns := now.UnixNano()
 	s.expireLocked(ns)
-	if _, in := s.taken[wa]; in {
+	n := s.num(wa)
+	if _, in := s.taken[n]; in {
 		return true, false, time.Time{}
 	}
 	if s.limit != Unlimited && len(s.taken) >= s.limit {
 		return false, false, time.Unix(0, s.slots[s.head].at).Add(LimitWindow)
 	}
-	s.taken[wa] = ns
-	s.slots = append(s.slots, slotRec{wa: wa, at: ns})
+	s.taken[n] = ns
+	s.slots = append(s.slots, slotRec{wa: n, at: ns})
 	return true, true, time.Time{}
 }
 
@@ -189,11 +246,12 @@ func (s *tierScope) giveBack(wa string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ns := at.UnixNano()
-	if t, ok := s.taken[wa]; ok && t == ns {
-		delete(s.taken, wa)
+	n := s.num(wa)
+	if t, ok := s.taken[n]; ok && t == ns {
+		delete(s.taken, n)
 	}
 	for i := len(s.slots) - 1; i >= s.head; i-- {
-		if s.slots[i].wa == wa && s.slots[i].at == ns {
+		if s.slots[i].wa == n && s.slots[i].at == ns {
 			s.slots = append(s.slots[:i], s.slots[i+1:]...)
 			return
 		}
@@ -338,9 +396,10 @@ func loadSlots(r storage.Reader, sc *tierScope, now time.Time) error {
 			sc.stale = append(sc.stale, append([]byte(nil), k...))
 			return true, nil
 		}
-		sc.slots = append(sc.slots, slotRec{wa: string(wa), at: ns})
+		n := sc.num(string(wa))
+		sc.slots = append(sc.slots, slotRec{wa: n, at: ns})
 		if ns > winFrom {
-			sc.taken[string(wa)] = ns
+			sc.taken[n] = ns
 		}
 		return true, nil
 	})
@@ -411,7 +470,7 @@ func (e *Engine) RebuildTierCounters(ctx context.Context) (int, error) {
 	sort.Slice(found, func(i, j int) bool { return found[i].at.Before(found[j].at) })
 	for _, sc := range e.tier.scopes {
 		sc.mu.Lock()
-		sc.taken, sc.slots, sc.head, sc.base, sc.stale = map[string]int64{}, nil, 0, 0, nil
+		sc.taken, sc.slots, sc.head, sc.base, sc.stale, sc.odd = map[waNum]int64{}, nil, 0, 0, nil, nil
 		sc.mu.Unlock()
 	}
 	last := map[string]int64{}
@@ -424,9 +483,10 @@ func (e *Engine) RebuildTierCounters(ctx context.Context) (int, error) {
 			continue
 		}
 		last[k] = ns
-		sc.slots = append(sc.slots, slotRec{wa: s.wa, at: ns})
+		n := sc.num(s.wa)
+		sc.slots = append(sc.slots, slotRec{wa: n, at: ns})
 		if ns > now.Add(-LimitWindow).UnixNano() {
-			sc.taken[s.wa] = ns
+			sc.taken[n] = ns
 		}
 		keys = append(keys, slotKey(s.scope, ns, s.wa))
 	}
