@@ -167,7 +167,7 @@ type bench struct {
 // campaigns: small memtables and tables, compressed, under a tight memory limit.
 const smallVPSMemoryLimitMB = 100
 
-var smallVPSStorage = map[string]string{"memtable_mb": "4", "table_mb": "1", "compression": "zstd", "block_cache_mb": "8"}
+var smallVPSStorage = map[string]string{"memtable_mb": "4", "table_mb": "0.25", "compression": "zstd", "block_cache_mb": "8"}
 
 const benchKey = "bench_key_0123456789abcdef"
 

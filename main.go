@@ -228,7 +228,7 @@ func (m *Main) Run(ctx context.Context) error {
 	db, err := storage.Open(storage.Options{
 		Dir:            cfg.Server.DataDir,
 		MemTableSize:   int64(cfg.Storage.MemTableMB) << 20,
-		TableSize:      int64(cfg.Storage.TableMB) << 20,
+		TableSize:      int64(cfg.Storage.TableMB * (1 << 20)),
 		NumMemtables:   cfg.Storage.NumMemtables,
 		Compression:    storageCompression(cfg.Storage.Compression),
 		BlockCacheSize: int64(cfg.Storage.BlockCacheMB) << 20,

@@ -65,8 +65,8 @@ type Server struct {
 type Storage struct {
 	// MemTableMB is the size of each memtable. Default 16, at least 4.
 	MemTableMB int `toml:"memtable_mb"`
-	// TableMB is the size of every table file. Default 2.
-	TableMB int `toml:"table_mb"`
+	// TableMB is the size of every table file, in MiB: 0.25 to 64. Default 2.
+	TableMB float64 `toml:"table_mb"`
 	// NumMemtables is how many memtables may be held. Default 3.
 	NumMemtables int `toml:"num_memtables"`
 	// Compression compresses Badger's tables: "none" (default), "snappy" or "zstd";
@@ -355,7 +355,9 @@ func (c *Config) setDefaults() {
 
 	st := &c.Storage
 	defInt(&st.MemTableMB, 16)
-	defInt(&st.TableMB, 2)
+	if st.TableMB == 0 {
+		st.TableMB = 2
+	}
 	defInt(&st.NumMemtables, 3)
 	// The environment sets the name as written, so it may say true or false too.
 	if on, err := strconv.ParseBool(string(st.Compression)); err == nil {

@@ -83,7 +83,8 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"short key", strings.Replace(minimal, `0123456789abcdef0123`, `short`, 1), nil, "accounts[0].keys[0].key", 11, "at least 16"},
 		{"cloud needs token", "[provider]\nkind = \"cloud\"\n[webhook]\nverify_token = \"v\"\n" + strings.Replace(minimal, "[webhook]\n", "[x]\n", 1), nil, "", 0, ""},
 		{"env bad int", minimal, []string{"KIRIM_ENGINE_MAX_ATTEMPTS=many"}, "", 0, "KIRIM_ENGINE_MAX_ATTEMPTS"},
-		{"table size", "[storage]\ntable_mb = 128\n" + minimal, nil, "storage.table_mb", 2, "between 1 and 64"},
+		{"table size", "[storage]\ntable_mb = 128\n" + minimal, nil, "storage.table_mb", 2, "between 0.25 and 64"},
+		{"table size too small", "[storage]\ntable_mb = 0.1\n" + minimal, nil, "storage.table_mb", 2, "between 0.25 and 64"},
 		{"memtable size", "[storage]\nmemtable_mb = 2\n" + minimal, nil, "storage.memtable_mb", 2, "at least 4"},
 		{"compression name", "[storage]\ncompression = \"lz4\"\n" + minimal, nil, "storage.compression", 2, `"lz4" is not "none", "snappy" or "zstd"`},
 		{"compression type", "[storage]\ncompression = 3\n" + minimal, nil, "storage.compression", 2, "not 3"},
@@ -141,6 +142,28 @@ func TestCompression(t *testing.T) {
 				t.Fatalf("compression %q, want %q", c.Storage.Compression, tc.want)
 			}
 		})
+	}
+}
+
+func TestTableSize(t *testing.T) {
+	cases := []struct {
+		src  string
+		env  []string
+		want float64
+	}{
+		{"", nil, 2},
+		{"table_mb = 1", nil, 1},
+		{"table_mb = 0.25", nil, 0.25},
+		{"table_mb = 8", []string{"KIRIM_STORAGE_TABLE_MB=0.5"}, 0.5},
+	}
+	for _, tc := range cases {
+		c, err := Parse("k.toml", []byte("[storage]\n"+tc.src+"\n"+minimal), tc.env)
+		if err != nil {
+			t.Fatalf("%q %v: %v", tc.src, tc.env, err)
+		}
+		if c.Storage.TableMB != tc.want {
+			t.Errorf("%q %v: table_mb %v, want %v", tc.src, tc.env, c.Storage.TableMB, tc.want)
+		}
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 // Limits on configured values.
 const (
 	MaxThroughputMPS = 1000
-	MinMemTableMB    = 4 // storage.MinMemTableSize
+	MinMemTableMB    = 4    // storage.MinMemTableSize
+	MinTableMB       = 0.25 // storage's smallest TableSize
 	MinKeyLength     = 16
 )
 
@@ -74,8 +75,8 @@ func (c *Config) validate() []fieldError {
 	if c.Storage.MemTableMB < MinMemTableMB {
 		v.add(fmt.Sprintf("must be at least %d", MinMemTableMB), "storage", "memtable_mb")
 	}
-	if c.Storage.TableMB < 1 || c.Storage.TableMB > 64 {
-		v.add("must be between 1 and 64", "storage", "table_mb")
+	if c.Storage.TableMB < MinTableMB || c.Storage.TableMB > 64 {
+		v.add(fmt.Sprintf("must be between %v and 64", MinTableMB), "storage", "table_mb")
 	}
 	switch c.Storage.Compression {
 	case CompressionNone, CompressionSnappy, CompressionZstd:
