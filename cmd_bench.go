@@ -169,6 +169,17 @@ const smallVPSMemoryLimitMB = 100
 
 var smallVPSStorage = map[string]string{"memtable_mb": "4", "table_mb": "0.25", "compression": "zstd", "block_cache_mb": "8"}
 
+// tomlValue writes v as a TOML number or boolean when it is one, else as a string.
+func tomlValue(v string) string {
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return v
+	}
+	if _, err := strconv.ParseBool(v); err == nil {
+		return v
+	}
+	return strconv.Quote(v)
+}
+
 const benchKey = "bench_key_0123456789abcdef"
 
 var benchNumbers = []string{"n1", "n2", "n3", "n4"}
@@ -184,7 +195,7 @@ func (b *bench) writeConfig(firstMPS, otherMPS int) error {
 	if len(b.storage) > 0 {
 		sb.WriteString("[storage]\n")
 		for _, k := range slices.Sorted(maps.Keys(b.storage)) {
-			fmt.Fprintf(&sb, "%s = %s\n", k, b.storage[k])
+			fmt.Fprintf(&sb, "%s = %s\n", k, tomlValue(b.storage[k]))
 		}
 	}
 	for i, alias := range benchNumbers {
