@@ -186,8 +186,9 @@ type Engine struct {
 	// a crash) waits for the status webhook that names it; then UnknownPolicy applies.
 	// Default 24h.
 	UnknownTimeout Duration `toml:"unknown_timeout"`
-	// IdempotencyTTL is how long an Idempotency-Key of POST /v1/messages is remembered;
-	// then its record is dropped. Default 168h (7 days), at least 24h.
+	// IdempotencyTTL is how long an Idempotency-Key is remembered, for sends and for
+	// every other POST that takes one; then its record is dropped. Default 168h (7
+	// days), at least 24h.
 	IdempotencyTTL Duration `toml:"idempotency_ttl"`
 	// UnknownPolicy is "fail" (mark failed, release the hold: never risk a duplicate) or
 	// "resend" (queue again: never risk a loss). Default "fail".

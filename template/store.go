@@ -41,7 +41,15 @@ const (
 const (
 	kindRecord      = 'r'
 	kindIdempotency = 'i'
+	kindReplyAge    = 'a' // remembered answers by creation time, to expire them
 )
+
+// DefaultReplyTTL is how long an answer is remembered for its Idempotency-Key.
+const DefaultReplyTTL = 7 * 24 * time.Hour
+
+// expireOnWrite bounds how many expired answers one Remember deletes: answers only
+// accumulate through Remember, so a few at each keeps them bounded.
+const expireOnWrite = 16
 
 // DB is what the store needs of storage.DB.
 type DB interface {
@@ -116,6 +124,9 @@ type StoreOptions struct {
 	OnEvent func(Event)
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// ReplyTTL is how long an answer is remembered for its Idempotency-Key; default
+	// DefaultReplyTTL. Older ones are not replayed, and are deleted as new ones come.
+	ReplyTTL time.Duration
 }
 
 type recKey struct{ waba, name, lang string }
@@ -160,6 +171,9 @@ type Store struct {
 func OpenStore(db DB, opts StoreOptions) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.ReplyTTL <= 0 {
+		opts.ReplyTTL = DefaultReplyTTL
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -732,10 +746,52 @@ type Reply struct {
 	Hash   []byte `json:"hash"`
 	Status int    `json:"status"`
 	Body   []byte `json:"body"`
+	// CreatedAt is when it was remembered (set by Remember). Answers remembered before
+	// it existed have none and never expire.
+	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
 func idemKey(account, key string) []byte {
 	return storage.Key(storage.PrefixTemplate, []byte{kindIdempotency}, storage.Str(account), storage.Str(key))
+}
+
+// replyAgeKey indexes an answer by creation time; its tail after the time is the tail
+// of idemKey after its kind.
+func replyAgeKey(at time.Time, account, key string) []byte {
+	return storage.Key(storage.PrefixTemplate, []byte{kindReplyAge}, storage.U64(uint64(at.UnixNano())), storage.Str(account), storage.Str(key))
+}
+
+func (s *Store) expired(rep *Reply, now time.Time) bool {
+	return !rep.CreatedAt.IsZero() && !now.Before(rep.CreatedAt.Add(s.opts.ReplyTTL))
+}
+
+// expireReplies deletes up to limit answers remembered ReplyTTL or more before now,
+// oldest first, with their index entries.
+func (s *Store) expireReplies(tx storage.Txn, now time.Time, limit int) error {
+	prefix := storage.Key(storage.PrefixTemplate, []byte{kindReplyAge})
+	cutoff := uint64(now.Add(-s.opts.ReplyTTL).UnixNano())
+	var old [][]byte
+	err := tx.Iterate(prefix, storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+		at, _, ok := storage.ParseU64(k[len(prefix):])
+		if !ok || at > cutoff {
+			return false, nil
+		}
+		old = append(old, bytes.Clone(k))
+		return len(old) < limit, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range old {
+		tail := k[len(prefix)+8:]
+		if err := tx.Delete(storage.Key(storage.PrefixTemplate, []byte{kindIdempotency}, tail)); err != nil {
+			return err
+		}
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Replay returns the answer remembered for the account's key, nil if none;
@@ -759,6 +815,9 @@ func (s *Store) Replay(account, key string, hash []byte) (*Reply, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template: replay %q: %w", key, err)
 	}
+	if rep != nil && s.expired(rep, s.opts.Now()) {
+		return nil, nil
+	}
 	if rep != nil && !bytes.Equal(rep.Hash, hash) {
 		return nil, ErrIdempotencyConflict
 	}
@@ -770,15 +829,30 @@ func (s *Store) Remember(ctx context.Context, account, key string, rep Reply) er
 	if key == "" {
 		return nil
 	}
+	now := s.opts.Now()
+	rep.CreatedAt = now
 	b, err := json.Marshal(rep)
 	if err != nil {
 		return fmt.Errorf("template: remember %q: %w", key, err)
 	}
 	err = s.db.Commit(ctx, func(tx storage.Txn) error {
+		if err := s.expireReplies(tx, now, expireOnWrite); err != nil {
+			return err
+		}
 		k := idemKey(account, key)
-		if _, err := tx.Get(k); err == nil {
-			return nil
+		if v, err := tx.Get(k); err == nil {
+			var prev Reply
+			if json.Unmarshal(v, &prev) != nil || !s.expired(&prev, now) {
+				return nil
+			}
+			// An expired answer not yet deleted: its age entry goes with it.
+			if err := tx.Delete(replyAgeKey(prev.CreatedAt, account, key)); err != nil {
+				return err
+			}
 		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		if err := tx.Set(replyAgeKey(now, account, key), nil); err != nil {
 			return err
 		}
 		return tx.Set(k, b)

@@ -462,6 +462,60 @@ func TestStoreIdempotency(t *testing.T) {
 	}
 }
 
+// TestStoreIdempotencyExpires: an answer is replayed until ReplyTTL has passed, then the
+// key is free (a different request takes it, no conflict), and each Remember deletes the
+// expired answers with their age entries, so they do not pile up.
+func TestStoreIdempotencyExpires(t *testing.T) {
+	e := newStoreEnv(t)
+	ctx := context.Background()
+	remember := func(account, key, hash string) {
+		t.Helper()
+		if err := e.s.Remember(ctx, account, key, Reply{Hash: []byte(hash), Status: 201, Body: []byte(`{"h":"` + hash + `"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(kind byte) int {
+		t.Helper()
+		n := 0
+		err := e.db.View(func(r storage.Reader) error {
+			return r.Iterate(storage.Key(storage.PrefixTemplate, []byte{kind}), storage.IterOptions{KeysOnly: true}, func(_, _ []byte) (bool, error) {
+				n++
+				return true, nil
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	remember("acct", "k1", "h1")
+	remember("acct", "k2", "h1")
+	if a, i := count(kindReplyAge), count(kindIdempotency); a != 2 || i != 2 {
+		t.Fatalf("%d age entries and %d answers, want 2 each", a, i)
+	}
+
+	e.now = storeT0.Add(DefaultReplyTTL - time.Second)
+	if rep, err := e.s.Replay("acct", "k1", []byte("h1")); err != nil || rep == nil {
+		t.Fatalf("a second before the TTL: %+v %v, want the answer", rep, err)
+	}
+	if _, err := e.s.Replay("acct", "k1", []byte("h2")); !errors.Is(err, ErrIdempotencyConflict) {
+		t.Fatalf("a second before the TTL, another request: %v, want a conflict", err)
+	}
+
+	e.now = storeT0.Add(DefaultReplyTTL)
+	if rep, err := e.s.Replay("acct", "k1", []byte("h2")); err != nil || rep != nil {
+		t.Fatalf("at the TTL, another request: %+v %v, want a free key", rep, err)
+	}
+	remember("acct", "k1", "h2") // deletes both expired answers, then takes k1 anew
+	rep, err := e.s.Replay("acct", "k1", []byte("h2"))
+	if err != nil || rep == nil || string(rep.Body) != `{"h":"h2"}` || !rep.CreatedAt.Equal(e.now) {
+		t.Fatalf("the new answer: %+v %v", rep, err)
+	}
+	if a, i := count(kindReplyAge), count(kindIdempotency); a != 1 || i != 1 {
+		t.Fatalf("%d age entries and %d answers after the expired ones went, want 1 each", a, i)
+	}
+}
+
 func TestStoreConcurrentUpdates(t *testing.T) {
 	e := newStoreEnv(t)
 	ctx := context.Background()
