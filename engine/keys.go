@@ -45,7 +45,7 @@ func idemKey(account, key string) []byte {
 // idemExpiryKey orders the idempotency records by creation; the part after the time is
 // the record key's own tail (account, key).
 func idemExpiryKey(created time.Time, account, key string) []byte {
-	return storage.Key(storage.PrefixIdempotencyExpiry, storage.U64(uint64(created.UnixNano())), storage.Str(account), []byte(key))
+	return storage.AgeKey(storage.PrefixIdempotencyExpiry, created, storage.Str(account), []byte(key))
 }
 
 const (

@@ -194,35 +194,20 @@ const DefaultIdempotencyTTL = 7 * 24 * time.Hour
 // existed have no index entry and are kept.
 func (e *Engine) expireIdempotency(ctx context.Context, now time.Time) (int, error) {
 	const batch = 512
-	cutoff := uint64(now.Add(-e.opts.IdempotencyTTL).UnixNano())
-	prefix := []byte(storage.PrefixIdempotencyExpiry)
+	cutoff := now.Add(-e.opts.IdempotencyTTL)
 	total := 0
 	for {
 		var keys [][]byte
 		err := e.db.View(func(r storage.Reader) error {
-			return r.Iterate(prefix, storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
-				created, _, ok := storage.ParseU64(k[len(prefix):])
-				if !ok || created > cutoff {
-					return false, nil
-				}
-				keys = append(keys, bytes.Clone(k))
-				return len(keys) < batch, nil
-			})
+			var err error
+			keys, err = storage.Aged(r, storage.PrefixIdempotencyExpiry, cutoff, batch)
+			return err
 		})
 		if err != nil || len(keys) == 0 {
 			return total, err
 		}
 		err = e.db.Commit(ctx, func(tx storage.Txn) error {
-			for _, k := range keys {
-				tail := k[len(prefix)+8:]
-				if err := tx.Delete(storage.Key(storage.PrefixIdempotency, tail)); err != nil {
-					return err
-				}
-				if err := tx.Delete(k); err != nil {
-					return err
-				}
-			}
-			return nil
+			return storage.DropAged(tx, storage.PrefixIdempotencyExpiry, storage.PrefixIdempotency, keys)
 		})
 		if err != nil {
 			return total, fmt.Errorf("engine: expire idempotency records: %w", err)

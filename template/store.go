@@ -44,6 +44,12 @@ const (
 	kindReplyAge    = 'a' // remembered answers by creation time, to expire them
 )
 
+// The key prefixes of the remembered answers and of their age index.
+const (
+	prefixReply    = storage.PrefixTemplate + string(kindIdempotency)
+	prefixReplyAge = storage.PrefixTemplate + string(kindReplyAge)
+)
+
 // DefaultReplyTTL is how long an answer is remembered for its Idempotency-Key.
 const DefaultReplyTTL = 7 * 24 * time.Hour
 
@@ -752,13 +758,12 @@ type Reply struct {
 }
 
 func idemKey(account, key string) []byte {
-	return storage.Key(storage.PrefixTemplate, []byte{kindIdempotency}, storage.Str(account), storage.Str(key))
+	return storage.Key(prefixReply, storage.Str(account), storage.Str(key))
 }
 
-// replyAgeKey indexes an answer by creation time; its tail after the time is the tail
-// of idemKey after its kind.
+// replyAgeKey indexes an answer by creation time (storage.AgeKey).
 func replyAgeKey(at time.Time, account, key string) []byte {
-	return storage.Key(storage.PrefixTemplate, []byte{kindReplyAge}, storage.U64(uint64(at.UnixNano())), storage.Str(account), storage.Str(key))
+	return storage.AgeKey(prefixReplyAge, at, storage.Str(account), storage.Str(key))
 }
 
 func (s *Store) expired(rep *Reply, now time.Time) bool {
@@ -768,30 +773,11 @@ func (s *Store) expired(rep *Reply, now time.Time) bool {
 // expireReplies deletes up to limit answers remembered ReplyTTL or more before now,
 // oldest first, with their index entries.
 func (s *Store) expireReplies(tx storage.Txn, now time.Time, limit int) error {
-	prefix := storage.Key(storage.PrefixTemplate, []byte{kindReplyAge})
-	cutoff := uint64(now.Add(-s.opts.ReplyTTL).UnixNano())
-	var old [][]byte
-	err := tx.Iterate(prefix, storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
-		at, _, ok := storage.ParseU64(k[len(prefix):])
-		if !ok || at > cutoff {
-			return false, nil
-		}
-		old = append(old, bytes.Clone(k))
-		return len(old) < limit, nil
-	})
+	old, err := storage.Aged(tx, prefixReplyAge, now.Add(-s.opts.ReplyTTL), limit)
 	if err != nil {
 		return err
 	}
-	for _, k := range old {
-		tail := k[len(prefix)+8:]
-		if err := tx.Delete(storage.Key(storage.PrefixTemplate, []byte{kindIdempotency}, tail)); err != nil {
-			return err
-		}
-		if err := tx.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return storage.DropAged(tx, prefixReplyAge, prefixReply, old)
 }
 
 // Replay returns the answer remembered for the account's key, nil if none;
