@@ -230,7 +230,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MemTableSize:   int64(cfg.Storage.MemTableMB) << 20,
 		TableSize:      int64(cfg.Storage.TableMB * (1 << 20)),
 		NumMemtables:   cfg.Storage.NumMemtables,
-		Compression:    storageCompression(cfg.Storage.Compression),
+		Compression:    storage.Compression(cfg.Storage.Compression), // the same names
 		BlockCacheSize: int64(cfg.Storage.BlockCacheMB) << 20,
 		IndexCacheSize: int64(cfg.Storage.IndexCacheMB) << 20,
 		GCInterval:     cfg.Storage.GCInterval.Duration,
@@ -559,15 +559,4 @@ func cmdKey(args []string, stdout io.Writer) error {
 		return nil
 	}
 	return fmt.Errorf("key: unknown subcommand %q", args[0])
-}
-
-// storageCompression maps the config's names onto the storage package's.
-func storageCompression(c config.Compression) storage.Compression {
-	switch c {
-	case config.CompressionSnappy:
-		return storage.CompressionSnappy
-	case config.CompressionZstd:
-		return storage.CompressionZstd
-	}
-	return storage.CompressionNone
 }

@@ -17,7 +17,7 @@ import (
 const (
 	MaxThroughputMPS = 1000
 	MinMemTableMB    = 4    // storage.MinMemTableSize
-	MinTableMB       = 0.25 // storage's smallest TableSize
+	MinTableMB       = 0.25 // storage.MinTableSize
 	MinKeyLength     = 16
 )
 

@@ -20,6 +20,7 @@ const (
 	DefaultMemTableSize     = 16 << 20
 	MinMemTableSize         = 4 << 20
 	DefaultTableSize        = 2 << 20
+	MinTableSize            = 256 << 10
 	DefaultNumMemtables     = 3
 	DefaultBlockCacheSize   = 32 << 20 // with compressed tables only
 	DefaultIndexCacheSize   = 16 << 20
@@ -51,9 +52,9 @@ var ErrTxnTooBig = errors.New("storage: writes of one commit exceed a transactio
 // Compression names how table blocks are compressed.
 type Compression string
 
-// The compressions Open knows.
+// The compressions Open knows; the empty name is none too.
 const (
-	CompressionNone   Compression = ""
+	CompressionNone   Compression = "none"
 	CompressionSnappy Compression = "snappy"
 	CompressionZstd   Compression = "zstd"
 )
@@ -124,6 +125,9 @@ func (o Options) withDefaults() Options {
 	if o.NumMemtables == 0 {
 		o.NumMemtables = DefaultNumMemtables
 	}
+	if o.Compression == "" {
+		o.Compression = CompressionNone
+	}
 	if o.BlockCacheSize == 0 && o.Compression != CompressionNone {
 		o.BlockCacheSize = DefaultBlockCacheSize
 	}
@@ -160,8 +164,8 @@ func (o Options) validate() error {
 		return errors.New("storage: options: sizes and counts must not be negative")
 	case o.MemTableSize < MinMemTableSize:
 		return fmt.Errorf("storage: options: MemTableSize %d is under the minimum %d", o.MemTableSize, MinMemTableSize)
-	case o.TableSize < 256<<10:
-		return fmt.Errorf("storage: options: TableSize %d is under the minimum %d", o.TableSize, 256<<10)
+	case o.TableSize < MinTableSize:
+		return fmt.Errorf("storage: options: TableSize %d is under the minimum %d", o.TableSize, MinTableSize)
 	case o.Compression != CompressionNone && o.Compression != CompressionSnappy && o.Compression != CompressionZstd:
 		return fmt.Errorf("storage: options: unknown Compression %q", o.Compression)
 	case o.GCDiscardRatio < 0 || o.GCDiscardRatio >= 1:
