@@ -180,12 +180,7 @@ func decodeMessage(id string, b []byte, m *Message) error {
 		m.WaID = d.Str()
 	}
 	m.Type = d.Str()
-	if d.Byte() == 1 {
-		m.Template = &TemplateRef{Name: d.Str(), Language: d.Str()}
-	}
-	for _, p := range []*string{&m.Category, &m.CallbackData, &m.CampaignID, &m.IdempotencyKey} {
-		*p = d.Str()
-	}
+	d.refs(m)
 	m.CampaignRun = d.Uvarint()
 	m.Price = d.Varint()
 	m.Currency = d.Str()
@@ -208,15 +203,7 @@ func decodeMessage(id string, b []byte, m *Message) error {
 			m.History[i].At = d.rel(base)
 		}
 	}
-	m.Attempts = int(d.Varint())
-	m.Throttled = int(d.Varint())
-	m.NextAttemptAt = d.rel(base)
-	m.LeaseUntil = d.rel(base)
-	m.WAMID = d.Str()
-	m.Error = d.messageError()
-	m.WaitingReason = d.Str()
-	m.ETA = d.rel(base)
-	m.Pricing = d.pricing()
+	d.progress(m, func() time.Time { return d.rel(base) })
 	m.UpdatedAt = d.rel(base)
 	if d.Err != nil || len(d.B) != 0 {
 		return errCodec
@@ -230,12 +217,7 @@ func decodeV1(b []byte, m *Message) error {
 	for _, p := range []*string{&m.ID, &m.AccountID, &m.Number, &m.To, &m.WaID, &m.Type} {
 		*p = d.Str()
 	}
-	if d.Byte() == 1 {
-		m.Template = &TemplateRef{Name: d.Str(), Language: d.Str()}
-	}
-	for _, p := range []*string{&m.Category, &m.CallbackData, &m.CampaignID, &m.IdempotencyKey} {
-		*p = d.Str()
-	}
+	d.refs(m)
 	m.Price = d.Varint()
 	m.Currency = d.Str()
 	m.HoldID = d.Str()
@@ -252,15 +234,7 @@ func decodeV1(b []byte, m *Message) error {
 			m.History[i] = StateChange{State: State(d.Str()), At: d.time()}
 		}
 	}
-	m.Attempts = int(d.Varint())
-	m.Throttled = int(d.Varint())
-	m.NextAttemptAt = d.time()
-	m.LeaseUntil = d.time()
-	m.WAMID = d.Str()
-	m.Error = d.messageError()
-	m.WaitingReason = d.Str()
-	m.ETA = d.time()
-	m.Pricing = d.pricing()
+	d.progress(m, d.time)
 	m.CreatedAt = d.time()
 	m.UpdatedAt = d.time()
 	if len(d.B) > 0 {
@@ -289,6 +263,30 @@ func putTime(b []byte, t time.Time) []byte {
 		return binary.AppendVarint(b, 0)
 	}
 	return binary.AppendVarint(b, t.UnixNano())
+}
+
+// refs reads the template and the references after it (both versions store them alike).
+func (d *decoder) refs(m *Message) {
+	if d.Byte() == 1 {
+		m.Template = &TemplateRef{Name: d.Str(), Language: d.Str()}
+	}
+	for _, p := range []*string{&m.Category, &m.CallbackData, &m.CampaignID, &m.IdempotencyKey} {
+		*p = d.Str()
+	}
+}
+
+// progress reads the attempts through the pricing, which both versions store alike but
+// for how a time is written: at reads one.
+func (d *decoder) progress(m *Message, at func() time.Time) {
+	m.Attempts = int(d.Varint())
+	m.Throttled = int(d.Varint())
+	m.NextAttemptAt = at()
+	m.LeaseUntil = at()
+	m.WAMID = d.Str()
+	m.Error = d.messageError()
+	m.WaitingReason = d.Str()
+	m.ETA = at()
+	m.Pricing = d.pricing()
 }
 
 // messageError reads an optional MessageError (both versions store it alike).
