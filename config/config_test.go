@@ -118,19 +118,25 @@ func TestEnvOverrides(t *testing.T) {
 	}
 }
 
-func TestCompression(t *testing.T) {
+// TestStorageSettings: the storage settings added as the small-memory profile grew read
+// from the file and from the environment, in their older forms too.
+func TestStorageSettings(t *testing.T) {
 	cases := []struct {
-		name string
-		src  string
-		env  []string
-		want Compression
+		name        string
+		src         string
+		env         []string
+		compression Compression
+		tableMB     float64
 	}{
-		{"default", "", nil, CompressionNone},
-		{"name", "compression = \"zstd\"", nil, CompressionZstd},
-		{"true, as before names", "compression = true", nil, CompressionSnappy},
-		{"false", "compression = false", nil, CompressionNone},
-		{"env name", "compression = true", []string{"KIRIM_STORAGE_COMPRESSION=zstd"}, CompressionZstd},
-		{"env boolean", "", []string{"KIRIM_STORAGE_COMPRESSION=true"}, CompressionSnappy},
+		{"defaults", "", nil, CompressionNone, 2},
+		{"compression by name", "compression = \"zstd\"", nil, CompressionZstd, 2},
+		{"true, as before names", "compression = true", nil, CompressionSnappy, 2},
+		{"false", "compression = false", nil, CompressionNone, 2},
+		{"compression name from env", "compression = true", []string{"KIRIM_STORAGE_COMPRESSION=zstd"}, CompressionZstd, 2},
+		{"compression boolean from env", "", []string{"KIRIM_STORAGE_COMPRESSION=true"}, CompressionSnappy, 2},
+		{"whole table size", "table_mb = 1", nil, CompressionNone, 1},
+		{"fractional table size", "table_mb = 0.25", nil, CompressionNone, 0.25},
+		{"table size from env", "table_mb = 8", []string{"KIRIM_STORAGE_TABLE_MB=0.5"}, CompressionNone, 0.5},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,32 +144,10 @@ func TestCompression(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Storage.Compression != tc.want {
-				t.Fatalf("compression %q, want %q", c.Storage.Compression, tc.want)
+			if c.Storage.Compression != tc.compression || c.Storage.TableMB != tc.tableMB {
+				t.Fatalf("compression %q, table_mb %v; want %q, %v", c.Storage.Compression, c.Storage.TableMB, tc.compression, tc.tableMB)
 			}
 		})
-	}
-}
-
-func TestTableSize(t *testing.T) {
-	cases := []struct {
-		src  string
-		env  []string
-		want float64
-	}{
-		{"", nil, 2},
-		{"table_mb = 1", nil, 1},
-		{"table_mb = 0.25", nil, 0.25},
-		{"table_mb = 8", []string{"KIRIM_STORAGE_TABLE_MB=0.5"}, 0.5},
-	}
-	for _, tc := range cases {
-		c, err := Parse("k.toml", []byte("[storage]\n"+tc.src+"\n"+minimal), tc.env)
-		if err != nil {
-			t.Fatalf("%q %v: %v", tc.src, tc.env, err)
-		}
-		if c.Storage.TableMB != tc.want {
-			t.Errorf("%q %v: table_mb %v, want %v", tc.src, tc.env, c.Storage.TableMB, tc.want)
-		}
 	}
 }
 
