@@ -115,8 +115,14 @@ type tierScope struct {
 	head  int             // first slot still within LimitWindow
 	base  int             // first slot still within usageKeep
 	stale [][]byte        // keys of slots past usageKeep, deleted by the next claim
-	// odd holds the few wa_ids that are not plain numbers, by their hashed waNum.
-	odd map[waNum]string
+	// odd names the few wa_ids that are not plain numbers, by their hashed waNum, while
+	// a slot holds them.
+	odd map[waNum]oddName
+}
+
+type oddName struct {
+	wa    string
+	slots int
 }
 
 type slotRec struct {
@@ -127,7 +133,7 @@ type slotRec struct {
 // waNum is a wa_id held as a number. A wa_id is a phone number's digits, so a scope
 // that counts a million recipients holds 8 bytes for each where a string held 16 and
 // its digits again, in the map and in the slot list each. One that is not a plain
-// number gets a hash with the top bit set (digits never reach it) and is kept in odd.
+// number gets a hash with the top bit set (digits never reach it), its name kept in odd.
 type waNum uint64
 
 const oddWA waNum = 1 << 63
@@ -136,25 +142,44 @@ func newScope(key string, limit int, since time.Time) *tierScope {
 	return &tierScope{key: key, limit: limit, since: since, taken: map[waNum]int64{}}
 }
 
-// num maps wa to its waNum, remembering it when it is not a plain number. s.mu held.
-func (s *tierScope) num(wa string) waNum {
+// numOf is wa's waNum.
+func numOf(wa string) waNum {
 	if n, ok := plainWA(wa); ok {
 		return n
 	}
 	h := fnv.New64a()
 	h.Write([]byte(wa))
-	n := waNum(h.Sum64()) | oddWA
-	if s.odd == nil {
-		s.odd = map[waNum]string{}
+	return waNum(h.Sum64()) | oddWA
+}
+
+// addSlot appends a slot of wa (whose waNum is n) at ns. s.mu held.
+func (s *tierScope) addSlot(wa string, n waNum, ns int64) {
+	if n&oddWA != 0 {
+		if s.odd == nil {
+			s.odd = map[waNum]oddName{}
+		}
+		s.odd[n] = oddName{wa: wa, slots: s.odd[n].slots + 1}
 	}
-	s.odd[n] = wa
-	return n
+	s.slots = append(s.slots, slotRec{wa: n, at: ns})
+}
+
+// forget is called for each slot leaving the list: an odd name goes with its last slot.
+// s.mu held.
+func (s *tierScope) forget(sl slotRec) {
+	if sl.wa&oddWA == 0 {
+		return
+	}
+	if o := s.odd[sl.wa]; o.slots > 1 {
+		s.odd[sl.wa] = oddName{wa: o.wa, slots: o.slots - 1}
+	} else {
+		delete(s.odd, sl.wa)
+	}
 }
 
 // name is the wa_id of n. s.mu held.
 func (s *tierScope) name(n waNum) string {
 	if n&oddWA != 0 {
-		return s.odd[n]
+		return s.odd[n].wa
 	}
 	return strconv.FormatUint(uint64(n), 10)
 }
@@ -207,9 +232,7 @@ func (s *tierScope) expireLocked(now int64) {
 	for s.base < s.head && s.slots[s.base].at+keep <= now {
 		sl := s.slots[s.base]
 		s.stale = append(s.stale, slotKey(s.key, sl.at, s.name(sl.wa)))
-		if sl.wa&oddWA != 0 {
-			delete(s.odd, sl.wa)
-		}
+		s.forget(sl)
 		s.base++
 	}
 	// Compact once the dead prefix is large, so the cost stays amortised O(1).
@@ -229,7 +252,7 @@ func (s *tierScope) admit(wa string, now time.Time) (ok, taken bool, eta time.Ti
 	defer s.mu.Unlock()
 	ns := now.UnixNano()
 	s.expireLocked(ns)
-	n := s.num(wa)
+	n := numOf(wa)
 	if _, in := s.taken[n]; in {
 		return true, false, time.Time{}
 	}
@@ -237,7 +260,7 @@ func (s *tierScope) admit(wa string, now time.Time) (ok, taken bool, eta time.Ti
 		return false, false, time.Unix(0, s.slots[s.head].at).Add(LimitWindow)
 	}
 	s.taken[n] = ns
-	s.slots = append(s.slots, slotRec{wa: n, at: ns})
+	s.addSlot(wa, n, ns)
 	return true, true, time.Time{}
 }
 
@@ -246,12 +269,13 @@ func (s *tierScope) giveBack(wa string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ns := at.UnixNano()
-	n := s.num(wa)
+	n := numOf(wa)
 	if t, ok := s.taken[n]; ok && t == ns {
 		delete(s.taken, n)
 	}
 	for i := len(s.slots) - 1; i >= s.head; i-- {
 		if s.slots[i].wa == n && s.slots[i].at == ns {
+			s.forget(s.slots[i])
 			s.slots = append(s.slots[:i], s.slots[i+1:]...)
 			return
 		}
@@ -396,8 +420,9 @@ func loadSlots(r storage.Reader, sc *tierScope, now time.Time) error {
 			sc.stale = append(sc.stale, append([]byte(nil), k...))
 			return true, nil
 		}
-		n := sc.num(string(wa))
-		sc.slots = append(sc.slots, slotRec{wa: n, at: ns})
+		name := string(wa)
+		n := numOf(name)
+		sc.addSlot(name, n, ns)
 		if ns > winFrom {
 			sc.taken[n] = ns
 		}
@@ -483,8 +508,8 @@ func (e *Engine) RebuildTierCounters(ctx context.Context) (int, error) {
 			continue
 		}
 		last[k] = ns
-		n := sc.num(s.wa)
-		sc.slots = append(sc.slots, slotRec{wa: n, at: ns})
+		n := numOf(s.wa)
+		sc.addSlot(s.wa, n, ns)
 		if ns > now.Add(-LimitWindow).UnixNano() {
 			sc.taken[n] = ns
 		}

@@ -87,3 +87,31 @@ func TestScopeKeysSlotsByRecipient(t *testing.T) {
 		t.Errorf("after every slot expired: %d odd names, %d taken", len(s.odd), len(s.taken))
 	}
 }
+
+// TestScopeKeepsAnOddNameWhileASlotUsesIt: a wa_id that is not a number, holding two
+// slots a window apart, keeps its name until the second expires, so both stale keys
+// name it.
+func TestScopeKeepsAnOddNameWhileASlotUsesIt(t *testing.T) {
+	s := newScope("portfolio", Unlimited, t0)
+	second := t0.Add(LimitWindow + time.Hour)
+	for _, at := range []time.Time{t0, second} {
+		if ok, taken, _ := s.admit("wa:odd-id", at); !ok || !taken {
+			t.Fatalf("admit at %v: ok %v taken %v", at, ok, taken)
+		}
+	}
+	s.usage(t0.Add(usageKeep))
+	s.usage(second.Add(usageKeep))
+	want := [][]byte{slotKey("portfolio", t0.UnixNano(), "wa:odd-id"), slotKey("portfolio", second.UnixNano(), "wa:odd-id")}
+	got := s.takeStale()
+	if len(got) != len(want) {
+		t.Fatalf("%d stale keys, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("stale key %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if len(s.odd) != 0 {
+		t.Errorf("%d odd names kept after every slot expired", len(s.odd))
+	}
+}
