@@ -83,13 +83,14 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	cpu0 := child.cpu()
+	cpu0, loadCPU0 := child.cpu(), procCPU(os.Getpid())
 	rate, p50, p99, ids, err := b.acceptPhase(ctx, *accepts)
 	if err != nil {
 		child.stop()
 		return err
 	}
 	acceptCPU := (child.cpu() - cpu0) / time.Duration(len(ids))
+	loadCPU := (procCPU(os.Getpid()) - loadCPU0) / time.Duration(len(ids))
 	acceptWritten, err := b.written()
 	if err != nil {
 		child.stop()
@@ -99,6 +100,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "  accepts                           %10.0f /s   (%.2f of the group-commit ceiling) target >= 10000\n", rate, rate/dbRate)
 	fmt.Fprintf(stdout, "  latency p50 / p99                 %7.1f ms / %.1f ms   target p99 < 20 ms\n", p50, p99)
 	fmt.Fprintf(stdout, "  kirim CPU per accept              %7.0f us   (2 cores / this = the rate kirim alone could reach)\n", float64(acceptCPU.Microseconds()))
+	fmt.Fprintf(stdout, "  load generator CPU per accept     %7.0f us   (this process's clients, on the same cores)\n", float64(loadCPU.Microseconds()))
 	fmt.Fprintf(stdout, "  storage written per accept        %s\n", perMessage(acceptWritten, len(ids)))
 	peak, peakAnon := child.rssMB()
 	// The figure that matters is the steady state with the backlog waiting, after the
@@ -264,8 +266,11 @@ func (c *child) stop() {
 
 // cpu returns the child's user plus system CPU time so far, from /proc: per-operation
 // CPU cost is a figure a shared, noisy machine does not distort the way rates are.
-func (c *child) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+func (c *child) cpu() time.Duration { return procCPU(c.cmd.Process.Pid) }
+
+// procCPU returns a process's user plus system CPU time so far, from /proc.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
@@ -309,13 +314,10 @@ func rssMB(pid int) (total, anon int) {
 	return total, anon
 }
 
-func newBenchClient(n int) *http.Client {
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n * 2, MaxConnsPerHost: n * 2}}
-}
-
 // run calls do from b.clients goroutines until n calls were made or d passed (n or d
-// may be zero), and returns the calls per second and their latencies.
-func (b *bench) run(n int, d time.Duration, do func(i int) error) (float64, []time.Duration, error) {
+// may be zero), and returns the calls per second and their latencies. do gets the
+// caller's number (0 to b.clients-1) and the call's.
+func (b *bench) run(n int, d time.Duration, do func(w, i int) error) (float64, []time.Duration, error) {
 	var (
 		next   atomic.Int64
 		wg     sync.WaitGroup
@@ -327,7 +329,7 @@ func (b *bench) run(n int, d time.Duration, do func(i int) error) (float64, []ti
 	end := start.Add(d)
 	for w := 0; w < b.clients; w++ {
 		wg.Add(1)
-		go func() {
+		go func(w int) {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1024)
 			for {
@@ -336,7 +338,7 @@ func (b *bench) run(n int, d time.Duration, do func(i int) error) (float64, []ti
 					break
 				}
 				t0 := time.Now()
-				if err := do(i); err != nil {
+				if err := do(w, i); err != nil {
 					mu.Lock()
 					if firstE == nil {
 						firstE = err
@@ -349,7 +351,7 @@ func (b *bench) run(n int, d time.Duration, do func(i int) error) (float64, []ti
 			mu.Lock()
 			lats = append(lats, local...)
 			mu.Unlock()
-		}()
+		}(w)
 	}
 	wg.Wait()
 	el := time.Since(start)
@@ -376,16 +378,12 @@ func (b *bench) bareHTTP(_ context.Context, d time.Duration) (float64, error) {
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	hc := newBenchClient(b.clients)
-	url := "http://" + ln.Addr().String() + "/"
+	conns := newBenchConns(ln.Addr().String(), b.clients)
+	defer closeBenchConns(conns)
 	body := []byte(`{"to":"+6281234567890","template":{"name":"hello_world","language":"en_US"}}`)
-	rate, _, err := b.run(0, d, func(int) error {
-		resp, err := hc.Post(url, "application/json", bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return resp.Body.Close()
+	rate, _, err := b.run(0, d, func(w, _ int) error {
+		_, _, err := conns[w].post("/", body)
+		return err
 	})
 	return rate, err
 }
@@ -397,7 +395,7 @@ func (b *bench) groupCommit(ctx context.Context, d time.Duration) (float64, erro
 	}
 	defer db.Close()
 	val := bytes.Repeat([]byte("x"), 1024)
-	rate, _, err := b.run(0, d, func(i int) error {
+	rate, _, err := b.run(0, d, func(_, i int) error {
 		return db.Commit(ctx, func(tx storage.Txn) error {
 			return tx.Set(storage.Key(storage.PrefixMeta, []byte("bench/"), storage.U64(uint64(i))), val)
 		})
@@ -405,31 +403,13 @@ func (b *bench) groupCommit(ctx context.Context, d time.Duration) (float64, erro
 	return rate, err
 }
 
-func (b *bench) post(hc *http.Client, path string, body []byte, hdr map[string]string) (int, []byte, error) {
-	req, err := http.NewRequest(http.MethodPost, "http://"+b.apiAddr+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
-}
-
 func (b *bench) acceptPhase(_ context.Context, n int) (float64, float64, float64, []string, error) {
-	hc := newBenchClient(b.clients)
+	conns := newBenchConns(b.apiAddr, b.clients)
+	defer closeBenchConns(conns)
 	ids := make([]string, n)
-	auth := map[string]string{"Authorization": "Bearer " + benchKey}
-	rate, lats, err := b.run(n, 0, func(i int) error {
+	rate, lats, err := b.run(n, 0, func(w, i int) error {
 		body := fmt.Sprintf(`{"to":"+62812%08d","from":%q,"template":{"name":"hello_world","language":"en_US"}}`, i, benchNumbers[i%len(benchNumbers)])
-		code, out, err := b.post(hc, "/v1/messages", []byte(body), auth)
+		code, out, err := conns[w].post("/v1/messages", []byte(body), "Authorization", "Bearer "+benchKey)
 		if err != nil {
 			return err
 		}
@@ -453,9 +433,10 @@ func (b *bench) acceptPhase(_ context.Context, n int) (float64, float64, float64
 // statuses acknowledged per second.
 func (b *bench) webhookPhase(_ context.Context, posts int) (float64, error) {
 	const perPost = 50
-	hc := newBenchClient(b.clients)
+	conns := newBenchConns(b.apiAddr, b.clients)
+	defer closeBenchConns(conns)
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	rate, _, err := b.run(posts, 0, func(i int) error {
+	rate, _, err := b.run(posts, 0, func(w, i int) error {
 		v := provider.MessagesValue{MessagingProduct: "whatsapp", Metadata: provider.Metadata{DisplayPhoneNumber: "15550000001", PhoneNumberID: "100000000000001"}}
 		for j := 0; j < perPost; j++ {
 			// Statuses of messages this Kirim never sent: the ingest path (signature,
@@ -467,7 +448,7 @@ func (b *bench) webhookPhase(_ context.Context, posts int) (float64, error) {
 		raw, _ := json.Marshal(v)
 		body, _ := json.Marshal(provider.Notification{Object: provider.ObjectWhatsAppBusinessAccount, Entry: []provider.Entry{{ID: "200000000000001", Changes: []provider.Change{{Field: "messages", Value: raw}}}}})
 		body = bytes.Replace(body, []byte(`"timestamp":"0"`), []byte(`"timestamp":"`+ts+`"`), -1)
-		code, out, err := b.post(hc, "/webhook", body, map[string]string{provider.SignatureHeader: provider.Sign("bench-secret", body)})
+		code, out, err := conns[w].post("/webhook", body, provider.SignatureHeader, provider.Sign("bench-secret", body))
 		if err != nil {
 			return err
 		}

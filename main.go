@@ -153,6 +153,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", httppprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
 		go func() { m.Logger.Info("kirim: pprof", "err", http.ListenAndServe(addr, mux)) }()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
