@@ -79,6 +79,9 @@ func fastE164(s string) (valid, decided bool) {
 		if national[0] == '0' {
 			return false, false // leading zeros (Italy) need the full parser
 		}
+		if r := rulesFor(cc); r != nil {
+			return r.check(national)
+		}
 		nn, err := strconv.ParseUint(national, 10, 64)
 		if err != nil {
 			return false, false

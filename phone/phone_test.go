@@ -111,3 +111,44 @@ func BenchmarkNormalizeLocal(b *testing.B) {
 		}
 	}
 }
+
+// TestRulesAgreeWithLibrary checks the compiled rules against the library's own
+// validity on every region's example numbers of every type, and on numbers one digit
+// away from them (changed, added, dropped).
+func TestRulesAgreeWithLibrary(t *testing.T) {
+	types := []phonenumbers.PhoneNumberType{phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE,
+		phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER,
+		phonenumbers.PAGER, phonenumbers.UAN, phonenumbers.VOICEMAIL}
+	decided, valid := 0, 0
+	for region := range phonenumbers.GetSupportedRegions() {
+		for _, typ := range types {
+			ex := phonenumbers.GetExampleNumberForType(region, typ)
+			if ex == nil {
+				continue
+			}
+			e := phonenumbers.Format(ex, phonenumbers.E164)
+			variants := []string{e, e + "1", e[:len(e)-1]}
+			for d := '0'; d <= '9'; d++ {
+				variants = append(variants, e[:len(e)-1]+string(d), e[:len(e)-3]+string(d)+e[len(e)-2:])
+			}
+			for _, v := range variants {
+				fast, ok := fastE164(v)
+				if !ok {
+					continue
+				}
+				decided++
+				if fast {
+					valid++
+				}
+				n, err := phonenumbers.Parse(v, "")
+				if slow := err == nil && phonenumbers.IsValidNumber(n); slow != fast {
+					t.Errorf("%s (%s example %s): fast path valid=%v, library valid=%v", v, region, e, fast, slow)
+				}
+			}
+		}
+	}
+	// Most examples and near misses are decided without the parser, valid and not.
+	if decided < 20000 || valid < 15000 || decided-valid < 1500 {
+		t.Errorf("decided %d numbers, %d valid: the comparison covers too little", decided, valid)
+	}
+}
