@@ -78,6 +78,8 @@ func (b *Biller) Hold(tx storage.Txn, m *engine.Message) error {
 		InWindow:    billerInWindow(m.Category),
 		At:          m.CreatedAt,
 		ReserveID:   reserve,
+		// The engine names every message afresh (a retry is a new message).
+		Fresh: true,
 	})
 	if err != nil {
 		return &BillingError{err}

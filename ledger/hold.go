@@ -42,6 +42,10 @@ type HoldRequest struct {
 	// reserve into held; otherwise the hold is funded from available as without it.
 	// Free and credit-backed holds take nothing from it.
 	ReserveID string
+	// Fresh says ID was made for this request (a new message's random id), so no hold
+	// can have it yet. Hold then skips the lookup that makes it idempotent: on the send
+	// path that lookup misses every time, and a miss walks every level of the store.
+	Fresh bool
 }
 
 // Hold is the stored state of one reservation.
@@ -117,13 +121,16 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 			}
 		}
 	}
-	if existing, err := readHold(tx, req.ID); err == nil {
-		if existing.Account != req.Account {
+	if !req.Fresh {
+		existing, err := readHold(tx, req.ID)
+		switch {
+		case err == nil && existing.Account != req.Account:
 			return HoldResult{}, fmt.Errorf("ledger: hold %s exists for another account: %w", req.ID, ErrConflict)
+		case err == nil:
+			return HoldResult{Hold: existing, Existing: true}, nil
+		case !errors.Is(err, ErrNotFound):
+			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 		}
-		return HoldResult{Hold: existing, Existing: true}, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 	}
 	now := l.now()
 	if req.At.IsZero() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -788,4 +789,47 @@ func TestFreeHoldChargedOnlyIfProviderBills(t *testing.T) {
 		t.Fatalf("bogus pricing type: %v", err)
 	}
 	f.mustVerify()
+}
+
+// readLog is a Txn that records the keys read through it.
+type readLog struct {
+	storage.Txn
+	keys []string
+}
+
+func (r *readLog) Get(key []byte) ([]byte, error) {
+	r.keys = append(r.keys, string(key))
+	return r.Txn.Get(key)
+}
+
+// TestFreshHoldSkipsTheLookup: a hold whose id was just made is not looked up (the
+// send path's lookup always misses), while any other hold is, which keeps Hold
+// idempotent for callers that may ask twice.
+func TestFreshHoldSkipsTheLookup(t *testing.T) {
+	f := newFixture(t, Config{})
+	f.topUp("acme", "TRF-1", 10_000*idr)
+	for _, tc := range []struct {
+		id     string
+		fresh  bool
+		lookup bool
+	}{
+		{"fresh", true, false},
+		{"again", false, true},
+	} {
+		req := marketing(tc.id)
+		req.Fresh = tc.fresh
+		var log readLog
+		f.commit(func(tx storage.Txn) error {
+			log.Txn = tx
+			_, err := f.l.Hold(&log, req)
+			return err
+		})
+		looked := slices.Contains(log.keys, string(holdKey(tc.id)))
+		if looked != tc.lookup {
+			t.Errorf("%s: hold key read = %v, want %v (keys read: %q)", tc.id, looked, tc.lookup, log.keys)
+		}
+	}
+	if b := f.balance("acme"); b.Held != 2*514*idr {
+		t.Fatalf("held %d after two holds, want %d", b.Held, 2*514*idr)
+	}
 }
