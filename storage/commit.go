@@ -162,7 +162,7 @@ func (d *DB) runGroup(batch []*commitReq) *group {
 			g.results[i] = err
 			continue
 		}
-		ov := &overlay{g: g, idx: i, index: map[string]int{}}
+		ov := &overlay{g: g, idx: i}
 		err := runFn(d, req.fn, ov)
 		ov.done = true
 		if err != nil {
@@ -295,7 +295,8 @@ type overlay struct {
 	g     *group
 	idx   int
 	ops   []op
-	index map[string]int // key -> position in ops; the last write to a key wins
+	index map[string]int // key -> position in ops, once ops outgrow a linear search
+	buf   []byte         // holds the copies of keys and values the ops point into
 	bytes int
 	done  bool
 }
@@ -305,19 +306,39 @@ type op struct {
 	del        bool
 }
 
+// overlayLinearOps is how many writes an overlay finds by scanning before it builds a
+// map: a send's accept writes about 14 keys, and the map with a string per key cost
+// more than the scan.
+const overlayLinearOps = 16
+
 var errTxnDone = errors.New("storage: Txn used after its commit fn returned")
 
 func (o *overlay) Get(key []byte) ([]byte, error) {
 	if o.done {
 		return nil, errTxnDone
 	}
-	if i, ok := o.index[string(key)]; ok {
+	if i := o.find(key); i >= 0 {
 		if o.ops[i].del {
 			return nil, ErrNotFound
 		}
 		return bytes.Clone(o.ops[i].value), nil
 	}
 	return txnGet(o.g.txn, key)
+}
+
+func (o *overlay) find(key []byte) int {
+	if o.index != nil {
+		if i, ok := o.index[string(key)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := len(o.ops) - 1; i >= 0; i-- {
+		if bytes.Equal(o.ops[i].key, key) {
+			return i
+		}
+	}
+	return -1
 }
 
 func (o *overlay) Iterate(prefix []byte, opts IterOptions, fn func(key, value []byte) (bool, error)) error {
@@ -335,8 +356,7 @@ func (o *overlay) Set(key, value []byte) error {
 		return err
 	}
 	// A nil value would read back as nil from Get; store an empty one instead.
-	v := append([]byte{}, value...)
-	o.put(op{key: bytes.Clone(key), value: v})
+	o.put(op{key: o.copy(key), value: o.copy(value)[:len(value):len(value)]})
 	return nil
 }
 
@@ -344,8 +364,19 @@ func (o *overlay) Delete(key []byte) error {
 	if err := o.check(key); err != nil {
 		return err
 	}
-	o.put(op{key: bytes.Clone(key), del: true})
+	o.put(op{key: o.copy(key), del: true})
 	return nil
+}
+
+// copy appends b to the overlay's buffer and returns the copy, never nil. A full buffer
+// is replaced, not grown: the copies already made keep pointing into the old one.
+func (o *overlay) copy(b []byte) []byte {
+	if o.buf == nil || cap(o.buf)-len(o.buf) < len(b) {
+		o.buf = make([]byte, 0, max(1024, 2*cap(o.buf), len(b)))
+	}
+	n := len(o.buf)
+	o.buf = append(o.buf, b...)
+	return o.buf[n:len(o.buf):len(o.buf)]
 }
 
 func (o *overlay) check(key []byte) error {
@@ -357,12 +388,23 @@ func (o *overlay) check(key []byte) error {
 
 func (o *overlay) put(p op) {
 	o.bytes += len(p.key) + len(p.value)
-	if i, ok := o.index[string(p.key)]; ok {
+	if i := o.find(p.key); i >= 0 {
 		o.ops[i] = p
 		return
 	}
-	o.index[string(p.key)] = len(o.ops)
+	if o.ops == nil {
+		o.ops = make([]op, 0, overlayLinearOps)
+	}
 	o.ops = append(o.ops, p)
+	switch {
+	case o.index != nil:
+		o.index[string(p.key)] = len(o.ops) - 1
+	case len(o.ops) > overlayLinearOps:
+		o.index = make(map[string]int, 2*len(o.ops))
+		for i, q := range o.ops {
+			o.index[string(q.key)] = i
+		}
+	}
 }
 
 func (o *overlay) applyTo(txn *badger.Txn) error {

@@ -908,3 +908,59 @@ func TestStatsWritten(t *testing.T) {
 		t.Errorf("Written = %v, want %v", got, want)
 	}
 }
+
+// TestOverlayManyWrites: a fn's own writes read back the same whether the overlay
+// finds them by scanning or, past overlayLinearOps writes, by its map; an empty value
+// stays empty rather than missing, and the last write to a key wins.
+func TestOverlayManyWrites(t *testing.T) {
+	for _, n := range []int{1, overlayLinearOps, overlayLinearOps + 1, 200} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			d := mustOpen(t, Options{InMemory: true})
+			want := map[string]string{}
+			err := d.Commit(context.Background(), func(tx Txn) error {
+				buf := make([]byte, 0, 64)
+				for i := range n {
+					k := fmt.Sprintf("t/%03d", i)
+					v := strings.Repeat("v", i%3) // the first value is empty
+					buf = append(buf[:0], v...)
+					if err := tx.Set([]byte(k), buf); err != nil {
+						return err
+					}
+					want[k] = v
+				}
+				for i := 0; i < n; i += 2 {
+					k := fmt.Sprintf("t/%03d", i)
+					if i%4 == 0 {
+						want[k] = "<missing>"
+						if err := tx.Delete([]byte(k)); err != nil {
+							return err
+						}
+						continue
+					}
+					want[k] = "again"
+					if err := tx.Set([]byte(k), []byte("again")); err != nil {
+						return err
+					}
+				}
+				for k, w := range want {
+					v, err := tx.Get([]byte(k))
+					switch {
+					case w == "<missing>" && !errors.Is(err, ErrNotFound):
+						return fmt.Errorf("Get %s after Delete: %q, %v", k, v, err)
+					case w != "<missing>" && (err != nil || string(v) != w || v == nil):
+						return fmt.Errorf("Get %s = %q (nil %v), %v; want %q", k, v, v == nil, err, w)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, w := range want {
+				if got := get(t, d, k); got != w {
+					t.Errorf("committed %s = %q, want %q", k, got, w)
+				}
+			}
+		})
+	}
+}
