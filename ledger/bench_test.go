@@ -157,3 +157,29 @@ func BenchmarkHoldCaptureCPU(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHoldCPU measures one send's hold as the biller asks for it (a fresh id):
+// an in-memory store, 100 holds per commit, one goroutine.
+func BenchmarkHoldCPU(b *testing.B) {
+	db := mustOpen(b, "")
+	l := benchLedger(b)
+	benchTopUp(b, db, l, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 100 {
+		err := db.Commit(context.Background(), func(tx storage.Txn) error {
+			for j := i; j < min(i+100, b.N); j++ {
+				id := fmt.Sprintf("msg_%09d", j)
+				req := HoldRequest{ID: id, Account: "acme", MessageID: id, Recipient: "6281234567890", Market: "62",
+					Category: CategoryUtility, ContentType: "template", Fresh: true}
+				if _, err := l.Hold(tx, req); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

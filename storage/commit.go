@@ -297,6 +297,11 @@ type overlay struct {
 	ops   []op
 	index map[string]int // key -> position in ops, once ops outgrow a linear search
 	buf   []byte         // holds the copies of keys and values the ops point into
+	// reads remembers what Get found in the store (del: not found). Nothing else writes
+	// while fn runs, so a second read of a key fn has not written answers the same: the
+	// ledger reads a balance in its check and again in its posting, and each read of
+	// the store walks every memtable and level.
+	reads []op
 	bytes int
 	done  bool
 }
@@ -311,6 +316,10 @@ type op struct {
 // more than the scan.
 const overlayLinearOps = 16
 
+// overlayReads bounds the store reads an overlay remembers; a fn that reads more (a
+// scan by Gets) reads the rest from the store each time.
+const overlayReads = 16
+
 var errTxnDone = errors.New("storage: Txn used after its commit fn returned")
 
 func (o *overlay) Get(key []byte) ([]byte, error) {
@@ -323,7 +332,23 @@ func (o *overlay) Get(key []byte) ([]byte, error) {
 		}
 		return bytes.Clone(o.ops[i].value), nil
 	}
-	return txnGet(o.g.txn, key)
+	for i := range o.reads {
+		if r := &o.reads[i]; bytes.Equal(r.key, key) {
+			if r.del {
+				return nil, ErrNotFound
+			}
+			return bytes.Clone(r.value), nil
+		}
+	}
+	v, err := txnGet(o.g.txn, key)
+	switch {
+	case len(o.reads) >= overlayReads:
+	case err == nil:
+		o.reads = append(o.reads, op{key: o.copy(key), value: o.copy(v)})
+	case errors.Is(err, ErrNotFound):
+		o.reads = append(o.reads, op{key: o.copy(key), del: true})
+	}
+	return v, err
 }
 
 func (o *overlay) find(key []byte) int {

@@ -964,3 +964,48 @@ func TestOverlayManyWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestOverlayRemembersReads: a fn's repeated reads of the store answer as the store
+// did, and the fn's own writes and deletes still win over what it read; values handed
+// out are the caller's to change.
+func TestOverlayRemembersReads(t *testing.T) {
+	d := mustOpen(t, Options{InMemory: true})
+	set(t, d, "t/present", "stored")
+	err := d.Commit(context.Background(), func(tx Txn) error {
+		for round := range 2 {
+			v, err := tx.Get([]byte("t/present"))
+			if err != nil || string(v) != "stored" {
+				return fmt.Errorf("round %d: present = %q, %v", round, v, err)
+			}
+			v[0] = 'X'
+			if _, err := tx.Get([]byte("t/absent")); !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("round %d: absent: %v", round, err)
+			}
+		}
+		if err := tx.Set([]byte("t/absent"), []byte("now")); err != nil {
+			return err
+		}
+		if v, err := tx.Get([]byte("t/absent")); err != nil || string(v) != "now" {
+			return fmt.Errorf("after Set: %q, %v", v, err)
+		}
+		if err := tx.Delete([]byte("t/present")); err != nil {
+			return err
+		}
+		if _, err := tx.Get([]byte("t/present")); !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("after Delete: %v", err)
+		}
+		// More distinct keys than the overlay remembers still read right.
+		for i := range 3 * overlayReads {
+			if _, err := tx.Get([]byte(fmt.Sprintf("t/none%d", i))); !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("t/none%d: %v", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, d, "t/absent"); got != "now" {
+		t.Errorf("t/absent = %q", got)
+	}
+}
