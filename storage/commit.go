@@ -316,6 +316,10 @@ type op struct {
 // more than the scan.
 const overlayLinearOps = 16
 
+// overlayBuffer is the first buffer's size: a send's accept writes and reads about
+// 1.5 KB of keys and values, and fits in one.
+const overlayBuffer = 2048
+
 // overlayReads bounds the store reads an overlay remembers; a fn that reads more (a
 // scan by Gets) reads the rest from the store each time.
 const overlayReads = 16
@@ -397,7 +401,7 @@ func (o *overlay) Delete(key []byte) error {
 // is replaced, not grown: the copies already made keep pointing into the old one.
 func (o *overlay) copy(b []byte) []byte {
 	if o.buf == nil || cap(o.buf)-len(o.buf) < len(b) {
-		o.buf = make([]byte, 0, max(1024, 2*cap(o.buf), len(b)))
+		o.buf = make([]byte, 0, max(overlayBuffer, 2*cap(o.buf), len(b)))
 	}
 	n := len(o.buf)
 	o.buf = append(o.buf, b...)
