@@ -1009,3 +1009,103 @@ func TestOverlayRemembersReads(t *testing.T) {
 		t.Errorf("t/absent = %q", got)
 	}
 }
+
+// TestHotCache: commit fns read cached records as the store holds them: a later
+// group's write replaces the value, a delete removes it, a failed fn's writes never
+// enter, a Batch's write is not shadowed by an older cached value, and a restore
+// empties the cache.
+func TestHotCache(t *testing.T) {
+	d := mustOpen(t, Options{})
+	bg := context.Background()
+	key := []byte(PrefixMessage + "msg_1")
+	read := func() string {
+		t.Helper()
+		var got string
+		if err := d.Commit(bg, func(tx Txn) error {
+			v, err := tx.Get(key)
+			got = fmt.Sprint(string(v), err)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	write := func(fn func(tx Txn) error) {
+		t.Helper()
+		if err := d.Commit(bg, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(func(tx Txn) error { return tx.Set(key, []byte("queued")) })
+	if v, ok := d.hot.get(key); !ok || string(v) != "queued" {
+		t.Fatalf("cache after the write: %q %v", v, ok)
+	}
+	if got := read(); got != "queued<nil>" {
+		t.Errorf("read = %s", got)
+	}
+	write(func(tx Txn) error { return tx.Set(key, []byte("sent")) })
+	if got := read(); got != "sent<nil>" {
+		t.Errorf("after the second write: %s", got)
+	}
+	if err := d.Commit(bg, func(tx Txn) error {
+		_ = tx.Set(key, []byte("refused"))
+		return errors.New("no")
+	}); err == nil {
+		t.Fatal("failing fn committed")
+	}
+	if got := read(); got != "sent<nil>" {
+		t.Errorf("after a failing fn: %s", got)
+	}
+	b := d.NewBatch()
+	if err := b.Set(key, []byte("batched")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != "batched<nil>" {
+		t.Errorf("after a batch: %s", got)
+	}
+	write(func(tx Txn) error { return tx.Delete(key) })
+	if _, ok := d.hot.get(key); ok {
+		t.Error("deleted key still cached")
+	}
+	if got := read(); !strings.Contains(got, ErrNotFound.Error()) {
+		t.Errorf("after delete: %s", got)
+	}
+	write(func(tx Txn) error { return tx.Set(key, []byte("again")) })
+	other := []byte("t/uncached")
+	write(func(tx Txn) error { return tx.Set(other, []byte("x")) })
+	if _, ok := d.hot.get(other); ok {
+		t.Error("a key outside the cached prefixes was cached")
+	}
+	var buf bytes.Buffer
+	if err := d.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(d, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.hot.size(); n != 0 {
+		t.Errorf("%d keys cached after a restore", n)
+	}
+}
+
+func TestHotCacheEvictsOldest(t *testing.T) {
+	c := newHotCache(3)
+	for i := range 5 {
+		c.put([]byte(fmt.Sprint("m/", i)), []byte{byte(i)})
+	}
+	c.put([]byte("m/4"), []byte{9}) // an update keeps its place
+	for i, want := range []bool{false, false, true, true, true} {
+		if _, ok := c.get([]byte(fmt.Sprint("m/", i))); ok != want {
+			t.Errorf("m/%d cached = %v, want %v", i, ok, want)
+		}
+	}
+	if v, _ := c.get([]byte("m/4")); v[0] != 9 {
+		t.Errorf("m/4 = %v", v)
+	}
+	if c.size() != 3 {
+		t.Errorf("size %d", c.size())
+	}
+}
