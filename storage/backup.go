@@ -114,8 +114,6 @@ func load(d *DB, r io.Reader) (err error) {
 			err = fmt.Errorf("invalid backup: %v", p)
 		}
 	}()
-	// What the commit fns cached may be older than what the backup brings.
-	defer d.hot.clear()
 	return d.bdb.Load(&frameReader{r: r}, restoreMaxPendingWrites)
 }
 

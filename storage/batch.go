@@ -21,18 +21,6 @@ type Batch struct {
 	wb   *badger.WriteBatch
 	err  error
 	once sync.Once
-	// hot are the keys written that commit fns may have cached; they are dropped from
-	// the cache again once the batch is written, in case a commit fn cached one between.
-	hot [][]byte
-}
-
-// uncache drops key from the commit fns' cache, which would otherwise answer with
-// the value before the batch.
-func (b *Batch) uncache(key []byte) {
-	if cached(key) {
-		b.d.hot.drop(key)
-		b.hot = append(b.hot, bytes.Clone(key))
-	}
 }
 
 // NewBatch starts a Batch. On a closed DB every method of the Batch returns ErrClosed.
@@ -54,7 +42,6 @@ func (b *Batch) Set(key, value []byte) error {
 	if err := b.d.checkValue(value); err != nil {
 		return err
 	}
-	b.uncache(key)
 	if err := b.wb.Set(bytes.Clone(key), append([]byte{}, value...)); err != nil {
 		return fmt.Errorf("storage: batch set: %w", err)
 	}
@@ -70,7 +57,6 @@ func (b *Batch) Delete(key []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	b.uncache(key)
 	if err := b.wb.Delete(bytes.Clone(key)); err != nil {
 		return fmt.Errorf("storage: batch delete: %w", err)
 	}
@@ -86,7 +72,6 @@ func (b *Batch) Flush() error {
 	err := errBatchDone
 	b.once.Do(func() {
 		defer b.d.exit()
-		defer b.dropHot()
 		if err = b.wb.Flush(); err != nil {
 			err = fmt.Errorf("storage: batch flush: %w", err)
 			return
@@ -107,17 +92,9 @@ func (b *Batch) Cancel() {
 	}
 	b.once.Do(func() {
 		b.wb.Cancel()
-		b.dropHot()
 		b.d.exit()
 	})
 	b.err = errBatchDone
-}
-
-func (b *Batch) dropHot() {
-	for _, k := range b.hot {
-		b.d.hot.drop(k)
-	}
-	b.hot = nil
 }
 
 var errBatchDone = errors.New("storage: batch already flushed or cancelled")

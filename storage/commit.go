@@ -214,7 +214,6 @@ func (g *group) apply(ov *overlay) {
 	err := ov.applyTo(g.txn)
 	if err == nil {
 		g.pending = append(g.pending, ov)
-		g.cache(ov)
 		return
 	}
 	// ov is half applied and Badger cannot take writes back: rebuild the transaction from
@@ -235,7 +234,6 @@ func (g *group) apply(ov *overlay) {
 		}
 		if err = ov.applyTo(g.txn); err == nil {
 			g.pending = append(g.pending, ov)
-			g.cache(ov)
 			return
 		}
 		if !g.rebuild() {
@@ -281,29 +279,12 @@ func (g *group) commitPending() bool {
 	return true
 }
 
-// cache records ov's writes, now in the group's transaction, in the hot cache.
-func (g *group) cache(ov *overlay) {
-	for _, o := range ov.ops {
-		switch {
-		case !cached(o.key):
-		case o.del:
-			g.d.hot.drop(o.key)
-		default:
-			// A copy, so the cache does not keep the fn's whole buffer alive.
-			g.d.hot.put(o.key, bytes.Clone(o.value))
-		}
-	}
-}
-
 // fail answers every pending fn with err and refuses the rest of the group: later fns may
 // have read writes that are now lost.
 func (g *group) fail(err error) {
 	g.d.log.Error("storage: group commit failed", "err", err)
 	for _, p := range g.pending {
 		g.results[p.idx] = err
-		for _, o := range p.ops {
-			g.d.hot.drop(o.key)
-		}
 	}
 	g.pending = g.pending[:0]
 	g.broken = err
@@ -361,11 +342,6 @@ func (o *overlay) Get(key []byte) ([]byte, error) {
 				return nil, ErrNotFound
 			}
 			return bytes.Clone(r.value), nil
-		}
-	}
-	if cached(key) {
-		if v, ok := o.g.d.hot.get(key); ok {
-			return bytes.Clone(v), nil
 		}
 	}
 	v, err := txnGet(o.g.txn, key)

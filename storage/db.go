@@ -231,7 +231,6 @@ type DB struct {
 		commits, groups, syncs, splits, largest, gcRewrites atomic.Int64
 	}
 	written *writeCounter
-	hot     *hotCache
 }
 
 // Open opens (or creates) the store described by opts.
@@ -253,7 +252,6 @@ func Open(opts Options) (*DB, error) {
 		gcStop:        make(chan struct{}),
 		gcDone:        make(chan struct{}),
 		written:       newWriteCounter(),
-		hot:           newHotCache(hotCacheEntries),
 	}
 	go d.committer()
 	if opts.GCInterval > 0 && !opts.InMemory {
