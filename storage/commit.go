@@ -296,7 +296,6 @@ type overlay struct {
 	idx   int
 	ops   []op
 	index map[string]int // key -> position in ops, once ops outgrow a linear search
-	buf   []byte         // holds the copies of keys and values the ops point into
 	// reads remembers what Get found in the store (del: not found). Nothing else writes
 	// while fn runs, so a second read of a key fn has not written answers the same: the
 	// ledger reads a balance in its check and again in its posting, and each read of
@@ -315,10 +314,6 @@ type op struct {
 // map: a send's accept writes about 14 keys, and the map with a string per key cost
 // more than the scan.
 const overlayLinearOps = 16
-
-// overlayBuffer is the first buffer's size: a send's accept writes and reads about
-// 1.5 KB of keys and values, and fits in one.
-const overlayBuffer = 2048
 
 // overlayReads bounds the store reads an overlay remembers; a fn that reads more (a
 // scan by Gets) reads the rest from the store each time.
@@ -348,9 +343,11 @@ func (o *overlay) Get(key []byte) ([]byte, error) {
 	switch {
 	case len(o.reads) >= overlayReads:
 	case err == nil:
-		o.reads = append(o.reads, op{key: o.copy(key), value: o.copy(v)})
+		k, val := pair(key, v)
+		o.reads = append(o.reads, op{key: k, value: val})
 	case errors.Is(err, ErrNotFound):
-		o.reads = append(o.reads, op{key: o.copy(key), del: true})
+		k, _ := pair(key, nil)
+		o.reads = append(o.reads, op{key: k, del: true})
 	}
 	return v, err
 }
@@ -385,7 +382,8 @@ func (o *overlay) Set(key, value []byte) error {
 		return err
 	}
 	// A nil value would read back as nil from Get; store an empty one instead.
-	o.put(op{key: o.copy(key), value: o.copy(value)[:len(value):len(value)]})
+	k, v := pair(key, value)
+	o.put(op{key: k, value: v})
 	return nil
 }
 
@@ -393,19 +391,18 @@ func (o *overlay) Delete(key []byte) error {
 	if err := o.check(key); err != nil {
 		return err
 	}
-	o.put(op{key: o.copy(key), del: true})
+	k, _ := pair(key, nil)
+	o.put(op{key: k, del: true})
 	return nil
 }
 
-// copy appends b to the overlay's buffer and returns the copy, never nil. A full buffer
-// is replaced, not grown: the copies already made keep pointing into the old one.
-func (o *overlay) copy(b []byte) []byte {
-	if o.buf == nil || cap(o.buf)-len(o.buf) < len(b) {
-		o.buf = make([]byte, 0, max(overlayBuffer, 2*cap(o.buf), len(b)))
-	}
-	n := len(o.buf)
-	o.buf = append(o.buf, b...)
-	return o.buf[n:len(o.buf):len(o.buf)]
+// pair copies a key and its value into one allocation of their exact size; the value
+// is never nil, even when empty.
+func pair(key, value []byte) (k, v []byte) {
+	b := make([]byte, len(key)+len(value))
+	copy(b, key)
+	copy(b[len(key):], value)
+	return b[:len(key):len(key)], b[len(key):]
 }
 
 func (o *overlay) check(key []byte) error {
