@@ -326,18 +326,10 @@ func (o *overlay) Get(key []byte) ([]byte, error) {
 		return nil, errTxnDone
 	}
 	if i := o.find(key); i >= 0 {
-		if o.ops[i].del {
-			return nil, ErrNotFound
-		}
-		return bytes.Clone(o.ops[i].value), nil
+		return o.ops[i].read()
 	}
-	for i := range o.reads {
-		if r := &o.reads[i]; bytes.Equal(r.key, key) {
-			if r.del {
-				return nil, ErrNotFound
-			}
-			return bytes.Clone(r.value), nil
-		}
+	if i := scan(o.reads, key); i >= 0 {
+		return o.reads[i].read()
 	}
 	v, err := txnGet(o.g.txn, key)
 	switch {
@@ -352,19 +344,33 @@ func (o *overlay) Get(key []byte) ([]byte, error) {
 	return v, err
 }
 
+// find returns the position of key's write in ops, or -1.
 func (o *overlay) find(key []byte) int {
-	if o.index != nil {
-		if i, ok := o.index[string(key)]; ok {
-			return i
-		}
-		return -1
+	if o.index == nil {
+		return scan(o.ops, key)
 	}
-	for i := len(o.ops) - 1; i >= 0; i-- {
-		if bytes.Equal(o.ops[i].key, key) {
+	if i, ok := o.index[string(key)]; ok {
+		return i
+	}
+	return -1
+}
+
+// scan returns the position of key in ops, or -1.
+func scan(ops []op, key []byte) int {
+	for i := range ops {
+		if bytes.Equal(ops[i].key, key) {
 			return i
 		}
 	}
 	return -1
+}
+
+// read answers a Get from a write or a remembered read: a copy, or ErrNotFound.
+func (p *op) read() ([]byte, error) {
+	if p.del {
+		return nil, ErrNotFound
+	}
+	return bytes.Clone(p.value), nil
 }
 
 func (o *overlay) Iterate(prefix []byte, opts IterOptions, fn func(key, value []byte) (bool, error)) error {
