@@ -315,9 +315,10 @@ func rssMB(pid int) (total, anon int) {
 }
 
 // run calls do from b.clients goroutines until n calls were made or d passed (n or d
-// may be zero), and returns the calls per second and their latencies. do gets the
-// caller's number (0 to b.clients-1) and the call's.
-func (b *bench) run(n int, d time.Duration, do func(w, i int) error) (float64, []time.Duration, error) {
+// may be zero), and returns the calls per second and their latencies. Each goroutine
+// has its own connection to addr (dialled at its first post, closed at the end), which
+// do gets with the call's number.
+func (b *bench) run(addr string, n int, d time.Duration, do func(c *benchConn, i int) error) (float64, []time.Duration, error) {
 	var (
 		next   atomic.Int64
 		wg     sync.WaitGroup
@@ -327,10 +328,12 @@ func (b *bench) run(n int, d time.Duration, do func(w, i int) error) (float64, [
 	)
 	start := time.Now()
 	end := start.Add(d)
-	for w := 0; w < b.clients; w++ {
+	for range b.clients {
 		wg.Add(1)
-		go func(w int) {
+		go func() {
 			defer wg.Done()
+			c := &benchConn{addr: addr}
+			defer c.close()
 			local := make([]time.Duration, 0, 1024)
 			for {
 				i := int(next.Add(1)) - 1
@@ -338,7 +341,7 @@ func (b *bench) run(n int, d time.Duration, do func(w, i int) error) (float64, [
 					break
 				}
 				t0 := time.Now()
-				if err := do(w, i); err != nil {
+				if err := do(c, i); err != nil {
 					mu.Lock()
 					if firstE == nil {
 						firstE = err
@@ -351,7 +354,7 @@ func (b *bench) run(n int, d time.Duration, do func(w, i int) error) (float64, [
 			mu.Lock()
 			lats = append(lats, local...)
 			mu.Unlock()
-		}(w)
+		}()
 	}
 	wg.Wait()
 	el := time.Since(start)
@@ -378,11 +381,9 @@ func (b *bench) bareHTTP(_ context.Context, d time.Duration) (float64, error) {
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	conns := newBenchConns(ln.Addr().String(), b.clients)
-	defer closeBenchConns(conns)
 	body := []byte(`{"to":"+6281234567890","template":{"name":"hello_world","language":"en_US"}}`)
-	rate, _, err := b.run(0, d, func(w, _ int) error {
-		_, _, err := conns[w].post("/", body)
+	rate, _, err := b.run(ln.Addr().String(), 0, d, func(c *benchConn, _ int) error {
+		_, _, err := c.post("/", body)
 		return err
 	})
 	return rate, err
@@ -395,7 +396,7 @@ func (b *bench) groupCommit(ctx context.Context, d time.Duration) (float64, erro
 	}
 	defer db.Close()
 	val := bytes.Repeat([]byte("x"), 1024)
-	rate, _, err := b.run(0, d, func(_, i int) error {
+	rate, _, err := b.run("", 0, d, func(_ *benchConn, i int) error {
 		return db.Commit(ctx, func(tx storage.Txn) error {
 			return tx.Set(storage.Key(storage.PrefixMeta, []byte("bench/"), storage.U64(uint64(i))), val)
 		})
@@ -404,12 +405,10 @@ func (b *bench) groupCommit(ctx context.Context, d time.Duration) (float64, erro
 }
 
 func (b *bench) acceptPhase(_ context.Context, n int) (float64, float64, float64, []string, error) {
-	conns := newBenchConns(b.apiAddr, b.clients)
-	defer closeBenchConns(conns)
 	ids := make([]string, n)
-	rate, lats, err := b.run(n, 0, func(w, i int) error {
+	rate, lats, err := b.run(b.apiAddr, n, 0, func(c *benchConn, i int) error {
 		body := fmt.Sprintf(`{"to":"+62812%08d","from":%q,"template":{"name":"hello_world","language":"en_US"}}`, i, benchNumbers[i%len(benchNumbers)])
-		code, out, err := conns[w].post("/v1/messages", []byte(body), "Authorization", "Bearer "+benchKey)
+		code, out, err := c.post("/v1/messages", []byte(body), "Authorization", "Bearer "+benchKey)
 		if err != nil {
 			return err
 		}
@@ -433,10 +432,8 @@ func (b *bench) acceptPhase(_ context.Context, n int) (float64, float64, float64
 // statuses acknowledged per second.
 func (b *bench) webhookPhase(_ context.Context, posts int) (float64, error) {
 	const perPost = 50
-	conns := newBenchConns(b.apiAddr, b.clients)
-	defer closeBenchConns(conns)
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	rate, _, err := b.run(posts, 0, func(w, i int) error {
+	rate, _, err := b.run(b.apiAddr, posts, 0, func(c *benchConn, i int) error {
 		v := provider.MessagesValue{MessagingProduct: "whatsapp", Metadata: provider.Metadata{DisplayPhoneNumber: "15550000001", PhoneNumberID: "100000000000001"}}
 		for j := 0; j < perPost; j++ {
 			// Statuses of messages this Kirim never sent: the ingest path (signature,
@@ -448,7 +445,7 @@ func (b *bench) webhookPhase(_ context.Context, posts int) (float64, error) {
 		raw, _ := json.Marshal(v)
 		body, _ := json.Marshal(provider.Notification{Object: provider.ObjectWhatsAppBusinessAccount, Entry: []provider.Entry{{ID: "200000000000001", Changes: []provider.Change{{Field: "messages", Value: raw}}}}})
 		body = bytes.Replace(body, []byte(`"timestamp":"0"`), []byte(`"timestamp":"`+ts+`"`), -1)
-		code, out, err := conns[w].post("/webhook", body, provider.SignatureHeader, provider.Sign("bench-secret", body))
+		code, out, err := c.post("/webhook", body, provider.SignatureHeader, provider.Sign("bench-secret", body))
 		if err != nil {
 			return err
 		}

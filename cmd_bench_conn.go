@@ -24,20 +24,6 @@ type benchConn struct {
 	req  bytes.Buffer
 }
 
-func newBenchConns(addr string, n int) []*benchConn {
-	cs := make([]*benchConn, n)
-	for i := range cs {
-		cs[i] = &benchConn{addr: addr}
-	}
-	return cs
-}
-
-func closeBenchConns(cs []*benchConn) {
-	for _, c := range cs {
-		c.close()
-	}
-}
-
 func (c *benchConn) close() {
 	if c.c != nil {
 		_ = c.c.Close()

@@ -32,7 +32,7 @@ func TestBenchConn(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	c := newBenchConns(strings.TrimPrefix(srv.URL, "http://"), 1)[0]
+	c := &benchConn{addr: strings.TrimPrefix(srv.URL, "http://")}
 	defer c.close()
 	for _, tc := range []struct {
 		path, want string
