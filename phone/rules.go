@@ -2,6 +2,7 @@ package phone
 
 import (
 	"regexp"
+	"slices"
 	"sync"
 
 	"github.com/nyaruka/phonenumbers"
@@ -28,14 +29,8 @@ type desc struct {
 }
 
 func (d desc) match(national string) bool {
-	if len(d.lengths) > 0 {
-		ok := false
-		for _, l := range d.lengths {
-			ok = ok || int(l) == len(national)
-		}
-		if !ok {
-			return false
-		}
+	if len(d.lengths) > 0 && !slices.Contains(d.lengths, int32(len(national))) {
+		return false
 	}
 	return d.re.MatchString(national)
 }
@@ -77,42 +72,53 @@ func compileRules(code int) *rules {
 	if len(regions) != 1 || regions[0] == "001" {
 		return nil
 	}
+	m := regionMetadata(regions[0])
+	if m == nil {
+		return nil
+	}
+	general, ok := compileDesc(m.GetGeneralDesc())
+	if !ok {
+		return nil
+	}
+	r := &rules{general: general}
+	if p := m.GetNationalPrefixForParsing(); p != "" {
+		r.prefix = regexp.MustCompile("^(?:" + p + ")")
+	}
+	// The library tests mobile only when its pattern differs from fixed line's; when
+	// they are the same, fixed line's test answers for both.
+	typeDescs := []*phonenumbers.PhoneNumberDesc{m.GetFixedLine(), m.GetPremiumRate(), m.GetTollFree(), m.GetSharedCost(),
+		m.GetVoip(), m.GetPersonalNumber(), m.GetPager(), m.GetUan(), m.GetVoicemail()}
+	if !m.GetSameMobileAndFixedLinePattern() {
+		typeDescs = append([]*phonenumbers.PhoneNumberDesc{m.GetMobile()}, typeDescs...)
+	}
+	for _, d := range typeDescs {
+		if c, ok := compileDesc(d); ok {
+			r.types = append(r.types, c)
+		}
+	}
+	return r
+}
+
+// regionMetadata is the library's metadata of one region, nil if it has none.
+func regionMetadata(region string) *phonenumbers.PhoneMetadata {
 	coll, err := phonenumbers.MetadataCollection()
 	if err != nil {
 		return nil
 	}
 	for _, m := range coll.GetMetadata() {
-		if m.GetId() != regions[0] {
-			continue
+		if m.GetId() == region {
+			return m
 		}
-		compile := func(d *phonenumbers.PhoneNumberDesc) (desc, bool) {
-			p := d.GetNationalNumberPattern()
-			if p == "" {
-				return desc{}, false // matches no number, as in the library
-			}
-			return desc{lengths: d.GetPossibleLength(), re: regexp.MustCompile("^(?:" + p + ")$")}, true
-		}
-		general, ok := compile(m.GetGeneralDesc())
-		if !ok {
-			return nil
-		}
-		r := &rules{general: general}
-		if p := m.GetNationalPrefixForParsing(); p != "" {
-			r.prefix = regexp.MustCompile("^(?:" + p + ")")
-		}
-		// The library tests mobile only when its pattern differs from fixed line's; when
-		// they are the same, fixed line's test answers for both.
-		typeDescs := []*phonenumbers.PhoneNumberDesc{m.GetFixedLine(), m.GetPremiumRate(), m.GetTollFree(), m.GetSharedCost(),
-			m.GetVoip(), m.GetPersonalNumber(), m.GetPager(), m.GetUan(), m.GetVoicemail()}
-		if !m.GetSameMobileAndFixedLinePattern() {
-			typeDescs = append([]*phonenumbers.PhoneNumberDesc{m.GetMobile()}, typeDescs...)
-		}
-		for _, d := range typeDescs {
-			if c, ok := compile(d); ok {
-				r.types = append(r.types, c)
-			}
-		}
-		return r
 	}
 	return nil
+}
+
+// compileDesc anchors a number type's pattern as the library does; a type without one
+// matches no number, as in the library.
+func compileDesc(d *phonenumbers.PhoneNumberDesc) (desc, bool) {
+	p := d.GetNationalNumberPattern()
+	if p == "" {
+		return desc{}, false
+	}
+	return desc{lengths: d.GetPossibleLength(), re: regexp.MustCompile("^(?:" + p + ")$")}, true
 }
