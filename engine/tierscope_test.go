@@ -74,15 +74,7 @@ func TestScopeKeysSlotsByRecipient(t *testing.T) {
 		slotKey("portfolio", t0.UnixNano(), "6281200000002"),
 		slotKey("portfolio", late.UnixNano(), "wa:odd-id"),
 	}
-	got := s.takeStale()
-	if len(got) != len(want) {
-		t.Fatalf("%d stale keys, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if !bytes.Equal(got[i], want[i]) {
-			t.Errorf("stale key %d = %q, want %q", i, got[i], want[i])
-		}
-	}
+	checkStale(t, s, want)
 	if len(s.odd) != 0 || len(s.taken) != 0 {
 		t.Errorf("after every slot expired: %d odd names, %d taken", len(s.odd), len(s.taken))
 	}
@@ -102,6 +94,15 @@ func TestScopeKeepsAnOddNameWhileASlotUsesIt(t *testing.T) {
 	s.usage(t0.Add(usageKeep))
 	s.usage(second.Add(usageKeep))
 	want := [][]byte{slotKey("portfolio", t0.UnixNano(), "wa:odd-id"), slotKey("portfolio", second.UnixNano(), "wa:odd-id")}
+	checkStale(t, s, want)
+	if len(s.odd) != 0 {
+		t.Errorf("%d odd names kept after every slot expired", len(s.odd))
+	}
+}
+
+// checkStale checks the keys the scope hands out for deletion.
+func checkStale(t *testing.T, s *tierScope, want [][]byte) {
+	t.Helper()
 	got := s.takeStale()
 	if len(got) != len(want) {
 		t.Fatalf("%d stale keys, want %d", len(got), len(want))
@@ -110,8 +111,5 @@ func TestScopeKeepsAnOddNameWhileASlotUsesIt(t *testing.T) {
 		if !bytes.Equal(got[i], want[i]) {
 			t.Errorf("stale key %d = %q, want %q", i, got[i], want[i])
 		}
-	}
-	if len(s.odd) != 0 {
-		t.Errorf("%d odd names kept after every slot expired", len(s.odd))
 	}
 }
