@@ -19,7 +19,6 @@ import (
 	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"sync"
 	"syscall"
@@ -34,6 +33,7 @@ import (
 	"kirim/config"
 	"kirim/engine"
 	"kirim/ledger"
+	"kirim/memory"
 	"kirim/provider"
 	"kirim/provider/sandbox"
 	"kirim/storage"
@@ -162,6 +162,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		_ = m.Close()
 		return err
 	}
+	// Process-wide, so here and not in Run: tests run many Mains in one process.
+	go (&memory.Trimmer{Logger: m.Logger}).Run(ctx)
 	<-ctx.Done()
 	m.Logger.Info("kirim: shutting down")
 	return m.Close()
@@ -217,9 +219,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := checkDemoKey(cfg); err != nil {
 		return err
 	}
-	if cfg.Server.MemoryLimitMB > 0 {
-		debug.SetMemoryLimit(int64(cfg.Server.MemoryLimitMB) << 20)
-	}
+	memory.SetLimit(cfg.Server.MemoryLimitMB)
 	apiLn, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Server.Listen, err)
