@@ -69,10 +69,10 @@ type Storage struct {
 	TableMB float64 `toml:"table_mb"`
 	// NumMemtables is how many memtables may be held. Default 3.
 	NumMemtables int `toml:"num_memtables"`
-	// Compression compresses Badger's tables: "none" (default), "snappy" or "zstd";
+	// Compression compresses Badger's tables: "none", "snappy" (default) or "zstd";
 	// true means "snappy" and false "none", as before Zstandard was offered.
 	Compression Compression `toml:"compression"`
-	// BlockCacheMB is the block cache, used with compression only. Default 32.
+	// BlockCacheMB is the block cache, used with compression only. Default 16.
 	BlockCacheMB int `toml:"block_cache_mb"`
 	// IndexCacheMB is the index cache. Default 16.
 	IndexCacheMB int `toml:"index_cache_mb"`
@@ -364,8 +364,8 @@ func (c *Config) setDefaults() {
 	if on, err := strconv.ParseBool(string(st.Compression)); err == nil {
 		st.Compression = compressionOfBool(on)
 	}
-	def((*string)(&st.Compression), string(CompressionNone))
-	defInt(&st.BlockCacheMB, 32)
+	def((*string)(&st.Compression), string(CompressionSnappy))
+	defInt(&st.BlockCacheMB, 16)
 	defInt(&st.IndexCacheMB, 16)
 	defDur(&st.GCInterval, 10*time.Minute)
 

@@ -128,15 +128,15 @@ func TestStorageSettings(t *testing.T) {
 		compression Compression
 		tableMB     float64
 	}{
-		{"defaults", "", nil, CompressionNone, 2},
+		{"defaults", "", nil, CompressionSnappy, 2},
 		{"compression by name", "compression = \"zstd\"", nil, CompressionZstd, 2},
 		{"true, as before names", "compression = true", nil, CompressionSnappy, 2},
 		{"false", "compression = false", nil, CompressionNone, 2},
 		{"compression name from env", "compression = true", []string{"KIRIM_STORAGE_COMPRESSION=zstd"}, CompressionZstd, 2},
 		{"compression boolean from env", "", []string{"KIRIM_STORAGE_COMPRESSION=true"}, CompressionSnappy, 2},
-		{"whole table size", "table_mb = 1", nil, CompressionNone, 1},
-		{"fractional table size", "table_mb = 0.25", nil, CompressionNone, 0.25},
-		{"table size from env", "table_mb = 8", []string{"KIRIM_STORAGE_TABLE_MB=0.5"}, CompressionNone, 0.5},
+		{"whole table size", "table_mb = 1", nil, CompressionSnappy, 1},
+		{"fractional table size", "table_mb = 0.25", nil, CompressionSnappy, 0.25},
+		{"table size from env", "table_mb = 8", []string{"KIRIM_STORAGE_TABLE_MB=0.5"}, CompressionSnappy, 0.5},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
