@@ -65,7 +65,7 @@ type Server struct {
 type Storage struct {
 	// MemTableMB is the size of each memtable. Default 16, at least 4.
 	MemTableMB int `toml:"memtable_mb"`
-	// TableMB is the size of every table file, in MiB: 0.25 to 64. Default 2.
+	// TableMB is the size of every table file, in MiB: 0.25 to 64. Default 1.
 	TableMB float64 `toml:"table_mb"`
 	// NumMemtables is how many memtables may be held. Default 3.
 	NumMemtables int `toml:"num_memtables"`
@@ -357,7 +357,7 @@ func (c *Config) setDefaults() {
 	st := &c.Storage
 	defInt(&st.MemTableMB, 16)
 	if st.TableMB == 0 {
-		st.TableMB = 2
+		st.TableMB = 1
 	}
 	defInt(&st.NumMemtables, 3)
 	// The environment sets the name as written, so it may say true or false too.

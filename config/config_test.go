@@ -128,13 +128,13 @@ func TestStorageSettings(t *testing.T) {
 		compression Compression
 		tableMB     float64
 	}{
-		{"defaults", "", nil, CompressionSnappy, 2},
-		{"compression by name", "compression = \"zstd\"", nil, CompressionZstd, 2},
-		{"true, as before names", "compression = true", nil, CompressionSnappy, 2},
-		{"false", "compression = false", nil, CompressionNone, 2},
-		{"compression name from env", "compression = true", []string{"KIRIM_STORAGE_COMPRESSION=zstd"}, CompressionZstd, 2},
-		{"compression boolean from env", "", []string{"KIRIM_STORAGE_COMPRESSION=true"}, CompressionSnappy, 2},
-		{"whole table size", "table_mb = 1", nil, CompressionSnappy, 1},
+		{"defaults", "", nil, CompressionSnappy, 1},
+		{"compression by name", "compression = \"zstd\"", nil, CompressionZstd, 1},
+		{"true, as before names", "compression = true", nil, CompressionSnappy, 1},
+		{"false", "compression = false", nil, CompressionNone, 1},
+		{"compression name from env", "compression = true", []string{"KIRIM_STORAGE_COMPRESSION=zstd"}, CompressionZstd, 1},
+		{"compression boolean from env", "", []string{"KIRIM_STORAGE_COMPRESSION=true"}, CompressionSnappy, 1},
+		{"whole table size", "table_mb = 2", nil, CompressionSnappy, 2},
 		{"fractional table size", "table_mb = 0.25", nil, CompressionSnappy, 0.25},
 		{"table size from env", "table_mb = 8", []string{"KIRIM_STORAGE_TABLE_MB=0.5"}, CompressionSnappy, 0.5},
 	}
