@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"kirim/storage"
@@ -217,17 +218,23 @@ func writeHead(tx storage.Txn, h head) error {
 }
 
 func readInt(r storage.Reader, k []byte) (int64, error) {
-	v, err := r.Get(k)
+	v, _, err := lookupInt(r, k)
+	return v, err
+}
+
+// lookupInt reads an integer and says whether the key was there at all.
+func lookupInt(r storage.Reader, k []byte) (v int64, found bool, err error) {
+	b, err := r.Get(k)
 	if errors.Is(err, storage.ErrNotFound) {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	if len(v) != 8 {
-		return 0, fmt.Errorf("value of %q has %d bytes: %w", k, len(v), errCorrupt)
+	if len(b) != 8 {
+		return 0, false, fmt.Errorf("value of %q has %d bytes: %w", k, len(b), errCorrupt)
 	}
-	return int64(binary.BigEndian.Uint64(v)), nil
+	return int64(binary.BigEndian.Uint64(b)), true, nil
 }
 
 func putInt(tx storage.Txn, k []byte, v int64) error {
@@ -267,6 +274,9 @@ func (l *Ledger) post(tx storage.Txn, acct *Account, e *Entry) error {
 		i := 0
 		for i < len(bals) && (bals[i].leg.Account != lg.Account || bals[i].leg.Asset != lg.Asset) {
 			i++
+		}
+		if strings.HasSuffix(lg.Account, reserveEnd) {
+			l.noReserve.Clear() // rare: campaign reserves open and close, once per campaign
 		}
 		if i == len(bals) {
 			cur, err := balanceOf(tx, lg.Asset, lg.Account)
@@ -337,7 +347,7 @@ func (l *Ledger) index(tx storage.Txn, acct *Account, e *Entry) error {
 	if err != nil {
 		return err
 	}
-	reserved, err := balanceOf(tx, acct.Currency, reserveAccount(acct.ID))
+	reserved, err := l.reservedOf(tx, acct)
 	if err != nil {
 		return err
 	}
@@ -348,6 +358,26 @@ func (l *Ledger) index(tx storage.Txn, acct *Account, e *Entry) error {
 	v = binary.BigEndian.AppendUint64(v, uint64(avail))
 	v = binary.BigEndian.AppendUint64(v, uint64(held))
 	return tx.Set(indexKey(acct.ID, e.At.UnixNano(), e.Seq), v)
+}
+
+// reservedOf reads the balance of the account's campaign reserves. Most accounts never
+// open one, and the read of a key that is not there walks every level of Badger, once
+// per send; so an account whose reserve balance was absent is remembered (noReserve)
+// until a posting touches its reserve. Only absence is remembered, never a zero: what
+// one commit fn reads may be another's pending write, which a failed commit drops, and
+// dropping writes cannot make an absent key present.
+func (l *Ledger) reservedOf(tx storage.Reader, acct *Account) (int64, error) {
+	if _, none := l.noReserve.Load(acct.ID); none {
+		return 0, nil
+	}
+	v, found, err := lookupInt(tx, balanceKey(acct.Currency, reserveAccount(acct.ID)))
+	if err != nil {
+		return 0, fmt.Errorf("read reserve balance of %s: %w", acct.ID, err)
+	}
+	if !found {
+		l.noReserve.Store(acct.ID, struct{}{})
+	}
+	return v, nil
 }
 
 // readEntry loads one entry by number.

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -145,6 +146,10 @@ type Ledger struct {
 	now      func() time.Time
 	holdTTL  time.Duration
 	log      *slog.Logger
+
+	// noReserve holds the ids of accounts whose reserve balance key was absent when
+	// last read, and untouched by any posting since (see reservedOf).
+	noReserve sync.Map
 }
 
 // New validates cfg and returns a Ledger.
@@ -248,7 +253,11 @@ const (
 
 func availableAccount(id string) string { return "account:" + id + ":available" }
 func heldAccount(id string) string      { return "account:" + id + ":held" }
-func reserveAccount(id string) string   { return "account:" + id + ":reserve" }
+func reserveAccount(id string) string   { return "account:" + id + reserveEnd }
+
+// reserveEnd ends the posting account of every campaign reserve.
+const reserveEnd = ":reserve"
+
 func creditAccount(id, kind string) string {
 	return "account:" + id + ":credits:" + kind
 }

@@ -833,3 +833,55 @@ func TestFreshHoldSkipsTheLookup(t *testing.T) {
 		t.Fatalf("held %d after two holds, want %d", b.Held, 2*514*idr)
 	}
 }
+
+// TestReserveBalanceReadWhileItCanExist: the statement row of a post reads the
+// account's reserve balance only until it is found absent, and again once a campaign
+// reserve has been posted to; the running held balance of every row stays right.
+func TestReserveBalanceReadWhileItCanExist(t *testing.T) {
+	f := newFixture(t, Config{})
+	reserveKey := string(balanceKey("IDR", reserveAccount("acme")))
+	steps := []struct {
+		name string
+		do   func(tx storage.Txn) error
+		read bool
+	}{
+		{"a top-up: absent, remembered", func(tx storage.Txn) error {
+			tp, _, err := f.l.CreateTopUp(tx, "acme", "TRF-1", 100_000*idr)
+			if err == nil {
+				_, err = f.l.ConfirmTopUp(tx, "acme", tp.ID, "admin")
+			}
+			return err
+		}, true},
+		{"a hold: not read", func(tx storage.Txn) error { _, err := f.l.Hold(tx, marketing("h1")); return err }, false},
+		{"another hold: not read", func(tx storage.Txn) error { _, err := f.l.Hold(tx, marketing("h2")); return err }, false},
+		{"a reserve opens", func(tx storage.Txn) error {
+			_, err := f.l.Reserve(tx, ReserveRequest{ID: "run1", Account: "acme", CampaignID: "cmp1", Amount: 5_000 * idr})
+			return err
+		}, true},
+		{"a hold after it: read", func(tx storage.Txn) error { _, err := f.l.Hold(tx, marketing("h3")); return err }, true},
+		{"the reserve closes", func(tx storage.Txn) error { _, err := f.l.CloseReserve(tx, "run1", "completed"); return err }, true},
+		{"a zero balance is read each time", func(tx storage.Txn) error { _, err := f.l.Hold(tx, marketing("h4")); return err }, true},
+	}
+	for _, s := range steps {
+		var log readLog
+		f.commit(func(tx storage.Txn) error {
+			log.Txn = tx
+			return s.do(&log)
+		})
+		if read := slices.Contains(log.keys, reserveKey); read != s.read {
+			t.Errorf("%s: reserve balance read = %v, want %v", s.name, read, s.read)
+		}
+		var page StatementPage
+		if err := f.db.View(func(r storage.Reader) (err error) {
+			page, err = f.l.Statement(r, "acme", time.Time{}, time.Time{}, "", MaxStatementLimit)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		last := page.Rows[len(page.Rows)-1]
+		if b := f.balance("acme"); last.HeldAfter != b.Held || last.AvailableAfter != b.Available {
+			t.Errorf("%s: statement says held %d, available %d; the balance %d, %d", s.name, last.HeldAfter, last.AvailableAfter, b.Held, b.Available)
+		}
+	}
+	f.mustVerify()
+}

@@ -216,7 +216,7 @@ func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 var (
 	customerPrefix = []byte("account:")
 	heldSuffix     = []byte(":held")
-	reserveSuffix  = []byte(":reserve")
+	reserveSuffix  = []byte(reserveEnd)
 )
 
 type assetSum struct {
