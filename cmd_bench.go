@@ -414,7 +414,9 @@ func (b *bench) acceptPhase(_ context.Context, n int) (float64, float64, float64
 	ids := make([]string, n)
 	rate, lats, err := b.run(b.apiAddr, n, 0, func(c *benchConn, i int) error {
 		body := fmt.Sprintf(`{"to":"+62812%08d","from":%q,"template":{"name":"hello_world","language":"en_US"}}`, i, benchNumbers[i%len(benchNumbers)])
-		code, out, err := c.post("/v1/messages", []byte(body), "Authorization", "Bearer "+benchKey)
+		// Each with its own Idempotency-Key, as a careful integration sends them: the
+		// key is looked up, and stored with the answer, in the accept's commit.
+		code, out, err := c.post("/v1/messages", []byte(body), "Authorization", "Bearer "+benchKey, "Idempotency-Key", "bench-"+strconv.Itoa(i))
 		if err != nil {
 			return err
 		}
