@@ -153,3 +153,73 @@ func BenchmarkCodec(b *testing.B) {
 		}
 	})
 }
+
+func TestIdempotencyRecord(t *testing.T) {
+	at := time.Date(2026, 11, 22, 9, 30, 0, 123, time.UTC)
+	rec := idemRecord{Hash: bytes.Repeat([]byte{0xab}, 32), MessageID: "msg_01M80E435XCGHEVB79XFK3NAM8", Response: []byte(`{"id":"msg_01M80E435XCGHEVB79XFK3NAM8","status":"accepted"}`), CreatedAt: at}
+	stored, err := json.Marshal(rec) // the form written before the binary one
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := encodeIdem(rec)
+	cases := []struct {
+		name string
+		b    []byte
+		ok   bool
+	}{
+		{"binary", bin, true},
+		{"JSON written before", stored, true},
+		{"empty", nil, false},
+		{"unknown form", append([]byte{9}, bin[1:]...), false},
+		{"cut short", bin[:len(bin)-3], false},
+		{"trailing bytes", append(bin[:len(bin):len(bin)], 0), false},
+		{"broken JSON", stored[:len(stored)-1], false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeIdem(tc.b)
+			if !tc.ok {
+				if err == nil {
+					t.Fatalf("decoded %+v from a bad record", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, rec) {
+				t.Fatalf("got %+v, want %+v", got, rec)
+			}
+		})
+	}
+	if len(bin) >= len(stored)*3/4 {
+		t.Fatalf("binary record %d bytes, JSON %d", len(bin), len(stored))
+	}
+}
+
+func FuzzDecodeIdempotencyRecord(f *testing.F) {
+	f.Add(encodeIdem(idemRecord{Hash: []byte{1, 2}, MessageID: "msg_1", Response: []byte("{}"), CreatedAt: time.Unix(5, 0).UTC()}))
+	f.Add([]byte(`{"hash":"AQI=","message_id":"msg_1"}`))
+	f.Add([]byte{1, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := decodeIdem(b)
+		if err != nil || b[0] == '{' {
+			return
+		}
+		again, err := decodeIdem(encodeIdem(rec))
+		if err != nil || !reflect.DeepEqual(normIdem(rec), normIdem(again)) {
+			t.Fatalf("re-encoding a decoded record changed it: %v", err)
+		}
+	})
+}
+
+// normIdem makes empty and nil byte slices alike: the binary form does not tell them apart.
+func normIdem(r idemRecord) idemRecord {
+	if len(r.Hash) == 0 {
+		r.Hash = nil
+	}
+	if len(r.Response) == 0 {
+		r.Response = nil
+	}
+	return r
+}

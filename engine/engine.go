@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -317,6 +318,46 @@ type idemRecord struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// idemRecordV1 starts an idempotency record in the binary form: the hash, the message
+// id, the creation time and the answer, each as the message codec writes them. Records
+// stored before it are JSON (which starts with '{') and still read: 480 bytes of JSON
+// with the answer in base64, against about 330 in this form, on every send that names a key.
+const idemRecordV1 = 1
+
+func encodeIdem(rec idemRecord) []byte {
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(rec.Hash)+len(rec.MessageID)+len(rec.Response))
+	b = append(b, idemRecordV1)
+	b = putStr(b, string(rec.Hash))
+	b = putStr(b, rec.MessageID)
+	b = putTime(b, rec.CreatedAt)
+	return putStr(b, string(rec.Response))
+}
+
+func decodeIdem(b []byte) (idemRecord, error) {
+	var rec idemRecord
+	if len(b) > 0 && b[0] == '{' {
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return rec, fmt.Errorf("engine: idempotency record: %w", err)
+		}
+		return rec, nil
+	}
+	if len(b) == 0 || b[0] != idemRecordV1 {
+		return rec, fmt.Errorf("engine: idempotency record: unknown form: %w", storage.ErrCorruptRecord)
+	}
+	d := decoder{storage.Decoder{B: b[1:]}}
+	rec.Hash = d.Bytes()
+	rec.MessageID = d.Str()
+	rec.CreatedAt = d.time()
+	rec.Response = d.Bytes()
+	if d.Err == nil && len(d.B) != 0 {
+		d.Fail("end of idempotency record")
+	}
+	if d.Err != nil {
+		return idemRecord{}, fmt.Errorf("engine: idempotency record: %w", d.Err)
+	}
+	return rec, nil
+}
+
 // Submit durably queues a message with its hold: when it returns nil the message is in
 // storage, synced. A repeated idempotency key with the same request hash returns the
 // first answer; with a different hash, ErrIdempotencyConflict.
@@ -343,9 +384,9 @@ func (e *Engine) Submit(ctx context.Context, req SubmitRequest) (*SubmitResult, 
 		if req.IdempotencyKey != "" {
 			b, err := tx.Get(idemKey(m.AccountID, req.IdempotencyKey))
 			if err == nil {
-				var rec idemRecord
-				if err := json.Unmarshal(b, &rec); err != nil {
-					return fmt.Errorf("engine: idempotency record: %w", err)
+				rec, err := decodeIdem(b)
+				if err != nil {
+					return err
 				}
 				if !bytes.Equal(rec.Hash, req.RequestHash) {
 					return ErrIdempotencyConflict
@@ -372,7 +413,7 @@ func (e *Engine) Submit(ctx context.Context, req SubmitRequest) (*SubmitResult, 
 			res.Response = out
 		}
 		if req.IdempotencyKey != "" {
-			rec, _ := json.Marshal(idemRecord{Hash: req.RequestHash, MessageID: m.ID, Response: res.Response, CreatedAt: now})
+			rec := encodeIdem(idemRecord{Hash: req.RequestHash, MessageID: m.ID, Response: res.Response, CreatedAt: now})
 			if err := tx.Set(idemKey(m.AccountID, req.IdempotencyKey), rec); err != nil {
 				return err
 			}
@@ -472,9 +513,9 @@ func (e *Engine) Replay(accountID, key string, hash []byte) (*SubmitResult, erro
 		if err != nil {
 			return err
 		}
-		var rec idemRecord
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return fmt.Errorf("engine: idempotency record: %w", err)
+		rec, err := decodeIdem(b)
+		if err != nil {
+			return err
 		}
 		if !bytes.Equal(rec.Hash, hash) {
 			return ErrIdempotencyConflict
