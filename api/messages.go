@@ -102,31 +102,42 @@ func (s *Server) sendMessage(r *http.Request, _ httprouter.Params, c *caller) (i
 		return 0, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_header", Field: "Idempotency-Key", Message: fmt.Sprintf("Idempotency-Key: at most %d characters", MaxIdempotencyKeyLen)}
 	}
 	hash := sha256.Sum256(c.body)
-	// A retry answers what the first request was answered, even if the rules would now
-	// refuse it.
-	prev, perr := s.opts.Engine.Replay(c.account.ID, idemKey, hash[:])
-	if perr != nil {
-		return 0, nil, s.engineError(perr)
+	res, err := s.submit(r, c, idemKey, hash[:])
+	if err != nil {
+		// A retry answers what the first request was answered, even if the rules would
+		// now refuse it. Looked up only on a refusal: an accept's own commit looks the key
+		// up anyway, and a lookup of a key not stored walks every level of Badger.
+		prev, perr := s.opts.Engine.Replay(c.account.ID, idemKey, hash[:])
+		if perr != nil {
+			return 0, nil, s.engineError(perr)
+		}
+		if prev != nil {
+			return http.StatusAccepted, json.RawMessage(prev.Response), nil
+		}
+		return 0, nil, err
 	}
-	if prev != nil {
-		return http.StatusAccepted, json.RawMessage(prev.Response), nil
-	}
+	return http.StatusAccepted, json.RawMessage(res.Response), nil
+}
+
+// submit validates a send request and queues its message; a repeated idempotency key
+// with the same body gets the first answer from the engine.
+func (s *Server) submit(r *http.Request, c *caller, idemKey string, hash []byte) (*engine.SubmitResult, error) {
 	var req sendRequest
 	if err := decodeStrict(c.body, &req); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	m, send, err := s.buildMessage(&req, c.account)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	res, serr := s.opts.Engine.Submit(r.Context(), engine.SubmitRequest{
-		Message: m, Send: send, IdempotencyKey: idemKey, RequestHash: hash[:],
+		Message: m, Send: send, IdempotencyKey: idemKey, RequestHash: hash,
 		Render: func(m *engine.Message) ([]byte, error) { return json.Marshal(s.acceptedView(m)) },
 	})
 	if serr != nil {
-		return 0, nil, s.engineError(serr)
+		return nil, s.engineError(serr)
 	}
-	return http.StatusAccepted, json.RawMessage(res.Response), nil
+	return res, nil
 }
 
 // buildMessage validates the request and turns it into the engine's message and the

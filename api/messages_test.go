@@ -508,6 +508,10 @@ func TestIdempotentReplayAfterRulesChanged(t *testing.T) {
 	}
 	wantError(t, e.do("POST", "/v1/messages", keySendA, strings.Replace(body, "kak", "bu", 1), "Idempotency-Key", "reply-1"),
 		409, "idempotency_conflict", "Idempotency-Key")
+	// The same body under a key never answered is refused: the window is closed.
+	if r := e.do("POST", "/v1/messages", keySendA, body, "Idempotency-Key", "reply-2"); r.status/100 != 4 {
+		t.Errorf("a new key after the window closed: %d %s, want a refusal", r.status, r.body)
+	}
 	if n := e.count("acct_a"); n != 1 {
 		t.Errorf("%d messages, want 1", n)
 	}
