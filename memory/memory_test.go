@@ -175,5 +175,4 @@ func TestRunLooksEveryInterval(t *testing.T) {
 	if rt.trims != 1 {
 		t.Fatalf("%d trims after two looks, want 1", rt.trims)
 	}
-	runtime.KeepAlive(tr)
 }
