@@ -46,7 +46,7 @@ func putState(b []byte, s State) []byte {
 			return append(b, byte(c))
 		}
 	}
-	return putStr(append(b, 0), string(s))
+	return putStr(append(b, 0), s)
 }
 
 func (d *decoder) state() State {
@@ -246,7 +246,8 @@ func decodeV1(b []byte, m *Message) error {
 	return nil
 }
 
-func putStr(b []byte, s string) []byte {
+// putStr writes a string or a byte slice with its length.
+func putStr[S ~string | ~[]byte](b []byte, s S) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }

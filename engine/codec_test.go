@@ -195,6 +195,10 @@ func TestIdempotencyRecord(t *testing.T) {
 	if len(bin) >= len(stored)*3/4 {
 		t.Fatalf("binary record %d bytes, JSON %d", len(bin), len(stored))
 	}
+	// One allocation per send that names a key: the record, sized up front.
+	if n := testing.AllocsPerRun(100, func() { encodeIdem(rec) }); n != 1 {
+		t.Fatalf("encodeIdem made %v allocations, want 1", n)
+	}
 }
 
 func FuzzDecodeIdempotencyRecord(f *testing.F) {

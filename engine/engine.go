@@ -320,17 +320,18 @@ type idemRecord struct {
 
 // idemRecordV1 starts an idempotency record in the binary form: the hash, the message
 // id, the creation time and the answer, each as the message codec writes them. Records
-// stored before it are JSON (which starts with '{') and still read: 480 bytes of JSON
-// with the answer in base64, against about 330 in this form, on every send that names a key.
+// stored before it are JSON (which starts with '{') and still read. In kirim bench the
+// idempotency records were 480 bytes written per accept as JSON (the answer in base64),
+// 320 in this form.
 const idemRecordV1 = 1
 
 func encodeIdem(rec idemRecord) []byte {
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(rec.Hash)+len(rec.MessageID)+len(rec.Response))
+	b := make([]byte, 0, 1+4*binary.MaxVarintLen64+len(rec.Hash)+len(rec.MessageID)+len(rec.Response))
 	b = append(b, idemRecordV1)
-	b = putStr(b, string(rec.Hash))
+	b = putStr(b, rec.Hash)
 	b = putStr(b, rec.MessageID)
 	b = putTime(b, rec.CreatedAt)
-	return putStr(b, string(rec.Response))
+	return putStr(b, rec.Response)
 }
 
 func decodeIdem(b []byte) (idemRecord, error) {

@@ -73,9 +73,10 @@ func (t *Trimmer) defaults() {
 	if t.Interval <= 0 {
 		t.Interval = DefaultInterval
 	}
-	if t.MaxWait < t.Interval {
-		t.MaxWait = max(DefaultMaxWait, t.Interval)
+	if t.MaxWait <= 0 {
+		t.MaxWait = DefaultMaxWait
 	}
+	t.MaxWait = max(t.MaxWait, t.Interval)
 	if t.MinFreed == 0 {
 		t.MinFreed = DefaultMinFreed
 	}
