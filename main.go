@@ -499,11 +499,31 @@ func (m *Main) Close() error {
 	m.bg.Wait()
 	m.stopLedger()
 	if m.DB != nil {
-		if err := m.DB.Close(); err != nil {
+		// Storage gets what is left of the deadline, but at least storageCloseGrace: its
+		// last flush is what makes the next start quick, and the engine may have used up
+		// the deadline.
+		sctx, scancel := context.WithDeadline(context.Background(), latest(deadlineOf(ctx), time.Now().Add(storageCloseGrace)))
+		defer scancel()
+		if err := m.DB.CloseContext(sctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// storageCloseGrace is the least time a stopping server gives storage to close.
+const storageCloseGrace = 5 * time.Second
+
+func deadlineOf(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func checkDemoKey(cfg *config.Config) error {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -295,6 +296,22 @@ func (d *DB) Close() error {
 		}
 	})
 	return d.closeErr
+}
+
+// CloseContext is Close that stops waiting when ctx ends. Badger's close flushes the
+// last memtable to a table, and a flush the disk refuses (full, or the directory gone)
+// is retried forever; a process told to stop must still stop. Giving up loses nothing:
+// every acknowledged write is already synced in the write-ahead log, which the next
+// Open replays, as after a kill. The close goes on in the background.
+func (d *DB) CloseContext(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- d.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("storage: close: gave up waiting (acknowledged writes are in the write-ahead log, replayed at the next open): %w", ctx.Err())
+	}
 }
 
 // View runs fn against a read-only snapshot of committed data.

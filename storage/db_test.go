@@ -653,6 +653,40 @@ func TestCloseDrainsQueuedCommits(t *testing.T) {
 	}
 }
 
+// A close that cannot finish (here the committer is stuck; in life, a disk that refuses
+// Badger's last flush) must not keep a stopping process alive, and giving up on it must
+// lose no acknowledged write.
+func TestCloseContextGivesUp(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(Options{Dir: dir, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set(t, d, "k/acked", "x")
+	release, blocked := blockCommitter(t, d)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = d.CloseContext(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("CloseContext with a stuck close: %v, want context.Canceled", err)
+	}
+	if !strings.Contains(err.Error(), "write-ahead log") {
+		t.Errorf("error %q does not say where acknowledged writes are", err)
+	}
+	// The close went on in the background and finishes once it can.
+	release()
+	if err := recv(t, blocked); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CloseContext(context.Background()); err != nil {
+		t.Fatalf("CloseContext after the stuck close finished: %v", err)
+	}
+	d = mustOpen(t, Options{Dir: dir})
+	if got := get(t, d, "k/acked"); got != "x" {
+		t.Errorf("acknowledged write read %q after the abandoned close", got)
+	}
+}
+
 func TestAfterClose(t *testing.T) {
 	d, err := Open(Options{InMemory: true, Logger: quietLogger()})
 	if err != nil {
