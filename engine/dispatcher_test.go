@@ -452,7 +452,7 @@ func TestLimiter(t *testing.T) {
 	now := t0
 	l := newLimiter(80, now)
 	if got := l.available(now); got != 2 {
-		t.Errorf("burst %d, want 2 (3%% of 80)", got)
+		t.Errorf("burst %d, want 2 (the least burst; 1%% of 80 is less)", got)
 	}
 	l.take(now, 2)
 	if got := l.available(now); got != 0 {
@@ -502,6 +502,45 @@ func TestLimiter(t *testing.T) {
 	}
 	if l.cur < 1 {
 		t.Errorf("backed off below one per second: %v", l.cur)
+	}
+}
+
+// TestLimiterWindow takes every token the moment it is granted, for five seconds, and
+// checks both sides of the bucket's trade: no one-second window holds more than the
+// number's MPS less the 1 % margin, and the sustained rate stays within 3 % of the MPS
+// (3 sends for small numbers).
+func TestLimiterWindow(t *testing.T) {
+	for _, mps := range []int{1, 2, 10, 80, 250, 1000} {
+		t.Run(fmt.Sprint(mps), func(t *testing.T) {
+			l := newLimiter(mps, t0)
+			var sent []time.Time
+			const span = 5 * time.Second
+			step := 100 * time.Microsecond
+			for at := t0; at.Before(t0.Add(span)); at = at.Add(step) {
+				for range l.available(at) {
+					l.take(at, 1)
+					sent = append(sent, at)
+				}
+			}
+			most := mps
+			if mps >= 10 {
+				most = mps - max(1, mps/100)
+			}
+			for i, first := 0, 0; i < len(sent); i++ {
+				for sent[i].Sub(sent[first]) >= time.Second {
+					first++
+				}
+				if n := i - first + 1; n > most {
+					t.Fatalf("%d sends in the second from %v, want at most %d", n, sent[first].Sub(t0), most)
+				}
+			}
+			if mps >= 80 {
+				want := min(0.97*float64(mps), float64(mps-3))
+				if perSec := float64(len(sent)) / span.Seconds(); perSec < want {
+					t.Errorf("sustained %.1f per second, want at least %.1f", perSec, want)
+				}
+			}
+		})
 	}
 }
 
