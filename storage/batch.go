@@ -76,7 +76,7 @@ func (b *Batch) Flush() error {
 			err = fmt.Errorf("storage: batch flush: %w", err)
 			return
 		}
-		if err = b.d.bdb.Sync(); err != nil {
+		if err = b.d.sync(); err != nil {
 			err = fmt.Errorf("storage: batch sync: %w", err)
 		}
 	})

@@ -117,7 +117,7 @@ func (d *DB) syncer(in <-chan *group, done chan<- struct{}) {
 			wrote = wrote || g.wrote
 		}
 		if wrote {
-			if err := d.bdb.Sync(); err != nil {
+			if err := d.sync(); err != nil {
 				err = fmt.Errorf("storage: commit: sync: %w", err)
 				d.log.Error("storage: sync failed", "err", err)
 				for _, g := range groups {

@@ -232,6 +232,7 @@ type DB struct {
 		commits, groups, syncs, splits, largest, gcRewrites atomic.Int64
 	}
 	written *writeCounter
+	logs    *rotatedLogs // nil in memory
 }
 
 // Open opens (or creates) the store described by opts.
@@ -244,7 +245,15 @@ func Open(opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", opts.Dir, err)
 	}
+	var logs *rotatedLogs
+	if !opts.InMemory {
+		if logs, err = newRotatedLogs(opts.Dir); err != nil {
+			_ = bdb.Close()
+			return nil, err
+		}
+	}
 	d := &DB{
+		logs:          logs,
 		bdb:           bdb,
 		opts:          opts,
 		log:           opts.Logger,
@@ -294,6 +303,9 @@ func (d *DB) Close() error {
 		if err := d.bdb.Close(); err != nil {
 			d.closeErr = fmt.Errorf("storage: close: %w", err)
 		}
+		if d.logs != nil {
+			_ = d.logs.close()
+		}
 	})
 	return d.closeErr
 }
@@ -340,6 +352,9 @@ type Stats struct {
 	Splits       int64 `json:"splits"`        // transactions committed early because a group outgrew one
 	LargestGroup int64 `json:"largest_group"` // most commits in one group so far
 	GCRewrites   int64 `json:"gc_rewrites"`   // value-log files rewritten by GC
+	// LogsSynced counts write-ahead and value-log files synced after Badger moved on to
+	// the next one (durable.go).
+	LogsSynced int64 `json:"logs_synced"`
 
 	// Written is the bytes of keys and values written since Open, by key prefix
 	// (Prefixes; "other" for keys outside them): by Commit once committed, by a Batch
@@ -361,6 +376,7 @@ func (d *DB) Stats() Stats {
 	if d.opts.InMemory {
 		return s
 	}
+	s.LogsSynced = d.logs.count()
 	// Badger's own Size() is refreshed once a minute; the directory is small enough to
 	// list on demand.
 	entries, err := os.ReadDir(d.opts.Dir)
