@@ -31,6 +31,20 @@ const (
 	DefaultMaxBatch         = 1024
 )
 
+// level0Tables is how many tables (flushed memtables) level 0 gathers before they are
+// compacted into the level below, and level0Stall how many stop writes until that is
+// done. Badger's defaults (5 and 15) suit reads; Kirim mostly writes, and a compaction
+// merges all of level 0 with what it overlaps below, so gathering more per compaction
+// rewrites the level below less often. Measured with kirim bench, 300,000 accepts in one
+// run each: 231 µs of CPU per accept and a p99 of 74 ms with 5 tables, 189 µs and
+// 36 ms with 12, 183 µs and 29 ms with 20. A lookup checks the bloom filter of each
+// level-0 table, a fraction of a microsecond each; dispatch CPU per message did not
+// move (499 and 497 µs with 5 and 16).
+const (
+	level0Tables = 16
+	level0Stall  = 2 * level0Tables
+)
+
 // numCompactors matches the two cores of the machines Kirim is sized for; Badger wants
 // at least two (the first one prioritises level 0).
 const numCompactors = 2
@@ -191,6 +205,8 @@ func (o Options) badger() badger.Options {
 	bo := badger.DefaultOptions(dir)
 	// One table size at every level: see Options.TableSize.
 	bo.TableSizeMultiplier = 1
+	bo.NumLevelZeroTables = level0Tables
+	bo.NumLevelZeroTablesStall = level0Stall
 	return bo.
 		WithBaseTableSize(o.TableSize).
 		WithValueThreshold(min(1<<20, o.MemTableSize/16)).
