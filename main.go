@@ -502,7 +502,11 @@ func (m *Main) Close() error {
 		// Storage gets what is left of the deadline, but at least storageCloseGrace: its
 		// last flush is what makes the next start quick, and the engine may have used up
 		// the deadline.
-		sctx, scancel := context.WithDeadline(context.Background(), latest(deadlineOf(ctx), time.Now().Add(storageCloseGrace)))
+		deadline, _ := ctx.Deadline()
+		if least := time.Now().Add(storageCloseGrace); deadline.Before(least) {
+			deadline = least
+		}
+		sctx, scancel := context.WithDeadline(context.Background(), deadline)
 		defer scancel()
 		if err := m.DB.CloseContext(sctx); err != nil {
 			errs = append(errs, err)
@@ -513,18 +517,6 @@ func (m *Main) Close() error {
 
 // storageCloseGrace is the least time a stopping server gives storage to close.
 const storageCloseGrace = 5 * time.Second
-
-func deadlineOf(ctx context.Context) time.Time {
-	d, _ := ctx.Deadline()
-	return d
-}
-
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
 
 func checkDemoKey(cfg *config.Config) error {
 	if cfg.Provider.Kind == config.ProviderSandbox {

@@ -532,10 +532,10 @@ func backoff(n int) time.Duration {
 // limiter is a token bucket at the number's throughput that slows down after throttling
 // errors and recovers step by step. In any one second it grants at most its burst plus
 // its rate, which is kept under the provider's limit. The burst is small (1 %, at least
-// two from 10 msg/s up): workers reserve tokens ahead of time and the dispatcher claims messages a
-// twentieth of a second ahead, so the bucket only fills while the number has nothing
-// to send, and every token given to the burst is one less of sustained rate (with 3 %,
-// a number at 1,000 msg/s could not sustain more than 960).
+// two from 10 msg/s up): workers reserve tokens ahead of time and the dispatcher claims
+// messages a twentieth of a second ahead, so the bucket only fills while the number has
+// nothing to send, and every token given to the burst is one less of sustained rate
+// (with 3 %, a number at 1,000 msg/s could not sustain more than 960).
 type limiter struct {
 	mu     sync.Mutex
 	lim    *rate.Limiter

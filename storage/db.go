@@ -37,7 +37,7 @@ const (
 // merges all of level 0 with what it overlaps below, so gathering more per compaction
 // rewrites the level below less often. Measured with kirim bench, 300,000 accepts in one
 // run each: 231 µs of CPU per accept and a p99 of 74 ms with 5 tables, 189 µs and
-// 36 ms with 12, 183 µs and 29 ms with 20. A lookup checks the bloom filter of each
+// 36 ms with 12, 181 µs and 40 ms with 16, 183 µs and 29 ms with 20. A lookup checks the bloom filter of each
 // level-0 table, a fraction of a microsecond each; dispatch CPU per message did not
 // move (499 and 497 µs with 5 and 16).
 const (

@@ -15,6 +15,7 @@ import (
 func watchLogSyncs(d *DB) func() map[string]bool {
 	var mu sync.Mutex
 	synced := map[string]bool{}
+	d.logs.mu.Lock()
 	inner := d.logs.fsync
 	d.logs.fsync = func(path string) error {
 		mu.Lock()
@@ -22,6 +23,7 @@ func watchLogSyncs(d *DB) func() map[string]bool {
 		mu.Unlock()
 		return inner(path)
 	}
+	d.logs.mu.Unlock()
 	return func() map[string]bool {
 		mu.Lock()
 		defer mu.Unlock()
