@@ -1,9 +1,7 @@
-package main
+package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,14 +13,15 @@ import (
 // cmdBackup streams an online backup from the running server (Badger locks its
 // directory, so the backup is taken by the process that holds it).
 func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs := newFlags("backup", "kirim backup FILE [--server URL] [--key KEY]",
+		"Streams an online backup of the running server's data directory into FILE (written to FILE.partial, synced, then renamed).")
 	server := fs.String("server", "http://127.0.0.1:8080", "the running Kirim's API address")
 	key := fs.String("key", os.Getenv("KIRIM_API_KEY"), "an admin API key (default $KIRIM_API_KEY)")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("backup: want the output FILE")
+		return usagef(fs, "backup: want the output FILE")
 	}
 	out := fs.Arg(0)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *server+"/v1/admin/backup", nil)
@@ -63,13 +62,13 @@ func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func cmdRestore(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs := newFlags("restore", "kirim restore FILE --data DIR", "Restores a backup taken by `kirim backup` into an empty (or absent) data directory.")
 	dir := fs.String("data", "", "an empty (or absent) data directory to restore into")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || *dir == "" {
-		return errors.New("restore: want FILE and --data DIR")
+		return usagef(fs, "restore: want FILE and --data DIR")
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {

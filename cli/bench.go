@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"kirim/memory"
 	"kirim/provider"
 	"kirim/storage"
 )
@@ -32,8 +33,9 @@ import (
 // the same run, Kirim's own figures, with Kirim running as a child `kirim serve` on
 // loopback with the embedded sandbox as its provider. Users run it to size a VPS.
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("bench", "kirim bench [flags]", `Measures this machine: the ceilings (loopback HTTP, Badger group commit) and, in the same
+run, Kirim's accepts, webhook ingest, dispatch rates and memory, with a child kirim serve on
+loopback and the embedded sandbox as its provider.`)
 	accepts := fs.Int("accepts", 100000, "messages accepted in the accept phase (they then wait in the queue)")
 	clients := fs.Int("clients", 64, "concurrent HTTP clients")
 	window := fs.Duration("window", 10*time.Second, "how long each dispatch rate is measured")
@@ -41,16 +43,19 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	keep := fs.Bool("keep", false, "keep the temporary data directory")
 	memLimit := fs.Int("memory-limit-mb", 0, "server.memory_limit_mb of the measured kirim (GOMEMLIMIT); 0 leaves it unset, as config.example.toml does")
 	small := fs.Bool("small", false, "measure the small-memory settings for a 1 GB VPS (config.example.toml), memory limit included")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef(fs, "bench: unexpected argument %q", fs.Arg(0))
 	}
 	b := &bench{out: stdout, clients: *clients, memLimit: *memLimit}
 	if *small {
-		b.storage = smallVPSStorage
+		b.storage = SmallVPSStorage
 		limitSet := false
 		fs.Visit(func(f *flag.Flag) { limitSet = limitSet || f.Name == "memory-limit-mb" })
 		if !limitSet {
-			b.memLimit = smallVPSMemoryLimitMB
+			b.memLimit = SmallVPSMemoryLimitMB
 		}
 	}
 	dir, err := os.MkdirTemp("", "kirim-bench-")
@@ -173,9 +178,9 @@ const settle = 30 * time.Second
 
 // The settings config.example.toml and the README give for a 1 GB VPS running large
 // campaigns: small memtables and tables, compressed, under a tight memory limit.
-const smallVPSMemoryLimitMB = 100
+const SmallVPSMemoryLimitMB = 100
 
-var smallVPSStorage = map[string]string{"memtable_mb": "4", "table_mb": "0.25", "compression": "zstd", "block_cache_mb": "8"}
+var SmallVPSStorage = map[string]string{"memtable_mb": "4", "table_mb": "0.25", "compression": "zstd", "block_cache_mb": "8"}
 
 // tomlValue writes v as a TOML number or boolean when it is one, else as a string.
 func tomlValue(v string) string {
@@ -293,32 +298,7 @@ func procCPU(pid int) time.Duration {
 }
 
 // rssMB reads the child's resident set (see rssMB).
-func (c *child) rssMB() (total, anon int) { return rssMB(c.cmd.Process.Pid) }
-
-// rssMB reads a process's resident set from /proc in MB: the whole (VmRSS), and the
-// part that is the process's own memory (RssAnon) rather than pages of files it maps
-// (RssFile: Badger maps its tables and value log, and the kernel reclaims those pages
-// under pressure).
-func rssMB(pid int) (total, anon int) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.Atoi(f[1])
-		switch f[0] {
-		case "VmRSS:":
-			total = kb / 1024
-		case "RssAnon:":
-			anon = kb / 1024
-		}
-	}
-	return total, anon
-}
+func (c *child) rssMB() (total, anon int) { return memory.RSSMB(c.cmd.Process.Pid) }
 
 // run calls do from b.clients goroutines until n calls were made or d passed (n or d
 // may be zero), and returns the calls per second and their latencies. Each goroutine

@@ -1,9 +1,8 @@
-package main
+package cli
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -32,17 +31,17 @@ const (
 // cmdImport uploads a CSV or XLSX file to the running server as a list, then follows
 // the import to its end with a progress line on stderr.
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("import", "kirim import FILE --list NAME [--config FILE] [--server URL] [--key KEY]",
+		"Uploads a CSV or XLSX contact list to the running server and follows the import to its end.")
 	list := fs.String("list", "", "the list's name; an existing list of that name is appended to")
 	cfgPath := fs.String("config", "", "configuration file; gives the server address and, failing --key, a key")
 	server := fs.String("server", "", "the running Kirim's API address (default from --config, else http://127.0.0.1:8080)")
 	key := fs.String("key", os.Getenv("KIRIM_API_KEY"), "an API key with the campaigns and send scopes (default $KIRIM_API_KEY)")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || *list == "" {
-		return errors.New("import: want FILE and --list NAME")
+		return usagef(fs, "import: want FILE and --list NAME")
 	}
 	base, apiKey, err := serverTarget(*cfgPath, *server, *key, "import", configCampaignsKey)
 	if err != nil {

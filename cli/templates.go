@@ -1,11 +1,9 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -52,15 +50,17 @@ func serverTarget(cfgPath, server, key, cmd string, keyOf func(*config.Config) s
 // cmdTemplates runs template commands through the running server: serve holds the
 // Badger directory, so only it can write the store.
 func cmdTemplates(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "sync" {
-		return errors.New("templates: want `sync`")
+	_, rest, err := subcommand("templates", "kirim templates sync [--config FILE] [--server URL] [--key KEY] [--from ALIAS]", args, "sync")
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("templates sync", flag.ContinueOnError)
+	fs := newFlags("templates sync", "kirim templates sync [--config FILE] [--server URL] [--key KEY] [--from ALIAS]",
+		"Asks the running server to pull the provider's template list into its store.")
 	cfgPath := fs.String("config", "", "configuration file; gives the server address and, failing --key, an admin key")
 	server := fs.String("server", "", "the running Kirim's API address (default from --config, else http://127.0.0.1:8080)")
 	key := fs.String("key", os.Getenv("KIRIM_API_KEY"), "an admin API key (default $KIRIM_API_KEY)")
 	from := fs.String("from", "", "sync only this number's WABA (alias); default every WABA")
-	if err := fs.Parse(reorder(args[1:])); err != nil {
+	if err := parseFlags(fs, rest); err != nil {
 		return err
 	}
 	base, apiKey, err := serverTarget(*cfgPath, *server, *key, "templates sync", configAdminKey)

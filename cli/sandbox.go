@@ -1,9 +1,8 @@
-package main
+package cli
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -19,13 +18,12 @@ import (
 // cmdSandbox runs the Cloud API simulator alone, e.g. for a system under test that
 // speaks the Cloud API itself.
 func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("sandbox", "kirim sandbox [--listen ADDR] [flags]", "Runs the Cloud API simulator alone (see docs/sandbox.md).")
 	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	var opts sandbox.Options
-	opts.RegisterFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	opts.RegisterFlags(fs.FlagSet)
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	opts.Logger = newLogger(stderr, *level)

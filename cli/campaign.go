@@ -1,9 +1,7 @@
-package main
+package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,21 +13,22 @@ import (
 
 // cmdCampaign runs campaign commands against the running server.
 func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "watch" {
-		return errors.New("campaign: want `watch ID`")
+	_, rest, err := subcommand("campaign", "kirim campaign watch ID [--config FILE] [--server URL] [--key KEY]", args, "watch")
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("campaign watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("campaign watch", "kirim campaign watch ID [--config FILE] [--server URL] [--key KEY] [--once]",
+		"Follows a campaign until every recipient is settled and its spend is final: a progress line on a terminal, plain lines otherwise.")
 	cfgPath := fs.String("config", "", "configuration file; gives the server address and, failing --key, an admin key")
 	server := fs.String("server", "", "the running Kirim's API address (default from --config, else http://127.0.0.1:8080)")
 	key := fs.String("key", os.Getenv("KIRIM_API_KEY"), "an API key with the campaigns scope (default $KIRIM_API_KEY)")
 	every := fs.Duration("every", time.Second, "how often to refresh")
 	once := fs.Bool("once", false, "print the progress once and exit")
-	if err := fs.Parse(reorder(args[1:])); err != nil {
+	if err := parseFlags(fs, rest); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("campaign watch: give the campaign id")
+		return usagef(fs, "campaign watch: give the campaign id")
 	}
 	id := fs.Arg(0)
 	base, apiKey, err := serverTarget(*cfgPath, *server, *key, "campaign watch", configCampaignsKey)

@@ -1,10 +1,13 @@
-package main
+package e2e
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"kirim/cli"
+	"kirim/internal/kirimtest"
+	"kirim/memory"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -98,7 +101,7 @@ func (c *cluster) upload(name, file string) string {
 	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(b, &started) != nil {
 		c.t.Fatalf("POST /v1/lists: %d %s", resp.StatusCode, b)
 	}
-	waitFor(c.t, "the import", 5*time.Minute, func() bool {
+	kirimtest.WaitFor(c.t, "the import", 5*time.Minute, func() bool {
 		var im struct {
 			Status string `json:"status"`
 		}
@@ -114,8 +117,8 @@ type e2eProgress struct {
 		State      string           `json:"state"`
 		Recipients int64            `json:"recipients"`
 		Counts     map[string]int64 `json:"counts"`
-		Quoted     e2eMoney         `json:"quoted"`
-		Spend      e2eMoney         `json:"spend"`
+		Quoted     kirimtest.Money  `json:"quoted"`
+		Spend      kirimtest.Money  `json:"spend"`
 	} `json:"progress"`
 }
 
@@ -162,8 +165,8 @@ currency = "IDR"
 	if !small {
 		t.Setenv("KIRIM_SERVER_MEMORY_LIMIT_MB", "150")
 	} else {
-		t.Setenv("KIRIM_SERVER_MEMORY_LIMIT_MB", strconv.Itoa(smallVPSMemoryLimitMB))
-		for k, v := range smallVPSStorage {
+		t.Setenv("KIRIM_SERVER_MEMORY_LIMIT_MB", strconv.Itoa(cli.SmallVPSMemoryLimitMB))
+		for k, v := range cli.SmallVPSStorage {
 			t.Setenv("KIRIM_STORAGE_"+strings.ToUpper(k), v)
 		}
 	}
@@ -183,7 +186,7 @@ currency = "IDR"
 	}
 	startKirim()
 	logRSS := func(when string) {
-		total, anon := rssMB(c.kirim.cmd.Process.Pid)
+		total, anon := memory.RSSMB(c.kirim.cmd.Process.Pid)
 		t.Logf("RSS %s: %d MB (anonymous %d MB)", when, total, anon)
 	}
 
@@ -204,7 +207,7 @@ currency = "IDR"
 	}
 	c.must(201, "POST", "/v1/topups", map[string]any{"amount_micros": int64(n) * 1000 * 1_000_000, "reference": "E2E-CAMPAIGN"}, &tu)
 	c.must(200, "POST", "/v1/topups/"+tu.ID+"/confirm", nil, nil)
-	waitFor(t, "hello_world in the catalog", 30*time.Second, func() bool {
+	kirimtest.WaitFor(t, "hello_world in the catalog", 30*time.Second, func() bool {
 		return c.get("http://"+c.api+"/v1/templates/hello_world?language=en_US", nil) == 200
 	})
 
@@ -214,8 +217,8 @@ currency = "IDR"
 	c.must(201, "POST", "/v1/campaigns", map[string]any{"name": "Crash test", "template": map[string]string{"name": "hello_world", "language": "en_US"},
 		"list_ids": []string{list}}, &created)
 	var quote struct {
-		Recipients int64    `json:"recipients"`
-		Cost       e2eMoney `json:"cost"`
+		Recipients int64           `json:"recipients"`
+		Cost       kirimtest.Money `json:"cost"`
 	}
 	c.must(200, "POST", "/v1/campaigns/"+created.ID+"/quote", nil, &quote)
 	if quote.Recipients != int64(n) || quote.Cost.AmountMicros != int64(n)*300*1_000_000 {
@@ -223,7 +226,7 @@ currency = "IDR"
 	}
 	logRSS("after the quote")
 	c.must(200, "POST", "/v1/campaigns/"+created.ID+"/launch", nil, nil)
-	waitFor(t, "the rows", time.Minute, func() bool { return c.campaign(created.ID).Progress.Recipients == int64(n) })
+	kirimtest.WaitFor(t, "the rows", time.Minute, func() bool { return c.campaign(created.ID).Progress.Recipients == int64(n) })
 	logRSS("with the rows written")
 
 	// saveHeap saves Kirim's heap profile in the temp directory, with KIRIM_E2E_PPROF.
@@ -258,7 +261,7 @@ currency = "IDR"
 				case <-stop:
 					return
 				case <-tick.C:
-					total, anon := rssMB(pid)
+					total, anon := memory.RSSMB(pid)
 					rssMu.Lock()
 					peak := anon > maxAnon+8
 					maxRSS, maxAnon = max(maxRSS, total), max(maxAnon, anon)
@@ -274,7 +277,7 @@ currency = "IDR"
 	stopWatch := watch()
 	reach := func(what string, frac float64) {
 		t.Helper()
-		waitFor(t, what, 10*time.Minute, func() bool { return c.campaign(created.ID).settled() >= int64(frac*float64(n)) })
+		kirimtest.WaitFor(t, what, 10*time.Minute, func() bool { return c.campaign(created.ID).settled() >= int64(frac*float64(n)) })
 	}
 	reach("a quarter sent", 0.25)
 	logRSS("at a quarter")
@@ -302,7 +305,7 @@ currency = "IDR"
 	// Messages in flight at a crash settle from their webhooks; those claimed but never
 	// handed over fail by the unknown policy and are retried (their class allows it).
 	for attempt := 0; ; attempt++ {
-		waitFor(t, "the run to settle", 10*time.Minute, func() bool {
+		kirimtest.WaitFor(t, "the run to settle", 10*time.Minute, func() bool {
 			p := c.campaign(created.ID)
 			return p.State == "completed"
 		})
@@ -320,7 +323,7 @@ currency = "IDR"
 		t.Logf("retry %d: %d requeued of %v", attempt+1, rr.Requeued, p.Progress.Counts)
 	}
 	logRSS("with the run complete")
-	waitFor(t, "every capture", 2*time.Minute, func() bool {
+	kirimtest.WaitFor(t, "every capture", 2*time.Minute, func() bool {
 		p := c.campaign(created.ID)
 		return p.Progress.Spend.AmountMicros == quote.Cost.AmountMicros
 	})

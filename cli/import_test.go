@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -41,8 +41,8 @@ func TestCmdImport(t *testing.T) {
 	defer srv.Close()
 
 	var stdout, stderr bytes.Buffer
-	file := filepath.Join("campaign", "lists", "testdata", "excel_id_semicolon.csv")
-	err = run(context.Background(), []string{"import", file, "--list", "Pelanggan", "--server", srv.URL, "--key", key}, &stdout, &stderr)
+	file := filepath.Join("..", "campaign", "lists", "testdata", "excel_id_semicolon.csv")
+	err = Run(context.Background(), []string{"import", file, "--list", "Pelanggan", "--server", srv.URL, "--key", key}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr.String())
 	}
@@ -69,11 +69,11 @@ func TestCmdImport(t *testing.T) {
 	if err := os.WriteFile(noPhone, []byte("Nama,Kota\nBudi,Jakarta\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err = run(context.Background(), []string{"import", noPhone, "--list", "Other", "--server", srv.URL, "--key", key}, &stdout, &stderr)
+	err = Run(context.Background(), []string{"import", noPhone, "--list", "Other", "--server", srv.URL, "--key", key}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "no phone column") || !strings.Contains(err.Error(), "missing_phone_column") {
 		t.Fatalf("refused import: %v", err)
 	}
-	if err := run(context.Background(), []string{"import", file}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "--list") {
+	if err := Run(context.Background(), []string{"import", file}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "--list") {
 		t.Fatalf("without --list: %v", err)
 	}
 }

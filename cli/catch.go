@@ -1,8 +1,7 @@
-package main
+package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,11 +14,10 @@ import (
 // cmdCatch is a webhook catcher for trying the sandbox (or a provider) by hand: it
 // prints every webhook it receives and whether its X-Hub-Signature-256 verifies.
 func cmdCatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("catch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("catch", "kirim catch [--listen ADDR] [--app-secret S]", "Prints every webhook it receives and whether its X-Hub-Signature-256 verifies.")
 	listen := fs.String("listen", "127.0.0.1:9999", "address to listen on")
 	secret := fs.String("app-secret", "", "app secret to verify X-Hub-Signature-256 with")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *listen)

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"kirim/internal/kirimtest"
 	"net"
 	"net/http"
 	"os"
@@ -39,7 +40,7 @@ func kirimBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "kirim")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", binPath, "kirim").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -112,21 +113,6 @@ func tail(s string, n int) string {
 	return s
 }
 
-// waitFor polls cond until it holds or the deadline passes. It waits on real processes,
-// so it polls; no assertion depends on how long anything takes.
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
 const e2eKey = "e2e_test_key_0123456789"
 
 type cluster struct {
@@ -181,13 +167,13 @@ id = "acme"
 	c.sandbox = start(t, bin, "sandbox", "--listen", c.sb, "--webhook-url", "http://"+c.api+"/webhook",
 		"--app-secret", "e2e-secret", "--token", "e2e-token", "--throughput", "1000", "--messaging-limit", "-1",
 		"--pair-gap", "-1s", "--read-rate", readRate)
-	waitFor(t, "sandbox", 20*time.Second, func() bool { return c.get("http://"+c.sb+"/_sandbox/stats", nil) == 200 })
+	kirimtest.WaitFor(t, "sandbox", 20*time.Second, func() bool { return c.get("http://"+c.sb+"/_sandbox/stats", nil) == 200 })
 	return c
 }
 
 func (c *cluster) startKirim() {
 	c.kirim = start(c.t, c.bin, "serve", "--config", c.cfg)
-	waitFor(c.t, "kirim", 30*time.Second, func() bool { return c.get("http://"+c.api+"/healthz", nil) == 200 })
+	kirimtest.WaitFor(c.t, "kirim", 30*time.Second, func() bool { return c.get("http://"+c.api+"/healthz", nil) == 200 })
 }
 
 func (c *cluster) get(url string, out any) int {
@@ -343,7 +329,7 @@ func TestCrashDuringDispatch(t *testing.T) {
 	if len(ids) != n {
 		t.Fatalf("accepted %d of %d", len(ids), n)
 	}
-	waitFor(t, "dispatch under way", 60*time.Second, func() bool { return c.stats().Accepted >= 1500 })
+	kirimtest.WaitFor(t, "dispatch under way", 60*time.Second, func() bool { return c.stats().Accepted >= 1500 })
 	c.kirim.kill9(t)
 	before := c.stats().Accepted
 	if before >= n {
@@ -351,7 +337,7 @@ func TestCrashDuringDispatch(t *testing.T) {
 	}
 	c.startKirim()
 	unsettled := []string{"queued", "waiting", "dispatching", "unknown"}
-	waitFor(t, "every message to settle", 3*time.Minute, func() bool {
+	kirimtest.WaitFor(t, "every message to settle", 3*time.Minute, func() bool {
 		for _, s := range unsettled {
 			if c.countStatus(s) != 0 {
 				return false
@@ -412,13 +398,13 @@ func TestCrashAfterWebhookAck(t *testing.T) {
 		t.Fatalf("accepted %d of %d", len(ids), n)
 	}
 	// Each message gets sent and delivered: 2n statuses, all answered 200 by Kirim.
-	waitFor(t, "all statuses acknowledged", 60*time.Second, func() bool {
+	kirimtest.WaitFor(t, "all statuses acknowledged", 60*time.Second, func() bool {
 		s := c.stats()
 		return s.Webhooks.StatusesPosted >= 2*n && s.Webhooks.Pending == 0 && s.Webhooks.Scheduled == 0
 	})
 	c.kirim.kill9(t)
 	c.startKirim()
-	waitFor(t, "every message delivered", 2*time.Minute, func() bool { return c.countStatus("delivered") == n })
+	kirimtest.WaitFor(t, "every message delivered", 2*time.Minute, func() bool { return c.countStatus("delivered") == n })
 	for _, id := range ids[:50] {
 		if m := c.message(id); m.Status != "delivered" {
 			t.Fatalf("%s is %s", id, m.Status)

@@ -1,8 +1,6 @@
-package main
+package cli
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,14 +17,15 @@ const verifyMemTableMB = 8
 // cmdLedger runs the offline ledger tools. Badger locks its directory, so they run with
 // Kirim stopped; a running server verifies through GET /v1/admin/ledger/verify.
 func cmdLedger(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("ledger: want `verify --data DIR` (with Kirim stopped)")
+	_, rest, err := subcommand("ledger", "kirim ledger verify --data DIR | --config FILE (with Kirim stopped)", args, "verify")
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("ledger verify", "kirim ledger verify --data DIR | --config FILE",
+		"Replays the ledger's hash chain and balances from the data directory, with Kirim stopped (a running server answers GET /v1/admin/ledger/verify).")
 	data := fs.String("data", "", "data directory (default: server.data_dir of --config)")
 	cfgPath := fs.String("config", "", "configuration file to take the data directory from")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, rest); err != nil {
 		return err
 	}
 	dir := *data
@@ -38,7 +37,7 @@ func cmdLedger(args []string, stdout, stderr io.Writer) error {
 		dir = cfg.Server.DataDir
 	}
 	if dir == "" {
-		return errors.New("ledger verify: give --data DIR or --config FILE")
+		return usagef(fs, "ledger verify: give --data DIR or --config FILE")
 	}
 	// Opening a missing directory would create an empty store and report it clean.
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"kirim/app/apptest"
+	"kirim/internal/kirimtest"
 	"kirim/provider/sandbox"
 )
 
@@ -15,15 +17,15 @@ import (
 // contact out and START opts it back in, and a limit change at the sandbox reaches
 // GET /v1/numbers through the webhook.
 func TestTierWiringE2E(t *testing.T) {
-	m, a := templateE2E(t)
+	m, a := apptest.Example(t)
 	const phone = "+6281299990001"
 	text := map[string]any{"to": phone, "text": map[string]any{"body": "Paket sudah sampai, kak"}}
-	if status, b := a.call("POST", "/v1/messages", text); status != http.StatusUnprocessableEntity {
+	if status, b := a.Call("POST", "/v1/messages", text); status != http.StatusUnprocessableEntity {
 		t.Fatalf("session text before any inbound: %d %s", status, b)
 	}
 	contact := func() map[string]any {
 		var c map[string]any
-		a.must(http.StatusOK, "GET", "/v1/contacts/"+phone, nil, &c)
+		a.Must(http.StatusOK, "GET", "/v1/contacts/"+phone, nil, &c)
 		return c
 	}
 	inbound := func(body string) {
@@ -33,28 +35,28 @@ func TestTierWiringE2E(t *testing.T) {
 		}
 	}
 	inbound("halo")
-	waitFor(t, "the inbound webhook to open the window", 10*time.Second, func() bool {
+	kirimtest.WaitFor(t, "the inbound webhook to open the window", 10*time.Second, func() bool {
 		ns, _ := contact()["numbers"].([]any)
 		return len(ns) > 0 && ns[0].(map[string]any)["window_open"] == true
 	})
-	if status, b := a.call("POST", "/v1/messages", text); status != http.StatusAccepted {
+	if status, b := a.Call("POST", "/v1/messages", text); status != http.StatusAccepted {
 		t.Fatalf("session text inside the window: %d %s", status, b)
 	}
 
 	inbound("Stop")
-	waitFor(t, "STOP to opt the contact out", 10*time.Second, func() bool { return contact()["opted_out"] == true })
+	kirimtest.WaitFor(t, "STOP to opt the contact out", 10*time.Second, func() bool { return contact()["opted_out"] == true })
 	inbound("START")
-	waitFor(t, "START to opt the contact in", 10*time.Second, func() bool { return contact()["opted_out"] == false })
+	kirimtest.WaitFor(t, "START to opt the contact in", 10*time.Second, func() bool { return contact()["opted_out"] == false })
 
 	limit := 2000
 	if err := m.Sandbox.UpdateNumber(m.Config.Numbers[0].PhoneNumberID, sandbox.NumberUpdate{MessagingLimit: &limit}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the limit webhook to reach GET /v1/numbers", 10*time.Second, func() bool {
+	kirimtest.WaitFor(t, "the limit webhook to reach GET /v1/numbers", 10*time.Second, func() bool {
 		var out struct {
 			Data []map[string]any `json:"data"`
 		}
-		status, b := a.call("GET", "/v1/numbers", nil)
+		status, b := a.Call("GET", "/v1/numbers", nil)
 		return status == http.StatusOK && json.Unmarshal(b, &out) == nil && len(out.Data) > 0 && out.Data[0]["messaging_limit"] == 2000.0
 	})
 }

@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	httppprof "net/http/pprof"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+
+	"kirim/app"
+	"kirim/config"
+	"kirim/memory"
+)
+
+// cmdServe runs Kirim until SIGINT or SIGTERM, then drains and stops.
+func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("serve", "kirim serve [--config FILE] [--listen ADDR] [--data DIR]",
+		"Runs Kirim: the API, the send engine, the webhook receiver and, with provider.kind = \"sandbox\", the embedded Cloud API simulator.")
+	cfgPath := fs.String("config", "config.example.toml", "configuration file")
+	listen := fs.String("listen", "", "API address (overrides server.listen)")
+	data := fs.String("data", "", "data directory (overrides server.data_dir)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef(fs, "serve: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+	if *data != "" {
+		cfg.Server.DataDir = *data
+	}
+	m := app.NewMain(cfg)
+	m.Logger = newLogger(stderr, cfg.Server.LogLevel)
+	// KIRIM_CPUPROFILE=FILE profiles the whole run, for tuning with `go tool pprof`.
+	if path := os.Getenv("KIRIM_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
+	// KIRIM_PPROF=ADDR serves net/http/pprof there, for looking at a running server's
+	// heap and goroutines (never on the API's address).
+	if addr := os.Getenv("KIRIM_PPROF"); addr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+		go func() { m.Logger.Info("kirim: pprof", "err", http.ListenAndServe(addr, mux)) }()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := m.Run(ctx); err != nil {
+		_ = m.Close()
+		return err
+	}
+	// Process-wide, so here and not in Run: tests run many Mains in one process.
+	go (&memory.Trimmer{Logger: m.Logger}).Run(ctx)
+	<-ctx.Done()
+	m.Logger.Info("kirim: shutting down")
+	if err := m.Close(); err != nil {
+		return fmt.Errorf("serve: close: %w", err)
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
