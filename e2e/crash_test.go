@@ -67,9 +67,10 @@ type proc struct {
 	mu   *sync.Mutex
 }
 
-func start(t *testing.T, bin string, args ...string) *proc {
+func start(t *testing.T, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	p := &proc{cmd: cmd, logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -123,6 +124,7 @@ type cluster struct {
 	api, sb string
 	sandbox *proc
 	kirim   *proc
+	env     []string // KIRIM_* settings of the kirim process
 	http    *http.Client
 }
 
@@ -164,7 +166,7 @@ id = "acme"
 	if err := os.WriteFile(c.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.sandbox = start(t, bin, "sandbox", "--listen", c.sb, "--webhook-url", "http://"+c.api+"/webhook",
+	c.sandbox = start(t, bin, nil, "sandbox", "--listen", c.sb, "--webhook-url", "http://"+c.api+"/webhook",
 		"--app-secret", "e2e-secret", "--token", "e2e-token", "--throughput", "1000", "--messaging-limit", "-1",
 		"--pair-gap", "-1s", "--read-rate", readRate)
 	kirimtest.WaitFor(t, "sandbox", 20*time.Second, func() bool { return c.get("http://"+c.sb+"/_sandbox/stats", nil) == 200 })
@@ -172,7 +174,7 @@ id = "acme"
 }
 
 func (c *cluster) startKirim() {
-	c.kirim = start(c.t, c.bin, "serve", "--config", c.cfg)
+	c.kirim = start(c.t, c.bin, c.env, "serve", "--config", c.cfg)
 	kirimtest.WaitFor(c.t, "kirim", 30*time.Second, func() bool { return c.get("http://"+c.api+"/healthz", nil) == 200 })
 }
 
@@ -315,21 +317,24 @@ func (c *cluster) message(id string) msgView {
 	return m
 }
 
-// TestCrashDuringDispatch accepts 10,000 messages, kills Kirim with SIGKILL while it
+// TestCrashDuringDispatch accepts 5,000 messages, kills Kirim with SIGKILL while it
 // dispatches them, starts it again and checks from the sandbox's own records that no
 // message was sent twice and that every accepted message settled.
 func TestCrashDuringDispatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	// Each test has its own processes, ports and data directories; a crash test mostly
+	// waits on them, so the three overlap.
+	t.Parallel()
 	c := newCluster(t, "0.5")
 	c.startKirim()
-	const n = 10000
+	const n = 5000
 	ids := c.send(n)
 	if len(ids) != n {
 		t.Fatalf("accepted %d of %d", len(ids), n)
 	}
-	kirimtest.WaitFor(t, "dispatch under way", 60*time.Second, func() bool { return c.stats().Accepted >= 1500 })
+	kirimtest.WaitFor(t, "dispatch under way", 60*time.Second, func() bool { return c.stats().Accepted >= 1000 })
 	c.kirim.kill9(t)
 	before := c.stats().Accepted
 	if before >= n {
@@ -390,6 +395,9 @@ func TestCrashAfterWebhookAck(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	// Each test has its own processes, ports and data directories; a crash test mostly
+	// waits on them, so the three overlap.
+	t.Parallel()
 	c := newCluster(t, "-1")
 	c.startKirim()
 	const n = 2000
