@@ -146,28 +146,24 @@ type importStatus struct {
 // followImport polls the import until it ends, drawing progress on stderr: one line
 // rewritten in place on a terminal, a line now and then otherwise.
 func followImport(ctx context.Context, base, key, id string, stderr io.Writer) (*importStatus, error) {
-	tty := isTerminal(stderr)
+	out := newStatusLine(stderr)
 	tick := time.NewTicker(importPollEvery)
 	defer tick.Stop()
 	var lastPlain time.Time
 	for {
 		var im importStatus
 		if err := callServer(ctx, http.DefaultClient, http.MethodGet, base+"/v1/imports/"+url.PathEscape(id), key, "", nil, http.StatusOK, &im); err != nil {
+			out.keep()
 			return nil, err
 		}
 		done := im.Status != lists.StatusRunning
-		line := importProgressLine(&im)
-		switch {
-		case tty:
-			fmt.Fprintf(stderr, "\r\033[K%s", line)
-			if done {
-				fmt.Fprintln(stderr)
-			}
-		case done || time.Since(lastPlain) >= importPlainEvery:
-			fmt.Fprintln(stderr, line)
+		if out.tty || done || time.Since(lastPlain) >= importPlainEvery {
+			line := importProgressLine(&im)
+			out.show(func(width int) string { return clip(line, width) })
 			lastPlain = time.Now()
 		}
 		if done {
+			out.keep()
 			return &im, nil
 		}
 		select {
