@@ -101,11 +101,11 @@ type Options struct {
 
 // Server is the HTTP API.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	clock    clock.Clock
-	accounts map[string]Account
-	keys     map[[32]byte]Key
+	opts  Options
+	log   *slog.Logger
+	clock clock.Clock
+	// auth holds the accounts and keys; SetKeys swaps it whole (SIGHUP).
+	auth     atomic.Pointer[keyring]
 	router   *httprouter.Router
 	draining atomic.Bool
 }
@@ -121,19 +121,39 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
 	}
-	s := &Server{opts: opts, log: opts.Logger, clock: opts.Clock, accounts: map[string]Account{}, keys: map[[32]byte]Key{}}
-	for _, a := range opts.Accounts {
-		s.accounts[a.ID] = a
-	}
-	for _, k := range opts.Keys {
-		if _, ok := s.accounts[k.Account]; !ok {
-			return nil, fmt.Errorf("api: key %q names unknown account %q", k.Name, k.Account)
-		}
-		s.keys[k.SHA256] = k
+	s := &Server{opts: opts, log: opts.Logger, clock: opts.Clock}
+	if err := s.SetKeys(opts.Accounts, opts.Keys); err != nil {
+		return nil, err
 	}
 	s.router = s.routes()
 	return s, nil
 }
+
+// keyring is the accounts and keys requests are checked against.
+type keyring struct {
+	accounts map[string]Account
+	keys     map[[32]byte]Key
+}
+
+// SetKeys replaces the accounts and keys, as a SIGHUP does: a request is checked
+// against the old set or the new, never a mix. An invalid set changes nothing.
+func (s *Server) SetKeys(accounts []Account, keys []Key) error {
+	kr := &keyring{accounts: make(map[string]Account, len(accounts)), keys: make(map[[32]byte]Key, len(keys))}
+	for _, a := range accounts {
+		kr.accounts[a.ID] = a
+	}
+	for _, k := range keys {
+		if _, ok := kr.accounts[k.Account]; !ok {
+			return fmt.Errorf("api: key %q names unknown account %q", k.Name, k.Account)
+		}
+		kr.keys[k.SHA256] = k
+	}
+	s.auth.Store(kr)
+	return nil
+}
+
+// account returns the configured account id.
+func (s *Server) account(id string) Account { return s.auth.Load().accounts[id] }
 
 // Handler is the API's root handler.
 func (s *Server) Handler() http.Handler { return s.router }
@@ -284,7 +304,8 @@ func (s *Server) authenticate(r *http.Request, scope string) (*caller, *Error) {
 		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing API key: send Authorization: Bearer <key>"}
 	}
 	sum := HashKey(strings.TrimSpace(token))
-	k, found := s.keys[sum]
+	kr := s.auth.Load()
+	k, found := kr.keys[sum]
 	// The map lookup is on a hash of the key; the compare below keeps the check
 	// constant-time in the key itself.
 	if !found || subtle.ConstantTimeCompare(k.SHA256[:], sum[:]) != 1 {
@@ -293,7 +314,7 @@ func (s *Server) authenticate(r *http.Request, scope string) (*caller, *Error) {
 	if !hasScope(k.Scopes, scope) {
 		return nil, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this key lacks the %q scope", scope)}
 	}
-	return &caller{key: k, account: s.accounts[k.Account]}, nil
+	return &caller{key: k, account: kr.accounts[k.Account]}, nil
 }
 
 func hasScope(have []string, want string) bool {

@@ -168,7 +168,7 @@ func (s *Server) progressView(p *campaign.Progress) campaignView {
 	if run := p.Run; run != nil {
 		cur := run.Currency
 		if cur == "" {
-			cur = s.accounts[c.Account].Currency
+			cur = s.account(c.Account).Currency
 		}
 		v.Progress = &progressView{Run: run.Seq, State: run.State, Reason: run.Reason, Resolved: run.Resolved,
 			Recipients: run.Total, Skipped: run.Skipped, Counts: run.Counts, Quoted: NewMoney(run.Quoted, cur),

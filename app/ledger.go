@@ -34,12 +34,12 @@ const (
 // is configured.
 func (m *Main) setupLedger() (engine.Biller, error) {
 	cfg := m.Config
-	l, err := ledger.New(m.ledgerConfig())
+	l, err := ledger.New(m.ledgerConfig(m.Config))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	m.Ledger = l
-	if err := m.openingBalances(); err != nil {
+	if err := m.openingBalances(m.Config); err != nil {
 		return nil, err
 	}
 	m.ledgerJob = &ledgerJob{m: m, clock: m.Clock}
@@ -58,8 +58,7 @@ func (m *Main) ledgerAPI() *api.LedgerOptions {
 
 // ledgerConfig converts the configuration (validated, with line numbers, by config) to
 // the ledger's.
-func (m *Main) ledgerConfig() ledger.Config {
-	cfg := m.Config
+func (m *Main) ledgerConfig(cfg *config.Config) ledger.Config {
 	lc := ledger.Config{Rules: cfg.Provider.Rules, Now: m.Clock.Now, Logger: m.Logger}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]
@@ -90,11 +89,11 @@ func (m *Main) ledgerConfig() ledger.Config {
 
 // openingBalances credits each sandbox account's opening_balance once, as a confirmed
 // top-up with a fixed reference (config refuses the key with a real provider).
-func (m *Main) openingBalances() error {
-	if m.Config.Provider.Kind != config.ProviderSandbox {
+func (m *Main) openingBalances(cfg *config.Config) error {
+	if cfg.Provider.Kind != config.ProviderSandbox {
 		return nil
 	}
-	for _, a := range m.Config.Accounts {
+	for _, a := range cfg.Accounts {
 		amount := a.OpeningBalance.Micros()
 		if amount <= 0 {
 			continue

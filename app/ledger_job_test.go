@@ -84,7 +84,7 @@ func TestLedgerJobAndOpeningBalance(t *testing.T) {
 		t.Fatalf("opening balance %+v", b)
 	}
 	// A restart runs it again: still one top-up.
-	if err := m.openingBalances(); err != nil {
+	if err := m.openingBalances(m.Config); err != nil {
 		t.Fatal(err)
 	}
 	if b := balance(); b.Available != 1_000*kirimtest.IDRMicros || kinds()["topup/"] != 1 {

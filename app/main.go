@@ -41,7 +41,9 @@ const DemoKey = "kirim_demo_key_change_me"
 type Main struct {
 	Config *config.Config
 	Logger *slog.Logger
-	Clock  clock.Clock
+	// LogLevel, when set, is the level of Logger's handler: Reload changes it.
+	LogLevel *slog.LevelVar
+	Clock    clock.Clock
 
 	DB       *storage.DB
 	Sandbox  *sandbox.Sandbox
@@ -60,9 +62,10 @@ type Main struct {
 		at  time.Time
 		err error
 	}
-	cancel context.CancelFunc
-	bg     sync.WaitGroup
-	closed bool
+	cancel   context.CancelFunc
+	bg       sync.WaitGroup
+	closed   bool
+	reloadMu sync.Mutex
 
 	ledgerJob *ledgerJob        // wire_ledger.go
 	Lists     *lists.Store      // wire_lists.go
@@ -195,20 +198,10 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Webhook.Start(bgCtx)
 	m.startTier(bgCtx)
 
-	var accounts []api.Account
-	var keys []api.Key
-	for _, a := range cfg.Accounts {
-		accounts = append(accounts, api.Account{ID: a.ID, Currency: a.Currency, DefaultRegion: a.DefaultRegion})
-		for _, k := range a.Keys {
-			key := api.Key{Name: k.Name, Account: a.ID, Scopes: k.Scopes}
-			if k.Key != "" {
-				key.SHA256 = api.HashKey(k.Key)
-			} else if key.SHA256, err = api.ParseKeyHash(k.KeySHA256); err != nil {
-				apiLn.Close()
-				return err
-			}
-			keys = append(keys, key)
-		}
+	accounts, keys, err := apiKeys(cfg)
+	if err != nil {
+		apiLn.Close()
+		return err
 	}
 	m.API, err = api.New(api.Options{
 		Engine: m.Engine, Webhook: m.Webhook, Templates: catalog, Accounts: accounts, Keys: keys,

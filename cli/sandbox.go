@@ -26,7 +26,7 @@ func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	opts.Logger = newLogger(stderr, *level)
+	opts.Logger, _ = newLogger(stderr, *level)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)

@@ -30,18 +30,25 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if fs.NArg() != 0 {
 		return usagef(fs, "serve: unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := config.Load(*cfgPath)
+	load := func() (*config.Config, error) {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		if *listen != "" {
+			cfg.Server.Listen = *listen
+		}
+		if *data != "" {
+			cfg.Server.DataDir = *data
+		}
+		return cfg, nil
+	}
+	cfg, err := load()
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		cfg.Server.Listen = *listen
-	}
-	if *data != "" {
-		cfg.Server.DataDir = *data
-	}
 	m := app.NewMain(cfg)
-	m.Logger = newLogger(stderr, cfg.Server.LogLevel)
+	m.Logger, m.LogLevel = newLogger(stderr, cfg.Server.LogLevel)
 	// KIRIM_CPUPROFILE=FILE profiles the whole run, for tuning with `go tool pprof`.
 	if path := os.Getenv("KIRIM_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
@@ -67,13 +74,24 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads; registered before Run so an early one is not the default action,
+	// which ends the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if err := m.Run(ctx); err != nil {
 		_ = m.Close()
 		return err
 	}
 	// Process-wide, so here and not in Run: tests run many Mains in one process.
 	go (&memory.Trimmer{Logger: m.Logger}).Run(ctx)
-	<-ctx.Done()
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-hup:
+			reload(m, load)
+		}
+	}
 	m.Logger.Info("kirim: shutting down")
 	if err := m.Close(); err != nil {
 		return fmt.Errorf("serve: close: %w", err)
@@ -81,8 +99,28 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return nil
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+// reload reads the configuration again and applies what can change without a
+// restart; a file that does not load changes nothing. Either way the log says so.
+func reload(m *app.Main, load func() (*config.Config, error)) {
+	cfg, err := load()
+	if err == nil {
+		var r app.Reloaded
+		if r, err = m.Reload(cfg); err == nil {
+			m.Logger.Info("kirim: reloaded the configuration", "accounts", r.Accounts, "keys", r.Keys,
+				"rate_cards", r.RateCards, "log_level", r.LogLevel)
+			if len(r.NeedRestart) > 0 {
+				m.Logger.Warn("kirim: reload: these sections changed and take effect at the next restart", "sections", r.NeedRestart)
+			}
+			return
+		}
+	}
+	m.Logger.Error("kirim: reload refused; nothing changed", "err", err)
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, *slog.LevelVar) {
+	lv := new(slog.LevelVar)
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	lv.Set(l)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})), lv
 }

@@ -99,6 +99,13 @@ func start(t *testing.T, bin string, env []string, args ...string) *proc {
 	return p
 }
 
+// logged reports whether the process has logged s.
+func (p *proc) logged(s string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Contains(p.logs.String(), s)
+}
+
 func (p *proc) kill9(t *testing.T) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -140,12 +141,13 @@ type Config struct {
 // Ledger is the prepaid balance ledger. It is safe for concurrent use; all state lives
 // in storage and every call works inside the caller's transaction.
 type Ledger struct {
-	accounts map[string]*Account
-	cards    []RateCard // sorted by Effective ascending
-	rules    string
-	now      func() time.Time
-	holdTTL  time.Duration
-	log      *slog.Logger
+	// book holds the accounts and rate cards; Reload swaps it whole, so a call sees
+	// one configuration or the other, never a mix.
+	book    atomic.Pointer[book]
+	rules   string
+	now     func() time.Time
+	holdTTL time.Duration
+	log     *slog.Logger
 
 	// noReserve holds the ids of accounts whose reserve balance key was absent when
 	// last read, and untouched by any posting since (see reservedOf).
@@ -155,11 +157,10 @@ type Ledger struct {
 // New validates cfg and returns a Ledger.
 func New(cfg Config) (*Ledger, error) {
 	l := &Ledger{
-		accounts: make(map[string]*Account, len(cfg.Accounts)),
-		rules:    cfg.Rules,
-		now:      cfg.Now,
-		holdTTL:  cfg.HoldTTL,
-		log:      cfg.Logger,
+		rules:   cfg.Rules,
+		now:     cfg.Now,
+		holdTTL: cfg.HoldTTL,
+		log:     cfg.Logger,
 	}
 	if l.rules == "" {
 		l.rules = Rules2025
@@ -176,12 +177,28 @@ func New(cfg Config) (*Ledger, error) {
 	if l.log == nil {
 		l.log = slog.Default()
 	}
+	b, err := newBook(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l.book.Store(b)
+	return l, nil
+}
+
+// book is the configured part of a ledger: its accounts and rate cards.
+type book struct {
+	accounts map[string]*Account
+	cards    []RateCard // sorted by Effective ascending
+}
+
+func newBook(cfg Config) (*book, error) {
+	k := &book{accounts: make(map[string]*Account, len(cfg.Accounts))}
 	for i := range cfg.Accounts {
 		a := cfg.Accounts[i]
 		if err := a.Validate(); err != nil {
 			return nil, fmt.Errorf("ledger: config accounts[%d]: %w", i, err)
 		}
-		if _, dup := l.accounts[a.ID]; dup {
+		if _, dup := k.accounts[a.ID]; dup {
 			return nil, fmt.Errorf("ledger: config accounts[%d]: duplicate id %q: %w", i, a.ID, ErrInvalid)
 		}
 		if a.Timezone == nil {
@@ -192,16 +209,33 @@ func New(cfg Config) (*Ledger, error) {
 			credits[k] = v
 		}
 		a.Package.Credits = credits
-		l.accounts[a.ID] = &a
+		k.accounts[a.ID] = &a
 	}
-	l.cards = append([]RateCard(nil), cfg.RateCards...)
-	for i := range l.cards {
-		if err := l.cards[i].Validate(); err != nil {
+	k.cards = append([]RateCard(nil), cfg.RateCards...)
+	for i := range k.cards {
+		if err := k.cards[i].Validate(); err != nil {
 			return nil, fmt.Errorf("ledger: config rate_cards[%d]: %w", i, err)
 		}
 	}
-	sort.SliceStable(l.cards, func(i, j int) bool { return l.cards[i].Effective.Before(l.cards[j].Effective) })
-	return l, nil
+	sort.SliceStable(k.cards, func(i, j int) bool { return k.cards[i].Effective.Before(k.cards[j].Effective) })
+	return k, nil
+}
+
+// Reload replaces the accounts and rate cards with cfg's (its other fields are
+// ignored), as a SIGHUP does. Nothing changes if cfg is invalid, or if it changes the
+// currency of an account: its entries are in the old one.
+func (l *Ledger) Reload(cfg Config) error {
+	b, err := newBook(cfg)
+	if err != nil {
+		return err
+	}
+	for id, a := range b.accounts {
+		if old, ok := l.book.Load().accounts[id]; ok && old.Currency != a.Currency {
+			return fmt.Errorf("ledger: reload: account %q: currency %s cannot become %s: %w", id, old.Currency, a.Currency, ErrInvalid)
+		}
+	}
+	l.book.Store(b)
+	return nil
 }
 
 // Validate checks the account's fields.
@@ -228,8 +262,9 @@ func (a Account) Validate() error {
 
 // Accounts returns the configured account ids, sorted.
 func (l *Ledger) Accounts() []string {
-	ids := make([]string, 0, len(l.accounts))
-	for id := range l.accounts {
+	accounts := l.book.Load().accounts
+	ids := make([]string, 0, len(accounts))
+	for id := range accounts {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
@@ -237,7 +272,7 @@ func (l *Ledger) Accounts() []string {
 }
 
 func (l *Ledger) account(id string) (*Account, error) {
-	a, ok := l.accounts[id]
+	a, ok := l.book.Load().accounts[id]
 	if !ok {
 		return nil, fmt.Errorf("account %q: %w", id, ErrNotFound)
 	}

@@ -132,8 +132,9 @@ func (c *RateCard) price(market, category string) (Price, bool) {
 
 // card returns the card in force at t for currency.
 func (l *Ledger) card(currency string, t time.Time) (*RateCard, bool) {
-	for i := len(l.cards) - 1; i >= 0; i-- {
-		c := &l.cards[i]
+	cards := l.book.Load().cards
+	for i := len(cards) - 1; i >= 0; i-- {
+		c := &cards[i]
 		if c.Currency == currency && !c.Effective.After(t) {
 			return c, true
 		}

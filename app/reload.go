@@ -1,0 +1,109 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+
+	"kirim/api"
+	"kirim/config"
+)
+
+// apiKeys converts the configuration's accounts and keys to the API's.
+func apiKeys(cfg *config.Config) ([]api.Account, []api.Key, error) {
+	var accounts []api.Account
+	var keys []api.Key
+	for _, a := range cfg.Accounts {
+		accounts = append(accounts, api.Account{ID: a.ID, Currency: a.Currency, DefaultRegion: a.DefaultRegion})
+		for _, k := range a.Keys {
+			key := api.Key{Name: k.Name, Account: a.ID, Scopes: k.Scopes}
+			if k.Key != "" {
+				key.SHA256 = api.HashKey(k.Key)
+			} else {
+				h, err := api.ParseKeyHash(k.KeySHA256)
+				if err != nil {
+					return nil, nil, fmt.Errorf("config: accounts %q: keys %q: %w", a.ID, k.Name, err)
+				}
+				key.SHA256 = h
+			}
+			keys = append(keys, key)
+		}
+	}
+	return accounts, keys, nil
+}
+
+// Reloaded says what a reload changed.
+type Reloaded struct {
+	Accounts, Keys, RateCards int
+	LogLevel                  string
+	// NeedRestart names the settings that changed but take effect only at the next
+	// start (addresses, storage, numbers...); they were left as they are.
+	NeedRestart []string
+}
+
+// Reload applies what can change without a restart from cfg, a fresh reading of the
+// configuration (SIGHUP): accounts and their keys, rate cards, and the log level. It
+// is all or nothing: if any part is refused, nothing changed. Other settings that
+// differ are named in NeedRestart and left as they are.
+func (m *Main) Reload(cfg *config.Config) (Reloaded, error) {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	if m.API == nil || m.Ledger == nil {
+		return Reloaded{}, errors.New("reload: Kirim is not running")
+	}
+	if err := checkDemoKey(cfg); err != nil {
+		return Reloaded{}, err
+	}
+	accounts, keys, err := apiKeys(cfg)
+	if err != nil {
+		return Reloaded{}, err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Server.LogLevel)); err != nil {
+		return Reloaded{}, fmt.Errorf("config: server.log_level: %w", err)
+	}
+	// The ledger checks the most (currencies may not change): it goes first, and the
+	// keys, which cannot fail after apiKeys, second.
+	if err := m.Ledger.Reload(m.ledgerConfig(cfg)); err != nil {
+		return Reloaded{}, err
+	}
+	if err := m.API.SetKeys(accounts, keys); err != nil {
+		return Reloaded{}, err
+	}
+	if m.LogLevel != nil {
+		m.LogLevel.Set(level)
+	}
+	if err := m.openingBalances(cfg); err != nil {
+		m.Logger.Error("kirim: reload: opening balances", "err", err)
+	}
+	return Reloaded{Accounts: len(accounts), Keys: len(keys), RateCards: len(cfg.RateCards), LogLevel: level.String(),
+		NeedRestart: needRestart(m.Config, cfg)}, nil
+}
+
+// needRestart names the sections of the configuration that differ between old and
+// cfg outside what Reload applies.
+func needRestart(old, cfg *config.Config) []string {
+	var out []string
+	oldServer, newServer := old.Server, cfg.Server
+	oldServer.LogLevel, newServer.LogLevel = "", ""
+	for _, s := range []struct {
+		name     string
+		old, new any
+	}{
+		{"server", oldServer, newServer},
+		{"storage", old.Storage, cfg.Storage},
+		{"provider", old.Provider, cfg.Provider},
+		{"sandbox", old.Sandbox, cfg.Sandbox},
+		{"webhook", old.Webhook, cfg.Webhook},
+		{"engine", old.Engine, cfg.Engine},
+		{"campaigns", old.Campaigns, cfg.Campaigns},
+		{"numbers", old.Numbers, cfg.Numbers},
+		{"callbacks", old.Callbacks, cfg.Callbacks},
+	} {
+		if !reflect.DeepEqual(s.old, s.new) {
+			out = append(out, s.name)
+		}
+	}
+	return out
+}
