@@ -245,8 +245,11 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 			writeError(w, aerr)
 			return
 		}
-		if (r.Method == http.MethodPost || r.Method == http.MethodPut) && !streamedBodies[rt.method+" "+rt.path] {
+		if (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) && !streamedBodies[rt.method+" "+rt.path] {
 			body, err := readBody(w, r, s.opts.MaxBody)
+			if err == nil {
+				err = checkContentType(r, body)
+			}
 			if err != nil {
 				writeError(w, err)
 				return

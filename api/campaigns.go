@@ -257,6 +257,9 @@ func (s *Server) quoteCampaign(_ *http.Request, p httprouter.Params, c *caller) 
 	if err != nil {
 		return 0, nil, err
 	}
+	if aerr := noBody(c.body); aerr != nil {
+		return 0, nil, aerr
+	}
 	q, err := svc.Quote(c.account.ID, p.ByName("id"))
 	if err != nil {
 		return 0, nil, campaignError(err)
@@ -283,6 +286,9 @@ func (s *Server) campaignVerb(verb func(*campaign.Service, context.Context, stri
 		if err != nil {
 			return 0, nil, err
 		}
+		if aerr := noBody(c.body); aerr != nil {
+			return 0, nil, aerr
+		}
 		id := p.ByName("id")
 		if _, err := verb(svc, r.Context(), c.account.ID, id); err != nil {
 			return 0, nil, campaignError(err)
@@ -299,6 +305,9 @@ func (s *Server) retryCampaign(r *http.Request, p httprouter.Params, c *caller) 
 	svc, err := s.campaignService()
 	if err != nil {
 		return 0, nil, err
+	}
+	if aerr := noBody(c.body); aerr != nil {
+		return 0, nil, aerr
 	}
 	n, err := svc.Retry(r.Context(), c.account.ID, p.ByName("id"))
 	if err != nil {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -70,30 +69,6 @@ type buttonParam struct {
 	Text       string `json:"text"`
 	Payload    string `json:"payload"`
 	CouponCode string `json:"coupon_code"`
-}
-
-func decodeStrict(body []byte, v any) *Error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te):
-			return invalid(te.Field, "must be a JSON %s", te.Type.Kind())
-		case errors.As(err, &se):
-			return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: fmt.Sprintf("body is not valid JSON (at byte %d)", se.Offset)}
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return invalid(f, "unknown field")
-		default:
-			return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not valid JSON: " + err.Error()}
-		}
-	}
-	if dec.More() {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body has more than one JSON value"}
-	}
-	return nil
 }
 
 func (s *Server) sendMessage(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
@@ -534,6 +509,9 @@ func (s *Server) getMessage(_ *http.Request, p httprouter.Params, c *caller) (in
 }
 
 func (s *Server) cancelMessage(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	if aerr := noBody(c.body); aerr != nil {
+		return 0, nil, aerr
+	}
 	m, err := s.opts.Engine.Get(p.ByName("id"))
 	if err != nil {
 		return 0, nil, s.engineError(err)

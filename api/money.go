@@ -206,11 +206,8 @@ func (s *Server) confirmTopUp(_ *http.Request, p httprouter.Params, c *caller) (
 	if err != nil {
 		return 0, nil, err
 	}
-	if len(c.body) > 0 && strings.TrimSpace(string(c.body)) != "" {
-		var empty struct{}
-		if aerr := decodeStrict(c.body, &empty); aerr != nil {
-			return 0, nil, aerr
-		}
+	if aerr := noBody(c.body); aerr != nil {
+		return 0, nil, aerr
 	}
 	var res ledger.TopUpResult
 	err = st.Commit(context.Background(), func(tx storage.Txn) error {
@@ -233,10 +230,8 @@ func (s *Server) rejectTopUp(_ *http.Request, p httprouter.Params, c *caller) (i
 	var req struct {
 		Reason string `json:"reason"`
 	}
-	if strings.TrimSpace(string(c.body)) != "" {
-		if aerr := decodeStrict(c.body, &req); aerr != nil {
-			return 0, nil, aerr
-		}
+	if aerr := decodeOptional(c.body, &req); aerr != nil {
+		return 0, nil, aerr
 	}
 	if len(req.Reason) > ledger.MaxReasonLength {
 		return 0, nil, invalid("reason", "at most %d bytes", ledger.MaxReasonLength)

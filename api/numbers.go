@@ -125,6 +125,9 @@ func (s *Server) optIn(r *http.Request, p httprouter.Params, c *caller) (int, an
 }
 
 func (s *Server) setOpt(r *http.Request, p httprouter.Params, c *caller, out bool) (int, any, error) {
+	if aerr := noBody(c.body); aerr != nil {
+		return 0, nil, aerr
+	}
 	e164, aerr := s.contactPhone(p, c)
 	if aerr != nil {
 		return 0, nil, aerr

@@ -478,10 +478,8 @@ func (s *Server) syncTemplates(r *http.Request, _ httprouter.Params, c *caller) 
 		return 0, nil, errTemplatesOff
 	}
 	var b syncBody
-	if len(bytes.TrimSpace(c.body)) > 0 {
-		if aerr := decodeStrict(c.body, &b); aerr != nil {
-			return 0, nil, aerr
-		}
+	if aerr := decodeOptional(c.body, &b); aerr != nil {
+		return 0, nil, aerr
 	}
 	var nums []engine.Number
 	if b.From != "" {
