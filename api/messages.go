@@ -121,9 +121,9 @@ func (s *Server) buildMessage(req *sendRequest, acct Account) (*engine.Message, 
 	if req.To == "" {
 		return nil, nil, invalid("to", "is required")
 	}
-	to, err := phone.Normalize(req.To, acct.DefaultRegion)
-	if err != nil {
-		return nil, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_phone", Field: "to", Message: fmt.Sprintf("to: %q is not a valid phone number", req.To)}
+	to, aerr := normalizePhone("to", req.To, acct)
+	if aerr != nil {
+		return nil, nil, aerr
 	}
 	from := req.From
 	if from == "" {
@@ -533,9 +533,9 @@ func (s *Server) listMessages(r *http.Request, _ httprouter.Params, c *caller) (
 		return 0, nil, invalid("status", "%q is not a message status", st)
 	}
 	if to := q.Get("to"); to != "" {
-		e164, err := phone.Normalize(to, c.account.DefaultRegion)
-		if err != nil {
-			return 0, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_phone", Field: "to", Message: fmt.Sprintf("to: %q is not a valid phone number", to)}
+		e164, aerr := normalizePhone("to", to, c.account)
+		if aerr != nil {
+			return 0, nil, aerr
 		}
 		f.To = e164
 	}
