@@ -199,7 +199,11 @@ func (s *Server) listCampaigns(r *http.Request, _ httprouter.Params, c *caller) 
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	cs, next, err := svc.List(c.account.ID, r.URL.Query().Get("cursor"), limit)
+	cursor, aerr := queryCursor(r, idCursor("cmp"))
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	cs, next, err := svc.List(c.account.ID, cursor, limit)
 	if err != nil {
 		return 0, nil, err
 	}

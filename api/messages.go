@@ -528,7 +528,11 @@ func (s *Server) cancelMessage(r *http.Request, p httprouter.Params, c *caller) 
 
 func (s *Server) listMessages(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
 	q := r.URL.Query()
-	f := engine.ListFilter{AccountID: c.account.ID, State: engine.State(q.Get("status")), CampaignID: q.Get("campaign_id"), Cursor: q.Get("cursor")}
+	cursor, aerr := queryCursor(r, idCursor("msg"))
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	f := engine.ListFilter{AccountID: c.account.ID, State: engine.State(q.Get("status")), CampaignID: q.Get("campaign_id"), Cursor: cursor}
 	if st := q.Get("status"); st != "" && !validState(engine.State(st)) {
 		return 0, nil, invalid("status", "%q is not a message status", st)
 	}
@@ -539,13 +543,11 @@ func (s *Server) listMessages(r *http.Request, _ httprouter.Params, c *caller) (
 		}
 		f.To = e164
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > engine.MaxListLimit {
-			return 0, nil, invalid("limit", "must be 1 to %d", engine.MaxListLimit)
-		}
-		f.Limit = n
+	limit, aerr := queryLimit(r, 0, engine.MaxListLimit)
+	if aerr != nil {
+		return 0, nil, aerr
 	}
+	f.Limit = limit
 	ms, next, err := s.opts.Engine.List(f)
 	if err != nil {
 		return 0, nil, err
@@ -567,11 +569,18 @@ func validState(s engine.State) bool {
 }
 
 func (s *Server) deadLetters(r *http.Request, _ httprouter.Params, _ *caller) (int, any, error) {
+	limit, aerr := queryLimit(r, 0, MaxDeadLetterLimit)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	cursor, aerr := queryCursor(r, idCursor("whk"))
+	if aerr != nil {
+		return 0, nil, aerr
+	}
 	if s.opts.Webhook == nil {
 		return http.StatusOK, map[string]any{"data": []any{}, "next_cursor": ""}, nil
 	}
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	ds, next, err := s.opts.Webhook.DeadLetters(limit, r.URL.Query().Get("cursor"))
+	ds, next, err := s.opts.Webhook.DeadLetters(limit, cursor)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -324,7 +324,7 @@ func TestTemplateLifecycleAPI(t *testing.T) {
 		t.Fatalf("list page 2: %s", r.body)
 	}
 	wantError(t, e.do("GET", "/v1/templates?status=SLEEPING", keySendA, nil), 400, "invalid_field", "status")
-	wantError(t, e.do("GET", "/v1/templates?cursor=zzz", keySendA, nil), 400, "invalid_field", "cursor")
+	wantError(t, e.do("GET", "/v1/templates?cursor=zzz", keySendA, nil), 400, "invalid_cursor", "cursor")
 
 	// Delete: at the provider, then here.
 	r = e.do("DELETE", "/v1/templates/order_shipped?language=id", keyAdminA, nil)
