@@ -159,6 +159,9 @@ type caller struct {
 func (s *Server) routes() *httprouter.Router {
 	r := httprouter.New()
 	r.HandleMethodNotAllowed = true
+	// A path is matched as written: no redirect to another letter case or slash, which
+	// would answer an API client with an HTML page instead of the envelope.
+	r.RedirectTrailingSlash, r.RedirectFixedPath = false, false
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
 	})
