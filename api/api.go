@@ -179,6 +179,9 @@ type caller struct {
 func (s *Server) routes() *httprouter.Router {
 	r := httprouter.New()
 	r.HandleMethodNotAllowed = true
+	// A path is matched as written: no redirect to another letter case or slash, which
+	// would answer an API client with an HTML page instead of the envelope.
+	r.RedirectTrailingSlash, r.RedirectFixedPath = false, false
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
 	})
@@ -265,8 +268,11 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 			writeError(w, aerr)
 			return
 		}
-		if (r.Method == http.MethodPost || r.Method == http.MethodPut) && !streamedBodies[rt.method+" "+rt.path] {
+		if (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) && !streamedBodies[rt.method+" "+rt.path] {
 			body, err := readBody(w, r, s.opts.MaxBody)
+			if err == nil {
+				err = checkContentType(r, body)
+			}
 			if err != nil {
 				writeError(w, err)
 				return

@@ -199,7 +199,11 @@ func (s *Server) listCampaigns(r *http.Request, _ httprouter.Params, c *caller) 
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	cs, next, err := svc.List(c.account.ID, r.URL.Query().Get("cursor"), limit)
+	cursor, aerr := queryCursor(r, idCursor("cmp"))
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	cs, next, err := svc.List(c.account.ID, cursor, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -257,6 +261,9 @@ func (s *Server) quoteCampaign(_ *http.Request, p httprouter.Params, c *caller) 
 	if err != nil {
 		return 0, nil, err
 	}
+	if aerr := noBody(c.body); aerr != nil {
+		return 0, nil, aerr
+	}
 	q, err := svc.Quote(c.account.ID, p.ByName("id"))
 	if err != nil {
 		return 0, nil, campaignError(err)
@@ -283,6 +290,9 @@ func (s *Server) campaignVerb(verb func(*campaign.Service, context.Context, stri
 		if err != nil {
 			return 0, nil, err
 		}
+		if aerr := noBody(c.body); aerr != nil {
+			return 0, nil, aerr
+		}
 		id := p.ByName("id")
 		if _, err := verb(svc, r.Context(), c.account.ID, id); err != nil {
 			return 0, nil, campaignError(err)
@@ -299,6 +309,9 @@ func (s *Server) retryCampaign(r *http.Request, p httprouter.Params, c *caller) 
 	svc, err := s.campaignService()
 	if err != nil {
 		return 0, nil, err
+	}
+	if aerr := noBody(c.body); aerr != nil {
+		return 0, nil, aerr
 	}
 	n, err := svc.Retry(r.Context(), c.account.ID, p.ByName("id"))
 	if err != nil {

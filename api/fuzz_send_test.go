@@ -26,6 +26,7 @@ func FuzzSendMessage(f *testing.F) {
 		e := newEnv(t, envOpts{})
 		req := httptest.NewRequest(http.MethodPost, "/v1/messages", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+keySendA)
+		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		e.server.Handler().ServeHTTP(rec, req)
 		switch rec.Code {

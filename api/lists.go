@@ -2,14 +2,12 @@ package api
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -219,32 +217,7 @@ func listOf(l lists.List) listView {
 
 // pageLimit reads ?limit= for the list and campaign endpoints.
 func pageLimit(r *http.Request) (int, *Error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return DefaultListLimit, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > MaxListLimit {
-		return 0, invalid("limit", "must be 1 to %d", MaxListLimit)
-	}
-	return n, nil
-}
-
-// phoneCursor makes a page cursor of the last phone of a page: opaque (base64url),
-// so a "+" never meets query-string decoding.
-func phoneCursor(phone string) string { return base64.RawURLEncoding.EncodeToString([]byte(phone)) }
-
-// parsePhoneCursor reads ?cursor= made by phoneCursor ("" for the first page).
-func parsePhoneCursor(r *http.Request) (string, *Error) {
-	cur := r.URL.Query().Get("cursor")
-	if cur == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(cur)
-	if err != nil || len(b) == 0 || b[0] != '+' {
-		return "", invalid("cursor", "not a cursor from this listing")
-	}
-	return string(b), nil
+	return queryLimit(r, DefaultListLimit, MaxListLimit)
 }
 
 // listLists pages the account's lists, oldest first; the cursor is the last list's id.
@@ -261,7 +234,10 @@ func (s *Server) listLists(r *http.Request, _ httprouter.Params, c *caller) (int
 	if err != nil {
 		return 0, nil, err
 	}
-	cursor := r.URL.Query().Get("cursor")
+	cursor, aerr := queryCursor(r, idCursor("lst"))
+	if aerr != nil {
+		return 0, nil, aerr
+	}
 	out := []listView{}
 	next := ""
 	for _, l := range all {

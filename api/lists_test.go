@@ -331,7 +331,7 @@ func TestListUploadRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, e.do("GET", "/v1/lists/"+im.ListID+"/contacts?cursor=%21%21", keySendA, "", nil), 400, "invalid_field", "cursor")
+	wantError(t, e.do("GET", "/v1/lists/"+im.ListID+"/contacts?cursor=%21%21", keySendA, "", nil), 400, "invalid_cursor", "cursor")
 }
 
 func TestListsPagination(t *testing.T) {

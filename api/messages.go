@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -72,30 +71,6 @@ type buttonParam struct {
 	CouponCode string `json:"coupon_code"`
 }
 
-func decodeStrict(body []byte, v any) *Error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te):
-			return invalid(te.Field, "must be a JSON %s", te.Type.Kind())
-		case errors.As(err, &se):
-			return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: fmt.Sprintf("body is not valid JSON (at byte %d)", se.Offset)}
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return invalid(f, "unknown field")
-		default:
-			return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not valid JSON: " + err.Error()}
-		}
-	}
-	if dec.More() {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body has more than one JSON value"}
-	}
-	return nil
-}
-
 func (s *Server) sendMessage(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
 	idemKey := r.Header.Get("Idempotency-Key")
 	if len(idemKey) > MaxIdempotencyKeyLen {
@@ -146,9 +121,9 @@ func (s *Server) buildMessage(req *sendRequest, acct Account) (*engine.Message, 
 	if req.To == "" {
 		return nil, nil, invalid("to", "is required")
 	}
-	to, err := phone.Normalize(req.To, acct.DefaultRegion)
-	if err != nil {
-		return nil, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_phone", Field: "to", Message: fmt.Sprintf("to: %q is not a valid phone number", req.To)}
+	to, aerr := normalizePhone("to", req.To, acct)
+	if aerr != nil {
+		return nil, nil, aerr
 	}
 	from := req.From
 	if from == "" {
@@ -534,6 +509,9 @@ func (s *Server) getMessage(_ *http.Request, p httprouter.Params, c *caller) (in
 }
 
 func (s *Server) cancelMessage(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	if aerr := noBody(c.body); aerr != nil {
+		return 0, nil, aerr
+	}
 	m, err := s.opts.Engine.Get(p.ByName("id"))
 	if err != nil {
 		return 0, nil, s.engineError(err)
@@ -550,24 +528,26 @@ func (s *Server) cancelMessage(r *http.Request, p httprouter.Params, c *caller) 
 
 func (s *Server) listMessages(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
 	q := r.URL.Query()
-	f := engine.ListFilter{AccountID: c.account.ID, State: engine.State(q.Get("status")), CampaignID: q.Get("campaign_id"), Cursor: q.Get("cursor")}
+	cursor, aerr := queryCursor(r, idCursor("msg"))
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	f := engine.ListFilter{AccountID: c.account.ID, State: engine.State(q.Get("status")), CampaignID: q.Get("campaign_id"), Cursor: cursor}
 	if st := q.Get("status"); st != "" && !validState(engine.State(st)) {
 		return 0, nil, invalid("status", "%q is not a message status", st)
 	}
 	if to := q.Get("to"); to != "" {
-		e164, err := phone.Normalize(to, c.account.DefaultRegion)
-		if err != nil {
-			return 0, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_phone", Field: "to", Message: fmt.Sprintf("to: %q is not a valid phone number", to)}
+		e164, aerr := normalizePhone("to", to, c.account)
+		if aerr != nil {
+			return 0, nil, aerr
 		}
 		f.To = e164
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > engine.MaxListLimit {
-			return 0, nil, invalid("limit", "must be 1 to %d", engine.MaxListLimit)
-		}
-		f.Limit = n
+	limit, aerr := queryLimit(r, 0, engine.MaxListLimit)
+	if aerr != nil {
+		return 0, nil, aerr
 	}
+	f.Limit = limit
 	ms, next, err := s.opts.Engine.List(f)
 	if err != nil {
 		return 0, nil, err
@@ -589,11 +569,18 @@ func validState(s engine.State) bool {
 }
 
 func (s *Server) deadLetters(r *http.Request, _ httprouter.Params, _ *caller) (int, any, error) {
+	limit, aerr := queryLimit(r, 0, MaxDeadLetterLimit)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	cursor, aerr := queryCursor(r, idCursor("whk"))
+	if aerr != nil {
+		return 0, nil, aerr
+	}
 	if s.opts.Webhook == nil {
 		return http.StatusOK, map[string]any{"data": []any{}, "next_cursor": ""}, nil
 	}
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	ds, next, err := s.opts.Webhook.DeadLetters(limit, r.URL.Query().Get("cursor"))
+	ds, next, err := s.opts.Webhook.DeadLetters(limit, cursor)
 	if err != nil {
 		return 0, nil, err
 	}

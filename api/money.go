@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -206,11 +205,8 @@ func (s *Server) confirmTopUp(_ *http.Request, p httprouter.Params, c *caller) (
 	if err != nil {
 		return 0, nil, err
 	}
-	if len(c.body) > 0 && strings.TrimSpace(string(c.body)) != "" {
-		var empty struct{}
-		if aerr := decodeStrict(c.body, &empty); aerr != nil {
-			return 0, nil, aerr
-		}
+	if aerr := noBody(c.body); aerr != nil {
+		return 0, nil, aerr
 	}
 	var res ledger.TopUpResult
 	err = st.Commit(context.Background(), func(tx storage.Txn) error {
@@ -233,10 +229,8 @@ func (s *Server) rejectTopUp(_ *http.Request, p httprouter.Params, c *caller) (i
 	var req struct {
 		Reason string `json:"reason"`
 	}
-	if strings.TrimSpace(string(c.body)) != "" {
-		if aerr := decodeStrict(c.body, &req); aerr != nil {
-			return 0, nil, aerr
-		}
+	if aerr := decodeOptional(c.body, &req); aerr != nil {
+		return 0, nil, aerr
 	}
 	if len(req.Reason) > ledger.MaxReasonLength {
 		return 0, nil, invalid("reason", "at most %d bytes", ledger.MaxReasonLength)
@@ -260,13 +254,13 @@ func (s *Server) listTopUps(r *http.Request, _ httprouter.Params, c *caller) (in
 		return 0, nil, err
 	}
 	q := r.URL.Query()
-	limit := DefaultTopUpLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxTopUpLimit {
-			return 0, nil, invalid("limit", "must be 1 to %d", MaxTopUpLimit)
-		}
-		limit = n
+	limit, aerr := queryLimit(r, DefaultTopUpLimit, MaxTopUpLimit)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	cursor, aerr := queryCursor(r, topUpCursor)
+	if aerr != nil {
+		return 0, nil, aerr
 	}
 	status := q.Get("status")
 	switch status {
@@ -283,16 +277,16 @@ func (s *Server) listTopUps(r *http.Request, _ httprouter.Params, c *caller) (in
 		return 0, nil, moneyError(err, "", "account")
 	}
 	start := 0
-	if cur := q.Get("cursor"); cur != "" {
+	if cursor != "" {
 		start = -1
 		for i, t := range all {
-			if t.ID == cur {
+			if t.ID == cursor {
 				start = i + 1
 				break
 			}
 		}
-		if start < 0 {
-			return 0, nil, invalid("cursor", "not a cursor from this list")
+		if start < 0 { // top-ups are never deleted: an id not among them was not handed out
+			return 0, nil, errInvalidCursor()
 		}
 	}
 	out := []topUpView{}
@@ -426,12 +420,13 @@ func (s *Server) getStatement(r *http.Request, _ httprouter.Params, c *caller) (
 	if csv {
 		limit = ledger.MaxStatementLimit
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > ledger.MaxStatementLimit {
-			return 0, nil, invalid("limit", "must be 1 to %d", ledger.MaxStatementLimit)
-		}
-		limit = n
+	limit, aerr = queryLimit(r, limit, ledger.MaxStatementLimit)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	cursor, aerr := queryCursor(r, statementCursor)
+	if aerr != nil {
+		return 0, nil, aerr
 	}
 	page := func(cursor string) (ledger.StatementPage, error) {
 		var p ledger.StatementPage
@@ -442,7 +437,7 @@ func (s *Server) getStatement(r *http.Request, _ httprouter.Params, c *caller) (
 		})
 		return p, err
 	}
-	first, err := page(q.Get("cursor"))
+	first, err := page(cursor)
 	if err != nil {
 		return 0, nil, moneyError(err, "cursor", "account")
 	}

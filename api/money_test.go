@@ -188,14 +188,14 @@ func TestTopUpLifecycle(t *testing.T) {
 		{"reference required", "POST", "/v1/topups", keyAdminA, map[string]any{"amount_micros": 5}, 400, "invalid_field", "reference"},
 		{"reference characters", "POST", "/v1/topups", keyAdminA, map[string]any{"amount_micros": 5, "reference": "a b"}, 400, "invalid_field", "reference"},
 		{"note length", "POST", "/v1/topups", keyAdminA, map[string]any{"amount_micros": 5, "reference": "r", "note": strings.Repeat("x", 513)}, 400, "invalid_field", "note"},
-		{"unknown field", "POST", "/v1/topups", keyAdminA, map[string]any{"amount_micros": 5, "reference": "r", "currency": "USD"}, 400, "invalid_field", "currency"},
+		{"unknown field", "POST", "/v1/topups", keyAdminA, map[string]any{"amount_micros": 5, "reference": "r", "currency": "USD"}, 400, "invalid_json", "currency"},
 		{"send scope cannot top up", "POST", "/v1/topups", keySendA, map[string]any{"amount_micros": 5, "reference": "r"}, 403, "forbidden", ""},
 		{"send scope cannot list", "GET", "/v1/topups", keySendA, nil, 403, "forbidden", ""},
 		{"send scope cannot confirm", "POST", "/v1/topups/" + rejected.ID + "/confirm", keySendA, nil, 403, "forbidden", ""},
 		{"unknown top-up", "POST", "/v1/topups/tu_0000/confirm", keyAdminA, nil, 404, "not_found", ""},
-		{"confirm takes no fields", "POST", "/v1/topups/" + created.ID + "/confirm", keyAdminA, map[string]any{"amount_micros": 1}, 400, "invalid_field", "amount_micros"},
+		{"confirm takes no fields", "POST", "/v1/topups/" + created.ID + "/confirm", keyAdminA, map[string]any{"amount_micros": 1}, 400, "invalid_json", "amount_micros"},
 		{"bad status filter", "GET", "/v1/topups?status=done", keyAdminA, nil, 400, "invalid_field", "status"},
-		{"bad cursor", "GET", "/v1/topups?cursor=tu_nope", keyAdminA, nil, 400, "invalid_field", "cursor"},
+		{"bad cursor", "GET", "/v1/topups?cursor=tu_nope", keyAdminA, nil, 400, "invalid_cursor", "cursor"},
 		{"no key", "GET", "/v1/balance", "", nil, 401, "unauthorized", ""},
 	}
 	for _, tc := range cases {
@@ -337,17 +337,17 @@ func TestSendsHoldAndStatement(t *testing.T) {
 	}
 
 	cases := []struct {
-		name, query, field string
+		name, query, code, field string
 	}{
-		{"from", "from=yesterday", "from"},
-		{"to before from", "from=2026-03-02&to=2026-03-01", "to"},
-		{"limit", "limit=0", "limit"},
-		{"limit too large", "limit=1001", "limit"},
-		{"cursor", "cursor=zz", "cursor"},
+		{"from", "from=yesterday", "invalid_field", "from"},
+		{"to before from", "from=2026-03-02&to=2026-03-01", "invalid_field", "to"},
+		{"limit", "limit=0", "invalid_field", "limit"},
+		{"limit too large", "limit=1001", "invalid_field", "limit"},
+		{"cursor", "cursor=zz", "invalid_cursor", "cursor"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			wantError(t, e.do("GET", "/v1/statement?"+tc.query, keySendA, nil), http.StatusBadRequest, "invalid_field", tc.field)
+			wantError(t, e.do("GET", "/v1/statement?"+tc.query, keySendA, nil), http.StatusBadRequest, tc.code, tc.field)
 		})
 	}
 	// Another account's statement is its own.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -73,11 +74,23 @@ func (s *Server) checkOptOut(num engine.Number, m *engine.Message) *Error {
 }
 
 func (s *Server) contactPhone(p httprouter.Params, c *caller) (string, *Error) {
-	e164, err := phone.Normalize(p.ByName("phone"), c.account.DefaultRegion)
-	if err != nil {
-		return "", &Error{Status: http.StatusBadRequest, Code: "invalid_phone", Field: "phone", Message: fmt.Sprintf("phone: %q is not a valid phone number", p.ByName("phone"))}
+	return normalizePhone("phone", p.ByName("phone"), c.account)
+}
+
+// normalizePhone reads the number in field as E.164, or answers 400 invalid_phone
+// saying why when the reason is one the client can act on (letters, an extension).
+func normalizePhone(field, raw string, acct Account) (string, *Error) {
+	e164, err := phone.Normalize(raw, acct.DefaultRegion)
+	if err == nil {
+		return e164, nil
 	}
-	return e164, nil
+	msg := fmt.Sprintf("%s: %q is not a valid phone number", field, raw)
+	for _, reason := range []error{phone.ErrLetters, phone.ErrExtension, phone.ErrCharacter} {
+		if errors.Is(err, reason) {
+			msg += ": " + reason.Error()
+		}
+	}
+	return "", &Error{Status: http.StatusBadRequest, Code: "invalid_phone", Field: field, Message: msg}
 }
 
 // getContact answers GET /v1/contacts/{phone}: per number, the service window, the
@@ -125,6 +138,9 @@ func (s *Server) optIn(r *http.Request, p httprouter.Params, c *caller) (int, an
 }
 
 func (s *Server) setOpt(r *http.Request, p httprouter.Params, c *caller, out bool) (int, any, error) {
+	if aerr := noBody(c.body); aerr != nil {
+		return 0, nil, aerr
+	}
 	e164, aerr := s.contactPhone(p, c)
 	if aerr != nil {
 		return 0, nil, aerr

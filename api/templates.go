@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -373,7 +372,7 @@ func (s *Server) listTemplates(r *http.Request, _ httprouter.Params, _ *caller) 
 		return 0, nil, errTemplatesOff
 	}
 	q := r.URL.Query()
-	f := template.ListFilter{Name: q.Get("name"), Cursor: q.Get("cursor"),
+	f := template.ListFilter{Name: q.Get("name"),
 		Status: template.Status(strings.ToUpper(q.Get("status"))), Category: template.Category(strings.ToUpper(q.Get("category")))}
 	if from := q.Get("from"); from != "" {
 		num, _, aerr := s.templateNumber("from", from)
@@ -390,16 +389,18 @@ func (s *Server) listTemplates(r *http.Request, _ httprouter.Params, _ *caller) 
 	default:
 		return 0, nil, invalid("category", "%q is not MARKETING, UTILITY or AUTHENTICATION", q.Get("category"))
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > template.MaxListLimit {
-			return 0, nil, invalid("limit", "must be 1 to %d", template.MaxListLimit)
-		}
-		f.Limit = n
+	limit, aerr := queryLimit(r, 0, template.MaxListLimit)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	f.Limit = limit
+	// The store reads its own cursors; any string here is checked there.
+	if f.Cursor, aerr = queryCursor(r, func(string) bool { return true }); aerr != nil {
+		return 0, nil, aerr
 	}
 	recs, next, err := s.opts.TemplateStore.List(f)
 	if errors.Is(err, template.ErrBadCursor) {
-		return 0, nil, invalid("cursor", "not a cursor from this list")
+		return 0, nil, errInvalidCursor()
 	}
 	if err != nil {
 		return 0, nil, err
@@ -478,10 +479,8 @@ func (s *Server) syncTemplates(r *http.Request, _ httprouter.Params, c *caller) 
 		return 0, nil, errTemplatesOff
 	}
 	var b syncBody
-	if len(bytes.TrimSpace(c.body)) > 0 {
-		if aerr := decodeStrict(c.body, &b); aerr != nil {
-			return 0, nil, aerr
-		}
+	if aerr := decodeOptional(c.body, &b); aerr != nil {
+		return 0, nil, aerr
 	}
 	var nums []engine.Number
 	if b.From != "" {

@@ -216,7 +216,7 @@ func TestTemplateLintAndInvalidCreate(t *testing.T) {
 	}
 	// Malformed bodies are 400s that name the field.
 	wantError(t, e.do("POST", "/v1/templates/lint", keySendA, `{"name": "x", "components": [{"type": "BODY"}, {"type": "BODY"}]}`), 400, "invalid_field", "components")
-	wantError(t, e.do("POST", "/v1/templates/lint", keySendA, `{"name": "x", "colour": "red"}`), 400, "invalid_field", "colour")
+	wantError(t, e.do("POST", "/v1/templates/lint", keySendA, `{"name": "x", "colour": "red"}`), 400, "invalid_json", "colour")
 	wantError(t, e.do("POST", "/v1/templates", keySendA, orderShipped("x")), 403, "forbidden", "")
 }
 
@@ -324,7 +324,7 @@ func TestTemplateLifecycleAPI(t *testing.T) {
 		t.Fatalf("list page 2: %s", r.body)
 	}
 	wantError(t, e.do("GET", "/v1/templates?status=SLEEPING", keySendA, nil), 400, "invalid_field", "status")
-	wantError(t, e.do("GET", "/v1/templates?cursor=zzz", keySendA, nil), 400, "invalid_field", "cursor")
+	wantError(t, e.do("GET", "/v1/templates?cursor=zzz", keySendA, nil), 400, "invalid_cursor", "cursor")
 
 	// Delete: at the provider, then here.
 	r = e.do("DELETE", "/v1/templates/order_shipped?language=id", keyAdminA, nil)
@@ -425,6 +425,7 @@ func BenchmarkLintEndpoint(b *testing.B) {
 	check := httptest.NewRecorder()
 	req := httptest.NewRequest("POST", "/v1/templates/lint", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+keySendA)
+	req.Header.Set("Content-Type", "application/json")
 	h.ServeHTTP(check, req)
 	if check.Code != 200 || !strings.Contains(check.Body.String(), `"ok":true`) {
 		b.Fatalf("lint: %d %s", check.Code, check.Body)
@@ -436,6 +437,7 @@ func BenchmarkLintEndpoint(b *testing.B) {
 		w := httptest.NewRecorder()
 		req := httptest.NewRequest("POST", "/v1/templates/lint", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+keySendA)
+		req.Header.Set("Content-Type", "application/json")
 		h.ServeHTTP(w, req)
 		if w.Code != 200 {
 			b.Fatal(w.Code)

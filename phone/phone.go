@@ -19,10 +19,25 @@ const MaxInputLength = 64
 // ErrInvalid is wrapped by every normalisation failure.
 var ErrInvalid = errors.New("not a valid phone number")
 
+// Refusals of what the parser would read its way around, wrapped with ErrInvalid.
+var (
+	// ErrLetters: the parser reads letters as keypad digits, so 0812-ABCD-7890 would
+	// reach 0812-2223-7890, a number nobody wrote.
+	ErrLetters = errors.New("it contains letters: write the number in digits")
+	// ErrExtension: the parser drops an extension (ext. 12, x12, #12, ;ext=12), and
+	// WhatsApp reaches a whole number, never an extension behind it.
+	ErrExtension = errors.New("it has an extension, which WhatsApp cannot reach: leave the extension out")
+	// ErrCharacter: a character that is neither a digit nor the punctuation numbers
+	// are written with ("+", spaces, "-", ".", "/", brackets).
+	ErrCharacter = errors.New("it contains a character that is not part of a phone number")
+)
+
 // Normalize returns raw as E.164. region ("ID") applies to numbers written without a
 // country code; a number written with "+" or "00" ignores it. Numbers written as
 // digits that already start with the region's country code ("6281234567890") are
 // accepted as international when that reading is valid and the local reading is not.
+// Input with letters (ErrLetters), an extension (ErrExtension) or any other character
+// not used to write numbers (ErrCharacter) is refused rather than guessed at.
 func Normalize(raw, region string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
@@ -39,6 +54,9 @@ func Normalize(raw, region string) (string, error) {
 			return "", fmt.Errorf("%w: %q", ErrInvalid, raw)
 		}
 		return s, nil
+	}
+	if err := screen(s); err != nil {
+		return "", fmt.Errorf("%w: %q: %w", ErrInvalid, raw, err)
 	}
 	if !strings.HasPrefix(s, "+") {
 		// Spreadsheets drop the "+" (6281234567890) or keep the trunk zero (0812...).

@@ -2,8 +2,10 @@ package phone
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -39,6 +41,54 @@ func TestNormalizeRejects(t *testing.T) {
 	}
 }
 
+// TestNormalizeRefusesWhatTheParserGuesses: letters, extensions and stray characters
+// are refused with their reason, though the parser would make a number of them.
+func TestNormalizeRefusesWhatTheParserGuesses(t *testing.T) {
+	cases := []struct {
+		in   string
+		want error
+	}{
+		{"0812-ABCD-7890", ErrLetters},
+		{"1-800-FLOWERS", ErrLetters},
+		{"+62 812 3456 789O", ErrLetters}, // a letter O for a zero
+		{"tel:+6281234567890", ErrLetters},
+		{"0812-3456-7890 x", ErrLetters},
+		{"+62 812 3456 78٥٠ ب", ErrLetters}, // Arabic-Indic digits, then a letter
+		{"+62 812 3456 7890 ext. 12", ErrExtension},
+		{"+62 812 3456 7890 EXT 12", ErrExtension},
+		{"+62 812 3456 7890 extension 12", ErrExtension},
+		{"+62 812 3456 7890 x12", ErrExtension},
+		{"+62 812 3456 7890 X 12", ErrExtension},
+		{"+62 812 3456 7890#12", ErrExtension},
+		{"+62 812 3456 7890 ＃12", ErrExtension},
+		{"+62 812 3456 7890;ext=12", ErrExtension},
+		{"0812 3456 7890, 12", ErrExtension},
+		{"081234567890~12", ErrExtension},
+		{"+1 650 555 1234 12#", ErrExtension},
+		{"081234567890*", ErrCharacter},
+		{"0812_3456_7890", ErrCharacter},
+		{"0812\x003456 7890", ErrCharacter},
+		{"+62 812 3456 7890 ☺", ErrCharacter},
+	}
+	for _, c := range cases {
+		got, err := Normalize(c.in, "ID")
+		if !errors.Is(err, ErrInvalid) || !errors.Is(err, c.want) {
+			t.Errorf("Normalize(%q) = %q, %v; want %v", c.in, got, err, c.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), strconv.Quote(c.in)) {
+			t.Errorf("Normalize(%q): the error %q does not quote the input", c.in, err)
+		}
+	}
+	// The punctuation numbers are written with is not refused.
+	for _, in := range []string{"+62\u00a0812\u00a03456\u00a07890", "(+62) 812/3456.7890", "[0812] 3456\u20137890",
+		"\uFF0B62 812 3456 7890", "\uFF10\uFF18\uFF11\uFF12\uFF13\uFF14\uFF15\uFF16\uFF17\uFF18\uFF19\uFF10"} {
+		if got, err := Normalize(in, "ID"); err != nil || got != "+6281234567890" {
+			t.Errorf("Normalize(%q) = %q, %v", in, got, err)
+		}
+	}
+}
+
 func TestWaIDAndCallingCode(t *testing.T) {
 	if WaID("+6281234567890") != "6281234567890" {
 		t.Fatal("wa_id")
@@ -54,6 +104,9 @@ func FuzzNormalize(f *testing.F) {
 	}
 	f.Add("+390612345678")
 	f.Add("+6281234567890123")
+	for _, s := range []string{"0812-ABCD-7890", "+62 812 3456 7890 ext. 12", "+62 812 3456 7890;ext=12", "081234567890#1", "tel:+6281234567890"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if valid, decided := fastE164(s); decided {
 			n, err := phonenumbers.Parse(s, "")
@@ -67,6 +120,12 @@ func FuzzNormalize(f *testing.F) {
 				t.Fatalf("error %v does not wrap ErrInvalid", err)
 			}
 			return
+		}
+		// Nothing accepted was guessed at: no letters, no extension marks.
+		for _, r := range strings.TrimSpace(s) {
+			if unicode.IsLetter(r) || strings.ContainsRune("#;,~*\uFF03", r) || unicode.IsControl(r) {
+				t.Fatalf("%q accepted as %q, though it contains %q", s, got, r)
+			}
 		}
 		if !strings.HasPrefix(got, "+") {
 			t.Fatalf("%q -> %q is not E.164", s, got)

@@ -222,6 +222,10 @@ func TestCleanPhone(t *testing.T) {
 		{"", "", "empty phone number"},
 		{"0812.5", "", "invalid phone number"},
 		{"12345", "", "invalid phone number"},
+		// Letters are not keypad digits, and an extension is not dropped.
+		{"0812-ABCD-7890", "", `invalid phone number "0812-ABCD-7890"`},
+		{"+62 812 3456 7890 ext. 12", "", "invalid phone number"},
+		{"081234567890#12", "", "invalid phone number"},
 	}
 	for _, tc := range cases {
 		got, err := cleanPhone(tc.in, "ID")
