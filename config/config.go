@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -57,8 +58,23 @@ type Server struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	// MaxBodyBytes caps API request bodies. Default 1 MiB.
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
-	// LogLevel is debug, info, warn or error. Default info.
+	// LogLevel is debug, info, warn or error. Default info. SIGHUP applies a change.
 	LogLevel string `toml:"log_level"`
+	// LogFormat is "text" (logfmt-like key=value) or "json". Default text.
+	LogFormat string `toml:"log_format"`
+	// MetricsToken, when set, is the bearer token GET /metrics requires. Default "":
+	// /metrics is open on the listen address.
+	MetricsToken string `toml:"metrics_token"`
+	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+	// ReadTimeout bounds reading a request's body. Default 30s. A list upload may take
+	// longer: its endpoint extends the deadline as the bytes arrive.
+	ReadTimeout Duration `toml:"read_timeout"`
+	// IdleTimeout closes a keep-alive connection idle that long. Default 2m.
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// MaxConcurrentBodies caps the request bodies read at once on the API; above it a
+	// request is answered 503 with Retry-After instead of buffered. Default 64.
+	MaxConcurrentBodies int `toml:"max_concurrent_bodies"`
 }
 
 // Storage tunes Badger for the machine (see the storage package for the memory each costs).
@@ -157,6 +173,9 @@ type Webhook struct {
 	VerifyToken string `toml:"verify_token"`
 	// MaxBodyBytes caps a webhook body. Default 1 MiB.
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// MaxConcurrentBodies caps the webhook bodies read at once; above it the provider is
+	// answered 503 with Retry-After, and retries. Default 32.
+	MaxConcurrentBodies int `toml:"max_concurrent_bodies"`
 }
 
 // Engine tunes the send queue.
@@ -279,23 +298,39 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
 
-// Error is a configuration problem, naming the key and, when known, the line.
+// Error is a configuration problem, naming the key and its source: the file and, when
+// known, the line, or the environment variable that set it.
 type Error struct {
 	File string
 	Line int
+	Env  string // the KIRIM_... variable the value came from, if it did
 	Key  string
 	Msg  string
 }
 
 func (e *Error) Error() string {
 	loc := e.File
-	if e.Line > 0 {
+	switch {
+	case e.Env != "":
+		loc = e.Env
+	case e.Line > 0:
 		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
 	if e.Key != "" {
 		return fmt.Sprintf("config: %s: %s: %s", loc, e.Key, e.Msg)
 	}
 	return fmt.Sprintf("config: %s: %s", loc, e.Msg)
+}
+
+// Errors are every problem of a configuration, reported at once, one per line.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Load reads, overrides from the environment, defaults and validates the file at path.
@@ -307,7 +342,8 @@ func Load(path string) (*Config, error) {
 	return Parse(path, src, os.Environ())
 }
 
-// Parse is Load on bytes with an explicit environment (KEY=VALUE strings).
+// Parse is Load on bytes with an explicit environment (KEY=VALUE strings). Its error
+// is Errors: every problem found, each with its source.
 func Parse(name string, src []byte, environ []string) (*Config, error) {
 	var c Config
 	c.path = name
@@ -315,30 +351,99 @@ func Parse(name string, src []byte, environ []string) (*Config, error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, &Error{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
+			return nil, Errors{{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
 		}
 		// Type mismatches come as plain errors: "toml: line 2 (last key "a.b"): ...".
 		if m := reTypeErr.FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			return nil, &Error{File: name, Line: line, Key: m[2], Msg: m[3]}
+			return nil, Errors{{File: name, Line: line, Key: m[2], Msg: m[3]}}
 		}
-		return nil, &Error{File: name, Msg: err.Error()}
+		return nil, Errors{{File: name, Msg: err.Error()}}
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		k := und[0]
-		return nil, &Error{File: name, Line: findLine(src, k), Key: k.String(), Msg: "unknown key"}
+	var errs Errors
+	for _, k := range md.Undecoded() {
+		errs = append(errs, &Error{File: name, Line: findLine(src, k), Key: k.String(), Msg: "unknown key"})
 	}
-	if err := applyEnv(&c, environ); err != nil {
-		return nil, &Error{File: name, Msg: err.Error()}
-	}
-	c.setDefaults()
-	if errs := c.validate(); len(errs) > 0 {
-		e := errs[0]
+	// The same file as a tree, to tell a key written as 0 from one not written.
+	var tree map[string]any
+	_, _ = toml.Decode(string(src), &tree)
+	set := setKeys{tree: tree, env: map[string]string{}}
+	badEnv := map[string]bool{}
+	for _, e := range applyEnv(&c, environ, set.env) {
 		e.File = name
-		e.Line = findLine(src, e.path)
-		return nil, &e.Error
+		errs = append(errs, e)
+		badEnv[e.Key] = true
+	}
+	c.setDefaults(set.has)
+	for _, e := range c.validate() {
+		if badEnv[e.Key] {
+			continue // its variable's value was refused above; the field holds nothing
+		}
+		e.File = name
+		if env, ok := set.envOf(e.path); ok {
+			e.Env = env
+		} else {
+			e.Line = findLine(src, e.path)
+		}
+		errs = append(errs, &e.Error)
+	}
+	if len(errs) > 0 {
+		// In the order a reader fixes them: the file's top to bottom, then the
+		// environment.
+		sort.SliceStable(errs, func(i, j int) bool {
+			a, b := errs[i], errs[j]
+			if (a.Env != "") != (b.Env != "") {
+				return b.Env != ""
+			}
+			return a.Line != 0 && (b.Line == 0 || a.Line < b.Line)
+		})
+		return nil, errs
 	}
 	return &c, nil
+}
+
+// setKeys tells which keys the file or the environment set, so that a value set to 0
+// is checked rather than replaced by its default.
+type setKeys struct {
+	tree map[string]any
+	env  map[string]string // key path ("numbers.0.throughput_mps") -> the variable that set it
+}
+
+// has reports whether the key at path (array entries by index) was set.
+func (s setKeys) has(path ...string) bool {
+	if _, ok := s.env[strings.Join(path, ".")]; ok {
+		return true
+	}
+	var node any = s.tree
+	for _, p := range path {
+		switch n := node.(type) {
+		case map[string]any:
+			v, ok := n[p]
+			if !ok {
+				return false
+			}
+			node = v
+		case []map[string]any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(n) {
+				return false
+			}
+			node = n[i]
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// envOf returns the variable that set path, or one of its parents.
+func (s setKeys) envOf(path []string) (string, bool) {
+	for n := len(path); n > 0; n-- {
+		if v, ok := s.env[strings.Join(path[:n], ".")]; ok {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 var reTypeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
@@ -346,72 +451,73 @@ var reTypeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.
 // Path is the file the config was read from.
 func (c *Config) Path() string { return c.path }
 
-func (c *Config) setDefaults() {
+// setDefaults fills every setting that neither the file nor the environment set. A
+// setting written as 0 keeps it, for validation to accept (where 0 means something)
+// or refuse: it never silently becomes the default.
+func (c *Config) setDefaults(has func(path ...string) bool) {
 	s := &c.Server
-	def(&s.Listen, "127.0.0.1:8080")
-	def(&s.DataDir, "./data")
-	defDur(&s.ShutdownTimeout, 15*time.Second)
-	defInt64(&s.MaxBodyBytes, 1<<20)
-	def(&s.LogLevel, "info")
+	def(has("server", "listen"), &s.Listen, "127.0.0.1:8080")
+	def(has("server", "data_dir"), &s.DataDir, "./data")
+	def(has("server", "shutdown_timeout"), &s.ShutdownTimeout, Duration{15 * time.Second})
+	def(has("server", "max_body_bytes"), &s.MaxBodyBytes, 1<<20)
+	def(has("server", "log_level"), &s.LogLevel, "info")
+	def(has("server", "log_format"), &s.LogFormat, "text")
+	def(has("server", "read_header_timeout"), &s.ReadHeaderTimeout, Duration{10 * time.Second})
+	def(has("server", "read_timeout"), &s.ReadTimeout, Duration{30 * time.Second})
+	def(has("server", "idle_timeout"), &s.IdleTimeout, Duration{2 * time.Minute})
+	def(has("server", "max_concurrent_bodies"), &s.MaxConcurrentBodies, 64)
 
 	st := &c.Storage
-	defInt(&st.MemTableMB, 16)
-	if st.TableMB == 0 {
-		st.TableMB = 1
-	}
-	defInt(&st.NumMemtables, 3)
+	def(has("storage", "memtable_mb"), &st.MemTableMB, 16)
+	def(has("storage", "table_mb"), &st.TableMB, 1)
+	def(has("storage", "num_memtables"), &st.NumMemtables, 3)
 	// The environment sets the name as written, so it may say true or false too.
 	if on, err := strconv.ParseBool(string(st.Compression)); err == nil {
 		st.Compression = compressionOfBool(on)
 	}
-	def((*string)(&st.Compression), string(CompressionSnappy))
-	defInt(&st.BlockCacheMB, 16)
-	defInt(&st.IndexCacheMB, 16)
-	defDur(&st.GCInterval, 10*time.Minute)
+	def(has("storage", "compression"), &st.Compression, CompressionSnappy)
+	def(has("storage", "block_cache_mb"), &st.BlockCacheMB, 16)
+	def(has("storage", "index_cache_mb"), &st.IndexCacheMB, 16)
+	def(has("storage", "gc_interval"), &st.GCInterval, Duration{10 * time.Minute})
 
 	p := &c.Provider
-	def(&p.Kind, ProviderSandbox)
-	def(&p.APIVersion, "v25.0")
-	def(&p.Rules, Rules2025)
-	defInt(&p.PortfolioLimit, 250)
-	defDur(&p.Timeout, 30*time.Second)
+	def(has("provider", "kind"), &p.Kind, ProviderSandbox)
+	def(has("provider", "api_version"), &p.APIVersion, "v25.0")
+	def(has("provider", "rules"), &p.Rules, Rules2025)
+	def(has("provider", "portfolio_limit"), &p.PortfolioLimit, 250)
+	def(has("provider", "timeout"), &p.Timeout, Duration{30 * time.Second})
 
 	sb := &c.Sandbox
-	def(&sb.Listen, "127.0.0.1:8090")
-	if sb.ReadRate == 0 {
-		sb.ReadRate = 0.5
-	}
-	defDur(&sb.ReviewDelay, 5*time.Second)
-	defDur(&sb.StatusDelay, time.Second)
+	def(has("sandbox", "listen"), &sb.Listen, "127.0.0.1:8090")
+	def(has("sandbox", "read_rate"), &sb.ReadRate, 0.5)
+	def(has("sandbox", "review_delay"), &sb.ReviewDelay, Duration{5 * time.Second})
+	def(has("sandbox", "status_delay"), &sb.StatusDelay, Duration{time.Second})
 
-	defInt64(&c.Webhook.MaxBodyBytes, 1<<20)
+	def(has("webhook", "max_body_bytes"), &c.Webhook.MaxBodyBytes, 1<<20)
+	def(has("webhook", "max_concurrent_bodies"), &c.Webhook.MaxConcurrentBodies, 32)
 
 	e := &c.Engine
-	defInt(&e.MaxAttempts, 8)
-	defDur(&e.LeaseTimeout, 2*time.Minute)
-	defDur(&e.UnknownTimeout, 24*time.Hour)
-	defDur(&e.IdempotencyTTL, 7*24*time.Hour)
-	def(&e.UnknownPolicy, "fail")
-	defInt(&e.Workers, 64)
-	if e.OptOutKeywords == nil {
-		e.OptOutKeywords = []string{"STOP", "BERHENTI", "UNSUBSCRIBE"}
-	}
-	if e.OptInKeywords == nil {
-		e.OptInKeywords = []string{"START", "MULAI"}
-	}
-	defDur(&e.TierPoll, 15*time.Minute)
+	def(has("engine", "max_attempts"), &e.MaxAttempts, 8)
+	def(has("engine", "lease_timeout"), &e.LeaseTimeout, Duration{2 * time.Minute})
+	def(has("engine", "unknown_timeout"), &e.UnknownTimeout, Duration{24 * time.Hour})
+	def(has("engine", "idempotency_ttl"), &e.IdempotencyTTL, Duration{7 * 24 * time.Hour})
+	def(has("engine", "unknown_policy"), &e.UnknownPolicy, "fail")
+	def(has("engine", "workers"), &e.Workers, 64)
+	def(has("engine", "opt_out_keywords"), &e.OptOutKeywords, []string{"STOP", "BERHENTI", "UNSUBSCRIBE"})
+	def(has("engine", "opt_in_keywords"), &e.OptInKeywords, []string{"START", "MULAI"})
+	def(has("engine", "tier_poll"), &e.TierPoll, Duration{15 * time.Minute})
 
 	cp := &c.Campaigns
-	defInt(&cp.FailurePausePercent, 20)
-	defInt(&cp.FailurePauseMin, 200)
-	defDur(&cp.MissedRunGrace, time.Hour)
-	defInt(&cp.Batch, 256)
+	def(has("campaigns", "failure_pause_percent"), &cp.FailurePausePercent, 20)
+	def(has("campaigns", "failure_pause_min"), &cp.FailurePauseMin, 200)
+	def(has("campaigns", "missed_run_grace"), &cp.MissedRunGrace, Duration{time.Hour})
+	def(has("campaigns", "batch"), &cp.Batch, 256)
 
 	for i := range c.Numbers {
-		n := &c.Numbers[i]
-		defInt(&n.ThroughputMPS, 80)
-		defInt(&n.MessagingLimit, 1000)
-		defDur(&n.PairGap, 6*time.Second)
+		n, at := &c.Numbers[i], strconv.Itoa(i)
+		def(has("numbers", at, "throughput_mps"), &n.ThroughputMPS, 80)
+		def(has("numbers", at, "messaging_limit"), &n.MessagingLimit, 1000)
+		def(has("numbers", at, "pair_gap"), &n.PairGap, Duration{6 * time.Second})
 	}
 	hasDefault := false
 	for _, n := range c.Numbers {
@@ -421,34 +527,17 @@ func (c *Config) setDefaults() {
 		c.Numbers[0].Default = true
 	}
 	for i := range c.Accounts {
-		a := &c.Accounts[i]
-		def(&a.Currency, "IDR")
-		def(&a.Timezone, "Asia/Jakarta")
-		def(&a.DefaultRegion, "ID")
+		a, at := &c.Accounts[i], strconv.Itoa(i)
+		def(has("accounts", at, "currency"), &a.Currency, "IDR")
+		def(has("accounts", at, "timezone"), &a.Timezone, "Asia/Jakarta")
+		def(has("accounts", at, "default_region"), &a.DefaultRegion, "ID")
 	}
 }
 
-func def(s *string, v string) {
-	if *s == "" {
-		*s = v
-	}
-}
-
-func defInt(p *int, v int) {
-	if *p == 0 {
+// def sets *p to v unless the setting was given.
+func def[T any](given bool, p *T, v T) {
+	if !given {
 		*p = v
-	}
-}
-
-func defInt64(p *int64, v int64) {
-	if *p == 0 {
-		*p = v
-	}
-}
-
-func defDur(p *Duration, v time.Duration) {
-	if p.Duration == 0 {
-		p.Duration = v
 	}
 }
 

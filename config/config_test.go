@@ -183,8 +183,14 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if _, ok := err.(*Error); !ok {
+		es, ok := err.(Errors)
+		if !ok || len(es) == 0 {
 			t.Fatalf("error of type %T: %v", err, err)
+		}
+		for _, e := range es {
+			if e.File == "" && e.Env == "" {
+				t.Fatalf("an error without its source: %v", e)
+			}
 		}
 	})
 }
@@ -197,9 +203,15 @@ func checkParseError(t *testing.T, src string, env []string, wantKey string, lin
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	ce, ok := err.(*Error)
-	if !ok {
+	es, ok := err.(Errors)
+	if !ok || len(es) == 0 {
 		t.Fatalf("error %T %v", err, err)
+	}
+	ce := es[0]
+	for _, e := range es {
+		if e.Key == wantKey {
+			ce = e
+		}
 	}
 	if wantKey != "" && ce.Key != wantKey {
 		t.Errorf("key %q, want %q (%v)", ce.Key, wantKey, err)
@@ -207,7 +219,7 @@ func checkParseError(t *testing.T, src string, env []string, wantKey string, lin
 	if line != 0 && ce.Line != line {
 		t.Errorf("line %d, want %d (%v)", ce.Line, line, err)
 	}
-	if !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), "k.toml") {
+	if !strings.Contains(ce.Error(), msg) || ce.Env == "" && !strings.Contains(ce.Error(), "k.toml") {
 		t.Errorf("message %q lacks %q", err, msg)
 	}
 }

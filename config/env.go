@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,24 +14,58 @@ import (
 // of tables, e.g. KIRIM_NUMBERS_MAIN_TOKEN.
 const EnvPrefix = "KIRIM_"
 
-// applyEnv sets every field whose environment name is present in environ.
-func applyEnv(c *Config, environ []string) error {
+// envNotSettings are KIRIM_ variables that are not settings: they are read by the
+// commands (an API key for the CLI, profiling) or by the tests, and never by Parse.
+var envNotSettings = []string{"KIRIM_API_KEY", "KIRIM_PPROF", "KIRIM_CPUPROFILE", "KIRIM_E2E_"}
+
+// applyEnv sets every field whose environment name is present in environ, recording in
+// set the key path each variable set. A KIRIM_ variable that names no setting is an
+// error: it is a typo, and its value would be silently ignored.
+func applyEnv(c *Config, environ []string, set map[string]string) []*Error {
 	env := map[string]string{}
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
-		if ok && strings.HasPrefix(k, EnvPrefix) {
+		if ok && strings.HasPrefix(k, EnvPrefix) && !notSetting(k) {
 			env[k] = v
 		}
 	}
 	if len(env) == 0 {
 		return nil
 	}
-	return walkEnv(reflect.ValueOf(c).Elem(), strings.TrimSuffix(EnvPrefix, "_"), env)
+	w := envWalk{env: env, set: set, seen: map[string]bool{}}
+	w.walk(reflect.ValueOf(c).Elem(), strings.TrimSuffix(EnvPrefix, "_"), nil)
+	var unknown []string
+	for k := range env {
+		if !w.seen[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		w.errs = append(w.errs, &Error{Env: k, Msg: "no such setting (see config.example.toml for the names)"})
+	}
+	return w.errs
+}
+
+func notSetting(k string) bool {
+	for _, n := range envNotSettings {
+		if k == n || strings.HasSuffix(n, "_") && strings.HasPrefix(k, n) {
+			return true
+		}
+	}
+	return false
 }
 
 var durationType = reflect.TypeOf(Duration{})
 
-func walkEnv(v reflect.Value, name string, env map[string]string) error {
+type envWalk struct {
+	env  map[string]string
+	set  map[string]string // key path -> variable
+	seen map[string]bool   // variables that name a setting
+	errs []*Error
+}
+
+func (w *envWalk) walk(v reflect.Value, name string, path []string) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -40,17 +75,18 @@ func walkEnv(v reflect.Value, name string, env map[string]string) error {
 		}
 		fv := v.Field(i)
 		full := name + "_" + upper(tag)
+		at := append(append([]string(nil), path...), tag)
 		switch {
 		case f.Type == durationType || fv.Kind() != reflect.Struct && fv.Kind() != reflect.Slice:
-			if val, ok := env[full]; ok {
+			if val, ok := w.env[full]; ok {
+				w.seen[full] = true
+				w.set[strings.Join(at, ".")] = full
 				if err := setScalar(fv, val); err != nil {
-					return fmt.Errorf("%s: %v", full, err)
+					w.errs = append(w.errs, &Error{Env: full, Key: keyString(at), Msg: err.Error()})
 				}
 			}
 		case fv.Kind() == reflect.Struct:
-			if err := walkEnv(fv, full, env); err != nil {
-				return err
-			}
+			w.walk(fv, full, at)
 		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct:
 			for j := 0; j < fv.Len(); j++ {
 				el := fv.Index(j)
@@ -58,12 +94,12 @@ func walkEnv(v reflect.Value, name string, env map[string]string) error {
 				if id == "" {
 					id = strconv.Itoa(j)
 				}
-				if err := walkEnv(el, full+"_"+upper(id), env); err != nil {
-					return err
-				}
+				w.walk(el, full+"_"+upper(id), append(append([]string(nil), at...), strconv.Itoa(j)))
 			}
 		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
-			if val, ok := env[full]; ok {
+			if val, ok := w.env[full]; ok {
+				w.seen[full] = true
+				w.set[strings.Join(at, ".")] = full
 				var parts []string
 				for _, p := range strings.Split(val, ",") {
 					if p = strings.TrimSpace(p); p != "" {
@@ -74,7 +110,6 @@ func walkEnv(v reflect.Value, name string, env map[string]string) error {
 			}
 		}
 	}
-	return nil
 }
 
 // entryName names an element of an array of tables by its alias, id or name.

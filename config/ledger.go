@@ -201,10 +201,10 @@ var (
 func (c *Config) ledgerDefaults() {
 	for i := range c.RateCards {
 		rc := &c.RateCards[i]
-		def(&rc.Currency, "IDR")
-		def(&rc.Rules, c.Provider.Rules)
+		def(rc.Currency != "", &rc.Currency, "IDR")
+		def(rc.Rules != "", &rc.Rules, c.Provider.Rules)
 		for j := range rc.Prices {
-			def(&rc.Prices[j].Market, MarketDefault)
+			def(rc.Prices[j].Market != "", &rc.Prices[j].Market, MarketDefault)
 		}
 	}
 }

@@ -59,6 +59,13 @@ func keyString(path []string) string {
 	return b.String()
 }
 
+// positive refuses a zero or negative duration where only a positive one makes sense.
+func positive(v *validator, d Duration, path ...string) {
+	if d.Duration <= 0 {
+		v.add("must be a positive duration like \"30s\"", path...)
+	}
+}
+
 func (c *Config) validate() []fieldError {
 	v := &validator{}
 	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
@@ -72,11 +79,39 @@ func (c *Config) validate() []fieldError {
 	default:
 		v.add(fmt.Sprintf("%q is not one of debug, info, warn, error", c.Server.LogLevel), "server", "log_level")
 	}
+	if c.Server.LogFormat != "text" && c.Server.LogFormat != "json" {
+		v.add(fmt.Sprintf("%q is not \"text\" or \"json\"", c.Server.LogFormat), "server", "log_format")
+	}
+	for _, d := range []struct {
+		key string
+		val Duration
+	}{{"shutdown_timeout", c.Server.ShutdownTimeout}, {"read_header_timeout", c.Server.ReadHeaderTimeout},
+		{"read_timeout", c.Server.ReadTimeout}, {"idle_timeout", c.Server.IdleTimeout}} {
+		positive(v, d.val, "server", d.key)
+	}
+	if c.Server.MaxConcurrentBodies < 1 {
+		v.add("must be at least 1", "server", "max_concurrent_bodies")
+	}
+	if c.Server.MemoryLimitMB < 0 {
+		v.add("must not be negative (0 leaves the memory limit unset)", "server", "memory_limit_mb")
+	}
 	if c.Storage.MemTableMB < MinMemTableMB {
 		v.add(fmt.Sprintf("must be at least %d", MinMemTableMB), "storage", "memtable_mb")
 	}
 	if c.Storage.TableMB < MinTableMB || c.Storage.TableMB > 64 {
 		v.add(fmt.Sprintf("must be between %v and 64", MinTableMB), "storage", "table_mb")
+	}
+	if c.Storage.NumMemtables < 1 {
+		v.add("must be at least 1", "storage", "num_memtables")
+	}
+	if c.Storage.BlockCacheMB < 0 || c.Storage.BlockCacheMB == 0 && c.Storage.Compression != CompressionNone {
+		v.add("must be at least 1 with compressed tables (their blocks are read through it)", "storage", "block_cache_mb")
+	}
+	if c.Storage.IndexCacheMB < 0 {
+		v.add("must not be negative (0 keeps every table index in memory)", "storage", "index_cache_mb")
+	}
+	if c.Storage.GCInterval.Duration == 0 {
+		v.add("must be a duration, or negative to turn value-log GC off", "storage", "gc_interval")
 	}
 	switch c.Storage.Compression {
 	case CompressionNone, CompressionSnappy, CompressionZstd:
@@ -96,6 +131,7 @@ func (c *Config) validate() []fieldError {
 	if p.PortfolioLimit < -1 || p.PortfolioLimit == 0 {
 		v.add("must be a positive limit (250, 2000, 10000, 100000) or -1 for unlimited", "provider", "portfolio_limit")
 	}
+	positive(v, p.Timeout, "provider", "timeout")
 	if p.BaseURL != "" {
 		if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.add(fmt.Sprintf("%q is not an http(s) URL", p.BaseURL), "provider", "base_url")
@@ -126,7 +162,27 @@ func (c *Config) validate() []fieldError {
 		}
 	}
 
+	for _, d := range []struct {
+		key string
+		val Duration
+	}{{"review_delay", c.Sandbox.ReviewDelay}, {"status_delay", c.Sandbox.StatusDelay}} {
+		if d.val.Duration < 0 {
+			v.add("must not be negative", "sandbox", d.key)
+		}
+	}
+	if c.Webhook.MaxBodyBytes < 1024 {
+		v.add("must be at least 1024", "webhook", "max_body_bytes")
+	}
+	if c.Webhook.MaxConcurrentBodies < 1 {
+		v.add("must be at least 1", "webhook", "max_concurrent_bodies")
+	}
+
 	e := c.Engine
+	positive(v, e.LeaseTimeout, "engine", "lease_timeout")
+	positive(v, e.UnknownTimeout, "engine", "unknown_timeout")
+	if e.TierPoll.Duration < 0 {
+		v.add("must not be negative (0 turns the poll off)", "engine", "tier_poll")
+	}
 	if e.MaxAttempts < 1 {
 		v.add("must be at least 1", "engine", "max_attempts")
 	}
@@ -141,7 +197,7 @@ func (c *Config) validate() []fieldError {
 	}
 
 	cp := c.Campaigns
-	if cp.FailurePausePercent < -1 || cp.FailurePausePercent > 100 {
+	if cp.FailurePausePercent < -1 || cp.FailurePausePercent == 0 || cp.FailurePausePercent > 100 {
 		v.add("must be -1 (off) or between 1 and 100", "campaigns", "failure_pause_percent")
 	}
 	if cp.FailurePauseMin < 1 {

@@ -1,0 +1,138 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// parseErrors parses src with env and returns every error, failing if there is none.
+func parseErrors(t *testing.T, src string, env ...string) Errors {
+	t.Helper()
+	_, err := Parse("k.toml", []byte(src), env)
+	var es Errors
+	if !errors.As(err, &es) || len(es) == 0 {
+		t.Fatalf("want Errors, got %T %v", err, err)
+	}
+	return es
+}
+
+// TestErrorSources: a value from the environment is blamed on its variable, never on
+// a line of the file; a value from the file on its line.
+func TestErrorSources(t *testing.T) {
+	cases := []struct {
+		name string
+		src  string
+		env  []string
+		want string
+	}{
+		{"env", minimal, []string{"KIRIM_NUMBERS_MAIN_THROUGHPUT_MPS=5000"},
+			"config: KIRIM_NUMBERS_MAIN_THROUGHPUT_MPS: numbers[0].throughput_mps: must be between 1 and 1000"},
+		{"env overrides a good file value", strings.Replace(minimal, `waba_id = "2"`, "waba_id = \"2\"\nthroughput_mps = 80", 1),
+			[]string{"KIRIM_NUMBERS_MAIN_THROUGHPUT_MPS=0"},
+			"config: KIRIM_NUMBERS_MAIN_THROUGHPUT_MPS: numbers[0].throughput_mps: must be between 1 and 1000"},
+		{"env duration", minimal, []string{"KIRIM_SERVER_READ_TIMEOUT=soon"},
+			`config: KIRIM_SERVER_READ_TIMEOUT: server.read_timeout: "soon" is not a duration`},
+		{"file", "[server]\nlog_format = \"xml\"\n" + minimal, nil,
+			`config: k.toml:2: server.log_format: "xml" is not "text" or "json"`},
+		{"unknown variable", minimal, []string{"KIRIM_SERVER_LISTN=0.0.0.0:80"},
+			"config: KIRIM_SERVER_LISTN: no such setting"},
+		{"unknown number alias", minimal, []string{"KIRIM_NUMBERS_OTHER_TOKEN=t"},
+			"config: KIRIM_NUMBERS_OTHER_TOKEN: no such setting"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			es := parseErrors(t, tc.src, tc.env...)
+			if len(es) != 1 || !strings.HasPrefix(es[0].Error(), tc.want) {
+				t.Fatalf("got %q, want one error starting %q", es.Error(), tc.want)
+			}
+		})
+	}
+	// Variables that are not settings are left alone.
+	if _, err := Parse("k.toml", []byte(minimal), []string{"KIRIM_API_KEY=k", "KIRIM_PPROF=:6060", "KIRIM_E2E_CAMPAIGN_N=100"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAllErrorsAtOnce: every problem is reported, file ones top to bottom, then the
+// environment's.
+func TestAllErrorsAtOnce(t *testing.T) {
+	src := "[server]\nlisten = \"nohost\"\nshutdown_timeout = \"0s\"\n[engine]\nretries = 3\nworkers = 0\n" + minimal
+	es := parseErrors(t, src, "KIRIM_ENGINE_MAX_ATTEMPTS=0")
+	want := []string{
+		"k.toml:2: server.listen:",
+		"k.toml:3: server.shutdown_timeout: must be a positive duration",
+		"k.toml:5: engine.retries: unknown key",
+		"k.toml:6: engine.workers: must be between 1 and 1024",
+		"KIRIM_ENGINE_MAX_ATTEMPTS: engine.max_attempts: must be at least 1",
+	}
+	if len(es) != len(want) {
+		t.Fatalf("%d errors, want %d:\n%v", len(es), len(want), es)
+	}
+	for i, w := range want {
+		if !strings.Contains(es[i].Error(), w) {
+			t.Errorf("error %d %q lacks %q", i, es[i].Error(), w)
+		}
+	}
+}
+
+// TestExplicitZero: 0 written where it makes no sense is refused, naming the key,
+// instead of silently becoming the default; where 0 means something, it is kept.
+func TestExplicitZero(t *testing.T) {
+	refused := []struct{ set, key string }{
+		{"[server]\nshutdown_timeout = \"0s\"", "server.shutdown_timeout"},
+		{"[server]\nread_timeout = \"-1s\"", "server.read_timeout"},
+		{"[server]\nmax_concurrent_bodies = 0", "server.max_concurrent_bodies"},
+		{"[server]\nmax_body_bytes = 0", "server.max_body_bytes"},
+		{"[storage]\nmemtable_mb = 0", "storage.memtable_mb"},
+		{"[storage]\nnum_memtables = 0", "storage.num_memtables"},
+		{"[storage]\nblock_cache_mb = 0", "storage.block_cache_mb"},
+		{"[storage]\ngc_interval = \"0s\"", "storage.gc_interval"},
+		{"[provider]\ntimeout = \"0s\"", "provider.timeout"},
+		{"[provider]\nportfolio_limit = 0", "provider.portfolio_limit"},
+		{"[engine]\nmax_attempts = 0", "engine.max_attempts"},
+		{"[engine]\nlease_timeout = \"0s\"", "engine.lease_timeout"},
+		{"[engine]\nworkers = 0", "engine.workers"},
+		{"[campaigns]\nfailure_pause_percent = 0", "campaigns.failure_pause_percent"},
+		{"[campaigns]\nbatch = 0", "campaigns.batch"},
+		{"[webhook]\nmax_concurrent_bodies = 0", "webhook.max_concurrent_bodies"},
+	}
+	for _, r := range refused {
+		t.Run(r.key, func(t *testing.T) {
+			src := strings.Replace(minimal, "[webhook]\n", r.set+"\n[webhook]\n", 1)
+			if strings.HasPrefix(r.set, "[webhook]") {
+				src = strings.Replace(minimal, "[webhook]\n", r.set+"\n", 1)
+			}
+			es := parseErrors(t, src)
+			if es[0].Key != r.key || es[0].Line == 0 {
+				t.Fatalf("got %v, want an error on %s with its line", es, r.key)
+			}
+		})
+	}
+	t.Run("number throughput", func(t *testing.T) {
+		es := parseErrors(t, strings.Replace(minimal, `waba_id = "2"`, "waba_id = \"2\"\nthroughput_mps = 0", 1))
+		if es[0].Key != "numbers[0].throughput_mps" || es[0].Line != 8 {
+			t.Fatalf("got %v", es)
+		}
+	})
+	src := "[sandbox]\nread_rate = 0\nstatus_delay = \"0s\"\n[engine]\ntier_poll = \"0s\"\n" +
+		strings.Replace(minimal, `waba_id = "2"`, "waba_id = \"2\"\npair_gap = \"0s\"", 1)
+	c, err := Parse("k.toml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sandbox.ReadRate != 0 || c.Sandbox.StatusDelay.Duration != 0 || c.Engine.TierPoll.Duration != 0 || c.Numbers[0].PairGap.Duration != 0 {
+		t.Fatalf("meaningful zeros replaced: read_rate %v status_delay %v tier_poll %v pair_gap %v",
+			c.Sandbox.ReadRate, c.Sandbox.StatusDelay, c.Engine.TierPoll, c.Numbers[0].PairGap)
+	}
+	// Absent keys still get their defaults.
+	c, err = Parse("k.toml", []byte(minimal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sandbox.ReadRate != 0.5 || c.Numbers[0].ThroughputMPS != 80 || c.Server.ReadTimeout.Duration != 30*time.Second ||
+		c.Server.MaxConcurrentBodies != 64 || c.Webhook.MaxConcurrentBodies != 32 || c.Server.LogFormat != "text" {
+		t.Fatalf("defaults: %+v %+v", c.Server, c.Sandbox)
+	}
+}
