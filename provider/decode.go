@@ -39,6 +39,17 @@ func ParseNotification(body []byte) (*Notification, error) {
 	if len(n.Entry) == 0 {
 		return nil, errors.New("provider: notification: no entry")
 	}
+	if len(n.Entry) > MaxEntries {
+		return nil, fmt.Errorf("provider: notification: %d entries, more than %d", len(n.Entry), MaxEntries)
+	}
+	for i, e := range n.Entry {
+		if len(e.Changes) > MaxChanges {
+			return nil, fmt.Errorf("provider: notification: entry[%d]: %d changes, more than %d", i, len(e.Changes), MaxChanges)
+		}
+		if len(e.ID) > MaxIDBytes {
+			return nil, fmt.Errorf("provider: notification: entry[%d].id: %d bytes, more than %d", i, len(e.ID), MaxIDBytes)
+		}
+	}
 	return &n, nil
 }
 
@@ -85,6 +96,9 @@ func DecodeChange(c Change) (any, error) {
 		return nil, fmt.Errorf("provider: change %s: value is not an object", c.Field)
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, fmt.Errorf("provider: change %s: %w", c.Field, err)
+	}
+	if err := CheckLimits(v); err != nil {
 		return nil, fmt.Errorf("provider: change %s: %w", c.Field, err)
 	}
 	return v, nil

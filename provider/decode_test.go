@@ -441,8 +441,48 @@ var webhookCases = []struct {
 	}},
 	{"account_update_disabled.json", func(t *testing.T, _ *Notification, vals []any) {
 		u := only[*AccountUpdate](t, vals)
-		if u.Event != "DISABLED_UPDATE" || u.BanInfo == nil || u.BanInfo.WabaBanState != "DISABLE" || u.BanInfo.WabaBanDate != "July 14, 2026" {
+		if u.Event != "DISABLED_UPDATE" || u.BanInfo == nil || !u.BanInfo.WabaBanState.Has("DISABLE") || u.BanInfo.WabaBanDate != "July 14, 2026" {
 			t.Errorf("update = %+v %+v", u, u.BanInfo)
+		}
+	}},
+	{"account_update_ban_scheduled.json", func(t *testing.T, _ *Notification, vals []any) {
+		u := only[*AccountUpdate](t, vals)
+		if u.Event != "DISABLED_UPDATE" || u.BanInfo == nil || !u.BanInfo.WabaBanState.Has("SCHEDULE_FOR_DISABLE") || len(u.BanInfo.WabaBanState) != 1 {
+			t.Errorf("update = %+v %+v", u, u.BanInfo)
+		}
+	}},
+	{"account_update_violation.json", func(t *testing.T, _ *Notification, vals []any) {
+		u := only[*AccountUpdate](t, vals)
+		if u.Event != "ACCOUNT_VIOLATION" || u.ViolationInfo == nil || u.ViolationInfo.ViolationType != "ADULT" || u.PhoneNumber != fxWaID {
+			t.Errorf("update = %+v", u)
+		}
+	}},
+	{"account_update_partner_added.json", func(t *testing.T, _ *Notification, vals []any) {
+		if u := only[*AccountUpdate](t, vals); u.Event != "PARTNER_ADDED" {
+			t.Errorf("update = %+v", u)
+		}
+	}},
+	{"account_update_country.json", func(t *testing.T, _ *Notification, vals []any) {
+		if u := only[*AccountUpdate](t, vals); u.Event != "BUSINESS_PRIMARY_LOCATION_COUNTRY_UPDATE" {
+			t.Errorf("update = %+v", u)
+		}
+	}},
+	{"phone_number_name_update.json", func(t *testing.T, _ *Notification, vals []any) {
+		if u := only[*UnknownChange](t, vals); u.Field != "phone_number_name_update" || !strings.Contains(string(u.Raw), "Toko Maju") {
+			t.Errorf("change = %+v", u)
+		}
+	}},
+	{"security.json", func(t *testing.T, _ *Notification, vals []any) {
+		if u := only[*UnknownChange](t, vals); u.Field != "security" {
+			t.Errorf("change = %+v", u)
+		}
+	}},
+	{"inbound_interactive_nfm_reply.json", func(t *testing.T, _ *Notification, vals []any) {
+		mv := only[*MessagesValue](t, vals)
+		m := mv.Messages[0]
+		if m.Interactive == nil || m.Interactive.Type != "nfm_reply" || m.Interactive.NFMReply == nil ||
+			!strings.Contains(m.Interactive.NFMReply.ResponseJSON, `"flow_token":"tok-1"`) || m.Context == nil {
+			t.Errorf("message = %+v", m)
 		}
 	}},
 	{"account_update_volume_tier.json", func(t *testing.T, _ *Notification, vals []any) {

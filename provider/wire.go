@@ -579,9 +579,18 @@ type InboundButton struct {
 }
 
 type InboundInteractive struct {
-	Type        string   `json:"type"`
-	ButtonReply *ListRow `json:"button_reply,omitempty"`
-	ListReply   *ListRow `json:"list_reply,omitempty"`
+	Type        string    `json:"type"`
+	ButtonReply *ListRow  `json:"button_reply,omitempty"`
+	ListReply   *ListRow  `json:"list_reply,omitempty"`
+	NFMReply    *NFMReply `json:"nfm_reply,omitempty"`
+}
+
+// NFMReply is a WhatsApp Flow's answer: response_json is the flow's output, as a JSON
+// string.
+type NFMReply struct {
+	Name         string `json:"name,omitempty"`
+	Body         string `json:"body,omitempty"`
+	ResponseJSON string `json:"response_json"`
 }
 
 type InboundSystem struct {
@@ -778,9 +787,11 @@ type RestrictionInfo struct {
 	Expiration      FlexInt `json:"expiration,omitempty"`
 }
 
+// BanInfo says what happens to a disabled or banned account. Meta documents
+// waba_ban_state as a list (["SCHEDULE_FOR_DISABLE"]); older payloads sent one string.
 type BanInfo struct {
-	WabaBanState string `json:"waba_ban_state"`
-	WabaBanDate  string `json:"waba_ban_date,omitempty"`
+	WabaBanState StringList `json:"waba_ban_state"`
+	WabaBanDate  string     `json:"waba_ban_date,omitempty"`
 }
 
 type ViolationInfo struct {
@@ -907,4 +918,40 @@ func (f *FlexString) UnmarshalJSON(b []byte) error {
 	}
 	*f = FlexString(n.String())
 	return nil
+}
+
+// StringList is a list of strings that also accepts a single string (or null) where
+// Meta's payloads have sent one.
+type StringList []string
+
+func (l *StringList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		*l = nil
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*l = StringList{s}
+		return nil
+	}
+	var out []string
+	if err := json.Unmarshal(b, &out); err != nil {
+		return err
+	}
+	*l = out
+	return nil
+}
+
+// Has reports whether the list holds s.
+func (l StringList) Has(s string) bool {
+	for _, v := range l {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
