@@ -18,6 +18,22 @@ func Sign(appSecret string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
+// WellFormedSignature reports whether header has the form of an X-Hub-Signature-256
+// value ("sha256=" and 64 hex digits), so a request without one is refused before its
+// body is read.
+func WellFormedSignature(header string) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(hexSig) != 2*sha256.Size {
+		return false
+	}
+	for i := 0; i < len(hexSig); i++ {
+		if c := hexSig[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
 // VerifySignature reports whether header is a valid signature of body under appSecret.
 // The comparison is constant-time; the body must be the bytes exactly as received.
 func VerifySignature(appSecret string, body []byte, header string) bool {

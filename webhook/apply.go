@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"kirim/engine"
@@ -58,118 +60,286 @@ type inboxEntry struct {
 	key  []byte
 	id   string
 	body []byte
+	from []byte // the cursor the batch was read from
 }
 
-// ApplyPending applies up to one batch of inbox entries, oldest first, and removes them
-// from the inbox. A body that cannot be parsed goes to the dead-letter list. It returns
-// how many entries it took.
+// Retries of a change that fails to apply: MaxAttempts in all, the n-th retry
+// retryBase<<(n-1) after the failure, at most retryMax; about half a minute from the
+// first failure to the dead-letter list with the defaults. A change is replayed from
+// there once its cause is fixed (Replay).
+const (
+	MaxAttempts = 5
+	retryBase   = 2 * time.Second
+	retryMax    = 5 * time.Minute
+)
+
+// unit is one change of a stored body: what the applier applies, retries and
+// dead-letters on its own, so that one bad change never holds up its neighbours or the
+// bodies behind it.
+type unit struct {
+	Body     string          `json:"body"`  // inbox id of the body it came from
+	Index    int             `json:"index"` // its place among the body's changes, from 0
+	EntryID  string          `json:"entry_id"`
+	Change   json.RawMessage `json:"change"` // {"field": ..., "value": ...} as received
+	Attempts int             `json:"attempts"`
+	Error    string          `json:"error,omitempty"`
+
+	key []byte // its retry key, when it came from the retry set
+	val any
+}
+
+func (u *unit) name() string { return u.Body + "." + strconv.Itoa(u.Index) }
+
+// ApplyPending applies up to one batch of inbox bodies and of changes due for a retry.
+// Each change is applied on its own terms: one that fails is retried later (MaxAttempts
+// in all) and then dead-lettered alone, while the others of its body and every later
+// body are applied now. A body that is not a notification at all, and a change that
+// cannot be decoded or breaks a limit, are dead-lettered at once. It returns how many
+// bodies and retries it took.
 func (rc *Receiver) ApplyPending(ctx context.Context) (int, error) {
-	var batch []inboxEntry
-	prefix := []byte(storage.PrefixInbox)
-	rc.mu.Lock()
-	from := rc.cursor
-	rc.mu.Unlock()
-	err := rc.opts.DB.View(func(r storage.Reader) error {
-		return r.Iterate(prefix, storage.IterOptions{Start: from}, func(k, v []byte) (bool, error) {
-			batch = append(batch, inboxEntry{key: bytes.Clone(k), id: string(k[len(prefix):]), body: bytes.Clone(v)})
-			return len(batch) < rc.opts.Batch, nil
-		})
-	})
-	if err != nil || len(batch) == 0 {
+	now := rc.opts.Clock.Now()
+	batch, due, err := rc.take(now)
+	if err != nil || len(batch)+len(due) == 0 {
 		return 0, err
 	}
 	var (
-		statuses []engine.StatusUpdate
-		inbound  []engine.Inbound
-		dead     = map[string]string{}
-		others   []func() error
-		prefs    []func() error
+		units []*unit
+		dead  []DeadLetter
 	)
 	for _, ent := range batch {
 		n, err := provider.ParseNotification(ent.body)
 		if err != nil {
-			dead[ent.id] = err.Error()
+			dead = append(dead, DeadLetter{ID: ent.id, BodyID: ent.id, Index: -1, Reason: err.Error(), At: now, Body: ent.body})
 			continue
 		}
-		var perr error
+		idx := 0
 		for _, entry := range n.Entry {
 			for _, ch := range entry.Changes {
-				v, err := provider.DecodeChange(ch)
-				if err != nil {
-					perr = fmt.Errorf("entry %s field %s: %w", entry.ID, ch.Field, err)
-					break
-				}
-				switch val := v.(type) {
-				case *provider.MessagesValue:
-					pid := val.Metadata.PhoneNumberID
-					statuses = append(statuses, toStatusUpdates(val.Statuses)...)
-					inbound = append(inbound, toInbound(pid, val)...)
-					if len(val.UserPreferences) > 0 && rc.opts.Apply.Preferences != nil {
-						up := val.UserPreferences
-						prefs = append(prefs, func() error { return rc.opts.Apply.Preferences(ctx, pid, up) })
-					}
-				default:
-					if rc.opts.Apply.Other != nil {
-						entryID, field := entry.ID, ch.Field
-						others = append(others, func() error { return rc.opts.Apply.Other(ctx, entryID, field, val) })
-					}
-				}
-			}
-			if perr != nil {
-				break
+				raw, _ := json.Marshal(ch)
+				units = append(units, &unit{Body: ent.id, Index: idx, EntryID: entry.ID, Change: raw})
+				idx++
 			}
 		}
-		if perr != nil {
-			dead[ent.id] = perr.Error()
-		}
 	}
-	// Apply in order of dependence: inbound first (windows), then statuses, then the
-	// rest. Each step is idempotent, so a crash before the inbox entries are removed only
-	// means they are applied again.
-	if len(inbound) > 0 && rc.opts.Apply.Inbound != nil {
-		if err := rc.opts.Apply.Inbound(ctx, inbound); err != nil {
-			return 0, fmt.Errorf("webhook: inbound: %w", err)
+	units = append(units, due...)
+	var ok []*unit
+	for _, u := range units {
+		var ch provider.Change
+		err := json.Unmarshal(u.Change, &ch)
+		if err == nil {
+			u.val, err = provider.DecodeChange(ch)
 		}
-	}
-	if len(statuses) > 0 && rc.opts.Apply.Statuses != nil {
-		if err := rc.opts.Apply.Statuses(ctx, statuses); err != nil {
-			return 0, fmt.Errorf("webhook: statuses: %w", err)
+		if err != nil {
+			dead = append(dead, u.deadLetter(fmt.Sprintf("entry %s field %s: %v", u.EntryID, ch.Field, err), now))
+			continue
 		}
+		ok = append(ok, u)
 	}
-	for _, f := range append(prefs, others...) {
-		if err := f(); err != nil {
-			return 0, fmt.Errorf("webhook: apply: %w", err)
+	failed := rc.apply(ctx, ok)
+	if ctx.Err() != nil {
+		// Stopping: nothing is recorded, so the next start applies it all again (every
+		// step is idempotent) and no change spends an attempt on the shutdown.
+		return 0, ctx.Err()
+	}
+	var retries []*unit
+	for _, u := range ok {
+		err, bad := failed[u]
+		if !bad {
+			continue
 		}
+		u.Attempts++
+		u.Error = err.Error()
+		if u.Attempts >= MaxAttempts {
+			dead = append(dead, u.deadLetter(fmt.Sprintf("%d attempts, last: %v", u.Attempts, err), now))
+			continue
+		}
+		retries = append(retries, u)
 	}
-	now := rc.opts.Clock.Now()
 	err = rc.opts.DB.Commit(ctx, func(tx storage.Txn) error {
 		for _, ent := range batch {
 			if err := tx.Delete(ent.key); err != nil {
 				return err
 			}
-			if reason, bad := dead[ent.id]; bad {
-				rec, _ := json.Marshal(DeadLetter{ID: ent.id, Reason: reason, At: now, Body: ent.body})
-				if err := tx.Set(deadKey(ent.id), rec); err != nil {
-					return err
-				}
+		}
+		for _, u := range due {
+			if err := tx.Delete(u.key); err != nil {
+				return err
+			}
+		}
+		for _, u := range retries {
+			rec, _ := json.Marshal(u)
+			if err := tx.Set(retryKey(now.Add(retryDelay(u.Attempts)), u.name()), rec); err != nil {
+				return err
+			}
+		}
+		for _, d := range dead {
+			rec, _ := json.Marshal(d)
+			if err := tx.Set(deadKey(d.ID), rec); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("webhook: remove applied entries: %w", err)
+		return 0, fmt.Errorf("webhook: record applied changes: %w", err)
 	}
-	rc.mu.Lock()
-	if bytes.Equal(rc.cursor, from) { // not lowered meanwhile by a store
-		rc.cursor = append(bytes.Clone(batch[len(batch)-1].key), 0)
+	if len(batch) > 0 {
+		rc.mu.Lock()
+		if bytes.Equal(rc.cursor, batch[0].from) { // not lowered meanwhile by a store
+			rc.cursor = append(bytes.Clone(batch[len(batch)-1].key), 0)
+		}
+		rc.mu.Unlock()
 	}
-	rc.mu.Unlock()
-	for id, reason := range dead {
-		rc.log.Warn("webhook: dead-lettered a body that cannot be applied", "id", id, "reason", reason)
+	for _, u := range retries {
+		rc.log.Warn("webhook: a change failed to apply; it will be retried", "change", u.name(), "attempt", u.Attempts, "err", u.Error)
 	}
-	rc.stats.applied.Add(int64(len(batch) - len(dead)))
+	for _, d := range dead {
+		rc.log.Warn("webhook: dead-lettered", "id", d.ID, "reason", d.Reason)
+	}
+	rc.stats.applied.Add(int64(len(ok) - len(failed)))
+	rc.stats.retried.Add(int64(len(retries)))
 	rc.stats.dead.Add(int64(len(dead)))
-	return len(batch), nil
+	return len(batch) + len(due), nil
+}
+
+// take reads up to a batch of inbox bodies from the cursor, and the retries due at now.
+func (rc *Receiver) take(now time.Time) ([]inboxEntry, []*unit, error) {
+	var batch []inboxEntry
+	var due []*unit
+	prefix := []byte(storage.PrefixInbox)
+	rc.mu.Lock()
+	from := rc.cursor
+	rc.mu.Unlock()
+	retries := retryPrefix()
+	end := retryKey(now, "\xff")
+	err := rc.opts.DB.View(func(r storage.Reader) error {
+		err := r.Iterate(prefix, storage.IterOptions{Start: from}, func(k, v []byte) (bool, error) {
+			batch = append(batch, inboxEntry{key: bytes.Clone(k), id: string(k[len(prefix):]), body: bytes.Clone(v), from: from})
+			return len(batch) < rc.opts.Batch, nil
+		})
+		if err != nil {
+			return err
+		}
+		return r.Iterate(retries, storage.IterOptions{}, func(k, v []byte) (bool, error) {
+			if bytes.Compare(k, end) > 0 {
+				return false, nil
+			}
+			u := &unit{key: bytes.Clone(k)}
+			if err := json.Unmarshal(v, u); err != nil {
+				return false, fmt.Errorf("retry record %q: %w", k, err)
+			}
+			due = append(due, u)
+			return len(due) < rc.opts.Batch, nil
+		})
+	})
+	return batch, due, err
+}
+
+// apply applies the units and returns those that failed, with their errors. Inbound
+// messages go first (they open windows the statuses may need), then statuses, then
+// the rest; inbound and statuses of all units go to the engine in one call each, and
+// only if that call fails, unit by unit, to find the ones at fault.
+func (rc *Receiver) apply(ctx context.Context, units []*unit) map[*unit]error {
+	failed := map[*unit]error{}
+	a := rc.opts.Apply
+	type part struct {
+		u        *unit
+		inbound  []engine.Inbound
+		statuses []engine.StatusUpdate
+	}
+	var parts []part
+	for _, u := range units {
+		if mv, ok := u.val.(*provider.MessagesValue); ok {
+			parts = append(parts, part{u: u, inbound: toInbound(mv.Metadata.PhoneNumberID, mv), statuses: toStatusUpdates(mv.Statuses)})
+		}
+	}
+	step := func(name string, get func(p part) int, call func(ps []part) error) {
+		var todo []part
+		for _, p := range parts {
+			if _, bad := failed[p.u]; !bad && get(p) > 0 {
+				todo = append(todo, p)
+			}
+		}
+		if len(todo) == 0 || call(todo) == nil {
+			return
+		}
+		for _, p := range todo {
+			if ctx.Err() != nil {
+				return
+			}
+			if err := call([]part{p}); err != nil {
+				failed[p.u] = fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	if a.Inbound != nil {
+		step("inbound", func(p part) int { return len(p.inbound) }, func(ps []part) error {
+			var all []engine.Inbound
+			for _, p := range ps {
+				all = append(all, p.inbound...)
+			}
+			return a.Inbound(ctx, all)
+		})
+	}
+	if a.Statuses != nil {
+		step("statuses", func(p part) int { return len(p.statuses) }, func(ps []part) error {
+			var all []engine.StatusUpdate
+			for _, p := range ps {
+				all = append(all, p.statuses...)
+			}
+			return a.Statuses(ctx, all)
+		})
+	}
+	for _, u := range units {
+		if _, bad := failed[u]; bad || ctx.Err() != nil {
+			continue
+		}
+		var err error
+		switch v := u.val.(type) {
+		case *provider.MessagesValue:
+			if len(v.UserPreferences) > 0 && a.Preferences != nil {
+				err = a.Preferences(ctx, v.Metadata.PhoneNumberID, v.UserPreferences)
+			}
+		case *provider.UnknownChange:
+			// Recorded and skipped: a field Kirim does not know yet is no reason to stop.
+			rc.stats.unknown.Add(1)
+			rc.log.Info("webhook: skipped a change of a field Kirim does not handle", "change", u.name(), "field", v.Field)
+			if a.Other != nil {
+				err = a.Other(ctx, u.EntryID, v.Field, v)
+			}
+		default:
+			if a.Other != nil {
+				var ch provider.Change
+				_ = json.Unmarshal(u.Change, &ch)
+				err = a.Other(ctx, u.EntryID, ch.Field, v)
+			}
+		}
+		if err != nil {
+			failed[u] = err
+		}
+	}
+	return failed
+}
+
+// retryDelay is the wait before retry n (from 1).
+func retryDelay(n int) time.Duration {
+	d := retryBase << (n - 1)
+	if d <= 0 || d > retryMax {
+		return retryMax
+	}
+	return d
+}
+
+func retryPrefix() []byte { return storage.Key(storage.PrefixWebhookState, []byte("retry/")) }
+
+// retryKey orders retries by when they are due.
+func retryKey(at time.Time, name string) []byte {
+	return storage.Key(storage.PrefixWebhookState, []byte("retry/"), storage.U64(uint64(at.UnixNano())), []byte(name))
+}
+
+func (u *unit) deadLetter(reason string, at time.Time) DeadLetter {
+	return DeadLetter{ID: u.name(), BodyID: u.Body, Index: u.Index, EntryID: u.EntryID, Reason: reason,
+		Attempts: u.Attempts, At: at, Change: u.Change}
 }
 
 func toStatusUpdates(in []provider.Status) []engine.StatusUpdate {
@@ -217,12 +387,19 @@ func unix(s int64) time.Time {
 	return time.Unix(s, 0).UTC()
 }
 
-// DeadLetter is a stored webhook body that could not be applied.
+// DeadLetter is what the applier gave up on: a whole body that is not a notification
+// (Index -1, Body set), or one change of a body (Change set) that cannot be decoded,
+// breaks a limit, or failed MaxAttempts times.
 type DeadLetter struct {
-	ID     string    `json:"id"`
-	Reason string    `json:"reason"`
-	At     time.Time `json:"at"`
-	Body   []byte    `json:"body"`
+	ID       string          `json:"id"`      // the body's id, or "<body id>.<index>" for a change
+	BodyID   string          `json:"body_id"` // the inbox id of the body it came from
+	Index    int             `json:"index"`   // the change's place in the body; -1 for a whole body
+	EntryID  string          `json:"entry_id,omitempty"`
+	Reason   string          `json:"reason"`
+	Attempts int             `json:"attempts,omitempty"`
+	At       time.Time       `json:"at"`
+	Body     []byte          `json:"body,omitempty"`
+	Change   json.RawMessage `json:"change,omitempty"`
 }
 
 // DeadLetters lists dead-lettered bodies, oldest first, after cursor.
@@ -267,4 +444,45 @@ func (rc *Receiver) InboxDepth() (int, error) {
 		})
 	})
 	return n, err
+}
+
+// ErrNotFound is returned by Replay for an id that is not in the dead-letter list.
+var ErrNotFound = errors.New("webhook: no such dead letter")
+
+// Replay puts a dead letter back in the inbox, for the applier to apply again (after an
+// upgrade fixed its cause): a whole body as it was, a change in a body of its own. It
+// leaves the dead-letter list in the same commit; if it fails again, it returns there.
+func (rc *Receiver) Replay(ctx context.Context, id string) error {
+	key := inboxKey(storage.NewID("whk", rc.opts.Clock.Now()))
+	err := rc.opts.DB.Commit(ctx, func(tx storage.Txn) error {
+		v, err := tx.Get(deadKey(id))
+		if errors.Is(err, storage.ErrNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var d DeadLetter
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("dead letter %s: %w", id, err)
+		}
+		body := d.Body
+		if d.Index >= 0 {
+			body, _ = json.Marshal(provider.Notification{Object: provider.ObjectWhatsAppBusinessAccount,
+				Entry: []provider.Entry{{ID: d.EntryID, Changes: []provider.Change{{}}}}})
+			// The change goes in as received, not re-encoded.
+			body = bytes.Replace(body, []byte(`{"field":"","value":null}`), d.Change, 1)
+		}
+		if err := tx.Delete(deadKey(id)); err != nil {
+			return err
+		}
+		return tx.Set(key, body)
+	})
+	if err != nil {
+		return fmt.Errorf("webhook: replay %s: %w", id, err)
+	}
+	rc.lowerCursor(key)
+	rc.poke()
+	rc.log.Info("webhook: dead letter replayed", "id", id)
+	return nil
 }

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"kirim/clock"
 	"kirim/engine"
 	"kirim/provider"
 )
@@ -195,15 +197,23 @@ func TestApplyEveryFixture(t *testing.T) {
 	}
 	var c calls
 	rc := newReceiver(t, nil, c.applier())
-	n := 0
+	n, changes := 0, 0
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
-		if w := postSigned(rc, fixture(t, e.Name())); w.Code != 200 {
+		body := fixture(t, e.Name())
+		if w := postSigned(rc, body); w.Code != 200 {
 			t.Fatalf("%s: status %d", e.Name(), w.Code)
 		}
 		n++
+		parsed, err := provider.ParseNotification(body)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		for _, entry := range parsed.Entry {
+			changes += len(entry.Changes)
+		}
 	}
 	if n < 40 {
 		t.Fatalf("only %d fixtures found in %s", n, fixtureDir)
@@ -225,8 +235,8 @@ func TestApplyEveryFixture(t *testing.T) {
 	if dl, _, _ := rc.DeadLetters(500, ""); len(dl) != 0 {
 		t.Errorf("%d fixtures dead-lettered, first: %s", len(dl), dl[0].Reason)
 	}
-	if st := rc.Stats(); st.Applied != int64(applied) || st.DeadLettered != 0 {
-		t.Errorf("stats %+v", st)
+	if st := rc.Stats(); st.Applied != int64(changes) || st.DeadLettered != 0 || st.Retried != 0 {
+		t.Errorf("stats %+v, want %d changes applied", st, changes)
 	}
 	if i, s := slices.Index(c.order, "inbound"), slices.Index(c.order, "statuses"); i < 0 || s < 0 || i > s {
 		t.Errorf("call order %v: inbound must come before statuses", c.order)
@@ -300,8 +310,12 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatalf("%d dead letters, want %d", len(all), len(bad))
 	}
 	for i, b := range bad {
-		if string(all[i].Body) != b.body {
-			t.Errorf("dead letter %d body %q, want %q (oldest first)", i, all[i].Body, b.body)
+		// A body that is no notification is kept whole; a change that cannot be decoded
+		// is kept alone, with its body's id and its place in it.
+		var ch provider.Change
+		if d := all[i]; d.Index < 0 && string(d.Body) != b.body ||
+			d.Index >= 0 && (d.Index != 0 || json.Unmarshal(d.Change, &ch) != nil || !strings.Contains(b.body, string(ch.Value))) {
+			t.Errorf("dead letter %d %+v, want the body or its change of %q (oldest first)", i, d, b.body)
 		}
 		if !strings.Contains(all[i].Reason, b.reason) {
 			t.Errorf("%s: reason %q, want it to mention %q", b.name, all[i].Reason, b.reason)
@@ -310,37 +324,71 @@ func TestDeadLetters(t *testing.T) {
 			t.Errorf("%s: at %v id %q", b.name, all[i].At, all[i].ID)
 		}
 	}
-	if st := rc.Stats(); st.DeadLettered != int64(len(bad)) || st.Applied != int64(len(good)) {
+	if st := rc.Stats(); st.DeadLettered != int64(len(bad)) || st.Applied != int64(len(good)) || st.UnknownSkipped != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
 
-// TestApplyFailureKeepsInbox: when an Applier func fails, nothing is removed, and the
-// next pass applies the same bodies.
-func TestApplyFailureKeepsInbox(t *testing.T) {
-	fail := true
-	var got []engine.StatusUpdate
+// TestApplyFailureRetriesThenDeadLetters: a change whose apply fails leaves the inbox
+// like the others, is retried on the backoff schedule without holding up later bodies,
+// is applied if a retry succeeds, and is dead-lettered alone after MaxAttempts.
+func TestApplyFailureRetriesThenDeadLetters(t *testing.T) {
+	failing := map[string]bool{"read": true}
+	var got []string
 	rc := newReceiver(t, nil, Applier{Statuses: func(_ context.Context, u []engine.StatusUpdate) error {
-		if fail {
-			return errors.New("storage busy")
+		for _, s := range u {
+			if failing[s.Status] {
+				return errors.New("storage busy")
+			}
 		}
-		got = append(got, u...)
+		for _, s := range u {
+			got = append(got, s.WAMID+":"+s.Status)
+		}
 		return nil
 	}})
+	clk := rc.opts.Clock.(*clock.Fake)
 	postSigned(rc, fixture(t, "status_delivered.json"))
 	postSigned(rc, fixture(t, "status_read.json"))
-	if _, err := rc.ApplyPending(context.Background()); err == nil || !strings.Contains(err.Error(), "storage busy") {
-		t.Fatalf("apply with a failing applier: %v", err)
-	}
-	if n := inboxDepth(t, rc); n != 2 {
-		t.Fatalf("inbox holds %d after a failed apply, want 2", n)
-	}
-	fail = false
 	if n, err := rc.ApplyPending(context.Background()); err != nil || n != 2 {
-		t.Fatalf("second apply: %d, %v", n, err)
+		t.Fatalf("apply: %d %v", n, err)
 	}
-	if len(got) != 2 || inboxDepth(t, rc) != 0 {
-		t.Errorf("applied %d statuses, inbox %d", len(got), inboxDepth(t, rc))
+	if n := inboxDepth(t, rc); n != 0 {
+		t.Fatalf("inbox holds %d: a failing change must not hold its body", n)
+	}
+	good := len(got)
+	if st := rc.Stats(); st.Retried != 1 || good != 1 {
+		t.Fatalf("after the first pass: applied %v, stats %+v", got, st)
+	}
+	// Not due yet: nothing to do.
+	if n, _ := rc.ApplyPending(context.Background()); n != 0 {
+		t.Fatalf("a retry ran before its time: %d", n)
+	}
+	for attempt := 2; attempt <= MaxAttempts; attempt++ {
+		clk.Advance(retryDelay(attempt - 1))
+		if n, err := rc.ApplyPending(context.Background()); err != nil || n != 2-good {
+			t.Fatalf("retry %d: %d %v", attempt, n, err)
+		}
+	}
+	dl, _, err := rc.DeadLetters(10, "")
+	if err != nil || len(dl) != 2-good {
+		t.Fatalf("dead letters %+v %v", dl, err)
+	}
+	if d := dl[0]; d.Attempts != MaxAttempts || d.Index != 0 || !strings.Contains(d.Reason, "storage busy") || len(d.Change) == 0 {
+		t.Fatalf("dead letter %+v", d)
+	}
+	// Replayed once the cause is gone, it is applied.
+	clear(failing)
+	if err := rc.Replay(context.Background(), dl[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rc.ApplyPending(context.Background()); err != nil || n != 1 {
+		t.Fatalf("apply the replay: %d %v", n, err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("applied %v after the replay", got)
+	}
+	if dl, _, _ := rc.DeadLetters(10, ""); len(dl) != 0 {
+		t.Fatalf("dead letters after the replay: %+v", dl)
 	}
 }
 

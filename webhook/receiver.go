@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"kirim/clock"
+	"kirim/httpguard"
 	"kirim/provider"
 	"kirim/storage"
 )
@@ -40,15 +42,27 @@ type Options struct {
 	Apply Applier
 	// Batch is the most inbox entries applied together. Default 64.
 	Batch int
+	// MaxConcurrentBodies caps the bodies read at once; above it the provider is
+	// answered 503 with Retry-After (Meta retries). Default DefaultMaxConcurrentBodies.
+	MaxConcurrentBodies int
+	// ReadTimeout bounds reading one body. Default DefaultReadTimeout.
+	ReadTimeout time.Duration
 }
+
+// Defaults of the body bounds.
+const (
+	DefaultMaxConcurrentBodies = 32
+	DefaultReadTimeout         = 30 * time.Second
+)
 
 // Receiver serves the webhook endpoint and applies what it stored.
 type Receiver struct {
 	opts  Options
 	log   *slog.Logger
+	gate  *httpguard.Gate
 	wake  chan struct{}
 	stats struct {
-		received, duplicate, unsigned, tooLarge, applied, dead atomic.Int64
+		received, duplicate, unsigned, tooLarge, applied, dead, retried, unknown, busy atomic.Int64
 	}
 	done chan struct{}
 
@@ -57,6 +71,14 @@ type Receiver struct {
 	// for a body whose id sorts earlier (ids are taken before the commit).
 	mu     sync.Mutex
 	cursor []byte
+}
+
+// poke wakes the applier.
+func (rc *Receiver) poke() {
+	select {
+	case rc.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (rc *Receiver) lowerCursor(key []byte) {
@@ -81,7 +103,14 @@ func New(opts Options) *Receiver {
 	if opts.Batch <= 0 {
 		opts.Batch = 64
 	}
-	return &Receiver{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if opts.MaxConcurrentBodies <= 0 {
+		opts.MaxConcurrentBodies = DefaultMaxConcurrentBodies
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = DefaultReadTimeout
+	}
+	return &Receiver{opts: opts, log: opts.Logger, gate: httpguard.New(opts.MaxConcurrentBodies, opts.ReadTimeout),
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // Verify answers Meta's subscription handshake: GET with hub.mode=subscribe and the
@@ -91,46 +120,60 @@ func (rc *Receiver) Verify(w http.ResponseWriter, r *http.Request) {
 	token := q.Get("hub.verify_token")
 	if q.Get("hub.mode") != "subscribe" || rc.opts.VerifyToken == "" ||
 		subtle.ConstantTimeCompare([]byte(token), []byte(rc.opts.VerifyToken)) != 1 {
-		http.Error(w, "verification failed", http.StatusForbidden)
+		httpguard.WriteError(w, http.StatusForbidden, "forbidden", "verification failed: hub.mode or hub.verify_token is wrong")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.WriteString(w, q.Get("hub.challenge"))
 }
 
-// Notify receives a webhook: it caps the body (413), checks X-Hub-Signature-256 over the
-// raw bytes (401), writes the body to the inbox with a synced commit, and answers 200.
-// A body identical to one already received is answered 200 and not stored again.
+// Notify receives a webhook: it refuses a request without a well-formed
+// X-Hub-Signature-256 before reading anything (401), takes a slot of the body gate (503
+// with Retry-After when full), caps the body (413), checks the signature over the raw
+// bytes (401), writes the body to the inbox with a synced commit, and answers 200. A
+// body identical to one already received is answered 200 and not stored again. Errors
+// use the API's error envelope.
 func (rc *Receiver) Notify(w http.ResponseWriter, r *http.Request) {
+	sig := r.Header.Get(provider.SignatureHeader)
+	if !provider.WellFormedSignature(sig) {
+		rc.stats.unsigned.Add(1)
+		w.Header().Set("Connection", "close")
+		httpguard.WriteError(w, http.StatusUnauthorized, "unauthorized", "missing or malformed "+provider.SignatureHeader)
+		return
+	}
+	release, ok := rc.gate.Enter(w, r)
+	if !ok {
+		rc.stats.busy.Add(1)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, rc.opts.MaxBody+1))
+	release()
 	if err != nil {
-		http.Error(w, "cannot read body", http.StatusBadRequest)
+		httpguard.WriteError(w, http.StatusBadRequest, "invalid_body", "cannot read the body")
 		return
 	}
 	if int64(len(body)) > rc.opts.MaxBody {
 		rc.stats.tooLarge.Add(1)
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		httpguard.WriteError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("body larger than %d bytes", rc.opts.MaxBody))
 		return
 	}
-	if !provider.VerifySignature(rc.opts.AppSecret, body, r.Header.Get(provider.SignatureHeader)) {
+	if !provider.VerifySignature(rc.opts.AppSecret, body, sig) {
 		rc.stats.unsigned.Add(1)
-		http.Error(w, "bad or missing signature", http.StatusUnauthorized)
+		httpguard.WriteError(w, http.StatusUnauthorized, "unauthorized", "the signature does not match the body")
 		return
 	}
 	dup, err := rc.store(r.Context(), body)
 	if err != nil {
 		rc.log.Error("webhook: store in inbox", "err", err, "bytes", len(body))
-		http.Error(w, "cannot store", http.StatusServiceUnavailable)
+		w.Header().Set("Retry-After", "5")
+		httpguard.WriteError(w, http.StatusServiceUnavailable, "unavailable", "cannot store the body now; retry later")
 		return
 	}
 	if dup {
 		rc.stats.duplicate.Add(1)
 	} else {
 		rc.stats.received.Add(1)
-		select {
-		case rc.wake <- struct{}{}:
-		default:
-		}
+		rc.poke()
 	}
 	w.WriteHeader(http.StatusOK)
 }
@@ -166,16 +209,20 @@ func inboxKey(id string) []byte { return storage.Key(storage.PrefixInbox, []byte
 
 func deadKey(id string) []byte { return storage.Key(storage.PrefixDeadLetter, []byte(id)) }
 
-// Stats counts what the receiver saw.
+// Stats counts what the receiver saw since it started: bodies received, duplicates,
+// refused (unsigned, too large, busy), and changes applied, retried, dead-lettered and
+// skipped as unknown.
 type Stats struct {
-	Received, Duplicate, Unsigned, TooLarge, Applied, DeadLettered int64
+	Received, Duplicate, Unsigned, TooLarge, Busy  int64
+	Applied, Retried, DeadLettered, UnknownSkipped int64
 }
 
 func (rc *Receiver) Stats() Stats {
 	return Stats{
 		Received: rc.stats.received.Load(), Duplicate: rc.stats.duplicate.Load(),
-		Unsigned: rc.stats.unsigned.Load(), TooLarge: rc.stats.tooLarge.Load(),
-		Applied: rc.stats.applied.Load(), DeadLettered: rc.stats.dead.Load(),
+		Unsigned: rc.stats.unsigned.Load(), TooLarge: rc.stats.tooLarge.Load(), Busy: rc.stats.busy.Load(),
+		Applied: rc.stats.applied.Load(), Retried: rc.stats.retried.Load(), DeadLettered: rc.stats.dead.Load(),
+		UnknownSkipped: rc.stats.unknown.Load(),
 	}
 }
 
