@@ -25,6 +25,7 @@ import (
 	"kirim/campaign/lists"
 	"kirim/clock"
 	"kirim/engine"
+	"kirim/httpguard"
 	"kirim/template"
 	"kirim/webhook"
 )
@@ -84,6 +85,11 @@ type Options struct {
 	MaxBody   int64
 	// Ready reports whether storage and the provider are usable (GET /readyz).
 	Ready func() error
+	// BodyGate, when set, bounds the request bodies read at once and how long one may
+	// take (see httpguard); above it a request is answered 503 with Retry-After.
+	BodyGate *httpguard.Gate
+	// ReadTimeout is how long an upload may go without a byte arriving.
+	ReadTimeout time.Duration
 	// Admin routes that need more than the API (backup) are added by the caller.
 	Extra func(r *httprouter.Router, s *Server)
 
@@ -234,6 +240,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/v1/contacts/:phone/opt-out", ScopeSend, s.optOut},
 		{"POST", "/v1/contacts/:phone/opt-in", ScopeSend, s.optIn},
 		{"GET", "/v1/webhooks/dead", ScopeAdmin, s.deadLetters},
+		{"POST", "/v1/webhooks/dead/:id/replay", ScopeAdmin, s.replayDeadLetter},
 		{"POST", "/v1/templates", ScopeAdmin, s.createTemplate},
 		{"GET", "/v1/templates", ScopeSend, s.listTemplates},
 		{"POST", "/v1/templates/lint", ScopeSend, s.lintTemplate},
@@ -268,8 +275,22 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 			writeError(w, aerr)
 			return
 		}
-		if (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) && !streamedBodies[rt.method+" "+rt.path] {
+		hasBody := r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch
+		release := func() {}
+		if hasBody && s.opts.BodyGate != nil {
+			var ok bool
+			if release, ok = s.opts.BodyGate.Enter(w, r); !ok {
+				return
+			}
+			// An upload holds its slot while its handler reads it; another body only
+			// while it is read, below.
+			defer release()
+		}
+		if streamedBodies[rt.method+" "+rt.path] {
+			httpguard.ExtendOnRead(w, r, s.opts.ReadTimeout)
+		} else if hasBody {
 			body, err := readBody(w, r, s.opts.MaxBody)
+			release()
 			if err == nil {
 				err = checkContentType(r, body)
 			}

@@ -567,26 +567,3 @@ func validState(s engine.State) bool {
 	}
 	return false
 }
-
-func (s *Server) deadLetters(r *http.Request, _ httprouter.Params, _ *caller) (int, any, error) {
-	limit, aerr := queryLimit(r, 0, MaxDeadLetterLimit)
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	cursor, aerr := queryCursor(r, idCursor("whk"))
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if s.opts.Webhook == nil {
-		return http.StatusOK, map[string]any{"data": []any{}, "next_cursor": ""}, nil
-	}
-	ds, next, err := s.opts.Webhook.DeadLetters(limit, cursor)
-	if err != nil {
-		return 0, nil, err
-	}
-	out := make([]map[string]any, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, map[string]any{"id": d.ID, "reason": d.Reason, "at": d.At, "body": string(d.Body)})
-	}
-	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
-}

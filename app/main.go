@@ -24,6 +24,7 @@ import (
 	"kirim/clock"
 	"kirim/config"
 	"kirim/engine"
+	"kirim/httpguard"
 	"kirim/ledger"
 	"kirim/memory"
 	"kirim/provider"
@@ -181,7 +182,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.cancel = cancel
 	m.Webhook = webhook.New(webhook.Options{
 		DB: db, Clock: m.Clock, Logger: m.Logger, AppSecret: cfg.Webhook.AppSecret, VerifyToken: cfg.Webhook.VerifyToken,
-		MaxBody: cfg.Webhook.MaxBodyBytes,
+		MaxBody: cfg.Webhook.MaxBodyBytes, MaxConcurrentBodies: cfg.Webhook.MaxConcurrentBodies, ReadTimeout: cfg.Server.ReadTimeout.Duration,
 		Apply: webhook.Applier{
 			Statuses: func(ctx context.Context, u []engine.StatusUpdate) error {
 				_, err := m.Engine.ApplyStatuses(ctx, u)
@@ -206,14 +207,20 @@ func (m *Main) Run(ctx context.Context) error {
 	m.API, err = api.New(api.Options{
 		Engine: m.Engine, Webhook: m.Webhook, Templates: catalog, Accounts: accounts, Keys: keys,
 		Clock: m.Clock, Logger: m.Logger, MaxBody: cfg.Server.MaxBodyBytes, Ledger: m.ledgerAPI(),
-		Ready: m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
+		BodyGate:    httpguard.New(cfg.Server.MaxConcurrentBodies, cfg.Server.ReadTimeout.Duration),
+		ReadTimeout: cfg.Server.ReadTimeout.Duration,
+		Ready:       m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
 		Lists: m.Lists, Campaigns: m.Campaigns, Extra: m.adminRoutes,
 	})
 	if err != nil {
 		apiLn.Close()
 		return err
 	}
-	srv := &http.Server{Handler: m.API.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// A request must arrive within ReadTimeout (headers within ReadHeaderTimeout); an
+	// upload extends its own deadline as bytes arrive. No write timeout: a backup or an
+	// export streams for as long as it takes.
+	srv := &http.Server{Handler: m.API.Handler(), ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
+		ReadTimeout: cfg.Server.ReadTimeout.Duration, IdleTimeout: cfg.Server.IdleTimeout.Duration, MaxHeaderBytes: maxHeaderBytes}
 	m.serve(srv, apiLn)
 	m.Logger.Info("kirim: serving", "api", "http://"+m.APIAddr, "provider", cfg.Provider.Kind, "data", cfg.Server.DataDir)
 	return nil
@@ -369,6 +376,10 @@ func (m *Main) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// maxHeaderBytes caps a request's headers (net/http's default is 1 MiB): Kirim's
+// requests carry a key, an idempotency key and a signature.
+const maxHeaderBytes = 64 << 10
 
 // storageCloseGrace is the least time a stopping server gives storage to close.
 const storageCloseGrace = 5 * time.Second

@@ -6,6 +6,7 @@ package httpguard
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -68,4 +69,27 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+}
+
+// ExtendOnRead makes r's body push its read deadline d further each time bytes arrive,
+// for uploads that may take longer than one read timeout but must keep moving.
+func ExtendOnRead(w http.ResponseWriter, r *http.Request, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	rc := http.NewResponseController(w)
+	r.Body = &extendingBody{ReadCloser: r.Body, extend: func() { _ = rc.SetReadDeadline(time.Now().Add(d)) }}
+}
+
+type extendingBody struct {
+	io.ReadCloser
+	extend func()
+}
+
+func (b *extendingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.extend()
+	}
+	return n, err
 }
