@@ -31,8 +31,13 @@ var (
 	buildErr  error
 )
 
+// kirimBinary builds the binary once per run; KIRIM_E2E_BINARY names another one
+// instead (an older build, to compare).
 func kirimBinary(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv("KIRIM_E2E_BINARY"); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "kirim-bin-")
 		if err != nil {
