@@ -90,6 +90,11 @@ type Options struct {
 	BodyGate *httpguard.Gate
 	// ReadTimeout is how long an upload may go without a byte arriving.
 	ReadTimeout time.Duration
+	// Observe, when set, is told of every request: its route pattern, method, status and
+	// duration (the metrics' request histogram).
+	Observe func(route, method string, status int, d time.Duration)
+	// NoAccessLog turns the access log line per request off.
+	NoAccessLog bool
 	// Admin routes that need more than the API (backup) are added by the caller.
 	Extra func(r *httprouter.Router, s *Server)
 
@@ -162,7 +167,7 @@ func (s *Server) SetKeys(accounts []Account, keys []Key) error {
 func (s *Server) account(id string) Account { return s.auth.Load().accounts[id] }
 
 // Handler is the API's root handler.
-func (s *Server) Handler() http.Handler { return s.router }
+func (s *Server) Handler() http.Handler { return s.observe(s.router) }
 
 // Drain makes new requests answer 503 while the process shuts down.
 func (s *Server) Drain() { s.draining.Store(true) }
@@ -259,6 +264,9 @@ func (s *Server) Authenticated(scope string, h func(w http.ResponseWriter, r *ht
 			writeError(w, err)
 			return
 		}
+		if ri := infoOf(r); ri != nil {
+			ri.account, ri.key = c.account.ID, c.key.Name
+		}
 		h(w, r, p, c.account.ID)
 	}
 }
@@ -270,10 +278,17 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 			writeError(w, &Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "shutting down, retry shortly"})
 			return
 		}
+		ri := infoOf(r)
+		if ri != nil {
+			ri.route = rt.path
+		}
 		c, aerr := s.authenticate(r, rt.scope)
 		if aerr != nil {
 			writeError(w, aerr)
 			return
+		}
+		if ri != nil {
+			ri.account, ri.key = c.account.ID, c.key.Name
 		}
 		hasBody := r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch
 		release := func() {}
@@ -304,7 +319,7 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 		if err != nil {
 			var ae *Error
 			if !errors.As(err, &ae) {
-				s.log.Error("api: request failed", "method", r.Method, "path", rt.path, "err", err)
+				s.log.ErrorContext(r.Context(), "api: request failed", "method", r.Method, "path", rt.path, "err", err)
 				ae = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 			}
 			writeError(w, ae)
@@ -383,6 +398,9 @@ func invalid(field, format string, args ...any) *Error {
 
 func writeError(w http.ResponseWriter, e *Error) {
 	body := map[string]any{"code": e.Code, "message": e.Message}
+	if id := w.Header().Get("X-Request-Id"); id != "" {
+		body["request_id"] = id
+	}
 	if e.Field != "" {
 		body["field"] = e.Field
 	}

@@ -22,6 +22,8 @@ import (
 	"kirim/provider/sandbox/sandboxtest"
 	"kirim/storage"
 	"kirim/template"
+
+	"github.com/julienschmidt/httprouter"
 )
 
 var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
@@ -105,6 +107,10 @@ type envOpts struct {
 	ready func() error
 	// ledger, when set, builds the ledger that charges sends and serves the money API.
 	ledger func(tb testing.TB, now func() time.Time) *ledger.Ledger
+	// logger, observe and extra go to api.Options when set.
+	logger  *slog.Logger
+	observe func(route, method string, status int, d time.Duration)
+	extra   func(r *httprouter.Router, s *api.Server)
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -140,8 +146,13 @@ func newEnv(t *testing.T, o envOpts) *env {
 			_ = e.eng.Close(ctx)
 		})
 	}
+	logger := o.logger
+	if logger == nil {
+		logger = quietLogger()
+	}
 	e.server, err = api.New(api.Options{
-		Engine: e.eng, Templates: catalog(t), Clock: e.clk, Logger: quietLogger(), Ready: o.ready, Ledger: money,
+		Engine: e.eng, Templates: catalog(t), Clock: e.clk, Logger: logger, Ready: o.ready, Ledger: money,
+		Observe: o.observe, Extra: o.extra,
 		Accounts: []api.Account{{ID: "acct_a", Currency: "IDR", DefaultRegion: "ID"}, {ID: "acct_b", Currency: "IDR", DefaultRegion: "ID"}},
 		Keys: []api.Key{
 			{Name: "send-a", Account: "acct_a", Scopes: []string{api.ScopeSend}, SHA256: api.HashKey(keySendA)},

@@ -64,11 +64,16 @@ func (g *Gate) InUse() int { return len(g.slots) }
 // Refused counts the requests answered 503 since the gate was made.
 func (g *Gate) Refused() int64 { return g.refused.Load() }
 
-// WriteError writes Kirim's error envelope: {"error": {"code": ..., "message": ...}}.
+// WriteError writes Kirim's error envelope: {"error": {"code": ..., "message": ...,
+// "request_id": ...}}, the id being the response's X-Request-Id when it has one.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
+	e := map[string]string{"code": code, "message": message}
+	if id := w.Header().Get("X-Request-Id"); id != "" {
+		e["request_id"] = id
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
 }
 
 // ExtendOnRead makes r's body push its read deadline d further each time bytes arrive,

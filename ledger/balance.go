@@ -128,3 +128,9 @@ func (l *Ledger) Balance(r storage.Reader, account string) (Balance, error) {
 	}
 	return b, nil
 }
+
+// Captured is the money of currency captured for the provider since the ledger began,
+// over every account: what messages have cost, in micros.
+func (l *Ledger) Captured(r storage.Reader, currency string) (int64, error) {
+	return balanceOf(r, currency, Provider)
+}

@@ -261,3 +261,24 @@ func NewID(prefix string, now time.Time) string {
 	}
 	return prefix + "_" + string(out[:])
 }
+
+// IDTime returns the time an id of NewID was made, to the millisecond.
+func IDTime(id string) (time.Time, bool) {
+	if i := strings.LastIndexByte(id, '_'); i >= 0 {
+		id = id[i+1:]
+	}
+	if len(id) != idLen || strings.Trim(id, crockford) != "" {
+		return time.Time{}, false
+	}
+	// 26 characters carry 130 bits, the first two always zero: the first 10 characters
+	// are those two and the 48-bit milliseconds.
+	var v uint64
+	for i := 0; i < 10; i++ {
+		d := strings.IndexByte(crockford, id[i])
+		if d < 0 {
+			return time.Time{}, false
+		}
+		v = v<<5 | uint64(d)
+	}
+	return time.UnixMilli(int64(v)).UTC(), true
+}

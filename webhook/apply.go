@@ -486,3 +486,34 @@ func (rc *Receiver) Replay(ctx context.Context, id string) error {
 	rc.log.Info("webhook: dead letter replayed", "id", id)
 	return nil
 }
+
+// InboxLag is how long the oldest body not yet applied has waited (0 when the inbox is
+// empty): the applier's lag behind the provider.
+func (rc *Receiver) InboxLag() (time.Duration, error) {
+	rc.mu.Lock()
+	from := rc.cursor
+	rc.mu.Unlock()
+	prefix := []byte(storage.PrefixInbox)
+	var lag time.Duration
+	err := rc.opts.DB.View(func(r storage.Reader) error {
+		return r.Iterate(prefix, storage.IterOptions{Start: from, KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			if at, ok := storage.IDTime(string(k[len(prefix):])); ok {
+				lag = max(rc.opts.Clock.Now().Sub(at), 0)
+			}
+			return false, nil
+		})
+	})
+	return lag, err
+}
+
+// DeadCount counts the dead letters.
+func (rc *Receiver) DeadCount() (int, error) {
+	n := 0
+	err := rc.opts.DB.View(func(r storage.Reader) error {
+		return r.Iterate([]byte(storage.PrefixDeadLetter), storage.IterOptions{KeysOnly: true}, func([]byte, []byte) (bool, error) {
+			n++
+			return true, nil
+		})
+	})
+	return n, err
+}
