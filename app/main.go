@@ -27,6 +27,7 @@ import (
 	"kirim/httpguard"
 	"kirim/ledger"
 	"kirim/memory"
+	"kirim/metrics"
 	"kirim/provider"
 	"kirim/provider/sandbox"
 	"kirim/storage"
@@ -53,6 +54,7 @@ type Main struct {
 	API      *api.Server
 	Catalog  *template.Store
 	Ledger   *ledger.Ledger
+	Metrics  *metrics.Metrics
 	Clients  map[string]*provider.Client // by number alias
 	APIAddr  string                      // the address the API listens on, once running
 	SandAddr string
@@ -118,7 +120,8 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		baseURL = "http://" + addr
 	}
-	httpClient := &http.Client{Transport: provider.NewTransport(), Timeout: cfg.Provider.Timeout.Duration}
+	m.Metrics = metrics.New()
+	httpClient := &http.Client{Transport: m.Metrics.InstrumentProvider(provider.NewTransport()), Timeout: cfg.Provider.Timeout.Duration}
 	var numbers []engine.Number
 	for _, n := range cfg.Numbers {
 		c := provider.New(provider.Config{
@@ -162,7 +165,10 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxAttempts: cfg.Engine.MaxAttempts, LeaseTimeout: cfg.Engine.LeaseTimeout.Duration,
 		UnknownTimeout: cfg.Engine.UnknownTimeout.Duration, IdempotencyTTL: cfg.Engine.IdempotencyTTL.Duration, ResendUnknown: cfg.Engine.UnknownPolicy == "resend",
 		Workers: cfg.Engine.Workers, SendTimeout: cfg.Provider.Timeout.Duration,
-		Observe: m.Campaigns.Observe, OnChange: m.Campaigns.OnChange,
+		Observe: m.Campaigns.Observe, OnChange: func(ms []*engine.Message) {
+			m.Campaigns.OnChange(ms)
+			m.Metrics.ObserveMessages(ms)
+		},
 	}))
 	if err != nil {
 		apiLn.Close()
@@ -211,6 +217,7 @@ func (m *Main) Run(ctx context.Context) error {
 		ReadTimeout: cfg.Server.ReadTimeout.Duration,
 		Ready:       m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
 		Lists: m.Lists, Campaigns: m.Campaigns, Extra: m.adminRoutes,
+		Observe: m.Metrics.ObserveRequest, NoAccessLog: !cfg.Server.AccessLog,
 	})
 	if err != nil {
 		apiLn.Close()
@@ -221,6 +228,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// export streams for as long as it takes.
 	srv := &http.Server{Handler: m.API.Handler(), ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
 		ReadTimeout: cfg.Server.ReadTimeout.Duration, IdleTimeout: cfg.Server.IdleTimeout.Duration, MaxHeaderBytes: maxHeaderBytes}
+	m.Metrics.SetSources(metrics.Sources{Engine: m.Engine, Webhook: m.Webhook, Ledger: m.Ledger, DB: m.DB})
 	m.serve(srv, apiLn)
 	m.Logger.Info("kirim: serving", "api", "http://"+m.APIAddr, "provider", cfg.Provider.Kind, "data", cfg.Server.DataDir)
 	return nil
@@ -304,6 +312,7 @@ func (m *Main) ready() error {
 
 // adminRoutes adds operations that stream (backup) and the storage figures.
 func (m *Main) adminRoutes(r *httprouter.Router, s *api.Server) {
+	r.Handler(http.MethodGet, "/metrics", m.Metrics.Handler(m.Config.Server.MetricsToken))
 	r.GET("/v1/admin/storage", s.Authenticated(api.ScopeAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, _ string) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(m.DB.Stats())

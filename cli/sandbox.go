@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"kirim/logging"
 	"kirim/provider/sandbox"
 )
 
@@ -26,7 +27,10 @@ func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	opts.Logger, _ = newLogger(stderr, *level)
+	var err error
+	if opts.Logger, _, err = logging.New(stderr, "text", *level); err != nil {
+		return usagef(fs, "sandbox: %v", err)
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)

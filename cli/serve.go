@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	httppprof "net/http/pprof"
 	"os"
@@ -14,16 +13,18 @@ import (
 
 	"kirim/app"
 	"kirim/config"
+	"kirim/logging"
 	"kirim/memory"
 )
 
 // cmdServe runs Kirim until SIGINT or SIGTERM, then drains and stops.
 func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlags("serve", "kirim serve [--config FILE] [--listen ADDR] [--data DIR]",
+	fs := newFlags("serve", "kirim serve [--config FILE] [--listen ADDR] [--data DIR] [--log-format text|json]",
 		"Runs Kirim: the API, the send engine, the webhook receiver and, with provider.kind = \"sandbox\", the embedded Cloud API simulator.")
 	cfgPath := fs.String("config", "config.example.toml", "configuration file")
 	listen := fs.String("listen", "", "API address (overrides server.listen)")
 	data := fs.String("data", "", "data directory (overrides server.data_dir)")
+	logFormat := fs.String("log-format", "", "text or json (overrides server.log_format)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,6 +42,9 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		if *data != "" {
 			cfg.Server.DataDir = *data
 		}
+		if *logFormat != "" {
+			cfg.Server.LogFormat = *logFormat
+		}
 		return cfg, nil
 	}
 	cfg, err := load()
@@ -48,7 +52,9 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	m := app.NewMain(cfg)
-	m.Logger, m.LogLevel = newLogger(stderr, cfg.Server.LogLevel)
+	if m.Logger, m.LogLevel, err = logging.New(stderr, cfg.Server.LogFormat, cfg.Server.LogLevel); err != nil {
+		return usagef(fs, "serve: %v", err)
+	}
 	// KIRIM_CPUPROFILE=FILE profiles the whole run, for tuning with `go tool pprof`.
 	if path := os.Getenv("KIRIM_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
@@ -115,12 +121,4 @@ func reload(m *app.Main, load func() (*config.Config, error)) {
 		}
 	}
 	m.Logger.Error("kirim: reload refused; nothing changed", "err", err)
-}
-
-func newLogger(w io.Writer, level string) (*slog.Logger, *slog.LevelVar) {
-	lv := new(slog.LevelVar)
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	lv.Set(l)
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})), lv
 }

@@ -62,6 +62,8 @@ type Server struct {
 	LogLevel string `toml:"log_level"`
 	// LogFormat is "text" (logfmt-like key=value) or "json". Default text.
 	LogFormat string `toml:"log_format"`
+	// AccessLog writes one line per HTTP request. Default true.
+	AccessLog bool `toml:"access_log"`
 	// MetricsToken, when set, is the bearer token GET /metrics requires. Default "":
 	// /metrics is open on the listen address.
 	MetricsToken string `toml:"metrics_token"`
@@ -462,6 +464,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 	def(has("server", "max_body_bytes"), &s.MaxBodyBytes, 1<<20)
 	def(has("server", "log_level"), &s.LogLevel, "info")
 	def(has("server", "log_format"), &s.LogFormat, "text")
+	def(has("server", "access_log"), &s.AccessLog, true)
 	def(has("server", "read_header_timeout"), &s.ReadHeaderTimeout, Duration{10 * time.Second})
 	def(has("server", "read_timeout"), &s.ReadTimeout, Duration{30 * time.Second})
 	def(has("server", "idle_timeout"), &s.IdleTimeout, Duration{2 * time.Minute})
