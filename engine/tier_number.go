@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"kirim/provider"
+	"kirim/storage"
+)
+
+func numberStateKey(pnid string) []byte {
+	return storage.Key(storage.PrefixNumber, []byte("p/"), []byte(pnid))
+}
+
+// NumberUpdate changes what Kirim knows of a number; empty or nil fields stay.
+type NumberUpdate struct {
+	Status  string
+	Quality string
+	// Limit sets the number's scope limit (the portfolio's under 2025 rules).
+	Limit *int
+	// Restriction is RESTRICTED_BIZ_INITIATED_MESSAGING (until RestrictedUntil), or
+	// "NONE" to lift it.
+	Restriction     string
+	RestrictedUntil time.Time
+}
+
+// UpdateNumber applies u to the number alias and stores it. A limit change restarts
+// the upgrade evaluation (Since).
+func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate) error {
+	d, ok := e.dispatchers[alias]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownNumber, alias)
+	}
+	now := e.clock.Now()
+	e.tier.mu.Lock()
+	st := e.tier.states[alias]
+	if u.Status != "" {
+		st.Status = strings.ToUpper(u.Status)
+	}
+	if u.Quality != "" {
+		st.Quality = strings.ToUpper(u.Quality)
+	}
+	switch r := strings.ToUpper(u.Restriction); r {
+	case "":
+	case "NONE":
+		st.Restriction, st.RestrictedT = "", time.Time{}
+	default:
+		st.Restriction, st.RestrictedT = r, u.RestrictedUntil
+	}
+	st.UpdatedAt = now
+	e.tier.states[alias] = st
+	e.tier.mu.Unlock()
+	sc := e.tier.byAlias[alias]
+	var rec *scopeRecord
+	if u.Limit != nil {
+		sc.mu.Lock()
+		if sc.limit != *u.Limit {
+			e.log.Info("engine: messaging limit changed", "number", alias, "scope", sc.key, "from", sc.limit, "to", *u.Limit)
+			sc.limit, sc.since = *u.Limit, now
+		}
+		rec = &scopeRecord{Limit: sc.limit, Since: sc.since}
+		sc.mu.Unlock()
+	}
+	err := e.db.Commit(ctx, func(tx storage.Txn) error {
+		b, _ := json.Marshal(st)
+		if err := tx.Set(numberStateKey(d.num.PhoneNumberID), b); err != nil {
+			return err
+		}
+		if rec != nil {
+			b, _ := json.Marshal(rec)
+			return tx.Set(scopeStateKey(sc.key), b)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: update number %s: %w", alias, err)
+	}
+	// Waiting messages may be able to go now.
+	for _, a := range e.order {
+		if e.tier.byAlias[a] == sc || a == alias {
+			e.dispatchers[a].wake(now)
+		}
+	}
+	return nil
+}
+
+// NumberStatus is a number's standing and its scope's usage.
+type NumberStatus struct {
+	NumberState
+	TierUsage
+}
+
+// NumberStatusOf reports the number's standing and messaging-limit usage.
+func (e *Engine) NumberStatusOf(alias string) (NumberStatus, error) {
+	sc, ok := e.tier.byAlias[alias]
+	if !ok {
+		return NumberStatus{}, fmt.Errorf("%w: %q", ErrUnknownNumber, alias)
+	}
+	e.tier.mu.Lock()
+	st := e.tier.states[alias]
+	e.tier.mu.Unlock()
+	u := sc.usage(e.clock.Now())
+	u.Rules = e.tier.rules
+	return NumberStatus{NumberState: st, TierUsage: u}, nil
+}
+
+func (e *Engine) stateOf(alias string) NumberState {
+	e.tier.mu.Lock()
+	defer e.tier.mu.Unlock()
+	return e.tier.states[alias]
+}
+
+// ApplyNumberChange applies a number or account webhook value (phone_number_quality_update,
+// business_capability_update, account_update) from the WABA wabaID. It reports whether
+// the value was one of those.
+func (e *Engine) ApplyNumberChange(ctx context.Context, wabaID string, value any) (bool, error) {
+	switch v := value.(type) {
+	case *provider.PhoneNumberQualityUpdate:
+		alias := e.aliasFor(wabaID, v.DisplayPhoneNumber)
+		if alias == "" {
+			return true, nil
+		}
+		var u NumberUpdate
+		switch strings.ToUpper(v.Event) {
+		case "FLAGGED":
+			u.Status = "FLAGGED"
+		case "UNFLAGGED":
+			u.Status = "CONNECTED"
+		}
+		limitName := v.CurrentLimit
+		if limitName == "" || e.tier.rules == Rules2025 {
+			if s := string(v.MaxDailyConversationsPerBusiness); s != "" {
+				limitName = s
+			}
+		}
+		if n, ok := provider.ParseTierLimit(limitName); ok && n != 0 {
+			l := int(n)
+			u.Limit = &l
+		}
+		return true, e.UpdateNumber(ctx, alias, u)
+	case *provider.BusinessCapabilityUpdate:
+		n := int(v.MaxDailyConversationsPerBusiness)
+		if n == 0 || e.tier.rules != Rules2025 {
+			return true, nil
+		}
+		for _, a := range e.aliasesOf(wabaID) {
+			if err := e.UpdateNumber(ctx, a, NumberUpdate{Limit: &n}); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	case *provider.AccountUpdate:
+		if strings.ToUpper(v.Event) != "ACCOUNT_RESTRICTION" {
+			return true, nil
+		}
+		u := NumberUpdate{Restriction: "NONE"}
+		for _, r := range v.RestrictionInfo {
+			if strings.ToUpper(r.RestrictionType) == "RESTRICTED_BIZ_INITIATED_MESSAGING" {
+				u.Restriction = "RESTRICTED_BIZ_INITIATED_MESSAGING"
+				if r.Expiration > 0 {
+					u.RestrictedUntil = time.Unix(int64(r.Expiration), 0).UTC()
+				}
+			}
+		}
+		aliases := e.aliasesOf(wabaID)
+		if a := e.aliasFor(wabaID, v.PhoneNumber); v.PhoneNumber != "" && a != "" {
+			aliases = []string{a}
+		}
+		for _, a := range aliases {
+			if err := e.UpdateNumber(ctx, a, u); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// ApplyPhoneInfo applies a poll of the number's fields (GET /{phone-number-id}).
+func (e *Engine) ApplyPhoneInfo(ctx context.Context, alias string, info *provider.PhoneNumberInfo) error {
+	u := NumberUpdate{Status: info.Status, Quality: info.QualityRating}
+	if n, ok := provider.ParseTierLimit(info.MessagingLimit); ok && n != 0 {
+		l := int(n)
+		u.Limit = &l
+	}
+	return e.UpdateNumber(ctx, alias, u)
+}
+
+func digits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// aliasFor finds the number a webhook names by its display phone number, else the
+// WABA's first number.
+func (e *Engine) aliasFor(wabaID, display string) string {
+	if d := digits(display); d != "" {
+		for _, a := range e.order {
+			if digits(e.dispatchers[a].num.Phone) == d {
+				return a
+			}
+		}
+	}
+	if as := e.aliasesOf(wabaID); len(as) > 0 {
+		return as[0]
+	}
+	return ""
+}
+
+func (e *Engine) aliasesOf(wabaID string) []string {
+	var out []string
+	for _, a := range e.order {
+		if n := e.dispatchers[a].num; n.WABAID == wabaID || wabaID == "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
