@@ -16,6 +16,7 @@ import (
 	"kirim/api"
 	"kirim/clock"
 	"kirim/engine"
+	"kirim/internal/openapicheck"
 	"kirim/ledger"
 	"kirim/provider"
 	"kirim/provider/sandbox"
@@ -164,7 +165,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(e.server.Handler())
+	e.srv = httptest.NewServer(openapicheck.New(t, api.OpenAPI()).Handler(e.server.Handler()))
 	t.Cleanup(e.srv.Close)
 	return e
 }

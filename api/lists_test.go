@@ -18,6 +18,7 @@ import (
 	"kirim/api"
 	"kirim/campaign/lists"
 	"kirim/clock"
+	"kirim/internal/openapicheck"
 	"kirim/storage"
 	"kirim/template"
 )
@@ -61,7 +62,7 @@ func newListsEnv(t *testing.T) *listsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &listsEnv{t: t, store: st, srv: httptest.NewServer(server.Handler())}
+	e := &listsEnv{t: t, store: st, srv: httptest.NewServer(openapicheck.New(t, api.OpenAPI()).Handler(server.Handler()))}
 	t.Cleanup(e.srv.Close)
 	return e
 }

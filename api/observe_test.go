@@ -39,7 +39,8 @@ func TestRequestIDAndAccessLog(t *testing.T) {
 			mu.Unlock()
 		},
 		extra: func(r *httprouter.Router, s *api.Server) {
-			r.GET("/v1/admin/stream/:part", s.Authenticated(api.ScopeAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, _ string) {
+			r.GET("/v1/admin/backup", s.Authenticated(api.ScopeAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, _ string) {
+				w.Header().Set("Content-Type", "application/octet-stream")
 				_, _ = w.Write([]byte("part one\n"))
 				http.NewResponseController(w).Flush()
 				_, _ = w.Write([]byte("part two\n"))
@@ -64,7 +65,7 @@ func TestRequestIDAndAccessLog(t *testing.T) {
 			t.Fatalf("unsafe id %q answered as %q", bad, id)
 		}
 	}
-	if r := e.do("GET", "/v1/admin/stream/abc", keyAdminA, nil); r.status != 200 || string(r.body) != "part one\npart two\n" {
+	if r := e.do("GET", "/v1/admin/backup", keyAdminA, nil); r.status != 200 || string(r.body) != "part one\npart two\n" {
 		t.Fatalf("stream: %d %q", r.status, r.body)
 	}
 	e.do("GET", "/no/such/path?to=+6281234567890", "", nil)
@@ -79,7 +80,7 @@ func TestRequestIDAndAccessLog(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	wantRoutes := []seen{{"/v1/messages/:id", "GET", 404}, {"/healthz", "GET", 200}, {"/healthz", "GET", 200}, {"/healthz", "GET", 200},
-		{"/v1/admin/stream/:part", "GET", 200}, {"unmatched", "GET", 404}}
+		{"/v1/admin/backup", "GET", 200}, {"unmatched", "GET", 404}}
 	if len(observed) != len(wantRoutes) {
 		t.Fatalf("observed %+v", observed)
 	}

@@ -9,3 +9,6 @@ import (
 //
 //go:embed openapi.json
 var openAPIDocument []byte
+
+// OpenAPI returns the document served at GET /v1/openapi.json.
+func OpenAPI() []byte { return openAPIDocument }

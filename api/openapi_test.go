@@ -28,6 +28,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	inCode := map[string]bool{
 		"GET /healthz": true, "GET /readyz": true, "GET /v1/openapi.json": true,
 		"GET /webhook": true, "POST /webhook": true, "GET /v1/admin/backup": true,
+		"GET /v1/admin/storage": true, "GET /metrics": true,
 	}
 	for _, r := range s.apiRoutes() {
 		inCode[r.method+" "+param.ReplaceAllString(r.path, "{$1}")] = true

@@ -14,6 +14,7 @@ import (
 	"kirim/campaign"
 	"kirim/campaign/lists"
 	"kirim/clock"
+	"kirim/internal/openapicheck"
 	"kirim/storage"
 )
 
@@ -253,7 +254,7 @@ func newCampaignsEnv(t *testing.T) *campaignsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &campaignsEnv{t: t, srv: httptest.NewServer(server.Handler()), svc: svc}
+	e := &campaignsEnv{t: t, srv: httptest.NewServer(openapicheck.New(t, api.OpenAPI()).Handler(server.Handler())), svc: svc}
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -13,6 +13,7 @@ import (
 	"kirim/api"
 	"kirim/clock"
 	"kirim/engine"
+	"kirim/internal/openapicheck"
 	"kirim/provider"
 	"kirim/provider/sandbox"
 	"kirim/provider/sandbox/sandboxtest"
@@ -86,7 +87,7 @@ func newTplEnv(tb testing.TB) *tplEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e.srv = httptest.NewServer(e.server.Handler())
+	e.srv = httptest.NewServer(openapicheck.New(t, api.OpenAPI()).Handler(e.server.Handler()))
 	tb.Cleanup(e.srv.Close)
 	return &tplEnv{env: e, store: store, client: client, calls: calls}
 }

@@ -47,17 +47,20 @@ type Main struct {
 	LogLevel *slog.LevelVar
 	Clock    clock.Clock
 
-	DB       *storage.DB
-	Sandbox  *sandbox.Sandbox
-	Engine   *engine.Engine
-	Webhook  *webhook.Receiver
-	API      *api.Server
-	Catalog  *template.Store
-	Ledger   *ledger.Ledger
-	Metrics  *metrics.Metrics
-	Clients  map[string]*provider.Client // by number alias
-	APIAddr  string                      // the address the API listens on, once running
-	SandAddr string
+	DB      *storage.DB
+	Sandbox *sandbox.Sandbox
+	Engine  *engine.Engine
+	Webhook *webhook.Receiver
+	API     *api.Server
+	Catalog *template.Store
+	Ledger  *ledger.Ledger
+	Metrics *metrics.Metrics
+	// WrapHandler, when set, wraps the API's handler (tests check every answer against
+	// the OpenAPI document this way).
+	WrapHandler func(http.Handler) http.Handler
+	Clients     map[string]*provider.Client // by number alias
+	APIAddr     string                      // the address the API listens on, once running
+	SandAddr    string
 
 	servers   []*http.Server
 	readiness struct {
@@ -226,7 +229,11 @@ func (m *Main) Run(ctx context.Context) error {
 	// A request must arrive within ReadTimeout (headers within ReadHeaderTimeout); an
 	// upload extends its own deadline as bytes arrive. No write timeout: a backup or an
 	// export streams for as long as it takes.
-	srv := &http.Server{Handler: m.API.Handler(), ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
+	handler := m.API.Handler()
+	if m.WrapHandler != nil {
+		handler = m.WrapHandler(handler)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
 		ReadTimeout: cfg.Server.ReadTimeout.Duration, IdleTimeout: cfg.Server.IdleTimeout.Duration, MaxHeaderBytes: maxHeaderBytes}
 	m.Metrics.SetSources(metrics.Sources{Engine: m.Engine, Webhook: m.Webhook, Ledger: m.Ledger, DB: m.DB})
 	m.serve(srv, apiLn)

@@ -49,6 +49,7 @@ func (c *cluster) call(method, path string, body any, out any) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	c.checkAnswer(req, resp, b)
 	if out != nil && resp.StatusCode < 300 {
 		if err := json.Unmarshal(b, out); err != nil {
 			c.t.Fatalf("%s %s: %v: %s", method, path, err, b)

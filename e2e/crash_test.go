@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"kirim/api"
 	"kirim/internal/kirimtest"
+	"kirim/internal/openapicheck"
 	"net"
 	"net/http"
 	"os"
@@ -137,6 +139,7 @@ type cluster struct {
 	sandbox *proc
 	kirim   *proc
 	env     []string // KIRIM_* settings of the kirim process
+	openapi *openapicheck.Checker
 	http    *http.Client
 }
 
@@ -144,7 +147,7 @@ type cluster struct {
 // Cloud API provider.
 func newCluster(t *testing.T, readRate string) *cluster {
 	bin := kirimBinary(t)
-	c := &cluster{t: t, bin: bin, dir: t.TempDir(), api: freeAddr(t), sb: freeAddr(t),
+	c := &cluster{t: t, bin: bin, dir: t.TempDir(), api: freeAddr(t), sb: freeAddr(t), openapi: openapicheck.New(t, api.OpenAPI()),
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	c.cfg = filepath.Join(c.dir, "kirim.toml")
 	cfg := fmt.Sprintf(`
@@ -198,12 +201,23 @@ func (c *cluster) get(url string, out any) int {
 		return 0
 	}
 	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	c.checkAnswer(req, resp, b)
 	if out != nil {
-		_ = json.NewDecoder(resp.Body).Decode(out)
-	} else {
-		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = json.Unmarshal(b, out)
 	}
 	return resp.StatusCode
+}
+
+// checkAnswer checks an answer of Kirim's (not the sandbox's) against the OpenAPI
+// document.
+func (c *cluster) checkAnswer(req *http.Request, resp *http.Response, body []byte) {
+	if req.URL.Host != c.api {
+		return
+	}
+	if err := c.openapi.Check(req, resp.StatusCode, resp.Header, body); err != nil {
+		c.t.Errorf("openapi: %s %s answered %d, which the document does not describe: %v", req.Method, req.URL.Path, resp.StatusCode, err)
+	}
 }
 
 // send posts n hello_world templates to distinct recipients with 32 clients and returns

@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"kirim/api"
 	"kirim/app"
 	"kirim/config"
 	"kirim/internal/kirimtest"
+	"kirim/internal/openapicheck"
 )
 
 // ExamplePath is config.example.toml at the module's root.
@@ -50,6 +52,7 @@ func Start(tb testing.TB, cfg *config.Config, key string) (*app.Main, *kirimtest
 	tb.Helper()
 	m := app.NewMain(cfg)
 	m.Logger = slog.New(slog.DiscardHandler)
+	m.WrapHandler = openapicheck.New(tb, api.OpenAPI()).Handler
 	if err := m.Run(context.Background()); err != nil {
 		_ = m.Close()
 		tb.Fatal(err)
