@@ -178,13 +178,16 @@ responses = comp.setdefault('responses', {})
 for name in ('MethodNotAllowed', 'TooManyRequests'):
     responses.pop(name, None)
 for code, (name, desc) in ERR.items():
-    r = {'description': desc, 'headers': dict(reqid), 'content': {'application/json': {'schema': {'$ref': '#/components/schemas/Error'}}}}
-    if code == 503: r['headers'].update(retry)
+    r = {'description': desc, 'content': {'application/json': {'schema': {'$ref': '#/components/schemas/Error'}}}}
+    if code == 503: r['headers'] = dict(retry)
     responses[name] = r
 comp['securitySchemes'] = {'bearer': {'type': 'http', 'scheme': 'bearer', 'description': 'An API key: Authorization: Bearer <key>.'},
                            'metricsToken': {'type': 'http', 'scheme': 'bearer', 'description': 'server.metrics_token, when set.'}}
 doc['servers'] = [{'url': 'http://127.0.0.1:8080', 'description': 'kirim serve with config.example.toml'}]
 doc['info']['license'] = {'name': 'Proprietary'}
+doc['info']['description'] = ('Self-hosted WhatsApp Business proactive messaging. Auth: Authorization: Bearer <api key>. '
+    'Every answer carries X-Request-Id (the client\'s, when printable ASCII of at most 128 characters, else one Kirim makes); '
+    'every error has the envelope {"error": {"code", "message", "field", "request_id"}}.')
 doc['info']['contact'] = {'name': 'Kirim operators'}
 
 def opid(method, path):
@@ -295,7 +298,6 @@ for path, ops in doc['paths'].items():
             if not content and 'content' in old.get(str(st), {}):
                 content = old[str(st)]['content']
             if content: r['content'] = content
-            r['headers'] = dict(reqid)
             resp[str(st)] = r
         if not any(s < 400 for s in statuses):
             resp.update({k: v for k, v in old.items() if k not in resp})
