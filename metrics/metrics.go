@@ -52,7 +52,7 @@ type Metrics struct {
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.messages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kirim_messages_total",
-		Help: "Message state changes, by number and the state entered (sends by status)."}, []string{"number", "state"})
+		Help: "Message state changes, by number and the state a commit left the message in (sends by status); a message that passes several states in one commit counts once, in the last."}, []string{"number", "state"})
 	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kirim_send_errors_total",
 		Help: "Messages failed, by number and provider error code (other: a code outside the known set)."}, []string{"number", "code"})
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kirim_http_request_duration_seconds",
