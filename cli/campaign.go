@@ -81,22 +81,25 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // watchedCampaign is the part of GET /v1/campaigns/{id} the progress line shows.
 type watchedCampaign struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	State    string `json:"state"`
-	Reason   string `json:"reason"`
-	NextRun  string `json:"next_run"`
-	Progress *struct {
-		Run        int                      `json:"run"`
-		State      string                   `json:"state"`
-		Resolved   bool                     `json:"resolved"`
-		Recipients int64                    `json:"recipients"`
-		Counts     map[string]int64         `json:"counts"`
-		Quoted     struct{ Display string } `json:"quoted"`
-		Spend      struct{ Display string } `json:"spend"`
-		Rate       float64                  `json:"rate_per_second"`
-		ETA        string                   `json:"eta"`
-	} `json:"progress"`
+	ID       string           `json:"id"`
+	Name     string           `json:"name"`
+	State    string           `json:"state"`
+	Reason   string           `json:"reason"`
+	NextRun  string           `json:"next_run"`
+	Progress *watchedProgress `json:"progress"`
+}
+
+// watchedProgress is the part of a campaign's progress the line shows.
+type watchedProgress struct {
+	Run        int                      `json:"run"`
+	State      string                   `json:"state"`
+	Resolved   bool                     `json:"resolved"`
+	Recipients int64                    `json:"recipients"`
+	Counts     map[string]int64         `json:"counts"`
+	Quoted     struct{ Display string } `json:"quoted"`
+	Spend      struct{ Display string } `json:"spend"`
+	Rate       float64                  `json:"rate_per_second"`
+	ETA        string                   `json:"eta"`
 }
 
 func fetchCampaign(ctx context.Context, client *http.Client, base, key, id string) (*watchedCampaign, error) {

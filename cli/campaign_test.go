@@ -88,17 +88,7 @@ func checkNonDecreasing(t *testing.T, lines string) {
 
 func TestProgressLineFitsWidth(t *testing.T) {
 	v := &watchedCampaign{ID: "cmp_01", Name: "Promo Desember", State: "running"}
-	v.Progress = &struct {
-		Run        int                      `json:"run"`
-		State      string                   `json:"state"`
-		Resolved   bool                     `json:"resolved"`
-		Recipients int64                    `json:"recipients"`
-		Counts     map[string]int64         `json:"counts"`
-		Quoted     struct{ Display string } `json:"quoted"`
-		Spend      struct{ Display string } `json:"spend"`
-		Rate       float64                  `json:"rate_per_second"`
-		ETA        string                   `json:"eta"`
-	}{Resolved: true, Recipients: 100000, Counts: map[string]int64{"queued": 50000, "sent": 10000, "delivered": 30000, "read": 9000, "failed": 1000},
+	v.Progress = &watchedProgress{Resolved: true, Recipients: 100000, Counts: map[string]int64{"queued": 50000, "sent": 10000, "delivered": 30000, "read": 9000, "failed": 1000},
 		Rate: 80, ETA: "2026-12-04T03:00:00Z"}
 	v.Progress.Quoted.Display, v.Progress.Spend.Display = "IDR 51,400,000", "IDR 20,560,000"
 	c := countsOf(v)

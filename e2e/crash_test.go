@@ -106,6 +106,17 @@ func start(t *testing.T, bin string, env []string, args ...string) *proc {
 	return p
 }
 
+// serveOnFreePorts runs `kirim serve --config cfg` with the API and the embedded
+// sandbox on free ports and a temporary data directory; it returns the process and the
+// API's address.
+func serveOnFreePorts(t *testing.T, cfg string) (*proc, string) {
+	t.Helper()
+	api := freeAddr(t)
+	p := start(t, kirimBinary(t), []string{"KIRIM_SERVER_LISTEN=" + api, "KIRIM_SERVER_DATA_DIR=" + filepath.Join(t.TempDir(), "data"),
+		"KIRIM_SANDBOX_LISTEN=" + freeAddr(t)}, "serve", "--config", cfg)
+	return p, api
+}
+
 // logged reports whether the process has logged s.
 func (p *proc) logged(s string) bool {
 	p.mu.Lock()

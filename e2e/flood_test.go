@@ -28,11 +28,7 @@ func TestSlowBodyFlood(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	t.Parallel()
-	bin := kirimBinary(t)
-	dir := t.TempDir()
-	api := freeAddr(t)
-	p := start(t, bin, []string{"KIRIM_SERVER_LISTEN=" + api, "KIRIM_SERVER_DATA_DIR=" + filepath.Join(dir, "data"),
-		"KIRIM_SANDBOX_LISTEN=" + freeAddr(t)}, "serve", "--config", filepath.Join("..", "config.example.toml"))
+	p, api := serveOnFreePorts(t, filepath.Join("..", "config.example.toml"))
 	health := &http.Client{Timeout: 5 * time.Second}
 	healthy := func() (time.Duration, bool) {
 		t0 := time.Now()

@@ -20,7 +20,6 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	t.Parallel()
-	bin := kirimBinary(t)
 	dir := t.TempDir()
 	example, err := os.ReadFile(filepath.Join("..", "config.example.toml"))
 	if err != nil {
@@ -35,9 +34,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		}
 	}
 	write(string(example))
-	api := freeAddr(t)
-	p := start(t, bin, []string{"KIRIM_SERVER_LISTEN=" + api, "KIRIM_SERVER_DATA_DIR=" + filepath.Join(dir, "data"),
-		"KIRIM_SANDBOX_LISTEN=" + freeAddr(t)}, "serve", "--config", cfgPath)
+	p, api := serveOnFreePorts(t, cfgPath)
 	status := func(key string) int {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+api+"/v1/balance", nil)
 		req.Header.Set("Authorization", "Bearer "+key)
