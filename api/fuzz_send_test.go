@@ -3,6 +3,8 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"kirim/api"
+	"kirim/internal/openapicheck"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -22,6 +24,7 @@ func FuzzSendMessage(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	doc := openapicheck.New(f, api.OpenAPI())
 	f.Fuzz(func(t *testing.T, body []byte) {
 		e := newEnv(t, envOpts{})
 		req := httptest.NewRequest(http.MethodPost, "/v1/messages", bytes.NewReader(body))
@@ -29,6 +32,9 @@ func FuzzSendMessage(f *testing.F) {
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		e.server.Handler().ServeHTTP(rec, req)
+		if err := doc.Check(req, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+			t.Fatalf("the answer %d %s is not in the OpenAPI document: %v", rec.Code, rec.Body.Bytes(), err)
+		}
 		switch rec.Code {
 		case http.StatusAccepted:
 			return
