@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"kirim/engine"
+	"kirim/httpguard"
 	"kirim/ledger"
 	"kirim/provider"
 	"kirim/storage"
@@ -44,6 +46,7 @@ type Metrics struct {
 	errors    *prometheus.CounterVec
 	requests  *prometheus.HistogramVec
 	providerD *prometheus.HistogramVec
+	observers sync.Map // requestKey -> prometheus.Observer
 }
 
 // New builds the registry: Go runtime and process collectors, the scrape-time collector
@@ -83,9 +86,20 @@ func (m *Metrics) ObserveMessages(ms []*engine.Message) {
 	}
 }
 
-// ObserveRequest records one HTTP request: wire it to api.Options.Observe.
+// ObserveRequest records one HTTP request: wire it to api.Options.Observe. The
+// histogram of each route, method and status is looked up once and kept.
 func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+	k := requestKey{route, method, status}
+	o, ok := m.observers.Load(k)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(k, m.requests.WithLabelValues(route, method, strconv.Itoa(status)))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
+}
+
+type requestKey struct {
+	route, method string
+	status        int
 }
 
 // InstrumentProvider wraps the provider client's transport to time its calls.
@@ -125,10 +139,8 @@ func (m *Metrics) Handler(token string) http.Handler {
 			got = "Bearer " + rest
 		}
 		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="kirim metrics"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"error":{"code":"unauthorized","message":"send Authorization: Bearer <server.metrics_token>"}}` + "\n"))
+			httpguard.WriteError(w, http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <server.metrics_token>")
 			return
 		}
 		h.ServeHTTP(w, r)
