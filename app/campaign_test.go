@@ -115,6 +115,24 @@ func TestCampaignLifecycleAPI(t *testing.T) {
 	if len(runs.Data) != 1 {
 		t.Fatalf("runs %+v", runs)
 	}
+	var all struct {
+		Data []map[string]any `json:"data"`
+	}
+	a.Must(http.StatusOK, "GET", "/v1/campaigns", nil, &all)
+	if len(all.Data) != 1 {
+		t.Fatalf("campaigns %+v", all)
+	}
+	var recipients struct {
+		Data []map[string]any `json:"data"`
+	}
+	a.Must(http.StatusOK, "GET", "/v1/campaigns/"+c.ID+"/recipients?limit=100", nil, &recipients)
+	if len(recipients.Data) != 30 {
+		t.Fatalf("%d recipients", len(recipients.Data))
+	}
+	if status, b := a.Call("GET", "/v1/campaigns/"+c.ID+"/recipients", nil, "Accept", "text/csv"); status != http.StatusOK ||
+		strings.Count(string(b), "\n") != 31 {
+		t.Fatalf("recipients as CSV: %d %q", status, b)
+	}
 	var retried struct {
 		Requeued int64 `json:"requeued"`
 	}

@@ -112,10 +112,28 @@ func TestPoisonWebhookIsolated(t *testing.T) {
 		if d := dl.Data[0]; d.Index != 0 || !strings.Contains(d.Reason, "4100 bytes, more than 32") {
 			t.Errorf("poison: %+v", d)
 		}
-		if d := dl.Data[1]; d.Index != 1 || !strings.Contains(d.Reason, "messages") || d.ID != d.BodyID+".1" {
+		// Index 1 of its body; 0 of the body a replay puts it in.
+		if d := dl.Data[1]; !strings.Contains(d.Reason, "cannot unmarshal") || d.ID != fmt.Sprintf("%s.%d", d.BodyID, d.Index) {
 			t.Errorf("middle change: %+v", d)
 		}
 	}
+	checkDead()
+	// A replay puts the middle change back in the inbox; still malformed, it returns.
+	var dl deadList
+	a.Must(http.StatusOK, "GET", "/v1/webhooks/dead", nil, &dl)
+	var replay struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	a.Must(http.StatusAccepted, "POST", "/v1/webhooks/dead/"+dl.Data[1].ID+"/replay", nil, &replay)
+	if replay.Status != "requeued" {
+		t.Fatalf("replay %+v", replay)
+	}
+	kirimtest.WaitFor(t, "the replayed change back in the dead letters", 10*time.Second, func() bool {
+		var again deadList
+		a.Must(http.StatusOK, "GET", "/v1/webhooks/dead", nil, &again)
+		return len(again.Data) == 2 && again.Data[1].ID != dl.Data[1].ID
+	})
 	checkDead()
 
 	if err := m.Close(); err != nil {
