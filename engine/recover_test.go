@@ -250,3 +250,125 @@ func TestRecoveryAfterCrash(t *testing.T) {
 		}
 	})
 }
+
+// TestLeaseExpiryAtRuntime: a message whose call outlives its lease becomes unknown and
+// is not sent again; the answer that finally comes settles it.
+func TestLeaseExpiryAtRuntime(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer error
+		want   State
+	}{
+		{"late acceptance settles it as sent", nil, Sent},
+		{"late ambiguous error leaves it unknown", &provider.TransportError{Op: "send", Err: errors.New("timeout")}, Unknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			e := newEnv(t, nil, nil, func(_ context.Context, _ int, body []byte) (*provider.SendResponse, error) {
+				<-release
+				if tt.answer != nil {
+					return nil, tt.answer
+				}
+				return accepted(body)
+			}, func(o *Options) { o.LeaseTimeout = 10 * time.Second }).start()
+			m := e.submit("+6281234567890", nil)
+			e.sender.waitCalled(t)
+			// Not expired yet. The engine's own recoverer also runs on this clock, so the
+			// expiry may come from it or from the direct call; either way exactly once.
+			e.clk.Advance(9 * time.Second)
+			if n, err := e.eng.expireLeases(context.Background(), e.clk.Now()); err != nil || n != 0 {
+				t.Fatalf("before the lease ends: %d expired, %v", n, err)
+			}
+			if s := e.get(m.ID); s.State != Dispatching {
+				t.Fatalf("before the lease ends: %s", s.State)
+			}
+			e.clk.Advance(2 * time.Second)
+			if _, err := e.eng.expireLeases(context.Background(), e.clk.Now()); err != nil {
+				t.Fatal(err)
+			}
+			u := e.rec.waitState(t, m.ID, Unknown, 1)
+			if !u.LeaseUntil.IsZero() {
+				t.Errorf("unknown message keeps lease %v", u.LeaseUntil)
+			}
+			if n := e.rec.count(func(x Message) bool { return x.ID == m.ID && x.State == Unknown }); n != 1 {
+				t.Errorf("reported unknown %d times, want once", n)
+			}
+			e.tick(time.Minute)
+			close(release)
+			// Expiry reported it once; the answer's commit reports it again.
+			final := e.rec.waitNth(t, m.ID, 2)
+			if final.State != tt.want {
+				t.Errorf("after the late answer: %s, want %s", final.State, tt.want)
+			}
+			e.tick(time.Hour)
+			if e.sender.calls() != 1 {
+				t.Errorf("%d calls, want 1", e.sender.calls())
+			}
+		})
+	}
+}
+
+// TestRecoverLoopOnTheClock drives the engine's own recoverer with the fake clock: the
+// stuck message becomes unknown when its lease ends and failed after UnknownTimeout.
+func TestRecoverLoopOnTheClock(t *testing.T) {
+	release := make(chan struct{})
+	e := newEnv(t, nil, nil, func(context.Context, int, []byte) (*provider.SendResponse, error) {
+		<-release
+		return nil, errors.New("released at the end of the test")
+	}, func(o *Options) {
+		o.LeaseTimeout = 10 * time.Second
+		o.UnknownTimeout = time.Minute
+		o.SendTimeout = time.Hour
+	}).start()
+	// Runs before the engine's Close, so Close does not wait on the blocked call.
+	t.Cleanup(func() { close(release) })
+	m := e.submit("+6281234567890", nil)
+	e.sender.waitCalled(t)
+	stop := driveClock(e.clk, 2, 5*time.Second)
+	u := e.rec.waitState(t, m.ID, Unknown, 1)
+	f := e.rec.waitState(t, m.ID, Failed, 1)
+	stop()
+	if !u.UpdatedAt.After(t0.Add(10 * time.Second)) {
+		t.Errorf("unknown at %v, before the lease ended", u.UpdatedAt)
+	}
+	if d := f.UpdatedAt.Sub(u.UpdatedAt); d < time.Minute {
+		t.Errorf("failed %v after becoming unknown, want at least UnknownTimeout", d)
+	}
+	if f.Error == nil || f.Error.Code != CodeUnknownTimeout {
+		t.Errorf("error %+v, want CodeUnknownTimeout", f.Error)
+	}
+	if r := e.biller.released(m.ID); !slices.Equal(r, []string{"unknown_timeout"}) {
+		t.Errorf("releases %v, want one (unknown_timeout)", r)
+	}
+	if e.sender.calls() != 1 {
+		t.Errorf("%d calls, want 1", e.sender.calls())
+	}
+}
+
+// driveClock advances clk by step each time at least timers timers are armed, until the
+// returned stop is called. The engine's dispatcher and recoverer each keep one timer
+// armed while idle, so the clock moves only when both are waiting on it.
+func driveClock(clk interface {
+	BlockUntil(int)
+	Advance(time.Duration)
+}, timers int, step time.Duration) (stop func()) {
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			clk.BlockUntil(timers)
+			clk.Advance(step)
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
+}

@@ -193,3 +193,10 @@ func asciiJSON(b []byte) []byte {
 	}
 	return out
 }
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
