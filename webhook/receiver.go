@@ -205,10 +205,6 @@ func (rc *Receiver) store(ctx context.Context, body []byte) (bool, error) {
 	return dup, err
 }
 
-func inboxKey(id string) []byte { return storage.Key(storage.PrefixInbox, []byte(id)) }
-
-func deadKey(id string) []byte { return storage.Key(storage.PrefixDeadLetter, []byte(id)) }
-
 // Stats counts what the receiver saw since it started: bodies received, duplicates,
 // refused (unsigned, too large, busy), and changes applied, retried, dead-lettered and
 // skipped as unknown.
