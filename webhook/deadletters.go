@@ -27,13 +27,19 @@ type DeadLetter struct {
 	Change json.RawMessage `json:"change,omitempty"`
 }
 
-// heldChanges reads held bodies for one read, each once.
+// heldChanges reads held bodies for one read, each once, counting the bytes read.
 type heldChanges struct {
 	r      storage.Reader
-	bodies map[string][]byte
+	bodies map[string]heldBody
+	loaded int
 }
 
-func (h *heldChanges) body(id string) ([]byte, error) {
+type heldBody struct {
+	body    []byte
+	changes []rawChange
+}
+
+func (h *heldChanges) get(id string) (heldBody, error) {
 	if b, ok := h.bodies[id]; ok {
 		return b, nil
 	}
@@ -42,13 +48,16 @@ func (h *heldChanges) body(id string) ([]byte, error) {
 		b, err = nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return heldBody{}, err
 	}
+	hb := heldBody{body: b}
+	hb.changes, _ = splitBody(b)
 	if h.bodies == nil {
-		h.bodies = map[string][]byte{}
+		h.bodies = map[string]heldBody{}
 	}
-	h.bodies[id] = b
-	return b, nil
+	h.bodies[id] = hb
+	h.loaded += len(b)
+	return hb, nil
 }
 
 // fill sets d's Body or Change from its held body, unless its record carries them.
@@ -56,22 +65,26 @@ func (h *heldChanges) fill(d *DeadLetter) error {
 	if len(d.Body) > 0 || len(d.Change) > 0 {
 		return nil
 	}
-	b, err := h.body(d.BodyID)
-	if err != nil || b == nil {
+	hb, err := h.get(d.BodyID)
+	if err != nil {
 		return err
 	}
-	if d.Index < 0 {
-		d.Body = b
-		return nil
-	}
-	changes, err := splitBody(b)
-	if err == nil && d.Index < len(changes) {
-		d.Change = changes[d.Index].raw
+	switch {
+	case d.Index < 0:
+		d.Body = hb.body
+	case d.Index < len(hb.changes):
+		d.Change = hb.changes[d.Index].raw
 	}
 	return nil
 }
 
-// DeadLetters lists dead letters, oldest first, after cursor.
+// maxListBytes ends a page of dead letters early once it has read this many bytes of
+// bodies (at least one letter is listed), so a page of 500 letters of large bodies does
+// not take 500 of them into memory.
+const maxListBytes = 8 << 20
+
+// DeadLetters lists dead letters, oldest first, after cursor: up to limit, fewer when
+// their bodies are large.
 func (rc *Receiver) DeadLetters(limit int, cursor string) ([]DeadLetter, string, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 100
@@ -85,11 +98,12 @@ func (rc *Receiver) DeadLetters(limit int, cursor string) ([]DeadLetter, string,
 	next := ""
 	err := rc.opts.DB.View(func(r storage.Reader) error {
 		held := &heldChanges{r: r}
+		size := 0
 		return r.Iterate(prefix, opts, func(k, v []byte) (bool, error) {
 			if string(k[len(prefix):]) == cursor {
 				return true, nil
 			}
-			if len(out) == limit {
+			if len(out) == limit || held.loaded+size >= maxListBytes {
 				next = out[len(out)-1].ID
 				return false, nil
 			}
@@ -100,6 +114,7 @@ func (rc *Receiver) DeadLetters(limit int, cursor string) ([]DeadLetter, string,
 			if err := held.fill(&d); err != nil {
 				return false, err
 			}
+			size += len(v)
 			out = append(out, d)
 			return true, nil
 		})
