@@ -6,8 +6,11 @@ package httpguard
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -67,13 +70,30 @@ func (g *Gate) Refused() int64 { return g.refused.Load() }
 // WriteError writes Kirim's error envelope: {"error": {"code": ..., "message": ...,
 // "request_id": ...}}, the id being the response's X-Request-Id when it has one.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
+	WriteFieldError(w, status, code, "", message)
+}
+
+// WriteFieldError writes the error envelope naming the field (a header, "body") at
+// fault, as the API does.
+func WriteFieldError(w http.ResponseWriter, status int, code, field, message string) {
 	e := map[string]string{"code": code, "message": message}
+	if field != "" {
+		e["field"] = field
+	}
 	if id := w.Header().Get("X-Request-Id"); id != "" {
 		e["request_id"] = id
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]any{"error": e})
+}
+
+// IsTimeout reports whether err ended a body read at its deadline.
+func IsTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // ExtendOnRead makes r's body push its read deadline d further each time bytes arrive,

@@ -107,7 +107,7 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 			name string
 			v    int64
 		}{{"received", st.Received}, {"duplicate", st.Duplicate}, {"unsigned", st.Unsigned}, {"too_large", st.TooLarge},
-			{"busy", st.Busy}, {"applied", st.Applied}, {"retried", st.Retried}, {"dead_lettered", st.DeadLettered},
+			{"busy", st.Busy}, {"timed_out", st.TimedOut}, {"applied", st.Applied}, {"retried", st.Retried}, {"dead_lettered", st.DeadLettered},
 			{"unknown_skipped", st.UnknownSkipped}} {
 			counter(descWebhook, float64(e.v), e.name)
 		}

@@ -42,9 +42,11 @@ func ParseNotification(body []byte) (*Notification, error) {
 	if len(n.Entry) > MaxEntries {
 		return nil, fmt.Errorf("provider: notification: %d entries, more than %d", len(n.Entry), MaxEntries)
 	}
+	changes := 0
 	for i, e := range n.Entry {
-		if len(e.Changes) > MaxChanges {
-			return nil, fmt.Errorf("provider: notification: entry[%d]: %d changes, more than %d", i, len(e.Changes), MaxChanges)
+		changes += len(e.Changes)
+		if changes > MaxChanges {
+			return nil, fmt.Errorf("provider: notification: entry[%d].changes: more than %d changes in the body", i, MaxChanges)
 		}
 		if len(e.ID) > MaxIDBytes {
 			return nil, fmt.Errorf("provider: notification: entry[%d].id: %d bytes, more than %d", i, len(e.ID), MaxIDBytes)
@@ -61,8 +63,12 @@ func ParseNotification(body []byte) (*Notification, error) {
 //	template_category_update            *TemplateCategoryUpdate
 //	phone_number_quality_update         *PhoneNumberQualityUpdate
 //	business_capability_update          *BusinessCapabilityUpdate
+//	message_template_components_update  *TemplateComponentsUpdate
+//	phone_number_name_update            *PhoneNumberNameUpdate
 //	account_update                      *AccountUpdate
+//	account_review_update               *AccountReviewUpdate
 //	account_alerts                      *AccountAlert
+//	security                            *SecurityUpdate
 //	anything else                       *UnknownChange (not an error)
 //
 // Unknown keys inside a value are ignored; a known key with the wrong JSON type, a
@@ -88,6 +94,14 @@ func DecodeChange(c Change) (any, error) {
 		v = new(AccountUpdate)
 	case FieldAccountAlerts:
 		v = new(AccountAlert)
+	case FieldTemplateComponentsUpdate:
+		v = new(TemplateComponentsUpdate)
+	case FieldPhoneNumberNameUpdate:
+		v = new(PhoneNumberNameUpdate)
+	case FieldAccountReviewUpdate:
+		v = new(AccountReviewUpdate)
+	case FieldSecurity:
+		v = new(SecurityUpdate)
 	default:
 		return &UnknownChange{Field: c.Field, Raw: c.Value}, nil
 	}

@@ -118,6 +118,10 @@ func TestDecodeChangeTypes(t *testing.T) {
 		{FieldBusinessCapabilityUpdate, &BusinessCapabilityUpdate{}},
 		{FieldAccountUpdate, &AccountUpdate{}},
 		{FieldAccountAlerts, &AccountAlert{}},
+		{FieldTemplateComponentsUpdate, &TemplateComponentsUpdate{}},
+		{FieldPhoneNumberNameUpdate, &PhoneNumberNameUpdate{}},
+		{FieldAccountReviewUpdate, &AccountReviewUpdate{}},
+		{FieldSecurity, &SecurityUpdate{}},
 		{"message_echoes", &UnknownChange{}},
 		{"history", &UnknownChange{}},
 	}

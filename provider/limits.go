@@ -21,7 +21,7 @@ const (
 	MaxTextBytes   = 65536  // any other string: texts, captions, names, reasons
 	MaxItems       = 1000   // entries of any list: statuses, messages, contacts, errors...
 	MaxEntries     = 1000   // entries of one notification
-	MaxChanges     = 1000   // changes of one entry
+	MaxChanges     = 1000   // changes of one notification, all its entries together
 	MaxRawBytes    = 262144 // a value kept raw (an order, an unknown field's value)
 )
 
@@ -30,7 +30,9 @@ var (
 		"display_phone_number": true, "new_wa_id": true, "phone_number": true}
 	idFields = map[string]bool{"id": true, "message_template_id": true, "message_template_name": true,
 		"message_template_language": true, "user_id": true, "from_user_id": true, "recipient_user_id": true,
-		"previous_user_id": true, "message_id": true, "field": true, "event": true, "type": true, "status": true}
+		"previous_user_id": true, "message_id": true, "field": true, "event": true, "type": true, "status": true,
+		"waba_id": true, "owner_business_id": true, "partner_app_id": true, "flow_id": true, "requester": true,
+		"decision": true, "country": true, "country_code": true}
 )
 
 // CheckLimits reports the first value in v (a decoded change value) beyond the limits

@@ -46,6 +46,18 @@ func TestLimitsRefuseOversizeValues(t *testing.T) {
 	if _, err := ParseNotification([]byte(body)); err == nil || !strings.Contains(err.Error(), "1001 entries") {
 		t.Fatalf("entries: %v", err)
 	}
+	// The changes of all entries count together: two entries of 500 pass, one more
+	// change is refused naming the entry where the count went over.
+	change := `{"field":"messages","value":{}},`
+	entry := `{"id":"1","changes":[` + strings.TrimSuffix(strings.Repeat(change, MaxChanges/2), ",") + `]}`
+	body = `{"object":"whatsapp_business_account","entry":[` + entry + `,` + entry + `]}`
+	if _, err := ParseNotification([]byte(body)); err != nil {
+		t.Fatalf("%d changes refused: %v", MaxChanges, err)
+	}
+	body = `{"object":"whatsapp_business_account","entry":[` + entry + `,` + entry + `,{"id":"2","changes":[{"field":"messages","value":{}}]}]}`
+	if _, err := ParseNotification([]byte(body)); err == nil || !strings.Contains(err.Error(), "entry[2].changes: more than 1000 changes") {
+		t.Fatalf("changes: %v", err)
+	}
 }
 
 func BenchmarkCheckLimitsStatusBatch(b *testing.B) {

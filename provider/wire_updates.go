@@ -67,6 +67,26 @@ type TemplateCategoryUpdate struct {
 	CategoryUpdateTimestamp FlexInt    `json:"category_update_timestamp,omitempty"`
 }
 
+// TemplateComponentsUpdate is the value of message_template_components_update: the
+// text of a template after an edit.
+type TemplateComponentsUpdate struct {
+	MessageTemplateID       FlexString       `json:"message_template_id"`
+	MessageTemplateName     string           `json:"message_template_name"`
+	MessageTemplateLanguage string           `json:"message_template_language"`
+	MessageTemplateElement  string           `json:"message_template_element,omitempty"`
+	MessageTemplateTitle    string           `json:"message_template_title,omitempty"`
+	MessageTemplateFooter   string           `json:"message_template_footer,omitempty"`
+	MessageTemplateButtons  []TemplateButton `json:"message_template_buttons,omitempty"`
+}
+
+// TemplateButton is one button of a TemplateComponentsUpdate.
+type TemplateButton struct {
+	Type        string `json:"message_template_button_type"`
+	Text        string `json:"message_template_button_text"`
+	URL         string `json:"message_template_button_url,omitempty"`
+	PhoneNumber string `json:"message_template_button_phone_number,omitempty"`
+}
+
 // PhoneNumberQualityUpdate is the value of phone_number_quality_update.
 type PhoneNumberQualityUpdate struct {
 	DisplayPhoneNumber               string     `json:"display_phone_number"`
@@ -144,7 +164,13 @@ func ParseTierLimit(s string) (limit int64, ok bool) {
 	return n, true
 }
 
-// AccountUpdate is the value of account_update.
+// AccountUpdate is the value of account_update. Event names the kind, and the kind
+// says which of the other fields it carries: ACCOUNT_RESTRICTION restriction_info,
+// ACCOUNT_VIOLATION violation_info, DISABLED_UPDATE ban_info, PARTNER_ADDED waba_info,
+// BUSINESS_PRIMARY_LOCATION_COUNTRY_UPDATE country, VOLUME_BASED_PRICING_TIER_UPDATE
+// volume_tier_info, AUTH_INTL_PRICE_ELIGIBILITY_UPDATE
+// auth_international_rate_eligibility; ACCOUNT_DELETED, ACCOUNT_OFFBOARDED and
+// ACCOUNT_RECONNECTED carry none.
 type AccountUpdate struct {
 	PhoneNumber     string            `json:"phone_number,omitempty"`
 	Event           string            `json:"event"`
@@ -152,6 +178,55 @@ type AccountUpdate struct {
 	BanInfo         *BanInfo          `json:"ban_info,omitempty"`
 	ViolationInfo   *ViolationInfo    `json:"violation_info,omitempty"`
 	VolumeTierInfo  *VolumeTierInfo   `json:"volume_tier_info,omitempty"`
+	WabaInfo        *WabaInfo         `json:"waba_info,omitempty"`
+	Country         string            `json:"country,omitempty"`
+	// AuthIntlRate says from when authentication-international rates apply to the
+	// account, and in which countries they start at another time.
+	AuthIntlRate *AuthIntlRateEligibility `json:"auth_international_rate_eligibility,omitempty"`
+}
+
+// WabaInfo names the account a partner was added to (PARTNER_ADDED).
+type WabaInfo struct {
+	WabaID          FlexString `json:"waba_id"`
+	OwnerBusinessID FlexString `json:"owner_business_id,omitempty"`
+	PartnerAppID    FlexString `json:"partner_app_id,omitempty"`
+}
+
+// AuthIntlRateEligibility is the value of AUTH_INTL_PRICE_ELIGIBILITY_UPDATE.
+type AuthIntlRateEligibility struct {
+	StartTime          FlexInt            `json:"start_time,omitempty"`
+	ExceptionCountries []CountryStartTime `json:"exception_countries,omitempty"`
+}
+
+// CountryStartTime is one country whose authentication-international rate starts at
+// its own time.
+type CountryStartTime struct {
+	CountryCode string  `json:"country_code"`
+	StartTime   FlexInt `json:"start_time,omitempty"`
+}
+
+// AccountReviewUpdate is the value of account_review_update: the outcome of the
+// account's policy review (APPROVED, REJECTED, PENDING, DEFERRED).
+type AccountReviewUpdate struct {
+	Decision string `json:"decision"`
+}
+
+// PhoneNumberNameUpdate is the value of phone_number_name_update: the review of a
+// number's display name (decision APPROVED, REJECTED or DEFERRED).
+type PhoneNumberNameUpdate struct {
+	DisplayPhoneNumber    string `json:"display_phone_number"`
+	Decision              string `json:"decision"`
+	RequestedVerifiedName string `json:"requested_verified_name"`
+	RejectionReason       string `json:"rejection_reason,omitempty"`
+}
+
+// SecurityUpdate is the value of security: a change to a number's two-step
+// verification (event PIN_CHANGED, PIN_RESET_REQUEST, PIN_RESET_SUCCESS, ...), with who
+// asked for it.
+type SecurityUpdate struct {
+	DisplayPhoneNumber string     `json:"display_phone_number"`
+	Event              string     `json:"event"`
+	Requester          FlexString `json:"requester,omitempty"`
 }
 
 type RestrictionInfo struct {

@@ -33,6 +33,10 @@ const (
 	FieldAccountUpdate            = "account_update"
 	FieldAccountAlerts            = "account_alerts"
 	FieldUserPreferences          = "user_preferences"
+	FieldTemplateComponentsUpdate = "message_template_components_update"
+	FieldPhoneNumberNameUpdate    = "phone_number_name_update"
+	FieldAccountReviewUpdate      = "account_review_update"
+	FieldSecurity                 = "security"
 )
 
 // MessagesValue is the value of a "messages" change: inbound messages or statuses.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"kirim/engine"
@@ -16,7 +15,8 @@ import (
 
 // Applier receives what the inbox holds, parsed. The engine handles statuses and
 // inbound messages; Other gets every other change (templates, number and account
-// updates), and may be nil.
+// updates), and may be nil. Each func must be idempotent: after a crash, changes it
+// applied may be handed to it again (ApplyPending).
 type Applier struct {
 	Statuses func(ctx context.Context, u []engine.StatusUpdate) error
 	Inbound  func(ctx context.Context, in []engine.Inbound) error
@@ -73,22 +73,44 @@ const (
 	retryMax    = 5 * time.Minute
 )
 
+// maxPassBytes bounds the bodies one pass holds (at least one is taken whatever its
+// size), so a batch of bodies of a few MB each is not all in memory at once.
+const maxPassBytes = 8 << 20
+
 // unit is one change of a stored body: what the applier applies, retries and
 // dead-letters on its own, so that one bad change never holds up its neighbours or the
-// bodies behind it.
+// bodies behind it. Its exported fields are its retry record.
 type unit struct {
-	Body     string          `json:"body"`  // inbox id of the body it came from
-	Index    int             `json:"index"` // its place among the body's changes, from 0
-	EntryID  string          `json:"entry_id"`
-	Change   json.RawMessage `json:"change"` // {"field": ..., "value": ...} as received
-	Attempts int             `json:"attempts"`
-	Error    string          `json:"error,omitempty"`
+	Body     string `json:"body"`  // inbox id of the body it came from
+	Index    int    `json:"index"` // its place among the body's changes, from 0
+	EntryID  string `json:"entry_id"`
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error,omitempty"`
+	// Change is the change itself in records written before bodies were held apart;
+	// newer records find it in the held body.
+	Change json.RawMessage `json:"change,omitempty"`
 
-	key []byte // its retry key, when it came from the retry set
-	val any
+	raw    json.RawMessage // the change as received
+	key    []byte          // its retry key, when it came from the retry set
+	field  string
+	val    any
+	failed bool   // its apply failed in this pass
+	dead   string // why it is dead-lettered, once it is
 }
 
-func (u *unit) name() string { return u.Body + "." + strconv.Itoa(u.Index) }
+func (u *unit) name() string { return changeName(u.Body, u.Index) }
+
+func (u *unit) deadLetter(at time.Time) DeadLetter {
+	return DeadLetter{ID: u.name(), BodyID: u.Body, Index: u.Index, EntryID: u.EntryID, Reason: u.dead,
+		Attempts: u.Attempts, At: at, Change: u.Change}
+}
+
+// body is an inbox body of a pass and what became of it.
+type body struct {
+	inboxEntry
+	units []*unit
+	dead  string // why the whole body is dead-lettered (not a notification)
+}
 
 // ApplyPending applies up to one batch of inbox bodies and of changes due for a retry.
 // Each change is applied on its own terms: one that fails is retried later (MaxAttempts
@@ -96,41 +118,46 @@ func (u *unit) name() string { return u.Body + "." + strconv.Itoa(u.Index) }
 // body are applied now. A body that is not a notification at all, and a change that
 // cannot be decoded or breaks a limit, are dead-lettered at once. It returns how many
 // bodies and retries it took.
+//
+// The Applier's effects and the applier's own records are not one transaction: after
+// a crash between them the next pass hands the same changes to the Applier again,
+// whose funcs are idempotent (a message id, a status or an event seen before changes
+// nothing). The records are written so that no change is lost, retried on two
+// schedules or dead-lettered twice.
 func (rc *Receiver) ApplyPending(ctx context.Context) (int, error) {
 	now := rc.opts.Clock.Now()
 	batch, due, err := rc.take(now)
 	if err != nil || len(batch)+len(due) == 0 {
 		return 0, err
 	}
-	var (
-		units []*unit
-		dead  []DeadLetter
-	)
-	for _, ent := range batch {
-		n, err := provider.ParseNotification(ent.body)
+	var units []*unit
+	for _, b := range batch {
+		changes, err := splitBody(b.body)
 		if err != nil {
-			dead = append(dead, DeadLetter{ID: ent.id, BodyID: ent.id, Index: -1, Reason: err.Error(), At: now, Body: ent.body})
+			b.dead = clip(err.Error())
 			continue
 		}
-		idx := 0
-		for _, entry := range n.Entry {
-			for _, ch := range entry.Changes {
-				raw, _ := json.Marshal(ch)
-				units = append(units, &unit{Body: ent.id, Index: idx, EntryID: entry.ID, Change: raw})
-				idx++
-			}
+		for i, c := range changes {
+			u := &unit{Body: b.id, Index: i, EntryID: c.entryID, raw: c.raw}
+			b.units = append(b.units, u)
+			units = append(units, u)
 		}
 	}
 	units = append(units, due...)
 	var ok []*unit
 	for _, u := range units {
+		if u.raw == nil {
+			u.dead = "webhook: the body of this change is no longer stored"
+			continue
+		}
 		var ch provider.Change
-		err := json.Unmarshal(u.Change, &ch)
+		err := json.Unmarshal(u.raw, &ch)
 		if err == nil {
+			u.field = ch.Field
 			u.val, err = provider.DecodeChange(ch)
 		}
 		if err != nil {
-			dead = append(dead, u.deadLetter(fmt.Sprintf("entry %s field %s: %v", u.EntryID, ch.Field, err), now))
+			u.dead = clip(fmt.Sprintf("entry %s field %s: %v", u.EntryID, ch.Field, err))
 			continue
 		}
 		ok = append(ok, u)
@@ -141,46 +168,30 @@ func (rc *Receiver) ApplyPending(ctx context.Context) (int, error) {
 		// step is idempotent) and no change spends an attempt on the shutdown.
 		return 0, ctx.Err()
 	}
-	var retries []*unit
+	retries := 0
 	for _, u := range ok {
 		err, bad := failed[u]
 		if !bad {
 			continue
 		}
+		u.failed = true
 		u.Attempts++
-		u.Error = err.Error()
+		u.Error = clip(err.Error())
 		if u.Attempts >= MaxAttempts {
-			dead = append(dead, u.deadLetter(fmt.Sprintf("%d attempts, last: %v", u.Attempts, err), now))
+			u.dead = clip(fmt.Sprintf("%d attempts, last: %v", u.Attempts, err))
 			continue
 		}
-		retries = append(retries, u)
+		retries++
+		rc.log.Warn("webhook: a change failed to apply; it will be retried", "change", u.name(), "attempt", u.Attempts, "err", u.Error)
 	}
-	err = rc.opts.DB.Commit(ctx, func(tx storage.Txn) error {
-		for _, ent := range batch {
-			if err := tx.Delete(ent.key); err != nil {
-				return err
-			}
-		}
-		for _, u := range due {
-			if err := tx.Delete(u.key); err != nil {
-				return err
-			}
-		}
-		for _, u := range retries {
-			rec, _ := json.Marshal(u)
-			if err := tx.Set(retryKey(now.Add(retryDelay(u.Attempts)), u.name()), rec); err != nil {
-				return err
-			}
-		}
-		for _, d := range dead {
-			rec, _ := json.Marshal(d)
-			if err := tx.Set(deadKey(d.ID), rec); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	var ops []op
+	for _, b := range batch {
+		ops = append(ops, bodyOps(b, now)...)
+	}
+	for _, u := range due {
+		ops = append(ops, dueOp(u, now))
+	}
+	if err := rc.commitOps(ctx, ops); err != nil {
 		return 0, fmt.Errorf("webhook: record applied changes: %w", err)
 	}
 	if len(batch) > 0 {
@@ -190,43 +201,123 @@ func (rc *Receiver) ApplyPending(ctx context.Context) (int, error) {
 		}
 		rc.mu.Unlock()
 	}
-	for _, u := range retries {
-		rc.log.Warn("webhook: a change failed to apply; it will be retried", "change", u.name(), "attempt", u.Attempts, "err", u.Error)
+	dead := 0
+	for _, b := range batch {
+		if b.dead != "" {
+			dead++
+			rc.log.Warn("webhook: dead-lettered a body", "id", b.id, "reason", b.dead)
+		}
 	}
-	for _, d := range dead {
-		rc.log.Warn("webhook: dead-lettered", "id", d.ID, "reason", d.Reason)
+	for _, u := range units {
+		if u.dead != "" {
+			dead++
+			rc.log.Warn("webhook: dead-lettered a change", "id", u.name(), "reason", u.dead)
+		}
 	}
 	rc.stats.applied.Add(int64(len(ok) - len(failed)))
-	rc.stats.retried.Add(int64(len(retries)))
-	rc.stats.dead.Add(int64(len(dead)))
+	rc.stats.retried.Add(int64(retries))
+	rc.stats.dead.Add(int64(dead))
 	return len(batch) + len(due), nil
 }
 
-// take reads up to a batch of inbox bodies from the cursor, and the retries due at now.
-func (rc *Receiver) take(now time.Time) ([]inboxEntry, []*unit, error) {
-	var batch []inboxEntry
+// bodyOps records what became of an inbox body. It is held if any of its changes
+// waits for a retry or is dead; their records follow; it leaves the inbox last.
+func bodyOps(b *body, now time.Time) []op {
+	var ops []op
+	held := b.dead != ""
+	for _, u := range b.units {
+		held = held || u.dead != "" || u.failed
+	}
+	if held {
+		ops = append(ops, set(heldKey(b.id), b.body))
+	}
+	if b.dead != "" {
+		ops = append(ops, set(deadKey(b.id), marshal(DeadLetter{ID: b.id, BodyID: b.id, Index: -1, Reason: b.dead, At: now})))
+	}
+	for _, u := range b.units {
+		switch {
+		case u.dead != "":
+			ops = append(ops, set(deadKey(u.name()), marshal(u.deadLetter(now))))
+		case u.failed:
+			ops = append(ops, setRetry(u, now.Add(retryDelay(u.Attempts))))
+		}
+	}
+	return append(ops, del(b.key))
+}
+
+// dueOp records what became of a retried change: applied, its body is released unless
+// something else refers to it; failed again, it waits for the next attempt; dead, it
+// joins the dead letters.
+func dueOp(u *unit, now time.Time) op {
+	return func(o *overlay) error {
+		if err := o.Delete(u.key); err != nil {
+			return err
+		}
+		switch {
+		case u.dead != "":
+			if err := o.Set(deadKey(u.name()), marshal(u.deadLetter(now))); err != nil {
+				return err
+			}
+			return o.Delete(pendKey(u.name()))
+		case u.failed:
+			k := retryKey(now.Add(retryDelay(u.Attempts)), u.name())
+			if err := o.Set(k, marshal(u)); err != nil {
+				return err
+			}
+			return o.Set(pendKey(u.name()), k)
+		default:
+			if err := o.Delete(pendKey(u.name())); err != nil {
+				return err
+			}
+			return release(o, u.Body)
+		}
+	}
+}
+
+// take reads up to a batch of inbox bodies from the cursor, and the retries due at now
+// with their changes.
+func (rc *Receiver) take(now time.Time) ([]*body, []*unit, error) {
+	var batch []*body
 	var due []*unit
 	prefix := []byte(storage.PrefixInbox)
 	rc.mu.Lock()
 	from := rc.cursor
 	rc.mu.Unlock()
-	retries := retryPrefix()
 	end := retryKey(now, "\xff")
+	size := 0
 	err := rc.opts.DB.View(func(r storage.Reader) error {
 		err := r.Iterate(prefix, storage.IterOptions{Start: from}, func(k, v []byte) (bool, error) {
-			batch = append(batch, inboxEntry{key: bytes.Clone(k), id: string(k[len(prefix):]), body: bytes.Clone(v), from: from})
-			return len(batch) < rc.opts.Batch, nil
+			batch = append(batch, &body{inboxEntry: inboxEntry{key: bytes.Clone(k), id: string(k[len(prefix):]), body: bytes.Clone(v), from: from}})
+			size += len(v)
+			return len(batch) < rc.opts.Batch && size < maxPassBytes, nil
 		})
 		if err != nil {
 			return err
 		}
-		return r.Iterate(retries, storage.IterOptions{}, func(k, v []byte) (bool, error) {
-			if bytes.Compare(k, end) > 0 {
+		held := map[string][]rawChange{}
+		return r.Iterate(retryPrefix(), storage.IterOptions{}, func(k, v []byte) (bool, error) {
+			if bytes.Compare(k, end) > 0 || size >= maxPassBytes {
 				return false, nil
 			}
 			u := &unit{key: bytes.Clone(k)}
 			if err := json.Unmarshal(v, u); err != nil {
 				return false, fmt.Errorf("retry record %q: %w", k, err)
+			}
+			u.raw = u.Change
+			if u.raw == nil {
+				changes, seen := held[u.Body]
+				if !seen {
+					b, err := r.Get(heldKey(u.Body))
+					if err != nil && !errors.Is(err, storage.ErrNotFound) {
+						return false, err
+					}
+					size += len(b)
+					changes, _ = splitBody(b)
+					held[u.Body] = changes
+				}
+				if u.Index >= 0 && u.Index < len(changes) {
+					u.raw = changes[u.Index].raw
+				}
 			}
 			due = append(due, u)
 			return len(due) < rc.opts.Batch, nil
@@ -309,9 +400,7 @@ func (rc *Receiver) apply(ctx context.Context, units []*unit) map[*unit]error {
 			}
 		default:
 			if a.Other != nil {
-				var ch provider.Change
-				_ = json.Unmarshal(u.Change, &ch)
-				err = a.Other(ctx, u.EntryID, ch.Field, v)
+				err = a.Other(ctx, u.EntryID, u.field, v)
 			}
 		}
 		if err != nil {
@@ -319,27 +408,6 @@ func (rc *Receiver) apply(ctx context.Context, units []*unit) map[*unit]error {
 		}
 	}
 	return failed
-}
-
-// retryDelay is the wait before retry n (from 1).
-func retryDelay(n int) time.Duration {
-	d := retryBase << (n - 1)
-	if d <= 0 || d > retryMax {
-		return retryMax
-	}
-	return d
-}
-
-func retryPrefix() []byte { return storage.Key(storage.PrefixWebhookState, []byte("retry/")) }
-
-// retryKey orders retries by when they are due.
-func retryKey(at time.Time, name string) []byte {
-	return storage.Key(storage.PrefixWebhookState, []byte("retry/"), storage.U64(uint64(at.UnixNano())), []byte(name))
-}
-
-func (u *unit) deadLetter(reason string, at time.Time) DeadLetter {
-	return DeadLetter{ID: u.name(), BodyID: u.Body, Index: u.Index, EntryID: u.EntryID, Reason: reason,
-		Attempts: u.Attempts, At: at, Change: u.Change}
 }
 
 func toStatusUpdates(in []provider.Status) []engine.StatusUpdate {
@@ -385,135 +453,4 @@ func unix(s int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(s, 0).UTC()
-}
-
-// DeadLetter is what the applier gave up on: a whole body that is not a notification
-// (Index -1, Body set), or one change of a body (Change set) that cannot be decoded,
-// breaks a limit, or failed MaxAttempts times.
-type DeadLetter struct {
-	ID       string          `json:"id"`      // the body's id, or "<body id>.<index>" for a change
-	BodyID   string          `json:"body_id"` // the inbox id of the body it came from
-	Index    int             `json:"index"`   // the change's place in the body; -1 for a whole body
-	EntryID  string          `json:"entry_id,omitempty"`
-	Reason   string          `json:"reason"`
-	Attempts int             `json:"attempts,omitempty"`
-	At       time.Time       `json:"at"`
-	Body     []byte          `json:"body,omitempty"`
-	Change   json.RawMessage `json:"change,omitempty"`
-}
-
-// DeadLetters lists dead-lettered bodies, oldest first, after cursor.
-func (rc *Receiver) DeadLetters(limit int, cursor string) ([]DeadLetter, string, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
-	}
-	prefix := []byte(storage.PrefixDeadLetter)
-	opts := storage.IterOptions{}
-	if cursor != "" {
-		opts.Start = deadKey(cursor)
-	}
-	var out []DeadLetter
-	next := ""
-	err := rc.opts.DB.View(func(r storage.Reader) error {
-		return r.Iterate(prefix, opts, func(k, v []byte) (bool, error) {
-			if string(k[len(prefix):]) == cursor {
-				return true, nil
-			}
-			if len(out) == limit {
-				next = out[len(out)-1].ID
-				return false, nil
-			}
-			var d DeadLetter
-			if err := json.Unmarshal(v, &d); err != nil {
-				return false, err
-			}
-			out = append(out, d)
-			return true, nil
-		})
-	})
-	return out, next, err
-}
-
-// InboxDepth counts bodies stored but not yet applied.
-func (rc *Receiver) InboxDepth() (int, error) {
-	n := 0
-	err := rc.opts.DB.View(func(r storage.Reader) error {
-		return r.Iterate([]byte(storage.PrefixInbox), storage.IterOptions{KeysOnly: true}, func([]byte, []byte) (bool, error) {
-			n++
-			return true, nil
-		})
-	})
-	return n, err
-}
-
-// ErrNotFound is returned by Replay for an id that is not in the dead-letter list.
-var ErrNotFound = errors.New("webhook: no such dead letter")
-
-// Replay puts a dead letter back in the inbox, for the applier to apply again (after an
-// upgrade fixed its cause): a whole body as it was, a change in a body of its own. It
-// leaves the dead-letter list in the same commit; if it fails again, it returns there.
-func (rc *Receiver) Replay(ctx context.Context, id string) error {
-	key := inboxKey(storage.NewID("whk", rc.opts.Clock.Now()))
-	err := rc.opts.DB.Commit(ctx, func(tx storage.Txn) error {
-		v, err := tx.Get(deadKey(id))
-		if errors.Is(err, storage.ErrNotFound) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		var d DeadLetter
-		if err := json.Unmarshal(v, &d); err != nil {
-			return fmt.Errorf("dead letter %s: %w", id, err)
-		}
-		body := d.Body
-		if d.Index >= 0 {
-			body, _ = json.Marshal(provider.Notification{Object: provider.ObjectWhatsAppBusinessAccount,
-				Entry: []provider.Entry{{ID: d.EntryID, Changes: []provider.Change{{}}}}})
-			// The change goes in as received, not re-encoded.
-			body = bytes.Replace(body, []byte(`{"field":"","value":null}`), d.Change, 1)
-		}
-		if err := tx.Delete(deadKey(id)); err != nil {
-			return err
-		}
-		return tx.Set(key, body)
-	})
-	if err != nil {
-		return fmt.Errorf("webhook: replay %s: %w", id, err)
-	}
-	rc.lowerCursor(key)
-	rc.poke()
-	rc.log.Info("webhook: dead letter replayed", "id", id)
-	return nil
-}
-
-// InboxLag is how long the oldest body not yet applied has waited (0 when the inbox is
-// empty): the applier's lag behind the provider.
-func (rc *Receiver) InboxLag() (time.Duration, error) {
-	rc.mu.Lock()
-	from := rc.cursor
-	rc.mu.Unlock()
-	prefix := []byte(storage.PrefixInbox)
-	var lag time.Duration
-	err := rc.opts.DB.View(func(r storage.Reader) error {
-		return r.Iterate(prefix, storage.IterOptions{Start: from, KeysOnly: true}, func(k, _ []byte) (bool, error) {
-			if at, ok := storage.IDTime(string(k[len(prefix):])); ok {
-				lag = max(rc.opts.Clock.Now().Sub(at), 0)
-			}
-			return false, nil
-		})
-	})
-	return lag, err
-}
-
-// DeadCount counts the dead letters.
-func (rc *Receiver) DeadCount() (int, error) {
-	n := 0
-	err := rc.opts.DB.View(func(r storage.Reader) error {
-		return r.Iterate([]byte(storage.PrefixDeadLetter), storage.IterOptions{KeysOnly: true}, func([]byte, []byte) (bool, error) {
-			n++
-			return true, nil
-		})
-	})
-	return n, err
 }

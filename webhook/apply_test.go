@@ -126,8 +126,12 @@ func TestApplyFixtures(t *testing.T) {
 		{file: "unknown_field.json",
 			statuses: []engine.StatusUpdate{{WAMID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjK1QkM4RjJFMUQ5QTcwNUMzNgA=", Status: "delivered",
 				At: unix(1784012345), RecipientID: budi}},
-			other: []otherCall{{fixtureWABA, "security", &provider.UnknownChange{Field: "security",
-				Raw: []byte(`{"display_phone_number":"6281511223344","event":"PIN_CHANGED","requester":"1203948571629384"}`)}}}},
+			other: []otherCall{{fixtureWABA, "flows", &provider.UnknownChange{Field: "flows",
+				Raw: []byte(`{"event":"FLOW_STATUS_CHANGE","message":"Flow Pendaftaran changed status from DRAFT to PUBLISHED","flow_id":"3198457120399288","old_status":"DRAFT","new_status":"PUBLISHED"}`)}}}},
+		{file: "security.json", other: []otherCall{{fixtureWABA, provider.FieldSecurity, &provider.SecurityUpdate{
+			DisplayPhoneNumber: "6281100001111", Event: "PIN_CHANGED", Requester: "998877665544332"}}}},
+		{file: "account_update_ban_scheduled.json", other: []otherCall{{fixtureWABA, provider.FieldAccountUpdate, &provider.AccountUpdate{
+			Event: "DISABLED_UPDATE", BanInfo: &provider.BanInfo{WabaBanState: provider.StringList{"SCHEDULE_FOR_DISABLE"}, WabaBanDate: "2026-07-21"}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

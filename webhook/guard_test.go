@@ -1,12 +1,16 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"kirim/clock"
 	"kirim/provider"
@@ -43,19 +47,21 @@ func TestNotifyRefusesBeforeReading(t *testing.T) {
 		rc.Notify(w, r)
 		return w, cb
 	}
+	var field string
 	envelope := func(w *httptest.ResponseRecorder) string {
 		var env struct {
-			Error struct{ Code, Message string } `json:"error"`
+			Error struct{ Code, Message, Field string } `json:"error"`
 		}
 		if w.Header().Get("Content-Type") != "application/json" || json.Unmarshal(w.Body.Bytes(), &env) != nil {
 			t.Fatalf("not the error envelope: %v %s", w.Header(), w.Body)
 		}
+		field = env.Error.Field
 		return env.Error.Code
 	}
 	for _, sig := range []string{"", "sha256=", "sha1=abc", "sha256=" + strings.Repeat("g", 64)} {
 		w, cb := send(sig)
-		if w.Code != http.StatusUnauthorized || envelope(w) != "unauthorized" || cb.read != 0 {
-			t.Fatalf("signature %q: %d, %d bytes read", sig, w.Code, cb.read)
+		if w.Code != http.StatusUnauthorized || envelope(w) != "unauthorized" || field != provider.SignatureHeader || cb.read != 0 {
+			t.Fatalf("signature %q: %d field %q, %d bytes read", sig, w.Code, field, cb.read)
 		}
 	}
 	// The one slot is taken: the next signed body is refused unread, with Retry-After.
@@ -81,4 +87,35 @@ func TestNotifyRefusesBeforeReading(t *testing.T) {
 	if vw.Code != http.StatusForbidden || envelope(vw) != "forbidden" {
 		t.Fatalf("verify: %d %s", vw.Code, vw.Body)
 	}
+}
+
+// TestNotifySlowBody: on a real server, a signed body that stops arriving is ended at
+// ReadTimeout and answered 408 in the error envelope; its slot is free for the next.
+func TestNotifySlowBody(t *testing.T) {
+	rc := New(Options{DB: openDB(t, ""), Clock: clock.NewFake(t0), Logger: quietLogger(), AppSecret: testSecret,
+		MaxConcurrentBodies: 1, ReadTimeout: 50 * time.Millisecond})
+	srv := httptest.NewServer(http.HandlerFunc(rc.Notify))
+	defer srv.Close()
+	body := fixture(t, "status_delivered.json")
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /webhook HTTP/1.1\r\nHost: kirim\r\n%s: %s\r\nContent-Length: %d\r\n\r\n%s",
+		provider.SignatureHeader, provider.Sign(testSecret, body), len(body), body[:len(body)/2])
+	answer, _ := io.ReadAll(conn)
+	if !strings.HasPrefix(string(answer), "HTTP/1.1 408") || !strings.Contains(string(answer), `"code":"read_timeout","field":"body"`) {
+		t.Fatalf("the slow client got %q", answer)
+	}
+	if st := rc.Stats(); st.TimedOut != 1 || st.Received != 0 || rc.gate.InUse() != 0 {
+		t.Fatalf("stats %+v, %d slots taken", st, rc.gate.InUse())
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhook", bytes.NewReader(body))
+	req.Header.Set(provider.SignatureHeader, provider.Sign(testSecret, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the next body: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }

@@ -62,7 +62,7 @@ type Receiver struct {
 	gate  *httpguard.Gate
 	wake  chan struct{}
 	stats struct {
-		received, duplicate, unsigned, tooLarge, applied, dead, retried, unknown, busy atomic.Int64
+		received, duplicate, unsigned, tooLarge, timedOut, applied, dead, retried, unknown, busy atomic.Int64
 	}
 	done chan struct{}
 
@@ -138,7 +138,7 @@ func (rc *Receiver) Notify(w http.ResponseWriter, r *http.Request) {
 	if !provider.WellFormedSignature(sig) {
 		rc.stats.unsigned.Add(1)
 		w.Header().Set("Connection", "close")
-		httpguard.WriteError(w, http.StatusUnauthorized, "unauthorized", "missing or malformed "+provider.SignatureHeader)
+		httpguard.WriteFieldError(w, http.StatusUnauthorized, "unauthorized", provider.SignatureHeader, "missing or malformed "+provider.SignatureHeader)
 		return
 	}
 	release, ok := rc.gate.Enter(w, r)
@@ -149,17 +149,25 @@ func (rc *Receiver) Notify(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, rc.opts.MaxBody+1))
 	release()
 	if err != nil {
-		httpguard.WriteError(w, http.StatusBadRequest, "invalid_body", "cannot read the body")
+		w.Header().Set("Connection", "close")
+		if httpguard.IsTimeout(err) {
+			rc.stats.timedOut.Add(1)
+			httpguard.WriteFieldError(w, http.StatusRequestTimeout, "read_timeout", "body",
+				fmt.Sprintf("the body did not arrive within %s", rc.opts.ReadTimeout))
+			return
+		}
+		httpguard.WriteFieldError(w, http.StatusBadRequest, "invalid_body", "body", "cannot read the body")
 		return
 	}
 	if int64(len(body)) > rc.opts.MaxBody {
 		rc.stats.tooLarge.Add(1)
-		httpguard.WriteError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("body larger than %d bytes", rc.opts.MaxBody))
+		w.Header().Set("Connection", "close")
+		httpguard.WriteFieldError(w, http.StatusRequestEntityTooLarge, "body_too_large", "body", fmt.Sprintf("body larger than %d bytes", rc.opts.MaxBody))
 		return
 	}
 	if !provider.VerifySignature(rc.opts.AppSecret, body, sig) {
 		rc.stats.unsigned.Add(1)
-		httpguard.WriteError(w, http.StatusUnauthorized, "unauthorized", "the signature does not match the body")
+		httpguard.WriteFieldError(w, http.StatusUnauthorized, "unauthorized", provider.SignatureHeader, "the signature does not match the body")
 		return
 	}
 	dup, err := rc.store(r.Context(), body)
@@ -205,23 +213,20 @@ func (rc *Receiver) store(ctx context.Context, body []byte) (bool, error) {
 	return dup, err
 }
 
-func inboxKey(id string) []byte { return storage.Key(storage.PrefixInbox, []byte(id)) }
-
-func deadKey(id string) []byte { return storage.Key(storage.PrefixDeadLetter, []byte(id)) }
-
 // Stats counts what the receiver saw since it started: bodies received, duplicates,
-// refused (unsigned, too large, busy), and changes applied, retried, dead-lettered and
-// skipped as unknown.
+// refused (unsigned, too large, busy, too slow), and changes applied, retried,
+// dead-lettered and skipped as unknown.
 type Stats struct {
-	Received, Duplicate, Unsigned, TooLarge, Busy  int64
-	Applied, Retried, DeadLettered, UnknownSkipped int64
+	Received, Duplicate, Unsigned, TooLarge, Busy, TimedOut int64
+	Applied, Retried, DeadLettered, UnknownSkipped          int64
 }
 
 func (rc *Receiver) Stats() Stats {
 	return Stats{
 		Received: rc.stats.received.Load(), Duplicate: rc.stats.duplicate.Load(),
 		Unsigned: rc.stats.unsigned.Load(), TooLarge: rc.stats.tooLarge.Load(), Busy: rc.stats.busy.Load(),
-		Applied: rc.stats.applied.Load(), Retried: rc.stats.retried.Load(), DeadLettered: rc.stats.dead.Load(),
+		TimedOut: rc.stats.timedOut.Load(),
+		Applied:  rc.stats.applied.Load(), Retried: rc.stats.retried.Load(), DeadLettered: rc.stats.dead.Load(),
 		UnknownSkipped: rc.stats.unknown.Load(),
 	}
 }

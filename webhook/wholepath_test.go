@@ -99,9 +99,11 @@ func FuzzWholePath(f *testing.F) {
 	})
 }
 
-// TestCrashDuringApply kills a process applying a mixed inbox of good and poison
-// bodies with SIGKILL, then applies the rest here: every good message is recorded once
-// (its window open, no duplicate), every poison change is dead-lettered once.
+// TestCrashDuringApply kills a process applying a mixed inbox with SIGKILL, then
+// applies the rest here. The inbox holds bodies of one good message, and bodies of four
+// changes: good, over a limit, good, refused by the engine until its attempts run out.
+// Afterwards every good message is recorded exactly once, every bad change is
+// dead-lettered exactly once, and nothing is left in the inbox or the retry set.
 func TestCrashDuringApply(t *testing.T) {
 	if os.Getenv("KIRIM_WEBHOOK_CRASH_CHILD") != "" {
 		crashChild()
@@ -111,21 +113,27 @@ func TestCrashDuringApply(t *testing.T) {
 		t.Skip("runs a child process")
 	}
 	dir := t.TempDir()
-	const goods, poisons = 600, 60
+	const singles, every = 600, 10
+	mixed := singles / every
 	// Fill the inbox first, in this process, then close the store.
 	db := openDB(t, dir)
-	rc := New(Options{DB: db, Clock: clock.Real{}, Logger: quietLogger(), AppSecret: testSecret})
-	now := time.Now()
-	for i := range goods {
-		postSigned(rc, inboundBody(fmt.Sprintf("62811%08d", i), fmt.Sprintf("wamid.good.%d", i), now))
-		if i%10 == 0 {
-			postSigned(rc, inboundBody(strings.Repeat("6", 4000+i), fmt.Sprintf("wamid.poison.%d", i), now))
+	rc := New(Options{DB: db, Clock: clock.NewFake(t0), Logger: quietLogger(), AppSecret: testSecret})
+	var good []string
+	for i := range singles {
+		good = append(good, fmt.Sprintf("62811%08d", i))
+		postSigned(rc, inboundBody(good[len(good)-1], fmt.Sprintf("wamid.good.%d", i), t0))
+		if i%every == 0 {
+			a, b := fmt.Sprintf("62812%08d", i), fmt.Sprintf("62813%08d", i)
+			good = append(good, a, b)
+			postSigned(rc, changesBody(inboundChange(a, "wamid.a."+a, t0), inboundChange(strings.Repeat("6", 4000+i), fmt.Sprintf("wamid.poison.%d", i), t0),
+				inboundChange(b, "wamid.b."+b, t0), inboundChange(fmt.Sprintf("62814%08d", i), fmt.Sprintf("wamid.fail.%d", i), t0)))
 		}
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// The child applies one body per batch and says so; it is killed mid-way.
+	// The child applies one body or retry per pass and prints a dot after each; it is
+	// killed half-way.
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashDuringApply$")
 	cmd.Env = append(os.Environ(), "KIRIM_WEBHOOK_CRASH_CHILD="+dir)
 	out, err := cmd.StdoutPipe()
@@ -136,60 +144,67 @@ func TestCrashDuringApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 1)
-	for applied := 0; applied < (goods+poisons)/2; {
+	for passes := 0; passes < (singles+mixed)/2; {
 		if _, err := out.Read(buf); err != nil {
 			t.Fatalf("child ended early: %v", err)
 		}
 		if buf[0] == '.' {
-			applied++
+			passes++
 		}
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
 
+	// Here, later than any retry the child recorded.
+	clk := clock.NewFake(t0.Add(1000 * time.Hour))
 	db = openDB(t, dir)
-	apply, eng := realApplier(t, db, clock.Real{})
-	rc = New(Options{DB: db, Clock: clock.Real{}, Logger: quietLogger(), AppSecret: testSecret, Apply: apply})
-	drain(t, rc)
-	for i := range goods {
-		c, err := eng.ContactOf(testPhoneID, fmt.Sprintf("62811%08d", i))
-		if err != nil || !c.WindowOpen(time.Now()) {
-			t.Fatalf("good message %d not applied after the crash: %+v %v", i, c, err)
-		}
-	}
-	var dead []DeadLetter
-	cursor := ""
-	for {
-		page, next, err := rc.DeadLetters(500, cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dead = append(dead, page...)
-		if next == "" {
+	apply, eng := realApplier(t, db, clk)
+	rc = New(Options{DB: db, Clock: clk, Logger: quietLogger(), AppSecret: testSecret, Apply: failing(apply, "wamid.fail.")})
+	for round := 0; ; round++ {
+		drain(t, rc)
+		if n, err := rc.RetryCount(); err != nil || n == 0 {
 			break
+		} else if round > MaxAttempts {
+			t.Fatalf("%d retries left after %d rounds", n, round)
 		}
-		cursor = next
+		clk.Advance(retryMax)
 	}
+	for _, wa := range good {
+		c, err := eng.ContactOf(testPhoneID, wa)
+		if err != nil || c.Inbound != 1 || !c.LastInbound.Equal(t0) {
+			t.Fatalf("good message from %s recorded %d times after the crash (%v)", wa, c.Inbound, err)
+		}
+	}
+	dead := allDead(t, rc)
 	seen := map[string]bool{}
+	poisons, refused := 0, 0
 	for _, d := range dead {
-		if seen[d.BodyID] {
-			t.Fatalf("body %s dead-lettered twice", d.BodyID)
+		if seen[d.ID] {
+			t.Fatalf("%s dead-lettered twice", d.ID)
 		}
-		seen[d.BodyID] = true
-		if !strings.Contains(d.Reason, "more than 32") {
-			t.Fatalf("dead letter %s: %s", d.ID, d.Reason)
+		seen[d.ID] = true
+		switch {
+		case d.Index == 1 && strings.Contains(d.Reason, "more than 32"):
+			poisons++
+		case d.Index == 3 && d.Attempts == MaxAttempts && strings.Contains(d.Reason, "engine refused wamid.fail."):
+			refused++
+		default:
+			t.Fatalf("dead letter %s: %q after %d attempts", d.ID, d.Reason, d.Attempts)
 		}
 	}
-	if len(dead) != poisons {
-		t.Fatalf("%d dead letters, want %d", len(dead), poisons)
+	if poisons != mixed || refused != mixed {
+		t.Fatalf("%d poison and %d refused changes dead-lettered, want %d of each", poisons, refused, mixed)
 	}
-	if n := inboxDepth(t, rc); n != 0 {
-		t.Fatalf("inbox holds %d", n)
+	if n := inboxDepth(t, rc); n != 0 || heldCount(t, rc) != mixed {
+		t.Fatalf("inbox holds %d, %d bodies held; want 0 and %d", n, heldCount(t, rc), mixed)
+	}
+	if n, _ := rc.count(pendKey("")); n != 0 {
+		t.Fatalf("%d retry markers left", n)
 	}
 }
 
-// crashChild applies the inbox one body at a time, printing a dot after each, until
-// it is killed.
+// crashChild applies the inbox one body or retry at a time, printing a dot after each
+// and moving its clock so retries fall due, until it is killed.
 func crashChild() {
 	dir := os.Getenv("KIRIM_WEBHOOK_CRASH_CHILD")
 	db, err := storage.Open(storage.Options{Dir: dir, Logger: quietLogger()})
@@ -197,12 +212,13 @@ func crashChild() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	apply, _, err := newRealApplier(db, clock.Real{})
+	clk := clock.NewFake(t0)
+	apply, _, err := newRealApplier(db, clk)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	rc := New(Options{DB: db, Clock: clock.Real{}, Logger: quietLogger(), AppSecret: testSecret, Apply: apply, Batch: 1})
+	rc := New(Options{DB: db, Clock: clk, Logger: quietLogger(), AppSecret: testSecret, Apply: failing(apply, "wamid.fail."), Batch: 1})
 	for {
 		n, err := rc.ApplyPending(context.Background())
 		if err != nil {
@@ -213,5 +229,6 @@ func crashChild() {
 			select {} // wait for the kill
 		}
 		os.Stdout.WriteString(".")
+		clk.Advance(retryMax / 4)
 	}
 }

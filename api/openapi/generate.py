@@ -168,6 +168,7 @@ ERR = {400: ('BadRequest', 'Malformed or invalid input: invalid_json, invalid_fi
        402: ('PaymentRequired', 'The balance does not cover it (insufficient_balance).'),
        403: ('Forbidden', 'The key lacks the scope (forbidden).'),
        404: ('NotFound', 'No such resource, or the feature is off (not_found).'),
+       408: ('RequestTimeout', 'The body did not arrive within server.read_timeout (read_timeout).'),
        409: ('Conflict', 'Idempotency key reused with another body, or a state change not allowed.'),
        413: ('PayloadTooLarge', 'The body is over the limit (body_too_large).'),
        415: ('UnsupportedMediaType', 'A body that is not application/json (unsupported_media_type).'),
@@ -276,7 +277,7 @@ for path, ops in doc['paths'].items():
             if '{' in path: statuses.add(404)
             if method in ('post', 'put', 'patch', 'delete'): statuses |= {400, 409, 413, 415}
             if method == 'get' and path in LISTS: statuses.add(400)
-        if path == '/webhook' and method == 'post': statuses |= {401, 413, 503}
+        if path == '/webhook' and method == 'post': statuses |= {401, 408, 413, 503}
         if path == '/webhook' and method == 'get': statuses |= {403}
         old = op.get('responses', {})
         for st in sorted(statuses):
