@@ -31,7 +31,7 @@ func scrape(t *testing.T, base, token string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// PromtoolCheck runs `promtool check metrics` on a scrape, where promtool is installed.
+// promtoolCheck runs `promtool check metrics` on a scrape, where promtool is installed.
 func promtoolCheck(t *testing.T, text string) {
 	t.Helper()
 	promtool, err := exec.LookPath("promtool")

@@ -147,7 +147,7 @@ func TestCampaignCrash(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	// Each test has its own processes, ports and data directories; a crash test mostly
-	// waits on them, so the three overlap.
+	// waits on them, so the binary tests overlap.
 	t.Parallel()
 	n := campaignRecipients(t)
 	c := newCluster(t, "0")

@@ -362,7 +362,7 @@ func TestCrashDuringDispatch(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	// Each test has its own processes, ports and data directories; a crash test mostly
-	// waits on them, so the three overlap.
+	// waits on them, so the binary tests overlap.
 	t.Parallel()
 	c := newCluster(t, "0.5")
 	c.startKirim()
@@ -433,7 +433,7 @@ func TestCrashAfterWebhookAck(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	// Each test has its own processes, ports and data directories; a crash test mostly
-	// waits on them, so the three overlap.
+	// waits on them, so the binary tests overlap.
 	t.Parallel()
 	c := newCluster(t, "-1")
 	c.startKirim()
