@@ -91,6 +91,10 @@ const (
 	PrefixAccount = "a/"
 	// PrefixAPIKey holds API keys by their hash.
 	PrefixAPIKey = "k/"
+
+	// PrefixAudit holds the audit log: records numbered without gaps, each hash-chained
+	// to the one before, and the chain head.
+	PrefixAudit = "au/"
 )
 
 // KeySchemaVersion is the key of the stored schema version.
@@ -108,6 +112,7 @@ var Prefixes = []string{
 	PrefixCampaignRecipient, PrefixCampaignRun, PrefixWindow,
 	PrefixNumber, PrefixNumberRecipient,
 	PrefixAccount, PrefixAPIKey,
+	PrefixAudit,
 }
 
 // Key concatenates prefix and parts into a new slice. Parts come from U64, Str or raw
