@@ -1,9 +1,11 @@
 package ledger
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -130,7 +132,37 @@ func (l *Ledger) Balance(r storage.Reader, account string) (Balance, error) {
 }
 
 // Captured is the money of currency captured for the provider since the ledger began,
-// over every account: what messages have cost, in micros.
+// over every account: what messages have cost, in micros. It is the instance-wide
+// provider balance of older entries plus every account's own provider balance,
+// including accounts no longer configured (their spending happened; a counter must not
+// fall when an account is removed). A total past the int64 range reads as
+// math.MaxInt64 rather than failing, so no account's counter breaks another's metrics.
 func (l *Ledger) Captured(r storage.Reader, currency string) (int64, error) {
-	return balanceOf(r, currency, Provider)
+	total, err := balanceOf(r, currency, Provider)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: captured %s: %w", currency, err)
+	}
+	prefix := balanceKey(currency, providerAccount(""))
+	err = r.Iterate(prefix, storage.IterOptions{}, func(k, v []byte) (bool, error) {
+		if len(v) != 8 {
+			return false, fmt.Errorf("value of %q has %d bytes: %w", k, len(v), errCorrupt)
+		}
+		total = addSaturating(total, int64(binary.BigEndian.Uint64(v)))
+		return true, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ledger: captured %s: %w", currency, err)
+	}
+	return total, nil
+}
+
+// addSaturating is a+b held within the int64 range.
+func addSaturating(a, b int64) int64 {
+	switch {
+	case b > 0 && a > math.MaxInt64-b:
+		return math.MaxInt64
+	case b < 0 && a < math.MinInt64-b:
+		return math.MinInt64
+	}
+	return a + b
 }

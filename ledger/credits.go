@@ -98,7 +98,7 @@ func (l *Ledger) rollover(tx storage.Txn, acct *Account, now time.Time, plan rol
 		e := Entry{
 			Kind: KindCreditExpiry, At: now, Account: acct.ID, CreditKind: kind, Amount: left,
 			Reason: "month " + plan.prev.Month + " ended",
-			Legs:   transfer(creditAccount(acct.ID, kind), World, creditAsset(kind), left),
+			Legs:   transfer(creditAccount(acct.ID, kind), worldAccount(acct.ID), creditAsset(kind), left),
 		}
 		if err := l.post(tx, acct, &e); err != nil {
 			return res, err
@@ -114,7 +114,7 @@ func (l *Ledger) rollover(tx storage.Txn, acct *Account, now time.Time, plan rol
 		e := Entry{
 			Kind: KindCreditGrant, At: now, Account: acct.ID, CreditKind: kind, Amount: n,
 			Reason: "month " + plan.month,
-			Legs:   transfer(World, creditAccount(acct.ID, kind), creditAsset(kind), n),
+			Legs:   transfer(worldAccount(acct.ID), creditAccount(acct.ID, kind), creditAsset(kind), n),
 		}
 		if err := l.post(tx, acct, &e); err != nil {
 			return res, err

@@ -275,7 +275,7 @@ func (l *Ledger) post(tx storage.Txn, acct *Account, e *Entry) error {
 		for i < len(bals) && (bals[i].leg.Account != lg.Account || bals[i].leg.Asset != lg.Asset) {
 			i++
 		}
-		if strings.HasSuffix(lg.Account, reserveEnd) {
+		if strings.HasSuffix(lg.Account, reserveEnd) && isCustomerAccount(lg.Account) {
 			l.noReserve.Clear() // rare: campaign reserves open and close, once per campaign
 		}
 		if i == len(bals) {

@@ -265,7 +265,7 @@ func quoteRequest(req HoldRequest) QuoteRequest {
 //   - a lower price captures the new price and returns the rest to available;
 //   - a higher price takes the difference from available; if available cannot cover it
 //     the account goes to zero, never below, and the uncovered rest is posted from the
-//     "writeoff" account and reported as Shortfall (the operator absorbs it).
+//     account's "writeoff:<id>" and reported as Shortfall (the operator absorbs it).
 //
 // When a campaign reserve funded the hold and is still open, the difference settles
 // against the reserve first: a lower price gives the rest back to the reserve, a higher
@@ -295,7 +295,7 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 	if h.CreditKind != "" {
 		asset := creditAsset(h.CreditKind)
 		e.CreditKind, e.Amount = h.CreditKind, 1
-		e.Legs = transfer(heldAccount(acct.ID), Provider, asset, 1)
+		e.Legs = transfer(heldAccount(acct.ID), providerAccount(acct.ID), asset, 1)
 	} else {
 		price := h.Amount
 		if category != h.Category || h.Free {
@@ -311,7 +311,7 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 			e.Legs = append(e.Legs, Leg{Account: heldAccount(acct.ID), Asset: acct.Currency, Amount: -h.Amount})
 		}
 		if price > 0 {
-			e.Legs = append(e.Legs, Leg{Account: Provider, Asset: acct.Currency, Amount: price})
+			e.Legs = append(e.Legs, Leg{Account: providerAccount(acct.ID), Asset: acct.Currency, Amount: price})
 		}
 		var rv *Reserve
 		if h.ReserveID != "" && price != h.Amount {
@@ -349,7 +349,7 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 				e.Legs = append(e.Legs, Leg{Account: availableAccount(acct.ID), Asset: acct.Currency, Amount: -take})
 			}
 			if res.Shortfall = extra - take; res.Shortfall > 0 {
-				e.Legs = append(e.Legs, Leg{Account: Writeoff, Asset: acct.Currency, Amount: -res.Shortfall})
+				e.Legs = append(e.Legs, Leg{Account: writeoffAccount(acct.ID), Asset: acct.Currency, Amount: -res.Shortfall})
 				l.log.Warn("ledger: capture repriced above hold and available",
 					"account", acct.ID, "hold", h.ID, "category", category, "shortfall_micros", res.Shortfall)
 			}
@@ -392,9 +392,9 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 
 // Release voids a hold: the message failed, was free, or its hold expired. Money returns
 // to the campaign reserve that funded the hold while that is open, else to available;
-// a credit unit returns to the account's credits if its month is still
-// current, and otherwise goes back to world (expired credits are not revived). A second
-// Release or a Release after Capture is a no-op that reports AlreadyResolved.
+// a credit unit returns to the account's credits if its month is still current, and
+// otherwise goes back to the account's world (expired credits are not revived). A
+// second Release or a Release after Capture is a no-op that reports AlreadyResolved.
 func (l *Ledger) Release(tx storage.Txn, holdID, reason string) (SettleResult, error) {
 	h, acct, err := l.openHold(tx, holdID)
 	if err != nil || h.Status != HoldHeld {
@@ -418,7 +418,7 @@ func (l *Ledger) Release(tx storage.Txn, holdID, reason string) (SettleResult, e
 			return SettleResult{}, wrapSettle("release", holdID, err)
 		}
 		if month.Month != h.CreditMonth {
-			to = World
+			to = worldAccount(acct.ID)
 		}
 		e.CreditKind, e.Amount = h.CreditKind, 1
 		e.Legs = transfer(heldAccount(acct.ID), to, asset, 1)

@@ -5,14 +5,20 @@
 // volume bands, monthly package credits and statements.
 //
 // Every movement is an entry of postings (legs) between named accounts that sum to zero
-// per asset: "world" (money and credits entering or leaving the system), "provider"
-// (what was spent on the provider), "writeoff" (repricing the account could not cover),
-// and per Kirim account "account:<id>:available", "account:<id>:held",
+// per asset. Each posting account belongs to exactly one Kirim account: its
+// counterparties "world:<id>" (money and credits entering or leaving the system),
+// "provider:<id>" (what was spent on the provider) and "writeoff:<id>" (repricing the
+// account could not cover), and its own "account:<id>:available", "account:<id>:held",
 // "account:<id>:reserve" (money earmarked for running campaigns) and
-// "account:<id>:credits:<kind>". Money legs use the account's currency as their asset,
-// credit legs the asset "credit:<kind>" counted in units. Entries are numbered without
-// gaps in the transaction that writes them and each is hash-chained to the one before;
-// balances are cached and Verify proves the cache equals a replay of the chain.
+// "account:<id>:credits:<kind>". Counterparties are per account, not shared, so one
+// account's history cannot use up the int64 range of a counter another account posts
+// to. Entries written before that used the instance-wide "world", "provider" and
+// "writeoff" (World, Provider, Writeoff): they stay in the chain, verify as they are
+// and still count in Captured, but no new entry posts to them. Money legs use the
+// account's currency as their asset, credit legs the asset "credit:<kind>" counted in
+// units. Entries are numbered without gaps in the transaction that writes them and each
+// is hash-chained to the one before; balances are cached and Verify proves the cache
+// equals a replay of the chain.
 //
 // Mutating methods take a storage.Txn and do all their reads and writes through it, so
 // a caller can write a message and its hold in one commit. The ledger keeps no mutable
@@ -279,12 +285,21 @@ func (l *Ledger) account(id string) (*Account, error) {
 	return a, nil
 }
 
-// Posting account names.
+// The instance-wide counterparties of entries written before counterparties were per
+// Kirim account. No new entry posts to them; entries that did stay valid, and their
+// balances are read (Captured) and verified like any other.
 const (
 	World    = "world"
 	Provider = "provider"
 	Writeoff = "writeoff"
 )
+
+// The counterparties of one Kirim account: where its money and credits come from and
+// go to (world), what it spent on the provider (provider) and the repricing it could
+// not cover (writeoff). Per account, so each counter moves with one account's entries.
+func worldAccount(id string) string    { return World + ":" + id }
+func providerAccount(id string) string { return Provider + ":" + id }
+func writeoffAccount(id string) string { return Writeoff + ":" + id }
 
 func availableAccount(id string) string { return "account:" + id + ":available" }
 func heldAccount(id string) string      { return "account:" + id + ":held" }

@@ -414,7 +414,7 @@ func runProperty(t *testing.T, f *fixture, seed uint64, steps int, reopen func()
 			}
 			if e.Kind == KindCapture && e.Category != "" {
 				for _, lg := range e.Legs {
-					if lg.Account == Writeoff {
+					if lg.Account == writeoffAccount(e.Account) {
 						kinds["capture_shortfall"]++
 					}
 				}

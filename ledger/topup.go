@@ -100,7 +100,7 @@ func (l *Ledger) ConfirmTopUp(tx storage.Txn, account, id, by string) (TopUpResu
 	now := l.now()
 	e := Entry{
 		Kind: KindTopUp, At: now, Account: acct.ID, Reference: t.Reference, Amount: t.Amount,
-		Legs: transfer(World, availableAccount(acct.ID), acct.Currency, t.Amount),
+		Legs: transfer(worldAccount(acct.ID), availableAccount(acct.ID), acct.Currency, t.Amount),
 	}
 	if err := l.post(tx, acct, &e); err != nil {
 		return TopUpResult{}, fmt.Errorf("ledger: confirm top-up %s: %w", id, err)
@@ -205,7 +205,7 @@ type AdjustResult struct {
 }
 
 // Adjust corrects an account's available balance with an adjustment entry: a positive
-// amount credits it from world, a negative one debits it to world. Past entries are
+// amount credits it from the account's world, a negative one debits it to that world. Past entries are
 // never edited; a wrong entry is corrected by a new one with a reason. A debit larger
 // than available fails with ErrInsufficientBalance.
 func (l *Ledger) Adjust(tx storage.Txn, account string, amount int64, reason string) (AdjustResult, error) {
@@ -222,7 +222,7 @@ func (l *Ledger) Adjust(tx storage.Txn, account string, amount int64, reason str
 	now := l.now()
 	e := Entry{
 		Kind: KindAdjustment, At: now, Account: acct.ID, Reason: reason, Amount: amount,
-		Legs: transfer(World, availableAccount(acct.ID), acct.Currency, amount),
+		Legs: transfer(worldAccount(acct.ID), availableAccount(acct.ID), acct.Currency, amount),
 	}
 	if err := l.post(tx, acct, &e); err != nil {
 		return AdjustResult{}, fmt.Errorf("ledger: adjust %s: %w", account, err)

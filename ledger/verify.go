@@ -121,7 +121,10 @@ func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 		for _, lg := range re.legs {
 			sums = addAssetSum(sums, lg.asset, lg.amount)
 			after := bal.add(lg.asset, lg.account, lg.amount)
-			if after < 0 && bytes.HasPrefix(lg.account, customerPrefix) {
+			if !bytes.HasPrefix(lg.account, customerPrefix) {
+				continue // a counterparty: never held or reserve, whatever its id ends with
+			}
+			if after < 0 {
 				rep.add(seq, ProblemNegative, "%s %s is %d", lg.account, lg.asset, after)
 			}
 			if bytes.HasSuffix(lg.account, heldSuffix) {
@@ -159,7 +162,7 @@ func (l *Ledger) Verify(r storage.Reader) (VerifyReport, error) {
 				rep.add(seq, ProblemHold, "hold %s reserved twice", holdID)
 			}
 			for _, lg := range re.legs {
-				if lg.amount > 0 && bytes.HasSuffix(lg.account, heldSuffix) {
+				if lg.amount > 0 && bytes.HasPrefix(lg.account, customerPrefix) && bytes.HasSuffix(lg.account, heldSuffix) {
 					open[string(holdID)] = openHold{asset: string(lg.asset), amount: lg.amount}
 				}
 			}
@@ -360,7 +363,8 @@ func verifyHolds(r storage.Reader, open map[string]openHold, replay map[string]i
 		rep.add(0, ProblemOpenHold, "the chain holds %s but no open hold record is indexed", id)
 	}
 	for _, name := range slices.Sorted(maps.Keys(replay)) {
-		if strings.HasSuffix(name, string(heldSuffix)) && replay[name] != heldSums[name] {
+		_, acct, _ := strings.Cut(name, "/")
+		if isCustomerAccount(acct) && strings.HasSuffix(acct, string(heldSuffix)) && replay[name] != heldSums[name] {
 			rep.add(0, ProblemOpenHold, "%s is %d, its open holds sum to %d", name, replay[name], heldSums[name])
 		}
 	}
@@ -413,7 +417,7 @@ func verifyReserves(r storage.Reader, chain map[string]*int64, replay map[string
 	}
 	bals := map[string]int64{}
 	for name, v := range replay {
-		if _, acct, _ := strings.Cut(name, "/"); strings.HasSuffix(acct, string(reserveSuffix)) {
+		if _, acct, _ := strings.Cut(name, "/"); isCustomerAccount(acct) && strings.HasSuffix(acct, string(reserveSuffix)) {
 			bals[acct] += v
 		}
 	}

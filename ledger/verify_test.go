@@ -48,7 +48,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 			return putInt(tx, balanceKey("IDR", availableAccount("acme")), 1)
 		}, ProblemBalanceMismatch},
 		{"cached balance removed", func(tx storage.Txn, h head) error {
-			return tx.Delete(balanceKey("IDR", Provider))
+			return tx.Delete(balanceKey("IDR", providerAccount("acme")))
 		}, ProblemBalanceMismatch},
 		{"open hold record resolved behind the chain's back", func(tx storage.Txn, h head) error {
 			hd, err := readHold(tx, "c")
@@ -110,11 +110,11 @@ func TestVerifyUnbalancedAndDoubleResolution(t *testing.T) {
 			return err
 		}
 		bad := []Entry{
-			{Kind: KindAdjustment, Account: "acme", Legs: []Leg{{Account: World, Asset: "IDR", Amount: -5}}},
+			{Kind: KindAdjustment, Account: "acme", Legs: []Leg{{Account: worldAccount("acme"), Asset: "IDR", Amount: -5}}},
 			{Kind: KindCapture, Account: "acme", HoldID: "a", Legs: []Leg{
-				{Account: heldAccount("acme"), Asset: "IDR", Amount: -514 * idr}, {Account: Provider, Asset: "IDR", Amount: 514 * idr}}},
+				{Account: heldAccount("acme"), Asset: "IDR", Amount: -514 * idr}, {Account: providerAccount("acme"), Asset: "IDR", Amount: 514 * idr}}},
 			{Kind: KindAdjustment, Account: "acme", Reason: "overdraw", Legs: []Leg{
-				{Account: availableAccount("acme"), Asset: "IDR", Amount: -1_000_000 * idr}, {Account: World, Asset: "IDR", Amount: 1_000_000 * idr}}},
+				{Account: availableAccount("acme"), Asset: "IDR", Amount: -1_000_000 * idr}, {Account: worldAccount("acme"), Asset: "IDR", Amount: 1_000_000 * idr}}},
 		}
 		for i := range bad {
 			e := &bad[i]
@@ -148,7 +148,7 @@ func TestEntryEncodingRoundTrip(t *testing.T) {
 		Seq: 42, Kind: KindCapture, At: time.Date(2025, 7, 1, 1, 2, 3, 4, time.UTC), Account: "acme",
 		HoldID: "h1", MessageID: "m1", CampaignID: "c1", Reference: "r", Reason: "why", Category: "marketing",
 		CreditKind: "", Amount: -7,
-		Legs: []Leg{{Account: heldAccount("acme"), Asset: "IDR", Amount: -7}, {Account: Provider, Asset: "IDR", Amount: 7}},
+		Legs: []Leg{{Account: heldAccount("acme"), Asset: "IDR", Amount: -7}, {Account: providerAccount("acme"), Asset: "IDR", Amount: 7}},
 	}
 	body := encodeEntry(&e)
 	e.Hash = chainHash([32]byte{1}, body)
@@ -169,7 +169,7 @@ func FuzzDecodeEntry(f *testing.F) {
 		{Seq: 1, Kind: KindTopUp, At: time.Unix(1, 0), Account: "acme", Reference: "T1", Amount: 5,
 			Legs: []Leg{{Account: World, Asset: "IDR", Amount: -5}, {Account: availableAccount("acme"), Asset: "IDR", Amount: 5}}},
 		{Seq: 2, Kind: KindCreditGrant, At: time.Unix(0, -1), Account: "a", CreditKind: "service", Amount: 1000,
-			Legs: []Leg{{Account: World, Asset: "credit:service", Amount: -1000}, {Account: creditAccount("a", "service"), Asset: "credit:service", Amount: 1000}}},
+			Legs: []Leg{{Account: worldAccount("a"), Asset: "credit:service", Amount: -1000}, {Account: creditAccount("a", "service"), Asset: "credit:service", Amount: 1000}}},
 		{Seq: 3, Kind: KindAdjustment},
 	}
 	for _, e := range seeds {
