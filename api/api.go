@@ -5,9 +5,7 @@
 package api
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,20 +19,15 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"kirim/audit"
 	"kirim/campaign"
 	"kirim/campaign/lists"
 	"kirim/clock"
 	"kirim/engine"
 	"kirim/httpguard"
 	"kirim/template"
+	"kirim/tenant"
 	"kirim/webhook"
-)
-
-// Scopes of an API key. Admin implies the others.
-const (
-	ScopeSend      = "send"
-	ScopeCampaigns = "campaigns"
-	ScopeAdmin     = "admin"
 )
 
 // Limits.
@@ -43,35 +36,6 @@ const (
 	MaxIdempotencyKeyLen = 255
 	MaxCallbackData      = 512
 )
-
-// Account is what the API needs of a Kirim account.
-type Account struct {
-	ID            string
-	Currency      string
-	DefaultRegion string
-}
-
-// Key is an API key as loaded: only its SHA-256 is kept.
-type Key struct {
-	Name    string
-	Account string
-	Scopes  []string
-	SHA256  [32]byte
-}
-
-// HashKey returns the SHA-256 of a key, as stored.
-func HashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
-
-// ParseKeyHash decodes a key_sha256 hex string.
-func ParseKeyHash(h string) ([32]byte, error) {
-	var out [32]byte
-	b, err := hex.DecodeString(h)
-	if err != nil || len(b) != 32 {
-		return out, fmt.Errorf("api: key hash must be 64 hex digits")
-	}
-	copy(out[:], b)
-	return out, nil
-}
 
 // Options wire the API to the rest of Kirim.
 type Options struct {
@@ -108,6 +72,15 @@ type Options struct {
 	Lists *lists.Store
 	// Campaigns serves campaigns (campaigns.go); nil answers them 404.
 	Campaigns *campaign.Service
+	// Tenants keeps the keys made through POST /v1/keys; nil: only configured keys.
+	Tenants *tenant.Store
+	// Audit receives every administrative action (audit.go); nil: none is kept.
+	Audit *audit.Log
+	// CreateAccount makes an account durable and live (POST /v1/accounts); nil
+	// answers 404. by is the operator key's name.
+	CreateAccount func(ctx context.Context, a NewAccount, by string) (Account, error)
+	// Instance serves the operator's storage figures and full backup.
+	Instance Instance
 }
 
 // Server is the HTTP API.
@@ -119,6 +92,7 @@ type Server struct {
 	auth     atomic.Pointer[keyring]
 	router   *httprouter.Router
 	draining atomic.Bool
+	used     keyUse
 }
 
 // New builds the API.
@@ -140,32 +114,6 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// keyring is the accounts and keys requests are checked against.
-type keyring struct {
-	accounts map[string]Account
-	keys     map[[32]byte]Key
-}
-
-// SetKeys replaces the accounts and keys, as a SIGHUP does: a request is checked
-// against the old set or the new, never a mix. An invalid set changes nothing.
-func (s *Server) SetKeys(accounts []Account, keys []Key) error {
-	kr := &keyring{accounts: make(map[string]Account, len(accounts)), keys: make(map[[32]byte]Key, len(keys))}
-	for _, a := range accounts {
-		kr.accounts[a.ID] = a
-	}
-	for _, k := range keys {
-		if _, ok := kr.accounts[k.Account]; !ok {
-			return fmt.Errorf("api: key %q names unknown account %q", k.Name, k.Account)
-		}
-		kr.keys[k.SHA256] = k
-	}
-	s.auth.Store(kr)
-	return nil
-}
-
-// account returns the configured account id.
-func (s *Server) account(id string) Account { return s.auth.Load().accounts[id] }
-
 // Handler is the API's root handler.
 func (s *Server) Handler() http.Handler { return s.observe(s.router) }
 
@@ -180,12 +128,6 @@ type route struct {
 // handler serves an authenticated request; it returns the status and the JSON value to
 // write, or an error.
 type handler func(r *http.Request, p httprouter.Params, c *caller) (int, any, error)
-
-type caller struct {
-	key     Key
-	account Account
-	body    []byte
-}
 
 func (s *Server) routes() *httprouter.Router {
 	r := httprouter.New()
@@ -244,8 +186,8 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/contacts/:phone", ScopeSend, s.getContact},
 		{"POST", "/v1/contacts/:phone/opt-out", ScopeSend, s.optOut},
 		{"POST", "/v1/contacts/:phone/opt-in", ScopeSend, s.optIn},
-		{"GET", "/v1/webhooks/dead", ScopeAdmin, s.deadLetters},
-		{"POST", "/v1/webhooks/dead/:id/replay", ScopeAdmin, s.replayDeadLetter},
+		{"GET", "/v1/webhooks/dead", ScopeOperator, s.deadLetters},
+		{"POST", "/v1/webhooks/dead/:id/replay", ScopeOperator, s.replayDeadLetter},
 		{"POST", "/v1/templates", ScopeAdmin, s.createTemplate},
 		{"GET", "/v1/templates", ScopeSend, s.listTemplates},
 		{"POST", "/v1/templates/lint", ScopeSend, s.lintTemplate},
@@ -253,22 +195,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/templates/:name", ScopeSend, s.getTemplate},
 		{"DELETE", "/v1/templates/:name", ScopeAdmin, s.deleteTemplate},
 		{"POST", "/v1/templates/:name/clone", ScopeAdmin, s.cloneTemplate},
-	}, slices.Concat(s.moneyRoutes(), s.listRoutes(), s.campaignRoutes())...)
-}
-
-// Authenticated wraps an admin-scoped handler for routes added through Options.Extra.
-func (s *Server) Authenticated(scope string, h func(w http.ResponseWriter, r *http.Request, p httprouter.Params, account string)) httprouter.Handle {
-	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
-		c, err := s.authenticate(r, scope)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		if ri := infoOf(r); ri != nil {
-			ri.account, ri.key = c.account.ID, c.key.Name
-		}
-		h(w, r, p, c.account.ID)
-	}
+	}, slices.Concat(s.moneyRoutes(), s.listRoutes(), s.campaignRoutes(), s.tenancyRoutes())...)
 }
 
 func (s *Server) wrap(rt route) httprouter.Handle {
@@ -282,13 +209,14 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 		if ri != nil {
 			ri.route = rt.path
 		}
-		c, aerr := s.authenticate(r, rt.scope)
+		c, aerr := s.authenticate(r, rt.scope, instanceRoutes[rt.method+" "+rt.path])
+		if ri != nil && c != nil {
+			ri.account, ri.key = c.account.ID, c.key.Name
+		}
 		if aerr != nil {
+			s.audited(r, rt, p, c, 0, nil, aerr)
 			writeError(w, aerr)
 			return
-		}
-		if ri != nil {
-			ri.account, ri.key = c.account.ID, c.key.Name
 		}
 		hasBody := r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch
 		release := func() {}
@@ -322,9 +250,11 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 				s.log.ErrorContext(r.Context(), "api: request failed", "method", r.Method, "path", rt.path, "err", err)
 				ae = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 			}
+			s.audited(r, rt, p, c, 0, nil, ae)
 			writeError(w, ae)
 			return
 		}
+		s.audited(r, rt, p, c, status, v, nil)
 		if sr, ok := v.(streamResponse); ok {
 			sr.serve(w, status, s.log, rt.path)
 			return
@@ -337,35 +267,6 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 		}
 		writeJSON(w, status, v)
 	}
-}
-
-func (s *Server) authenticate(r *http.Request, scope string) (*caller, *Error) {
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token == "" {
-		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing API key: send Authorization: Bearer <key>"}
-	}
-	sum := HashKey(strings.TrimSpace(token))
-	kr := s.auth.Load()
-	k, found := kr.keys[sum]
-	// The map lookup is on a hash of the key; the compare below keeps the check
-	// constant-time in the key itself.
-	if !found || subtle.ConstantTimeCompare(k.SHA256[:], sum[:]) != 1 {
-		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "invalid API key"}
-	}
-	if !hasScope(k.Scopes, scope) {
-		return nil, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this key lacks the %q scope", scope)}
-	}
-	return &caller{key: k, account: kr.accounts[k.Account]}, nil
-}
-
-func hasScope(have []string, want string) bool {
-	for _, s := range have {
-		if s == want || s == ScopeAdmin {
-			return true
-		}
-	}
-	return false
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *Error) {

@@ -106,6 +106,8 @@ func campaignError(err error) error {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such campaign"}
 	case errors.Is(err, campaign.ErrState):
 		return &Error{Status: http.StatusConflict, Code: "invalid_state", Message: err.Error()}
+	case errors.Is(err, campaign.ErrNumberNotOwned):
+		return &Error{Status: http.StatusForbidden, Code: "forbidden", Field: "from", Message: "from: " + errNumberNotOwned}
 	case errors.Is(err, campaign.ErrInsufficient):
 		return &Error{Status: http.StatusPaymentRequired, Code: "insufficient_balance", Message: err.Error()}
 	}

@@ -37,6 +37,15 @@ const (
 	keyAdminA     = "kirim_test_admin_a"
 	keyCampaignsA = "kirim_test_campaigns_a"
 	keySendB      = "kirim_test_send_b"
+	keyOperator   = "kirim_test_operator"
+	// opA is the operator acting on account A: do sends keyOperator with ?account=acct_a.
+	opA = keyOperator + "@acct_a"
+)
+
+// Account B's own number and WABA.
+const (
+	pnidB = "100000000000002"
+	wabaB = "200000000000002"
 )
 
 // Prices the fake biller holds, by category, in IDR micros.
@@ -83,6 +92,7 @@ func catalog(tb testing.TB) *api.MemoryCatalog {
 		}},
 	} {
 		c.Put(sandbox.DefaultWABAID, mustTemplate(tb, d))
+		c.Put(wabaB, mustTemplate(tb, d))
 	}
 	return c
 }
@@ -112,13 +122,19 @@ type envOpts struct {
 	logger  *slog.Logger
 	observe func(route, method string, status int, d time.Duration)
 	extra   func(r *httprouter.Router, s *api.Server)
+	// instance serves the operator's storage figures and backup.
+	instance api.Instance
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, clk: clock.NewFake(t0), wake: make(chan struct{}, 1)}
-	e.sb = sandbox.New(sandbox.Options{Clock: e.clk, PortfolioLimit: -1, Logger: quietLogger(), AppSecret: "app-secret"})
+	e.sb = sandbox.New(sandbox.Options{Clock: e.clk, PortfolioLimit: -1, Logger: quietLogger(), AppSecret: "app-secret",
+		Numbers: []sandbox.Number{{}, {PhoneNumberID: pnidB, WABAID: wabaB}}})
 	client := sandboxtest.Serve(t, e.sb)
+	cfgB := client.Config()
+	cfgB.PhoneNumberID, cfgB.WABAID = pnidB, wabaB
+	clientB := provider.New(cfgB)
 	db, err := storage.Open(storage.Options{InMemory: true, MemTableSize: 8 << 20, NumMemtables: 2,
 		BlockCacheSize: 4 << 20, IndexCacheSize: 4 << 20, Logger: quietLogger()})
 	if err != nil {
@@ -132,7 +148,8 @@ func newEnv(t *testing.T, o envOpts) *env {
 		bill, money = ledger.NewBiller(e.ledger), &api.LedgerOptions{Ledger: e.ledger, Store: db}
 	}
 	e.eng, err = engine.New(engine.Options{DB: db, Clock: e.clk, Logger: quietLogger(), Biller: bill, Workers: 2,
-		Numbers:  []engine.Number{{Alias: "main", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID, Sender: client, MPS: 80}},
+		Numbers: []engine.Number{{Alias: "main", Account: "acct_a", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID, Sender: client, MPS: 80},
+			{Alias: "b-main", Account: "acct_b", PhoneNumberID: pnidB, WABAID: wabaB, Sender: clientB, MPS: 80}},
 		OnChange: e.onChange})
 	if err != nil {
 		t.Fatal(err)
@@ -153,13 +170,14 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	e.server, err = api.New(api.Options{
 		Engine: e.eng, Templates: catalog(t), Clock: e.clk, Logger: logger, Ready: o.ready, Ledger: money,
-		Observe: o.observe, Extra: o.extra,
+		Observe: o.observe, Extra: o.extra, Instance: o.instance,
 		Accounts: []api.Account{{ID: "acct_a", Currency: "IDR", DefaultRegion: "ID"}, {ID: "acct_b", Currency: "IDR", DefaultRegion: "ID"}},
 		Keys: []api.Key{
 			{Name: "send-a", Account: "acct_a", Scopes: []string{api.ScopeSend}, SHA256: api.HashKey(keySendA)},
 			{Name: "admin-a", Account: "acct_a", Scopes: []string{api.ScopeAdmin}, SHA256: api.HashKey(keyAdminA)},
 			{Name: "campaigns-a", Account: "acct_a", Scopes: []string{api.ScopeCampaigns}, SHA256: api.HashKey(keyCampaignsA)},
 			{Name: "send-b", Account: "acct_b", Scopes: []string{api.ScopeSend}, SHA256: api.HashKey(keySendB)},
+			{Name: "ops", Operator: true, SHA256: api.HashKey(keyOperator)},
 		},
 	})
 	if err != nil {
@@ -227,6 +245,13 @@ func (e *env) do(method, path, key string, body any, header ...string) response 
 			e.t.Fatal(err)
 		}
 		rd = bytes.NewReader(j)
+	}
+	if k, acct, ok := strings.Cut(key, "@"); ok {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		key, path = k, path+sep+"account="+acct
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
 	if err != nil {

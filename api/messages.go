@@ -101,7 +101,7 @@ func (s *Server) submit(r *http.Request, c *caller, idemKey string, hash []byte)
 	if err := decodeStrict(c.body, &req); err != nil {
 		return nil, err
 	}
-	m, send, err := s.buildMessage(&req, c.account)
+	m, send, err := s.buildMessage(&req, c)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,8 @@ func (s *Server) submit(r *http.Request, c *caller, idemKey string, hash []byte)
 
 // buildMessage validates the request and turns it into the engine's message and the
 // provider's request.
-func (s *Server) buildMessage(req *sendRequest, acct Account) (*engine.Message, *provider.Message, *Error) {
+func (s *Server) buildMessage(req *sendRequest, c *caller) (*engine.Message, *provider.Message, *Error) {
+	acct := c.account
 	if req.To == "" {
 		return nil, nil, invalid("to", "is required")
 	}
@@ -125,13 +126,9 @@ func (s *Server) buildMessage(req *sendRequest, acct Account) (*engine.Message, 
 	if aerr != nil {
 		return nil, nil, aerr
 	}
-	from := req.From
-	if from == "" {
-		from = s.opts.Engine.DefaultNumber()
-	}
-	num, ok := s.opts.Engine.Number(from)
-	if !ok {
-		return nil, nil, invalid("from", "%q is not a configured number", from)
+	num, aerr := s.numberFor(c, "from", req.From)
+	if aerr != nil {
+		return nil, nil, aerr
 	}
 	if len(req.CallbackData) > MaxCallbackData {
 		return nil, nil, invalid("callback_data", "at most %d bytes", MaxCallbackData)
@@ -502,8 +499,9 @@ func (s *Server) getMessage(_ *http.Request, p httprouter.Params, c *caller) (in
 	if err != nil {
 		return 0, nil, s.engineError(err)
 	}
-	if m.AccountID != c.account.ID {
-		return 0, nil, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such message"}
+	if aerr := c.may(m.AccountID); aerr != nil {
+		aerr.Message = "no such message"
+		return 0, nil, aerr
 	}
 	return http.StatusOK, viewOf(m), nil
 }
@@ -516,8 +514,9 @@ func (s *Server) cancelMessage(r *http.Request, p httprouter.Params, c *caller) 
 	if err != nil {
 		return 0, nil, s.engineError(err)
 	}
-	if m.AccountID != c.account.ID {
-		return 0, nil, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such message"}
+	if aerr := c.may(m.AccountID); aerr != nil {
+		aerr.Message = "no such message"
+		return 0, nil, aerr
 	}
 	m, err = s.opts.Engine.Cancel(r.Context(), m.ID)
 	if err != nil {

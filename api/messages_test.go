@@ -39,7 +39,9 @@ func TestAuth(t *testing.T) {
 		{"send scope is not admin", "GET", "/v1/webhooks/dead", "Bearer " + keySendA, 403, "forbidden"},
 		{"send scope sends", "POST", "/v1/messages", "Bearer " + keySendA, 202, ""},
 		{"admin implies send", "POST", "/v1/messages", "Bearer " + keyAdminA, 202, ""},
-		{"admin reads dead letters", "GET", "/v1/webhooks/dead", "Bearer " + keyAdminA, 200, ""},
+		{"an account admin cannot read dead letters", "GET", "/v1/webhooks/dead", "Bearer " + keyAdminA, 403, "forbidden"},
+		{"the operator reads dead letters", "GET", "/v1/webhooks/dead", "Bearer " + keyOperator, 200, ""},
+		{"the scheme is case-insensitive", "GET", "/v1/webhooks/dead", "bearer " + keyOperator, 200, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -46,10 +46,12 @@ func (s *Server) moneyRoutes() []route {
 		{"GET", "/v1/rates", ScopeSend, s.getRates},
 		{"GET", "/v1/topups", ScopeAdmin, s.listTopUps},
 		{"POST", "/v1/topups", ScopeAdmin, s.createTopUp},
-		{"POST", "/v1/topups/:id/confirm", ScopeAdmin, s.confirmTopUp},
-		{"POST", "/v1/topups/:id/reject", ScopeAdmin, s.rejectTopUp},
-		{"POST", "/v1/adjustments", ScopeAdmin, s.createAdjustment},
-		{"GET", "/v1/admin/ledger/verify", ScopeAdmin, s.verifyLedger},
+		// Money comes in only by an operator's hand: an account's own admin asks for a
+		// top-up, and cannot confirm it.
+		{"POST", "/v1/topups/:id/confirm", ScopeOperator, s.confirmTopUp},
+		{"POST", "/v1/topups/:id/reject", ScopeOperator, s.rejectTopUp},
+		{"POST", "/v1/adjustments", ScopeOperator, s.createAdjustment},
+		{"GET", "/v1/admin/ledger/verify", ScopeOperator, s.verifyLedger},
 	}
 }
 

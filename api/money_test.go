@@ -110,7 +110,7 @@ func (e *env) fund(ref string, rupiahs int64) topUpJSON {
 	e.t.Helper()
 	var t topUpJSON
 	decode(e.t, e.do("POST", "/v1/topups", keyAdminA, map[string]any{"amount_micros": rupiahs * idr, "reference": ref}), http.StatusCreated, &t)
-	decode(e.t, e.do("POST", "/v1/topups/"+t.ID+"/confirm", keyAdminA, nil), http.StatusOK, &t)
+	decode(e.t, e.do("POST", "/v1/topups/"+t.ID+"/confirm", opA, nil), http.StatusOK, &t)
 	return t
 }
 
@@ -138,12 +138,12 @@ func TestTopUpLifecycle(t *testing.T) {
 	wantError(t, e.do("POST", "/v1/topups", keyAdminA, map[string]any{"amount_micros": 2 * idr, "reference": "BCA-2026-03-02-001"}), http.StatusConflict, "conflict", "reference")
 
 	var confirmed topUpJSON
-	decode(t, e.do("POST", "/v1/topups/"+created.ID+"/confirm", keyAdminA, nil), http.StatusOK, &confirmed)
-	if confirmed.Status != ledger.TopUpConfirmed || confirmed.ResolvedBy != "admin-a" || confirmed.ResolvedAt == nil {
+	decode(t, e.do("POST", "/v1/topups/"+created.ID+"/confirm", opA, nil), http.StatusOK, &confirmed)
+	if confirmed.Status != ledger.TopUpConfirmed || confirmed.ResolvedBy != "ops" || confirmed.ResolvedAt == nil {
 		t.Fatalf("confirmed %+v", confirmed)
 	}
-	decode(t, e.do("POST", "/v1/topups/"+created.ID+"/confirm", keyAdminA, ""), http.StatusOK, &confirmed)
-	wantError(t, e.do("POST", "/v1/topups/"+created.ID+"/reject", keyAdminA, map[string]any{"reason": "late"}), http.StatusConflict, "conflict", "reason")
+	decode(t, e.do("POST", "/v1/topups/"+created.ID+"/confirm", opA, ""), http.StatusOK, &confirmed)
+	wantError(t, e.do("POST", "/v1/topups/"+created.ID+"/reject", opA, map[string]any{"reason": "late"}), http.StatusConflict, "conflict", "reason")
 	b := e.balance(keySendA)
 	if b.Available.AmountMicros != 1_000_000*idr || b.Balance.Display != "IDR 1,000,000" || b.Low {
 		t.Fatalf("after confirm %+v", b)
@@ -151,11 +151,11 @@ func TestTopUpLifecycle(t *testing.T) {
 
 	var rejected topUpJSON
 	decode(t, e.do("POST", "/v1/topups", keyAdminA, map[string]any{"amount_micros": 5 * idr, "reference": "no-proof"}), http.StatusCreated, &rejected)
-	decode(t, e.do("POST", "/v1/topups/"+rejected.ID+"/reject", keyAdminA, map[string]any{"reason": "no proof of transfer"}), http.StatusOK, &rejected)
+	decode(t, e.do("POST", "/v1/topups/"+rejected.ID+"/reject", opA, map[string]any{"reason": "no proof of transfer"}), http.StatusOK, &rejected)
 	if rejected.Status != ledger.TopUpRejected || rejected.Reason != "no proof of transfer" {
 		t.Fatalf("rejected %+v", rejected)
 	}
-	wantError(t, e.do("POST", "/v1/topups/"+rejected.ID+"/confirm", keyAdminA, nil), http.StatusConflict, "conflict", "")
+	wantError(t, e.do("POST", "/v1/topups/"+rejected.ID+"/confirm", opA, nil), http.StatusConflict, "conflict", "")
 	e.clk.Advance(time.Minute)
 	e.fund("third", 10)
 
@@ -192,8 +192,8 @@ func TestTopUpLifecycle(t *testing.T) {
 		{"send scope cannot top up", "POST", "/v1/topups", keySendA, map[string]any{"amount_micros": 5, "reference": "r"}, 403, "forbidden", ""},
 		{"send scope cannot list", "GET", "/v1/topups", keySendA, nil, 403, "forbidden", ""},
 		{"send scope cannot confirm", "POST", "/v1/topups/" + rejected.ID + "/confirm", keySendA, nil, 403, "forbidden", ""},
-		{"unknown top-up", "POST", "/v1/topups/tu_0000/confirm", keyAdminA, nil, 404, "not_found", ""},
-		{"confirm takes no fields", "POST", "/v1/topups/" + created.ID + "/confirm", keyAdminA, map[string]any{"amount_micros": 1}, 400, "invalid_json", "amount_micros"},
+		{"unknown top-up", "POST", "/v1/topups/tu_0000/confirm", opA, nil, 404, "not_found", ""},
+		{"confirm takes no fields", "POST", "/v1/topups/" + created.ID + "/confirm", opA, map[string]any{"amount_micros": 1}, 400, "invalid_json", "amount_micros"},
 		{"bad status filter", "GET", "/v1/topups?status=done", keyAdminA, nil, 400, "invalid_field", "status"},
 		{"bad cursor", "GET", "/v1/topups?cursor=tu_nope", keyAdminA, nil, 400, "invalid_cursor", "cursor"},
 		{"no key", "GET", "/v1/balance", "", nil, 401, "unauthorized", ""},
@@ -369,11 +369,11 @@ func TestAdjustments(t *testing.T) {
 	}
 	body := map[string]any{"amount_micros": -250 * idr, "reason": "refund of a duplicate top-up"}
 	var a1, a2 adj
-	decode(t, e.do("POST", "/v1/adjustments", keyAdminA, body, "Idempotency-Key", "adj-1"), http.StatusCreated, &a1)
+	decode(t, e.do("POST", "/v1/adjustments", opA, body, "Idempotency-Key", "adj-1"), http.StatusCreated, &a1)
 	if a1.Kind != "adjustment" || a1.Amount.Display != "IDR -250" || a1.Reason != "refund of a duplicate top-up" || a1.Seq == 0 {
 		t.Fatalf("adjustment %+v", a1)
 	}
-	decode(t, e.do("POST", "/v1/adjustments", keyAdminA, body, "Idempotency-Key", "adj-1"), http.StatusCreated, &a2)
+	decode(t, e.do("POST", "/v1/adjustments", opA, body, "Idempotency-Key", "adj-1"), http.StatusCreated, &a2)
 	if a2 != a1 {
 		t.Fatalf("retry %+v, want %+v", a2, a1)
 	}
@@ -389,13 +389,14 @@ func TestAdjustments(t *testing.T) {
 		code   string
 		field  string
 	}{
-		{"same key, other body", keyAdminA, map[string]any{"amount_micros": -1, "reason": "x"}, []string{"Idempotency-Key", "adj-1"}, 409, "idempotency_conflict", "Idempotency-Key"},
-		{"overdraw", keyAdminA, map[string]any{"amount_micros": -751 * idr, "reason": "too much"}, nil, 402, "insufficient_balance", "amount_micros"},
-		{"zero", keyAdminA, map[string]any{"amount_micros": 0, "reason": "x"}, nil, 400, "invalid_field", "amount_micros"},
-		{"no reason", keyAdminA, map[string]any{"amount_micros": 5}, nil, 400, "invalid_field", "reason"},
-		{"blank reason", keyAdminA, map[string]any{"amount_micros": 5, "reason": "  "}, nil, 400, "invalid_field", "reason"},
+		{"same key, other body", opA, map[string]any{"amount_micros": -1, "reason": "x"}, []string{"Idempotency-Key", "adj-1"}, 409, "idempotency_conflict", "Idempotency-Key"},
+		{"overdraw", opA, map[string]any{"amount_micros": -751 * idr, "reason": "too much"}, nil, 402, "insufficient_balance", "amount_micros"},
+		{"zero", opA, map[string]any{"amount_micros": 0, "reason": "x"}, nil, 400, "invalid_field", "amount_micros"},
+		{"no reason", opA, map[string]any{"amount_micros": 5}, nil, 400, "invalid_field", "reason"},
+		{"blank reason", opA, map[string]any{"amount_micros": 5, "reason": "  "}, nil, 400, "invalid_field", "reason"},
+		{"an account admin", keyAdminA, map[string]any{"amount_micros": 5, "reason": "x"}, nil, 403, "forbidden", ""},
 		{"send scope", keySendA, map[string]any{"amount_micros": 5, "reason": "x"}, nil, 403, "forbidden", ""},
-		{"long key", keyAdminA, map[string]any{"amount_micros": 5, "reason": "x"}, []string{"Idempotency-Key", strings.Repeat("k", 256)}, 400, "invalid_header", "Idempotency-Key"},
+		{"long key", opA, map[string]any{"amount_micros": 5, "reason": "x"}, []string{"Idempotency-Key", strings.Repeat("k", 256)}, 400, "invalid_header", "Idempotency-Key"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -462,7 +463,7 @@ func TestRatesAndVerify(t *testing.T) {
 		OpenHolds    int    `json:"open_holds"`
 		ProblemCount int    `json:"problem_count"`
 	}
-	decode(t, e.do("GET", "/v1/admin/ledger/verify", keyAdminA, nil), http.StatusOK, &rep)
+	decode(t, e.do("GET", "/v1/admin/ledger/verify", opA, nil), http.StatusOK, &rep)
 	if !rep.OK || rep.Entries != 2 || rep.OpenHolds != 1 || len(rep.Head) != 64 || rep.ProblemCount != 0 {
 		t.Fatalf("verify %+v", rep)
 	}
@@ -471,9 +472,10 @@ func TestRatesAndVerify(t *testing.T) {
 
 func TestMoneyEndpointsWithoutLedger(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	for _, p := range []string{"/v1/balance", "/v1/statement", "/v1/rates", "/v1/topups", "/v1/admin/ledger/verify"} {
+	for _, p := range []string{"/v1/balance", "/v1/statement", "/v1/rates", "/v1/topups"} {
 		wantError(t, e.do("GET", p, keyAdminA, nil), http.StatusNotFound, "not_found", "")
 	}
+	wantError(t, e.do("GET", "/v1/admin/ledger/verify", keyOperator, nil), http.StatusNotFound, "not_found", "")
 	wantError(t, e.do("POST", "/v1/topups", keyAdminA, map[string]any{"amount_micros": 5, "reference": "r"}), http.StatusNotFound, "not_found", "")
 }
 

@@ -25,9 +25,9 @@ func limitView(limit int) any {
 
 // listNumbers answers GET /v1/numbers: each number's standing, its messaging-limit
 // usage and the tier forecast.
-func (s *Server) listNumbers(_ *http.Request, _ httprouter.Params, _ *caller) (int, any, error) {
+func (s *Server) listNumbers(_ *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
 	out := []map[string]any{}
-	for _, n := range s.opts.Engine.Numbers() {
+	for _, n := range s.accountNumbers(c) {
 		f, err := s.opts.Engine.ForecastTier(n.Alias)
 		if err != nil {
 			return 0, nil, err
@@ -103,7 +103,8 @@ func (s *Server) getContact(_ *http.Request, p httprouter.Params, c *caller) (in
 	now := s.clock.Now()
 	var windows []map[string]any
 	optedOut := false
-	for _, n := range s.opts.Engine.Numbers() {
+	// A contact is the account's own: its windows and opt-outs on the account's numbers.
+	for _, n := range s.accountNumbers(c) {
 		ct, err := s.opts.Engine.ContactOf(n.PhoneNumberID, phone.WaID(e164))
 		if err != nil {
 			return 0, nil, err
@@ -145,7 +146,7 @@ func (s *Server) setOpt(r *http.Request, p httprouter.Params, c *caller, out boo
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	if err := s.opts.Engine.SetOptOut(r.Context(), phone.WaID(e164), out, engine.OptSourceAPI); err != nil {
+	if err := s.opts.Engine.SetOptOut(r.Context(), c.account.ID, phone.WaID(e164), out, engine.OptSourceAPI); err != nil {
 		return 0, nil, err
 	}
 	return s.getContact(r, p, c)

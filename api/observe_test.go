@@ -3,17 +3,16 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
-	"kirim/api"
 	"kirim/internal/kirimtest"
 	"kirim/logging"
+	"kirim/storage"
 )
 
 // TestRequestIDAndAccessLog: a client's request id is echoed, put in the error
@@ -38,14 +37,7 @@ func TestRequestIDAndAccessLog(t *testing.T) {
 			observed = append(observed, seen{route, method, status})
 			mu.Unlock()
 		},
-		extra: func(r *httprouter.Router, s *api.Server) {
-			r.GET("/v1/admin/backup", s.Authenticated(api.ScopeAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, _ string) {
-				w.Header().Set("Content-Type", "application/octet-stream")
-				_, _ = w.Write([]byte("part one\n"))
-				http.NewResponseController(w).Flush()
-				_, _ = w.Write([]byte("part two\n"))
-			}))
-		}})
+		instance: twoPartBackup{}})
 
 	r := e.do("GET", "/v1/messages/msg_01M00000000000000000000000", keySendA, nil, "X-Request-Id", "erp-42")
 	if r.status != http.StatusNotFound || r.header.Get("X-Request-Id") != "erp-42" {
@@ -65,7 +57,7 @@ func TestRequestIDAndAccessLog(t *testing.T) {
 			t.Fatalf("unsafe id %q answered as %q", bad, id)
 		}
 	}
-	if r := e.do("GET", "/v1/admin/backup", keyAdminA, nil); r.status != 200 || string(r.body) != "part one\npart two\n" {
+	if r := e.do("GET", "/v1/admin/backup", keyOperator, nil); r.status != 200 || string(r.body) != "part one\npart two\n" {
 		t.Fatalf("stream: %d %q", r.status, r.body)
 	}
 	e.do("GET", "/no/such/path?to=+6281234567890", "", nil)
@@ -107,7 +99,7 @@ func TestRequestIDAndAccessLog(t *testing.T) {
 		first["account"] != "acct_a" || first["key"] != "send-a" || first["bytes"] == float64(0) {
 		t.Fatalf("access line %v", first)
 	}
-	if access[4]["account"] != "acct_a" || access[4]["key"] != "admin-a" {
+	if access[4]["account"] != "" || access[4]["key"] != "ops" {
 		t.Fatalf("admin route line %v", access[4])
 	}
 	if all := logs.String(); strings.Contains(all, "6281234567890") || strings.Contains(all, keySendA) || strings.Contains(all, "msg_01M") {
@@ -124,4 +116,16 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// twoPartBackup writes a backup in two parts.
+type twoPartBackup struct{}
+
+func (twoPartBackup) Stats() storage.Stats { return storage.Stats{} }
+func (twoPartBackup) Backup(w io.Writer) error {
+	if _, err := w.Write([]byte("part one\n")); err != nil {
+		return err
+	}
+	_, err := w.Write([]byte("part two\n"))
+	return err
 }

@@ -110,10 +110,10 @@ func TestHostileMoneyRequestsChangeNothing(t *testing.T) {
 		{"duplicate amount", "POST", "/v1/topups", keyAdminA, `{"amount_micros":1000000,"amount_micros":999000000000,"reference":"dup-1"}`, nil, 400, "invalid_json", "amount_micros", "duplicate key"},
 		{"amount in another case", "POST", "/v1/topups", keyAdminA, `{"Amount_Micros":1000000,"reference":"case-1"}`, nil, 400, "invalid_json", "Amount_Micros", `did you mean "amount_micros"`},
 		{"top-up without Content-Type", "POST", "/v1/topups", keyAdminA, `{"amount_micros":1000000,"reference":"ct-1"}`, []string{"Content-Type", ""}, 415, "unsupported_media_type", "Content-Type", ""},
-		{"adjustment with a duplicate amount", "POST", "/v1/adjustments", keyAdminA, `{"amount_micros":-1000000,"reason":"x","amount_micros":-900000000}`, nil, 400, "invalid_json", "amount_micros", "duplicate key"},
-		{"adjustment with invalid UTF-8", "POST", "/v1/adjustments", keyAdminA, "{\"amount_micros\":1000000,\"reason\":\"\xff\"}", nil, 400, "invalid_json", "reason", "UTF-8"},
-		{"confirm with a body", "POST", "/v1/topups/" + pending.ID + "/confirm", keyAdminA, `{"amount_micros":999000000000}`, nil, 400, "invalid_json", "amount_micros", "unknown key"},
-		{"reject in another case", "POST", "/v1/topups/" + pending.ID + "/reject", keyAdminA, `{"Reason":"x"}`, nil, 400, "invalid_json", "Reason", `did you mean "reason"`},
+		{"adjustment with a duplicate amount", "POST", "/v1/adjustments", opA, `{"amount_micros":-1000000,"reason":"x","amount_micros":-900000000}`, nil, 400, "invalid_json", "amount_micros", "duplicate key"},
+		{"adjustment with invalid UTF-8", "POST", "/v1/adjustments", opA, "{\"amount_micros\":1000000,\"reason\":\"\xff\"}", nil, 400, "invalid_json", "reason", "UTF-8"},
+		{"confirm with a body", "POST", "/v1/topups/" + pending.ID + "/confirm", opA, `{"amount_micros":999000000000}`, nil, 400, "invalid_json", "amount_micros", "unknown key"},
+		{"reject in another case", "POST", "/v1/topups/" + pending.ID + "/reject", opA, `{"Reason":"x"}`, nil, 400, "invalid_json", "Reason", `did you mean "reason"`},
 	}
 	for _, h := range cases {
 		t.Run(h.name, func(t *testing.T) { h.check(t, e.do) })
@@ -134,7 +134,7 @@ func TestHostileMoneyRequestsChangeNothing(t *testing.T) {
 		}
 	}
 	// An empty body needs no Content-Type: the confirm goes through.
-	decode(t, e.do("POST", "/v1/topups/"+pending.ID+"/confirm", keyAdminA, "", "Content-Type", ""), http.StatusOK, &pending)
+	decode(t, e.do("POST", "/v1/topups/"+pending.ID+"/confirm", opA, "", "Content-Type", ""), http.StatusOK, &pending)
 	if pending.Status != "confirmed" {
 		t.Fatalf("confirm without a body: %+v", pending)
 	}
@@ -181,7 +181,7 @@ func TestBadCursorsAndLimits(t *testing.T) {
 	lsDo := func(method, path, key string, _ any, _ ...string) response { return ls.do(method, path, key, "", nil) }
 	targets := []target{
 		{"messages", "/v1/messages", keySendA, money.do},
-		{"dead letters", "/v1/webhooks/dead", keyAdminA, money.do},
+		{"dead letters", "/v1/webhooks/dead", opA, money.do},
 		{"top-ups", "/v1/topups", keyAdminA, money.do},
 		{"statement", "/v1/statement", keySendA, money.do},
 		{"templates", "/v1/templates", keySendA, tpl.do},

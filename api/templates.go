@@ -191,17 +191,15 @@ func (s *Server) lintTemplate(_ *http.Request, _ httprouter.Params, c *caller) (
 
 var errTemplatesOff = &Error{Status: http.StatusServiceUnavailable, Code: "not_configured", Message: "template management is not configured"}
 
-// templateNumber resolves the number (alias, default when empty) and its provider.
-func (s *Server) templateNumber(field, alias string) (engine.Number, TemplateProvider, *Error) {
+// templateNumber resolves the number of the caller's account (alias, its default
+// when empty) and its provider: a number's templates are its account's.
+func (s *Server) templateNumber(c *caller, field, alias string) (engine.Number, TemplateProvider, *Error) {
 	if s.opts.TemplateStore == nil || s.opts.Engine == nil {
 		return engine.Number{}, nil, errTemplatesOff
 	}
-	if alias == "" {
-		alias = s.opts.Engine.DefaultNumber()
-	}
-	num, ok := s.opts.Engine.Number(alias)
-	if !ok {
-		return engine.Number{}, nil, invalid(field, "%q is not a configured number", alias)
+	num, aerr := s.numberFor(c, field, alias)
+	if aerr != nil {
+		return engine.Number{}, nil, aerr
 	}
 	tp := s.opts.TemplateProviders[num.Alias]
 	if tp == nil {
@@ -219,7 +217,7 @@ func (s *Server) createTemplate(r *http.Request, _ httprouter.Params, c *caller)
 		if aerr := checkTemplate(t, vs); aerr != nil {
 			return 0, nil, aerr
 		}
-		num, tp, aerr := s.templateNumber("from", b.From)
+		num, tp, aerr := s.templateNumber(c, "from", b.From)
 		if aerr != nil {
 			return 0, nil, aerr
 		}
@@ -242,7 +240,7 @@ func (s *Server) cloneTemplate(r *http.Request, p httprouter.Params, c *caller) 
 		if b.NewName == "" {
 			return 0, nil, invalid("new_name", "is required")
 		}
-		num, tp, aerr := s.templateNumber("from", b.From)
+		num, tp, aerr := s.templateNumber(c, "from", b.From)
 		if aerr != nil {
 			return 0, nil, aerr
 		}
@@ -354,9 +352,9 @@ func (s *Server) findTemplate(waba, name, language string) (template.Record, *Er
 	return template.Record{}, invalid("language", "%q exists in %s: give one", name, strings.Join(langs, ", "))
 }
 
-func (s *Server) getTemplate(r *http.Request, p httprouter.Params, _ *caller) (int, any, error) {
+func (s *Server) getTemplate(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
 	q := r.URL.Query()
-	num, _, aerr := s.templateNumber("from", q.Get("from"))
+	num, _, aerr := s.templateNumber(c, "from", q.Get("from"))
 	if aerr != nil {
 		return 0, nil, aerr
 	}
@@ -367,7 +365,7 @@ func (s *Server) getTemplate(r *http.Request, p httprouter.Params, _ *caller) (i
 	return http.StatusOK, viewOfTemplate(rec), nil
 }
 
-func (s *Server) listTemplates(r *http.Request, _ httprouter.Params, _ *caller) (int, any, error) {
+func (s *Server) listTemplates(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
 	if s.opts.TemplateStore == nil {
 		return 0, nil, errTemplatesOff
 	}
@@ -375,11 +373,15 @@ func (s *Server) listTemplates(r *http.Request, _ httprouter.Params, _ *caller) 
 	f := template.ListFilter{Name: q.Get("name"),
 		Status: template.Status(strings.ToUpper(q.Get("status"))), Category: template.Category(strings.ToUpper(q.Get("category")))}
 	if from := q.Get("from"); from != "" {
-		num, _, aerr := s.templateNumber("from", from)
+		num, _, aerr := s.templateNumber(c, "from", from)
 		if aerr != nil {
 			return 0, nil, aerr
 		}
 		f.WABAID = num.WABAID
+	}
+	f.WABAIDs = []string{}
+	for _, n := range s.accountNumbers(c) {
+		f.WABAIDs = append(f.WABAIDs, n.WABAID)
 	}
 	if !knownStatus(f.Status) {
 		return 0, nil, invalid("status", "%q is not a template status", q.Get("status"))
@@ -422,9 +424,9 @@ func knownStatus(s template.Status) bool {
 	return false
 }
 
-func (s *Server) deleteTemplate(r *http.Request, p httprouter.Params, _ *caller) (int, any, error) {
+func (s *Server) deleteTemplate(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
 	q := r.URL.Query()
-	num, tp, aerr := s.templateNumber("from", q.Get("from"))
+	num, tp, aerr := s.templateNumber(c, "from", q.Get("from"))
 	if aerr != nil {
 		return 0, nil, aerr
 	}
@@ -484,13 +486,13 @@ func (s *Server) syncTemplates(r *http.Request, _ httprouter.Params, c *caller) 
 	}
 	var nums []engine.Number
 	if b.From != "" {
-		num, _, aerr := s.templateNumber("from", b.From)
+		num, _, aerr := s.templateNumber(c, "from", b.From)
 		if aerr != nil {
 			return 0, nil, aerr
 		}
 		nums = append(nums, num)
 	} else {
-		nums = s.opts.Engine.Numbers()
+		nums = s.accountNumbers(c)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*templateCallTimeout)
 	defer cancel()

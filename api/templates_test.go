@@ -66,7 +66,7 @@ func newTplEnv(tb testing.TB) *tplEnv {
 	}
 	tb.Cleanup(func() { _ = db.Close() })
 	e.eng, err = engine.New(engine.Options{DB: db, Clock: e.clk, Logger: quietLogger(), Biller: biller{}, Workers: 1,
-		Numbers: []engine.Number{{Alias: "main", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID, Sender: client, MPS: 80}}})
+		Numbers: []engine.Number{{Alias: "main", Account: "acct_a", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID, Sender: client, MPS: 80}}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -156,7 +156,7 @@ func TestCampaignLifecycleAPI(t *testing.T) {
 	}
 	// The document, the handshake and the replay of a dead letter that is not there.
 	a.Must(http.StatusOK, "GET", "/v1/openapi.json", nil, nil)
-	if status, _ := a.Call("POST", "/v1/webhooks/dead/whk_01M00000000000000000000000/replay", nil); status != http.StatusNotFound {
+	if status, _ := a.As(app.DemoOperatorKey, "").Call("POST", "/v1/webhooks/dead/whk_01M00000000000000000000000/replay", nil); status != http.StatusNotFound {
 		t.Fatalf("replay of nothing: %d", status)
 	}
 	resp, err := http.Get("http://" + m.APIAddr + "/webhook?hub.mode=subscribe&hub.verify_token=sandbox-verify-token&hub.challenge=42")

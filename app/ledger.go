@@ -67,6 +67,7 @@ func (m *Main) ledgerConfig(cfg *config.Config) ledger.Config {
 			Package: ledger.Package{Credits: a.Package.Credits},
 		})
 	}
+	m.ledgerAccounts(cfg, &lc)
 	for _, rc := range cfg.RateCards {
 		card := ledger.RateCard{Effective: rc.Effective.Time, Currency: rc.Currency, Rules: rc.Rules}
 		for _, p := range rc.Prices {

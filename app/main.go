@@ -6,8 +6,6 @@ package app
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +17,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"kirim/api"
+	"kirim/audit"
 	"kirim/campaign"
 	"kirim/campaign/lists"
 	"kirim/clock"
@@ -32,6 +31,7 @@ import (
 	"kirim/provider/sandbox"
 	"kirim/storage"
 	"kirim/template"
+	"kirim/tenant"
 	"kirim/webhook"
 )
 
@@ -73,6 +73,10 @@ type Main struct {
 	closed   bool
 	reloadMu sync.Mutex
 
+	// Tenants keeps the accounts and keys made through the API; Audit the audit log.
+	Tenants *tenant.Store
+	Audit   *audit.Log
+
 	ledgerJob *ledgerJob        // wire_ledger.go
 	Lists     *lists.Store      // wire_lists.go
 	Campaigns *campaign.Service // wire_campaigns.go
@@ -87,7 +91,7 @@ func NewMain(cfg *config.Config) *Main {
 // webhook applier and the HTTP server, and returns once everything listens.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
-	if err := checkDemoKey(cfg); err != nil {
+	if err := checkDemoKeys(cfg); err != nil {
 		return err
 	}
 	memory.SetLimit(cfg.Server.MemoryLimitMB)
@@ -132,7 +136,7 @@ func (m *Main) Run(ctx context.Context) error {
 			Token: first(n.Token, cfg.Provider.Token), PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID, HTTP: httpClient,
 		})
 		m.Clients[n.Alias] = c
-		numbers = append(numbers, engine.Number{Alias: n.Alias, PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID, Sender: c, MPS: n.ThroughputMPS})
+		numbers = append(numbers, engine.Number{Alias: n.Alias, Account: n.Account, PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID, Sender: c, MPS: n.ThroughputMPS})
 	}
 	// The default number goes first: the engine takes it as the default.
 	for i := range numbers {
@@ -141,6 +145,12 @@ func (m *Main) Run(ctx context.Context) error {
 			break
 		}
 	}
+	// Accounts made through the API join the configuration's before the ledger opens.
+	if m.Tenants, err = tenant.Open(db, m.Clock); err != nil {
+		apiLn.Close()
+		return err
+	}
+	m.Audit = audit.New(db, m.Clock)
 	biller, err := m.setupLedger()
 	if err != nil {
 		apiLn.Close()
@@ -208,11 +218,13 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Webhook.Start(bgCtx)
 	m.startTier(bgCtx)
 
-	accounts, keys, err := apiKeys(cfg)
+	accounts, keys, err := m.apiKeys(cfg)
 	if err != nil {
 		apiLn.Close()
 		return err
 	}
+	m.bg.Add(1)
+	go func() { defer m.bg.Done(); m.flushKeyUse(bgCtx) }()
 	m.API, err = api.New(api.Options{
 		Engine: m.Engine, Webhook: m.Webhook, Templates: catalog, Accounts: accounts, Keys: keys,
 		Clock: m.Clock, Logger: m.Logger, MaxBody: cfg.Server.MaxBodyBytes, Ledger: m.ledgerAPI(),
@@ -220,6 +232,7 @@ func (m *Main) Run(ctx context.Context) error {
 		ReadTimeout: cfg.Server.ReadTimeout.Duration,
 		Ready:       m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
 		Lists: m.Lists, Campaigns: m.Campaigns, Extra: m.adminRoutes,
+		Tenants: m.Tenants, Audit: m.Audit, CreateAccount: m.createAccount, Instance: m.DB,
 		Observe: m.Metrics.ObserveRequest, NoAccessLog: !cfg.Server.AccessLog,
 	})
 	if err != nil {
@@ -317,19 +330,9 @@ func (m *Main) ready() error {
 	return r.err
 }
 
-// adminRoutes adds operations that stream (backup) and the storage figures.
+// adminRoutes adds the metrics, which have their own token.
 func (m *Main) adminRoutes(r *httprouter.Router, s *api.Server) {
 	r.Handler(http.MethodGet, "/metrics", m.Metrics.Handler(m.Config.Server.MetricsToken))
-	r.GET("/v1/admin/storage", s.Authenticated(api.ScopeAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, _ string) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(m.DB.Stats())
-	}))
-	r.GET("/v1/admin/backup", s.Authenticated(api.ScopeAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, _ string) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		if err := m.DB.Backup(w); err != nil {
-			m.Logger.Error("kirim: backup", "err", err)
-		}
-	}))
 }
 
 // Close stops the HTTP servers (new requests get 503 first), lets in-flight sends
@@ -399,20 +402,6 @@ const maxHeaderBytes = 64 << 10
 
 // storageCloseGrace is the least time a stopping server gives storage to close.
 const storageCloseGrace = 5 * time.Second
-
-func checkDemoKey(cfg *config.Config) error {
-	if cfg.Provider.Kind == config.ProviderSandbox {
-		return nil
-	}
-	for _, a := range cfg.Accounts {
-		for _, k := range a.Keys {
-			if k.Key == DemoKey || k.KeySHA256 == hex.EncodeToString(hashOf(DemoKey)) {
-				return fmt.Errorf("config: accounts %q: the demo API key is only allowed with provider.kind = \"sandbox\"; make a key with `kirim key new`", a.ID)
-			}
-		}
-	}
-	return nil
-}
 
 func hashOf(s string) []byte { h := api.HashKey(s); return h[:] }
 

@@ -6,32 +6,8 @@ import (
 	"log/slog"
 	"reflect"
 
-	"kirim/api"
 	"kirim/config"
 )
-
-// apiKeys converts the configuration's accounts and keys to the API's.
-func apiKeys(cfg *config.Config) ([]api.Account, []api.Key, error) {
-	var accounts []api.Account
-	var keys []api.Key
-	for _, a := range cfg.Accounts {
-		accounts = append(accounts, api.Account{ID: a.ID, Currency: a.Currency, DefaultRegion: a.DefaultRegion})
-		for _, k := range a.Keys {
-			key := api.Key{Name: k.Name, Account: a.ID, Scopes: k.Scopes}
-			if k.Key != "" {
-				key.SHA256 = api.HashKey(k.Key)
-			} else {
-				h, err := api.ParseKeyHash(k.KeySHA256)
-				if err != nil {
-					return nil, nil, fmt.Errorf("config: accounts %q: keys %q: %w", a.ID, k.Name, err)
-				}
-				key.SHA256 = h
-			}
-			keys = append(keys, key)
-		}
-	}
-	return accounts, keys, nil
-}
 
 // Reloaded says what a reload changed.
 type Reloaded struct {
@@ -52,10 +28,10 @@ func (m *Main) Reload(cfg *config.Config) (Reloaded, error) {
 	if m.API == nil || m.Ledger == nil {
 		return Reloaded{}, errors.New("reload: Kirim is not running")
 	}
-	if err := checkDemoKey(cfg); err != nil {
+	if err := checkDemoKeys(cfg); err != nil {
 		return Reloaded{}, err
 	}
-	accounts, keys, err := apiKeys(cfg)
+	accounts, keys, err := m.apiKeys(cfg)
 	if err != nil {
 		return Reloaded{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"kirim/app"
 	"kirim/app/apptest"
 	"kirim/config"
 	"kirim/internal/kirimtest"
@@ -103,7 +104,7 @@ func TestPoisonWebhookIsolated(t *testing.T) {
 		var dl deadList
 		// The engine commits a change's effect before the applier records the batch.
 		kirimtest.WaitFor(t, "the dead letters", 10*time.Second, func() bool {
-			a.Must(http.StatusOK, "GET", "/v1/webhooks/dead", nil, &dl)
+			a.As(app.DemoOperatorKey, "").Must(http.StatusOK, "GET", "/v1/webhooks/dead", nil, &dl)
 			return len(dl.Data) >= 2
 		})
 		if len(dl.Data) != 2 {
@@ -120,18 +121,18 @@ func TestPoisonWebhookIsolated(t *testing.T) {
 	checkDead()
 	// A replay puts the middle change back in the inbox; still malformed, it returns.
 	var dl deadList
-	a.Must(http.StatusOK, "GET", "/v1/webhooks/dead", nil, &dl)
+	a.As(app.DemoOperatorKey, "").Must(http.StatusOK, "GET", "/v1/webhooks/dead", nil, &dl)
 	var replay struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
 	}
-	a.Must(http.StatusAccepted, "POST", "/v1/webhooks/dead/"+dl.Data[1].ID+"/replay", nil, &replay)
+	a.As(app.DemoOperatorKey, "").Must(http.StatusAccepted, "POST", "/v1/webhooks/dead/"+dl.Data[1].ID+"/replay", nil, &replay)
 	if replay.Status != "requeued" {
 		t.Fatalf("replay %+v", replay)
 	}
 	kirimtest.WaitFor(t, "the replayed change back in the dead letters", 10*time.Second, func() bool {
 		var again deadList
-		a.Must(http.StatusOK, "GET", "/v1/webhooks/dead", nil, &again)
+		a.As(app.DemoOperatorKey, "").Must(http.StatusOK, "GET", "/v1/webhooks/dead", nil, &again)
 		return len(again.Data) == 2 && again.Data[1].ID != dl.Data[1].ID
 	})
 	checkDead()

@@ -73,6 +73,8 @@ var (
 	ErrNotFound     = errors.New("campaign: not found")
 	ErrState        = errors.New("campaign: state change not allowed")
 	ErrInsufficient = errors.New("campaign: insufficient balance")
+	// ErrNumberNotOwned refuses a campaign that would send from another account's number.
+	ErrNumberNotOwned = errors.New("campaign: the number belongs to another account")
 )
 
 // InvalidError is a campaign definition refused, naming the field.

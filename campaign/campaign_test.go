@@ -66,7 +66,7 @@ func TestCampaignSendsEachRecipientOnce(t *testing.T) {
 	rows[10] = "+628120000009,Tanpa Voucher,"
 	a := e.importCSV("a", rows...)
 	b := e.importCSV("b", phones(250, 100)...) // 50 overlap with a
-	if err := e.eng.SetOptOut(e.ctx, phone.WaID("+628120000020"), true, "test"); err != nil {
+	if err := e.eng.SetOptOut(e.ctx, testAccount, phone.WaID("+628120000020"), true, "test"); err != nil {
 		t.Fatal(err)
 	}
 	c := e.create(CreateRequest{ListIDs: []string{a, b}})

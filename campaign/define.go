@@ -47,7 +47,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Campaign, err
 		Schedule: req.Schedule,
 	}
 	if c.From == "" {
-		c.From = s.eng.DefaultNumber()
+		c.From = s.eng.DefaultNumberOf(c.Account)
 	}
 	if err := s.check(c); err != nil {
 		return nil, err
@@ -87,6 +87,9 @@ func (s *Service) check(c *Campaign) error {
 	num, ok := s.eng.Number(c.From)
 	if !ok {
 		return invalid("from", "%q is not a configured number", c.From)
+	}
+	if num.Account != "" && num.Account != c.Account {
+		return fmt.Errorf("from %q: %w", c.From, ErrNumberNotOwned)
 	}
 	if c.Template.Name == "" {
 		return invalid("template.name", "is required")

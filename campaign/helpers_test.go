@@ -175,7 +175,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.svc.Store(svc)
 	eng, err := engine.New(engine.Options{
 		DB: db, Clock: clk, Logger: quietLogger(), Workers: 16, Seed: 7, PortfolioLimit: limit,
-		Numbers: []engine.Number{{Alias: "main", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID,
+		Numbers: []engine.Number{{Alias: "main", Account: testAccount, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID,
 			Sender: client, MPS: mps}},
 		Biller: ledger.NewBiller(led).WithReserve(ReserveID),
 		// Through the env, so a restarted service gets the engine's reports.

@@ -193,7 +193,10 @@ func tomlValue(v string) string {
 	return strconv.Quote(v)
 }
 
-const benchKey = "bench_key_0123456789abcdef"
+const (
+	benchKey         = "bench_key_0123456789abcdef"
+	benchOperatorKey = "bench_operator_0123456789abcdef"
+)
 
 var benchNumbers = []string{"n1", "n2", "n3", "n4"}
 
@@ -219,7 +222,7 @@ func (b *bench) writeConfig(firstMPS, otherMPS int) error {
 		fmt.Fprintf(&sb, "[[numbers]]\nalias = %q\nphone_number_id = \"10000000000000%d\"\nwaba_id = \"200000000000001\"\nthroughput_mps = %d\npair_gap = \"0s\"\n", alias, i+1, mps)
 	}
 	// Every accept passes the ledger's hold, as in production: a funded account and a card.
-	fmt.Fprintf(&sb, "[[accounts]]\nid = \"bench\"\nopening_balance = 1_000_000_000\n  [[accounts.keys]]\n  key = %q\n  scopes = [\"admin\"]\n", benchKey)
+	fmt.Fprintf(&sb, "[[accounts]]\nid = \"bench\"\nopening_balance = 1_000_000_000\n  [[accounts.keys]]\n  key = %q\n  scopes = [\"admin\"]\n[[operators]]\nname = \"bench\"\nkey = %q\n", benchKey, benchOperatorKey)
 	sb.WriteString("[[rate_cards]]\neffective = 2025-01-01\ncurrency = \"IDR\"\n  [[rate_cards.prices]]\n  category = \"utility\"\n  up_to = [250_000]\n  amounts = [514, 510]\n")
 	b.cfgPath = filepath.Join(b.dir, "kirim.toml")
 	return os.WriteFile(b.cfgPath, []byte(sb.String()), 0o600)
@@ -494,7 +497,7 @@ func (b *bench) written() (map[string]int64, error) {
 	var v struct {
 		Written map[string]int64 `json:"written_bytes"`
 	}
-	err := callServer(context.Background(), http.DefaultClient, http.MethodGet, "http://"+b.apiAddr+"/v1/admin/storage", benchKey, "", nil, http.StatusOK, &v)
+	err := callServer(context.Background(), http.DefaultClient, http.MethodGet, "http://"+b.apiAddr+"/v1/admin/storage", benchOperatorKey, "", nil, http.StatusOK, &v)
 	if err != nil {
 		return nil, fmt.Errorf("bench: storage figures: %w", err)
 	}

@@ -69,7 +69,12 @@ func TestLedgerEndToEnd(t *testing.T) {
 		Status string `json:"status"`
 	}
 	a.Must(http.StatusCreated, "POST", "/v1/topups", map[string]any{"amount_micros": 1_000_000 * kirimtest.IDRMicros, "reference": "BCA-E2E-0001", "note": "acceptance"}, &tu)
-	a.Must(http.StatusOK, "POST", "/v1/topups/"+tu.ID+"/confirm", nil, &tu)
+	// Only the operator moves money in; the account's own admin key cannot.
+	if status, b := a.Call("POST", "/v1/topups/"+tu.ID+"/confirm", nil); status != http.StatusForbidden {
+		t.Fatalf("the account admin confirmed its own top-up: %d %s", status, b)
+	}
+	op := a.As(kirimtest.OperatorKey, "acme")
+	op.Must(http.StatusOK, "POST", "/v1/topups/"+tu.ID+"/confirm", nil, &tu)
 	if tu.Status != "confirmed" {
 		t.Fatalf("top-up %+v", tu)
 	}
@@ -162,7 +167,7 @@ func TestLedgerEndToEnd(t *testing.T) {
 	}
 
 	// Leave IDR 200 with an admin adjustment; the next IDR 514 send would overdraw: 402.
-	a.Must(http.StatusCreated, "POST", "/v1/adjustments", map[string]any{"amount_micros": -511_500 * kirimtest.IDRMicros, "reason": "acceptance: leave less than one message"}, nil, "Idempotency-Key", "e2e-adjust-1")
+	op.Must(http.StatusCreated, "POST", "/v1/adjustments", map[string]any{"amount_micros": -511_500 * kirimtest.IDRMicros, "reason": "acceptance: leave less than one message"}, nil, "Idempotency-Key", "e2e-adjust-1")
 	status, b := a.Call("POST", "/v1/messages", map[string]any{"to": "+6281299999999", "template": map[string]any{"name": tmplName, "language": tmplLang}})
 	var env struct {
 		Error struct{ Code string } `json:"error"`
@@ -180,7 +185,7 @@ func TestLedgerEndToEnd(t *testing.T) {
 		OK      bool   `json:"ok"`
 		Entries uint64 `json:"entries"`
 	}
-	a.Must(http.StatusOK, "GET", "/v1/admin/ledger/verify", nil, &rep)
+	a.As(kirimtest.OperatorKey, "").Must(http.StatusOK, "GET", "/v1/admin/ledger/verify", nil, &rep)
 	if !rep.OK || rep.Entries != 2002 {
 		t.Fatalf("verify %+v", rep)
 	}

@@ -39,6 +39,7 @@ type Config struct {
 	Campaigns Campaigns  `toml:"campaigns"`
 	Numbers   []Number   `toml:"numbers"`
 	Accounts  []Account  `toml:"accounts"`
+	Operators []Operator `toml:"operators"`
 	Callbacks []Callback `toml:"callbacks"`
 	RateCards []RateCard `toml:"rate_cards"` // see ledger.go
 
@@ -249,8 +250,12 @@ type Number struct {
 	MessagingLimit int `toml:"messaging_limit"`
 	// PairGap is the least time between two messages to the same recipient. Default 6s.
 	PairGap Duration `toml:"pair_gap"`
-	// Default marks the number used when a send names none. Default: the first number.
+	// Default marks the number an account's send uses when it names none. Default: the
+	// account's first number.
 	Default bool `toml:"default"`
+	// Account owns the number, its templates, inbound messages and windows. Required
+	// with several accounts; with one, that account.
+	Account string `toml:"account"`
 }
 
 // Account is one business (tenant) using this Kirim.
@@ -522,13 +527,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 		def(has("numbers", at, "messaging_limit"), &n.MessagingLimit, 1000)
 		def(has("numbers", at, "pair_gap"), &n.PairGap, Duration{6 * time.Second})
 	}
-	hasDefault := false
-	for _, n := range c.Numbers {
-		hasDefault = hasDefault || n.Default
-	}
-	if !hasDefault && len(c.Numbers) > 0 {
-		c.Numbers[0].Default = true
-	}
+	c.numberDefaults(has)
 	for i := range c.Accounts {
 		a, at := &c.Accounts[i], strconv.Itoa(i)
 		def(has("accounts", at, "currency"), &a.Currency, "IDR")
@@ -542,16 +541,6 @@ func def[T any](given bool, p *T, v T) {
 	if !given {
 		*p = v
 	}
-}
-
-// DefaultNumber returns the number used when a send names none.
-func (c *Config) DefaultNumber() *Number {
-	for i := range c.Numbers {
-		if c.Numbers[i].Default {
-			return &c.Numbers[i]
-		}
-	}
-	return nil
 }
 
 // Location loads the account's timezone (validated at load).

@@ -15,7 +15,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if c.Provider.Kind != ProviderSandbox || c.Server.DataDir != "./data" {
 		t.Fatalf("kind %q data %q", c.Provider.Kind, c.Server.DataDir)
 	}
-	n := c.DefaultNumber()
+	n := c.DefaultNumberOf(c.Accounts[0].ID)
 	if n == nil || n.Alias != "main" || n.PhoneNumberID != "100000000000001" || n.WABAID != "200000000000001" {
 		t.Fatalf("default number %+v", n)
 	}
@@ -178,8 +178,13 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := Parse("f.toml", []byte(s), nil)
 		if err == nil {
-			if len(c.Numbers) == 0 || len(c.Accounts) == 0 || c.DefaultNumber() == nil {
+			if len(c.Numbers) == 0 || len(c.Accounts) == 0 {
 				t.Fatalf("accepted a config without numbers or accounts")
+			}
+			for _, n := range c.Numbers {
+				if c.DefaultNumberOf(n.Account) == nil {
+					t.Fatalf("number %q: account %q has no default number", n.Alias, n.Account)
+				}
 			}
 			return
 		}

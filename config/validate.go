@@ -214,7 +214,6 @@ func (c *Config) validate() []fieldError {
 		v.add("at least one [[numbers]] entry is required", "numbers")
 	}
 	aliases, ids := map[string]bool{}, map[string]bool{}
-	defaults := 0
 	for i, n := range c.Numbers {
 		at := func(k string) []string { return []string{"numbers", strconv.Itoa(i), k} }
 		if !reAlias.MatchString(n.Alias) {
@@ -253,12 +252,6 @@ func (c *Config) validate() []fieldError {
 		}
 		if c.Provider.Kind == ProviderCloud && n.Token == "" && c.Provider.Token == "" {
 			v.add(fmt.Sprintf("no token: set provider.token, numbers.token or KIRIM_NUMBERS_%s_TOKEN", upper(n.Alias)), at("token")...)
-		}
-		if n.Default {
-			defaults++
-			if defaults > 1 {
-				v.add("only one number may be the default", at("default")...)
-			}
 		}
 	}
 
@@ -326,6 +319,7 @@ func (c *Config) validate() []fieldError {
 			}
 		}
 	}
+	c.validateTenancy(v)
 	c.validateLedger(v)
 	return v.errs
 }

@@ -41,7 +41,11 @@ func (c *cluster) call(method, path string, body any, out any) (int, string) {
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, "http://"+c.api+path, rd)
-	req.Header.Set("Authorization", "Bearer "+e2eKey)
+	key := e2eKey
+	if c.key != "" {
+		key = c.key
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -210,7 +214,7 @@ currency = "IDR"
 		ID string `json:"id"`
 	}
 	c.must(201, "POST", "/v1/topups", map[string]any{"amount_micros": int64(n) * 1000 * 1_000_000, "reference": "E2E-CAMPAIGN"}, &tu)
-	c.must(200, "POST", "/v1/topups/"+tu.ID+"/confirm", nil, nil)
+	c.operator().must(200, "POST", "/v1/topups/"+tu.ID+"/confirm?account=acme", nil, nil)
 	kirimtest.WaitFor(t, "hello_world in the catalog", 30*time.Second, func() bool {
 		return c.get("http://"+c.api+"/v1/templates/hello_world?language=en_US", nil) == 200
 	})
@@ -390,7 +394,7 @@ currency = "IDR"
 		LSMBytes int64            `json:"lsm_bytes"`
 		Written  map[string]int64 `json:"written_bytes"`
 	}
-	if code, body := c.call("GET", "/v1/admin/storage", nil, &st); code != 200 || st.Written["m/"] == 0 || st.Written["cr/"] == 0 {
+	if code, body := c.operator().call("GET", "/v1/admin/storage", nil, &st); code != 200 || st.Written["m/"] == 0 || st.Written["cr/"] == 0 {
 		t.Fatalf("storage figures: %d %s", code, body)
 	}
 	t.Logf("storage: %d MB of tables; written since the last start: %v", st.LSMBytes>>20, st.Written)

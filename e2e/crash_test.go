@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -141,6 +142,9 @@ func tail(s string, n int) string {
 
 const e2eKey = "e2e_test_key_0123456789"
 
+// e2eOperatorKey is the instance operator's key: it confirms top-ups and reads storage.
+const e2eOperatorKey = "e2e_operator_key_0123456789"
+
 type cluster struct {
 	t       *testing.T
 	bin     string
@@ -152,6 +156,15 @@ type cluster struct {
 	env     []string // KIRIM_* settings of the kirim process
 	openapi *openapicheck.Checker
 	http    *http.Client
+	// key is the API key of call and must; empty: e2eKey.
+	key string
+}
+
+// operator is c calling as the instance's operator.
+func (c *cluster) operator() *cluster {
+	op := *c
+	op.key = e2eOperatorKey
+	return &op
 }
 
 // newCluster starts a standalone sandbox and writes a Kirim config that uses it as a
@@ -188,7 +201,10 @@ id = "acme"
   [[accounts.keys]]
   key = %q
   scopes = ["admin"]
-`, c.api, filepath.Join(c.dir, "data"), c.sb, e2eKey)
+[[operators]]
+name = "ops"
+key_sha256 = "%x"
+`, c.api, filepath.Join(c.dir, "data"), c.sb, e2eKey, sha256.Sum256([]byte(e2eOperatorKey)))
 	if err := os.WriteFile(c.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

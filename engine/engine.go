@@ -42,7 +42,10 @@ type Biller interface {
 
 // Number is one sending number as the engine sees it.
 type Number struct {
-	Alias         string
+	Alias string
+	// Account owns the number: its sends, templates, inbound messages, windows and
+	// opt-outs. Empty in a single-tenant engine.
+	Account       string
 	PhoneNumberID string
 	WABAID        string
 	Sender        Sender
@@ -274,6 +277,17 @@ func (e *Engine) Close(ctx context.Context) error {
 
 // DefaultNumber is the alias used when a send names none.
 func (e *Engine) DefaultNumber() string { return e.defaultNum }
+
+// DefaultNumberOf is the alias an account's send uses when it names none: the first
+// of the account's numbers in the configured order, or "" when it has none.
+func (e *Engine) DefaultNumberOf(account string) string {
+	for _, a := range e.order {
+		if e.dispatchers[a].num.Account == account {
+			return a
+		}
+	}
+	return ""
+}
 
 // HasNumber reports whether alias is a configured number.
 func (e *Engine) HasNumber(alias string) bool { _, ok := e.dispatchers[alias]; return ok }

@@ -73,11 +73,15 @@ func setOpt(c *Contact, out bool, source string, at time.Time) bool {
 	return changed
 }
 
-// SetOptOut opts waID out of (out) or back into marketing from every configured number.
-func (e *Engine) SetOptOut(ctx context.Context, waID string, out bool, source string) error {
+// SetOptOut opts waID out of (out) or back into marketing from every number of
+// account: another account's contact with the same phone is its own, and unchanged.
+func (e *Engine) SetOptOut(ctx context.Context, account, waID string, out bool, source string) error {
 	now := e.clock.Now()
 	err := e.db.Commit(ctx, func(tx storage.Txn) error {
 		for _, a := range e.order {
+			if e.dispatchers[a].num.Account != account {
+				continue
+			}
 			pnid := e.dispatchers[a].num.PhoneNumberID
 			c, err := loadContact(tx, pnid, waID)
 			if err != nil {

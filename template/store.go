@@ -226,7 +226,9 @@ func (s *Store) Languages(wabaID, name string) []Record {
 
 // ListFilter selects records; empty fields match everything.
 type ListFilter struct {
-	WABAID   string
+	WABAID string
+	// WABAIDs, when not nil, keeps the records of these WABAs only (an account's).
+	WABAIDs  []string
 	Name     string
 	Status   Status
 	Category Category
@@ -258,7 +260,7 @@ func (s *Store) List(f ListFilter) ([]Record, string, error) {
 	}
 	var out []Record
 	for _, r := range sorted[start:] {
-		if (f.WABAID != "" && r.WABAID != f.WABAID) || (f.Name != "" && r.Name != f.Name) ||
+		if (f.WABAID != "" && r.WABAID != f.WABAID) || (f.WABAIDs != nil && !slices.Contains(f.WABAIDs, r.WABAID)) || (f.Name != "" && r.Name != f.Name) ||
 			(f.Status != "" && r.Status != f.Status) || (f.Category != "" && r.Category != f.Category) {
 			continue
 		}

@@ -8,13 +8,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
 
 const (
 	LedgerKey = "ledger_e2e_key_0123456789"
-	IDRMicros = 1_000_000
+	// OperatorKey is LedgerConfig's operator, which confirms top-ups.
+	OperatorKey = "ledger_e2e_operator_0123456789"
+	IDRMicros   = 1_000_000
 )
 
 // LedgerConfig is config.example.toml's shape on free ports and a temporary data
@@ -54,6 +58,9 @@ low_balance = 100_000
   [[accounts.keys]]
   key = %q
   scopes = ["admin"]
+[[operators]]
+name = "ops"
+key = %q
 [[rate_cards]]
 effective = 2025-01-01
 currency = "IDR"
@@ -64,7 +71,7 @@ currency = "IDR"
   amounts = [514, 510, 504, 494, 485, 393, 456, 456]
   [rate_cards.session]
   text = 75
-`, dataDir, LedgerKey)
+`, dataDir, LedgerKey, OperatorKey)
 }
 
 // API calls a running Kirim's API with one key.
@@ -73,6 +80,15 @@ type API struct {
 	Base string // http://host:port
 	Key  string
 	HTTP *http.Client
+	// Account, when set, is sent as ?account= (the account an operator key acts on).
+	Account string
+}
+
+// As is a copy of a calling with key, acting on account when it is not empty.
+func (a *API) As(key, account string) *API {
+	c := *a
+	c.Key, c.Account = key, account
+	return &c
 }
 
 func (a *API) Call(method, path string, body any, header ...string) (int, []byte) {
@@ -84,6 +100,13 @@ func (a *API) Call(method, path string, body any, header ...string) (int, []byte
 			a.T.Fatal(err)
 		}
 		rd = bytes.NewReader(b)
+	}
+	if a.Account != "" {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "account=" + url.QueryEscape(a.Account)
 	}
 	req, err := http.NewRequest(method, a.Base+path, rd)
 	if err != nil {

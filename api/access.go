@@ -1,0 +1,252 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"kirim/engine"
+)
+
+// Scopes of an API key. Admin implies the others, within the key's own account.
+// ScopeOperator marks the routes only an operator key may call.
+const (
+	ScopeSend      = "send"
+	ScopeCampaigns = "campaigns"
+	ScopeAdmin     = "admin"
+	ScopeOperator  = "operator"
+)
+
+// Account is what the API needs of a Kirim account.
+type Account struct {
+	ID            string
+	Name          string
+	Currency      string
+	Timezone      string
+	DefaultRegion string
+	// Source is "config" for an account of the configuration, "api" for one made
+	// through POST /v1/accounts.
+	Source string
+}
+
+// Key is an API key as loaded: only its SHA-256 is kept. An operator key has no
+// account and acts on every one.
+type Key struct {
+	// ID names the key in GET /v1/keys and the audit log: "config:<account>:<name>" and
+	// "operator:<name>" for the configuration's keys, "key_..." for those made through
+	// the API.
+	ID       string
+	Name     string
+	Account  string
+	Operator bool
+	Scopes   []string
+	SHA256   [32]byte
+}
+
+// HashKey returns the SHA-256 of a key, as stored.
+func HashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
+
+// ParseKeyHash decodes a key_sha256 hex string.
+func ParseKeyHash(h string) ([32]byte, error) {
+	var out [32]byte
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != 32 {
+		return out, fmt.Errorf("api: key hash must be 64 hex digits")
+	}
+	copy(out[:], b)
+	return out, nil
+}
+
+// keyring is the accounts and configured keys requests are checked against.
+type keyring struct {
+	accounts map[string]Account
+	keys     map[[32]byte]Key
+}
+
+// SetKeys replaces the accounts and the configured keys (operators' included), as a
+// SIGHUP does: a request is checked against the old set or the new, never a mix. An
+// invalid set changes nothing.
+func (s *Server) SetKeys(accounts []Account, keys []Key) error {
+	kr := &keyring{accounts: make(map[string]Account, len(accounts)), keys: make(map[[32]byte]Key, len(keys))}
+	for _, a := range accounts {
+		kr.accounts[a.ID] = a
+	}
+	for _, k := range keys {
+		if k.Operator != (k.Account == "") {
+			return fmt.Errorf("api: key %q: an operator key has no account, any other key one", k.Name)
+		}
+		if _, ok := kr.accounts[k.Account]; !ok && !k.Operator {
+			return fmt.Errorf("api: key %q names unknown account %q", k.Name, k.Account)
+		}
+		if _, dup := kr.keys[k.SHA256]; dup {
+			return fmt.Errorf("api: key %q is another key's too", k.Name)
+		}
+		if k.ID == "" {
+			k.ID = "config:" + k.Account + ":" + k.Name
+			if k.Operator {
+				k.ID = "operator:" + k.Name
+			}
+		}
+		kr.keys[k.SHA256] = k
+	}
+	s.auth.Store(kr)
+	return nil
+}
+
+// account returns the account with id (zero when there is none).
+func (s *Server) account(id string) Account { return s.auth.Load().accounts[id] }
+
+// caller is who makes a request, and for which account. An operator names the account
+// it acts on with ?account=; without it, account is zero and only the instance-wide
+// routes (and the lists that span accounts) answer.
+type caller struct {
+	key     Key
+	account Account
+	body    []byte
+}
+
+// may is the one decision of tenancy: whether the caller may act on a record that
+// belongs to owner. An operator may act on every account's; any other key on its own
+// account's only. A refusal is 404, so that another account's record is not even
+// known to exist.
+func (c *caller) may(owner string) *Error {
+	if c.key.Operator && (c.account.ID == "" || c.account.ID == owner) {
+		return nil
+	}
+	if owner != "" && owner == c.account.ID {
+		return nil
+	}
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such record"}
+}
+
+// errNumberNotOwned is the message of a send or campaign from another account's number.
+const errNumberNotOwned = "the number belongs to another account"
+
+// numberFor resolves the number alias (the account's default when empty) for the
+// caller's account: another account's number is refused with 403, since the numbers
+// are listed in the configuration and not secret.
+func (s *Server) numberFor(c *caller, field, alias string) (engine.Number, *Error) {
+	if alias == "" {
+		alias = s.opts.Engine.DefaultNumberOf(c.account.ID)
+		if alias == "" {
+			return engine.Number{}, &Error{Status: http.StatusUnprocessableEntity, Code: "number_not_connected", Field: field,
+				Message: field + ": the account has no number; an operator assigns one with [[numbers]] account"}
+		}
+	}
+	num, ok := s.opts.Engine.Number(alias)
+	if !ok {
+		return engine.Number{}, invalid(field, "%q is not a configured number", alias)
+	}
+	if num.Account != c.account.ID {
+		return engine.Number{}, &Error{Status: http.StatusForbidden, Code: "forbidden", Field: field, Message: field + ": " + errNumberNotOwned}
+	}
+	return num, nil
+}
+
+// accountNumbers returns the numbers of the caller's account, in configured order.
+func (s *Server) accountNumbers(c *caller) []engine.Number {
+	var out []engine.Number
+	for _, n := range s.opts.Engine.Numbers() {
+		if n.Account == c.account.ID {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// authenticate finds the key of a request and checks it may call a route of scope. An
+// operator key acting on one account names it with ?account=; instance-wide routes
+// (instance) need none.
+func (s *Server) authenticate(r *http.Request, scope string, instance bool) (*caller, *Error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing API key: send Authorization: Bearer <key>"}
+	}
+	sum := HashKey(strings.TrimSpace(token))
+	kr := s.auth.Load()
+	k, found := kr.keys[sum]
+	if !found && s.opts.Tenants != nil {
+		if tk, ok := s.opts.Tenants.Lookup(sum); ok {
+			if _, known := kr.accounts[tk.Account]; known {
+				k, found = Key{ID: tk.ID, Name: tk.Name, Account: tk.Account, Scopes: tk.Scopes, SHA256: tk.SHA256}, true
+			}
+		}
+	}
+	// The map lookup is on a hash of the key; the compare below keeps the check
+	// constant-time in the key itself.
+	if !found || subtle.ConstantTimeCompare(k.SHA256[:], sum[:]) != 1 {
+		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "invalid API key"}
+	}
+	s.touch(k)
+	c := &caller{key: k}
+	if !k.Operator {
+		c.account = kr.accounts[k.Account]
+		if scope == ScopeOperator {
+			return c, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "only an operator key may do this"}
+		}
+		if !hasScope(k.Scopes, scope) {
+			return c, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this key lacks the %q scope", scope)}
+		}
+		if q := r.URL.Query().Get("account"); q != "" && q != k.Account {
+			return c, &Error{Status: http.StatusNotFound, Code: "not_found", Field: "account", Message: "account: no such account"}
+		}
+		return c, nil
+	}
+	id := r.URL.Query().Get("account")
+	if id == "" {
+		if instance {
+			return c, nil
+		}
+		return c, &Error{Status: http.StatusBadRequest, Code: "invalid_field", Field: "account",
+			Message: "account: an operator key names the account it acts on: ?account=<id>"}
+	}
+	a, ok := kr.accounts[id]
+	if !ok {
+		return c, &Error{Status: http.StatusNotFound, Code: "not_found", Field: "account", Message: fmt.Sprintf("account: no account %q", id)}
+	}
+	c.account = a
+	return c, nil
+}
+
+func hasScope(have []string, want string) bool {
+	for _, s := range have {
+		if s == want || s == ScopeAdmin {
+			return true
+		}
+	}
+	return false
+}
+
+// keyUse remembers when each configured key was last used; keys made through the API
+// keep theirs in the tenant store.
+type keyUse struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (s *Server) touch(k Key) {
+	if strings.HasPrefix(k.ID, "key_") {
+		if s.opts.Tenants != nil {
+			s.opts.Tenants.Touch(k.ID)
+		}
+		return
+	}
+	s.used.mu.Lock()
+	if s.used.last == nil {
+		s.used.last = map[string]time.Time{}
+	}
+	s.used.last[k.ID] = s.clock.Now().UTC()
+	s.used.mu.Unlock()
+}
+
+func (s *Server) lastUsed(id string) time.Time {
+	s.used.mu.Lock()
+	defer s.used.mu.Unlock()
+	return s.used.last[id]
+}
