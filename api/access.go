@@ -214,14 +214,25 @@ func (s *Server) authenticate(r *http.Request, scope string, instance bool) (*ca
 	return c, nil
 }
 
+// hasScope reports whether scopes have grant a route of scope want, which may name
+// alternatives ("send|campaigns": either will do).
 func hasScope(have []string, want string) bool {
 	for _, s := range have {
-		if s == want || s == ScopeAdmin {
+		if s == ScopeAdmin {
 			return true
+		}
+		for w := range strings.SplitSeq(want, "|") {
+			if s == w {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// scopeSendOrCampaigns serves reads a sending system and a campaign manager both need
+// (lists, imports): a campaigns key polls the import it started.
+const scopeSendOrCampaigns = ScopeSend + "|" + ScopeCampaigns
 
 // keyUse remembers when each configured key was last used; keys made through the API
 // keep theirs in the tenant store.

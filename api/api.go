@@ -59,7 +59,9 @@ type Options struct {
 	Observe func(route, method string, status int, d time.Duration)
 	// NoAccessLog turns the access log line per request off.
 	NoAccessLog bool
-	// Admin routes that need more than the API (backup) are added by the caller.
+	// Metrics serves GET /metrics (it checks its own token); nil: no such route.
+	Metrics http.Handler
+	// Extra adds routes outside the API's table (tests); Routes does not list them.
 	Extra func(r *httprouter.Router, s *Server)
 
 	// TemplateStore backs the /v1/templates endpoints; nil answers 503 there.
@@ -170,10 +172,40 @@ func (s *Server) routes() *httprouter.Router {
 		r.GET("/webhook", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) { s.opts.Webhook.Verify(w, req) })
 		r.POST("/webhook", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) { s.opts.Webhook.Notify(w, req) })
 	}
+	if s.opts.Metrics != nil {
+		r.Handler(http.MethodGet, "/metrics", s.opts.Metrics)
+	}
 	if s.opts.Extra != nil {
 		s.opts.Extra(r, s)
 	}
 	return r
+}
+
+// Route describes one route of the API: who may call it and what the audit log calls
+// it. Scope is "" for the routes that take no API key.
+type Route struct {
+	Method, Path, Scope string
+	// Instance routes act on the whole instance: an operator names no account there.
+	Instance bool
+	// Action is the audit log's name for a call, "" when calls are not audited.
+	Action string
+}
+
+// Routes lists every route the API serves, in the order they are declared.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, rt := range s.apiRoutes() {
+		k := rt.method + " " + rt.path
+		out = append(out, Route{Method: rt.method, Path: rt.path, Scope: rt.scope, Instance: instanceRoutes[k], Action: auditActions[k]})
+	}
+	out = append(out, Route{Method: "GET", Path: "/healthz"}, Route{Method: "GET", Path: "/readyz"}, Route{Method: "GET", Path: "/v1/openapi.json"})
+	if s.opts.Webhook != nil {
+		out = append(out, Route{Method: "GET", Path: "/webhook"}, Route{Method: "POST", Path: "/webhook"})
+	}
+	if s.opts.Metrics != nil {
+		out = append(out, Route{Method: "GET", Path: "/metrics"})
+	}
+	return out
 }
 
 func (s *Server) apiRoutes() []route {

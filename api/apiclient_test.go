@@ -49,7 +49,7 @@ func TestGeneratedClientSendsMessage(t *testing.T) {
 		t.Fatalf("send: %d %s", sent.StatusCode(), sent.Body)
 	}
 	e.waitState(sent.JSON202.Id, engine.Sent)
-	got, err := c.GetMessageWithResponse(context.Background(), sent.JSON202.Id)
+	got, err := c.GetMessageWithResponse(context.Background(), sent.JSON202.Id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestGeneratedClientSendsMessage(t *testing.T) {
 		t.Fatalf("get: %d %s", got.StatusCode(), got.Body)
 	}
 	// An error answer decodes into the shared envelope.
-	missing, err := c.GetMessageWithResponse(context.Background(), "msg_01M00000000000000000000000")
+	missing, err := c.GetMessageWithResponse(context.Background(), "msg_01M00000000000000000000000", nil)
 	if err != nil || missing.JSON404 == nil || missing.JSON404.Error.Code != "not_found" {
 		t.Fatalf("missing: %v %s", err, missing.Body)
 	}

@@ -229,6 +229,9 @@ func (s *Server) campaignRuns(_ *http.Request, p httprouter.Params, c *caller) (
 	if err != nil {
 		return 0, nil, campaignError(err)
 	}
+	if runs == nil {
+		runs = []*campaign.Run{}
+	}
 	return http.StatusOK, map[string]any{"data": runs}, nil
 }
 

@@ -37,11 +37,11 @@ const (
 func (s *Server) listRoutes() []route {
 	return []route{
 		{"POST", "/v1/lists", ScopeCampaigns, s.createList},
-		{"GET", "/v1/lists", ScopeSend, s.listLists},
-		{"GET", "/v1/lists/:id", ScopeSend, s.getList},
-		{"GET", "/v1/lists/:id/contacts", ScopeSend, s.listContacts},
+		{"GET", "/v1/lists", scopeSendOrCampaigns, s.listLists},
+		{"GET", "/v1/lists/:id", scopeSendOrCampaigns, s.getList},
+		{"GET", "/v1/lists/:id/contacts", scopeSendOrCampaigns, s.listContacts},
 		{"DELETE", "/v1/lists/:id", ScopeCampaigns, s.deleteList},
-		{"GET", "/v1/imports/:id", ScopeSend, s.getImport},
+		{"GET", "/v1/imports/:id", scopeSendOrCampaigns, s.getImport},
 	}
 }
 

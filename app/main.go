@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
 	"kirim/api"
 	"kirim/audit"
 	"kirim/campaign"
@@ -231,7 +229,7 @@ func (m *Main) Run(ctx context.Context) error {
 		BodyGate:    httpguard.New(cfg.Server.MaxConcurrentBodies, cfg.Server.ReadTimeout.Duration),
 		ReadTimeout: cfg.Server.ReadTimeout.Duration,
 		Ready:       m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
-		Lists: m.Lists, Campaigns: m.Campaigns, Extra: m.adminRoutes,
+		Lists: m.Lists, Campaigns: m.Campaigns, Metrics: m.Metrics.Handler(cfg.Server.MetricsToken),
 		Tenants: m.Tenants, Audit: m.Audit, CreateAccount: m.createAccount, Instance: m.DB,
 		Observe: m.Metrics.ObserveRequest, NoAccessLog: !cfg.Server.AccessLog,
 	})
@@ -328,11 +326,6 @@ func (m *Main) ready() error {
 		r.err = fmt.Errorf("provider: %w", err)
 	}
 	return r.err
-}
-
-// adminRoutes adds the metrics, which have their own token.
-func (m *Main) adminRoutes(r *httprouter.Router, s *api.Server) {
-	r.Handler(http.MethodGet, "/metrics", m.Metrics.Handler(m.Config.Server.MetricsToken))
 }
 
 // Close stops the HTTP servers (new requests get 503 first), lets in-flight sends

@@ -77,6 +77,7 @@ type Message struct {
 		Detail *string `json:"detail,omitempty"`
 		Title  *string `json:"title,omitempty"`
 	} `json:"error,omitempty"`
+	Eta           *time.Time       `json:"eta,omitempty"`
 	From          *string          `json:"from,omitempty"`
 	Id            string           `json:"id"`
 	Price         *Money           `json:"price,omitempty"`
@@ -86,6 +87,7 @@ type Message struct {
 	To            *string          `json:"to,omitempty"`
 	Type          *string          `json:"type,omitempty"`
 	UpdatedAt     *time.Time       `json:"updated_at,omitempty"`
+	WaitingReason *string          `json:"waiting_reason,omitempty"`
 	Wamid         *string          `json:"wamid,omitempty"`
 }
 
@@ -197,7 +199,15 @@ type UnsupportedMediaType = Error
 
 // SendMessageParams defines parameters for SendMessage.
 type SendMessageParams struct {
+	// Account The account an operator key acts on (required on account routes for an operator key); another key may only name its own.
+	Account        *string `form:"account,omitempty" json:"account,omitempty"`
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetMessageParams defines parameters for GetMessage.
+type GetMessageParams struct {
+	// Account The account an operator key acts on (required on account routes for an operator key); another key may only name its own.
+	Account *string `form:"account,omitempty" json:"account,omitempty"`
 }
 
 // SendMessageJSONRequestBody defines body for SendMessage for application/json ContentType.

@@ -44,7 +44,8 @@ NOPOOL = {'data', 'value', 'body', 'items', 'errors', 'example', 'components', '
           'change', 'metadata', 'contacts', 'numbers', 'warnings', 'violations', 'prices', 'bands', 'deleted', 'error'}
 
 # Fields whose samples cannot show every type they take.
-NAMED = {'messaging_limit': {'anyOf': [{'type': 'integer'}, {'type': 'string', 'enum': ['unlimited']}]}}
+NAMED = {'messaging_limit': {'anyOf': [{'type': 'integer'}, {'type': 'string', 'enum': ['unlimited']}]},
+         'next_limit': {'anyOf': [{'type': 'integer'}, {'type': 'string', 'enum': ['unlimited']}], 'nullable': True}}
 # Fractions that may happen to be whole in the samples.
 FRACTIONS = {'progress', 'rate_per_second', 'rate', 'read_rate', 'fail_rate', 'ratio'}
 
@@ -233,16 +234,19 @@ NAMES = {('post', '/v1/messages'): 'sendMessage', ('get', '/v1/messages'): 'list
 TAGS = [('/v1/messages', 'messages'), ('/v1/numbers', 'numbers'), ('/v1/contacts', 'contacts'), ('/v1/webhooks', 'webhooks'), ('/v1/templates', 'templates'),
         ('/v1/balance', 'money'), ('/v1/statement', 'money'), ('/v1/rates', 'money'), ('/v1/topups', 'money'), ('/v1/adjustments', 'money'),
         ('/v1/admin', 'admin'), ('/v1/campaigns', 'campaigns'), ('/v1/lists', 'lists'), ('/v1/imports', 'lists'), ('/webhook', 'webhooks'),
-        ('/healthz', 'operations'), ('/readyz', 'operations'), ('/metrics', 'operations'), ('/v1/openapi.json', 'operations')]
+        ('/healthz', 'operations'), ('/readyz', 'operations'), ('/metrics', 'operations'), ('/v1/openapi.json', 'operations'),
+        ('/v1/accounts', 'tenancy'), ('/v1/keys', 'tenancy'), ('/v1/audit', 'tenancy'), ('/v1/export', 'tenancy')]
 doc['tags'] = [{'name': t, 'description': d} for t, d in [('messages', 'Send and follow messages'), ('numbers', 'The configured numbers'),
     ('contacts', 'Windows and opt-outs'), ('webhooks', 'The provider webhook receiver and its dead letters'), ('templates', 'Templates and the linter'),
     ('money', 'Balance, statement, rates, top-ups'), ('admin', 'Instance administration'), ('campaigns', 'Broadcast campaigns'),
-    ('lists', 'Contact lists and imports'), ('operations', 'Health, readiness, metrics, this document')]]
+    ('lists', 'Contact lists and imports'), ('operations', 'Health, readiness, metrics, this document'),
+    ('tenancy', 'Accounts, keys, the audit log and exports')]]
 LISTS = {'/v1/messages', '/v1/templates', '/v1/webhooks/dead', '/v1/statement', '/v1/topups', '/v1/campaigns', '/v1/lists',
-         '/v1/lists/{id}/contacts', '/v1/campaigns/{id}/recipients'}
+         '/v1/lists/{id}/contacts', '/v1/campaigns/{id}/recipients', '/v1/audit'}
 QUERY = {('get', '/v1/messages'): ['status', 'to', 'campaign_id'], ('get', '/v1/templates'): ['status', 'category'],
          ('get', '/v1/templates/{name}'): ['language'], ('delete', '/v1/templates/{name}'): ['language'],
-         ('get', '/v1/statement'): ['from', 'to'], ('get', '/v1/campaigns/{id}/recipients'): ['status']}
+         ('get', '/v1/statement'): ['from', 'to'], ('get', '/v1/campaigns/{id}/recipients'): ['status'],
+         ('get', '/v1/audit'): ['action', 'from', 'to']}
 
 for path, ops in doc['paths'].items():
     for method, op in ops.items():
@@ -265,8 +269,11 @@ for path, ops in doc['paths'].items():
         if path == '/webhook' and method == 'get':
             for q in ('hub.mode', 'hub.verify_token', 'hub.challenge'):
                 params.setdefault(q, {'name': q, 'in': 'query', 'required': True, 'schema': {'type': 'string'}})
-        if params: op['parameters'] = list(params.values())
         public = path in ('/healthz', '/readyz', '/v1/openapi.json', '/webhook', '/metrics')
+        if not public:
+            params.setdefault('account', {'name': 'account', 'in': 'query', 'schema': {'type': 'string'},
+                'description': 'The account an operator key acts on (required on account routes for an operator key); another key may only name its own.'})
+        if params: op['parameters'] = list(params.values())
         if public:
             op['security'] = [] if path != '/metrics' else [{}, {'metricsToken': []}]
         resp = {}
