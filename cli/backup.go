@@ -6,7 +6,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/user"
+	"path/filepath"
 
+	"kirim/audit"
+	"kirim/clock"
 	"kirim/storage"
 )
 
@@ -16,7 +20,7 @@ func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("backup", "kirim backup FILE [--server URL] [--key KEY]",
 		"Streams an online backup of the running server's data directory into FILE (written to FILE.partial, synced, then renamed).")
 	server := fs.String("server", "http://127.0.0.1:8080", "the running Kirim's API address")
-	key := fs.String("key", os.Getenv("KIRIM_API_KEY"), "an admin API key (default $KIRIM_API_KEY)")
+	key := fs.String("key", os.Getenv("KIRIM_API_KEY"), "an operator API key (default $KIRIM_API_KEY): a backup holds every account")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -78,7 +82,32 @@ func cmdRestore(args []string, stdout io.Writer) error {
 	if err := storage.Restore(*dir, f); err != nil {
 		return err
 	}
+	if err := auditRestore(*dir, fs.Arg(0)); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "restore: %s restored into %s\n", fs.Arg(0), *dir)
+	return nil
+}
+
+// auditRestore appends the restore to the restored audit log: the server that opens
+// the directory next shows where its data came from, and who put it there.
+func auditRestore(dir, file string) error {
+	db, err := storage.Open(storage.Options{Dir: dir, GCInterval: -1})
+	if err != nil {
+		return fmt.Errorf("restore: audit: %w", err)
+	}
+	who := "kirim restore"
+	if u, err := user.Current(); err == nil {
+		who += " (" + u.Username + ")"
+	}
+	_, err = audit.New(db, clock.Real{}).Append(context.Background(), audit.Record{Key: who, Operator: true,
+		Action: "backup.restore", Target: filepath.Base(file), Result: "ok"})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("restore: audit: %w", err)
+	}
 	return nil
 }
 

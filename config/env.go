@@ -56,7 +56,10 @@ func notSetting(k string) bool {
 	return false
 }
 
-var durationType = reflect.TypeOf(Duration{})
+var (
+	durationType = reflect.TypeOf(Duration{})
+	amountType   = reflect.TypeOf(Amount{})
+)
 
 type envWalk struct {
 	env  map[string]string
@@ -70,14 +73,19 @@ func (w *envWalk) walk(v reflect.Value, name string, path []string) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+		fv := v.Field(i)
+		if f.Anonymous && tag == "" && fv.Kind() == reflect.Struct {
+			// An embedded struct's keys are its parent table's, as in the file.
+			w.walk(fv, name, path)
+			continue
+		}
 		if tag == "" || !f.IsExported() {
 			continue
 		}
-		fv := v.Field(i)
 		full := name + "_" + upper(tag)
 		at := append(append([]string(nil), path...), tag)
 		switch {
-		case f.Type == durationType || fv.Kind() != reflect.Struct && fv.Kind() != reflect.Slice:
+		case f.Type == durationType || f.Type == amountType || fv.Kind() != reflect.Struct && fv.Kind() != reflect.Slice:
 			if val, ok := w.env[full]; ok {
 				w.seen[full] = true
 				w.set[strings.Join(at, ".")] = full
@@ -123,6 +131,10 @@ func entryName(el reflect.Value) string {
 }
 
 func setScalar(fv reflect.Value, val string) error {
+	if fv.Type() == amountType {
+		// A decimal string, as in the file; its problems are reported where the file's are.
+		return fv.Addr().Interface().(*Amount).UnmarshalTOML(val)
+	}
 	if fv.Type() == durationType {
 		d, err := time.ParseDuration(val)
 		if err != nil {
