@@ -404,12 +404,22 @@ func TestTenantsCannotTouchEachOther(t *testing.T) {
 	if status, body := a.As(tenSendB, "").Call("POST", "/v1/messages", send); status != http.StatusForbidden {
 		t.Fatalf("B sends from A's number: %d %s", status, body)
 	}
-	for _, body := range []map[string]any{
-		{"name": "Steal", "list_ids": []string{d.list}, "template": map[string]string{"name": "hello_world", "language": "en_US"}},
-		{"name": "Steal", "from": "main", "list_ids": []string{d.list}, "template": map[string]string{"name": "hello_world", "language": "en_US"}},
+	for _, try := range []struct {
+		body  map[string]any
+		want  int
+		field string
+	}{
+		// A's list answers as a list that does not exist: its existence does not leak.
+		{map[string]any{"name": "Steal", "list_ids": []string{d.list}, "template": map[string]string{"name": "hello_world", "language": "en_US"}}, 400, "list_ids[0]"},
+		{map[string]any{"name": "Steal", "from": "main", "list_ids": []string{d.list}, "template": map[string]string{"name": "hello_world", "language": "en_US"}}, 403, "from"},
 	} {
-		if status, resp := b.Call("POST", "/v1/campaigns", body); status < 400 {
-			t.Fatalf("B's campaign with A's list: %d %s", status, resp)
+		status, resp := b.Call("POST", "/v1/campaigns", try.body)
+		var e struct {
+			Error struct{ Field string } `json:"error"`
+		}
+		_ = json.Unmarshal(resp, &e)
+		if status != try.want || e.Error.Field != try.field {
+			t.Fatalf("B's campaign %v: %d %s, want %d on %s", try.body, status, resp, try.want, try.field)
 		}
 	}
 
