@@ -114,6 +114,9 @@ type Options struct {
 	FailurePercent, FailureMin int
 	// Grace is the scheduler's missed-run grace. Default 1h.
 	Grace time.Duration
+	// OnState is told, inside the transaction, of every change of a campaign's state
+	// (prev "" when it is created), so an event reporting it commits with it.
+	OnState func(tx storage.Txn, c *Campaign, prev string) error
 }
 
 // Service runs campaigns. Engine must be set with SetEngine before Start.

@@ -64,7 +64,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Campaign, err
 		c.State = StateScheduled
 	}
 	c.CreatedAt, c.UpdatedAt = now, now
-	if err := s.db.Commit(ctx, func(tx storage.Txn) error { return putCampaign(tx, c) }); err != nil {
+	if err := s.db.Commit(ctx, func(tx storage.Txn) error { return s.putCampaign(tx, c) }); err != nil {
 		return nil, fmt.Errorf("campaign: create: %w", err)
 	}
 	if c.Schedule != nil {

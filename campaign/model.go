@@ -263,7 +263,30 @@ func loadOwned(r storage.Reader, account, id string) (*Campaign, error) {
 	return c, nil
 }
 
-func putCampaign(tx storage.Txn, c *Campaign) error {
+// putCampaign writes c and, when its state changed, tells the OnState hook in the same
+// transaction, so the campaign.state event commits with the change.
+func (s *Service) putCampaign(tx storage.Txn, c *Campaign) error {
+	if s.opts.OnState != nil {
+		prev := ""
+		old, err := tx.Get(campaignKey(c.ID))
+		switch {
+		case err == nil:
+			var was struct {
+				State string `json:"state"`
+			}
+			if err := json.Unmarshal(old, &was); err != nil {
+				return err
+			}
+			prev = was.State
+		case !errors.Is(err, storage.ErrNotFound):
+			return err
+		}
+		if prev != c.State {
+			if err := s.opts.OnState(tx, c, prev); err != nil {
+				return fmt.Errorf("campaign %s: on state: %w", c.ID, err)
+			}
+		}
+	}
 	b, err := json.Marshal(c)
 	if err != nil {
 		return err

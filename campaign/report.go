@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"fmt"
 	"time"
 
 	"kirim/engine"
@@ -146,4 +147,14 @@ func (s *Service) Recipients(account, id string, f RecipientFilter, fn func(*Row
 		})
 	})
 	return next, err
+}
+
+// Totals reads a run's counts by message status and its spend through r (an OnState
+// hook's transaction): the totals a campaign.state event carries on completion.
+func Totals(r storage.Reader, id string, seq uint64) (counts map[string]int64, spend int64, err error) {
+	counts, spend, err = loadCounts(r, id, seq)
+	if err != nil {
+		return nil, 0, fmt.Errorf("campaign: totals %s run %d: %w", id, seq, err)
+	}
+	return counts, spend, nil
 }

@@ -106,7 +106,7 @@ func (s *Service) startRun(ctx context.Context, id string, at time.Time, trigger
 			return err
 		}
 		c.Run, c.State, c.Reason, c.UpdatedAt = seq, StateRunning, "", now
-		return putCampaign(tx, c)
+		return s.putCampaign(tx, c)
 	})
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func (s *Service) recordSkipped(ctx context.Context, id string, at time.Time, re
 			return err
 		}
 		c.Run, c.Reason, c.UpdatedAt = seq, reason, now
-		return putCampaign(tx, c)
+		return s.putCampaign(tx, c)
 	})
 }
 
@@ -185,7 +185,7 @@ func (s *Service) stopRun(ctx context.Context, id, state, reason string) error {
 		now := s.clock.Now()
 		runActive := c.State == StateRunning || c.State == StatePaused
 		c.State, c.Reason, c.UpdatedAt = state, reason, now
-		if err := putCampaign(tx, c); err != nil {
+		if err := s.putCampaign(tx, c); err != nil {
 			return err
 		}
 		if !runActive {
@@ -287,7 +287,7 @@ func (s *Service) Resume(ctx context.Context, account, id string) (*Campaign, er
 		if err := putRun(tx, run); err != nil {
 			return err
 		}
-		return putCampaign(tx, c)
+		return s.putCampaign(tx, c)
 	})
 	if err != nil {
 		return nil, err
@@ -391,7 +391,7 @@ func (s *Service) Retry(ctx context.Context, account, id string) (int64, error) 
 			if n > 0 && run.State == StateCompleted {
 				run.State, run.FinishedAt = StateRunning, time.Time{}
 				c.State, c.UpdatedAt = StateRunning, s.clock.Now()
-				if err := putCampaign(tx, c); err != nil {
+				if err := s.putCampaign(tx, c); err != nil {
 					return err
 				}
 			}

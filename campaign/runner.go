@@ -419,7 +419,7 @@ func (s *Service) complete(ctx context.Context, id string, seq uint64) error {
 		if c.Schedule != nil && c.Schedule.Recurring() {
 			c.State = StateScheduled
 		}
-		return putCampaign(tx, c)
+		return s.putCampaign(tx, c)
 	})
 }
 

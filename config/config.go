@@ -41,6 +41,7 @@ type Config struct {
 	Accounts  []Account  `toml:"accounts"`
 	Operators []Operator `toml:"operators"`
 	Callbacks []Callback `toml:"callbacks"`
+	Events    Events     `toml:"events"`
 	RateCards []RateCard `toml:"rate_cards"` // see ledger.go
 
 	// path is the file the config was read from, for messages.
@@ -286,9 +287,14 @@ type APIKey struct {
 
 // Callback is an endpoint of the customer's systems that receives signed events.
 type Callback struct {
-	URL    string   `toml:"url"`
+	URL string `toml:"url"`
+	// Secret signs the deliveries: "whsec_<base64>" (the key is the decoded bytes), or
+	// any other string of at least 24 characters, used as it is.
 	Secret string   `toml:"secret"`
 	Events []string `toml:"events"`
+	// Account whose events the endpoint receives; empty: every account's (an
+	// operator's endpoint).
+	Account string `toml:"account"`
 }
 
 // Duration is a time.Duration written as "15s" in TOML.
@@ -528,6 +534,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 		def(has("numbers", at, "pair_gap"), &n.PairGap, Duration{6 * time.Second})
 	}
 	c.numberDefaults(has)
+	c.eventDefaults(has)
 	for i := range c.Accounts {
 		a, at := &c.Accounts[i], strconv.Itoa(i)
 		def(has("accounts", at, "currency"), &a.Currency, "IDR")

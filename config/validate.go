@@ -24,8 +24,11 @@ const (
 // Scopes an API key may hold; admin implies the others.
 var validScopes = map[string]bool{"send": true, "campaigns": true, "admin": true}
 
-// CallbackEvents are the event types a callback endpoint may subscribe to.
-var CallbackEvents = []string{"message.status", "message.inbound", "template.status", "number.update", "balance.low", "campaign.state"}
+// CallbackEvents are the event types a callback endpoint may subscribe to; a filter is
+// one of them, a family wildcard ("message.*") or "*".
+var CallbackEvents = []string{"message.queued", "message.sent", "message.delivered", "message.read", "message.failed",
+	"message.inbound", "template.status", "template.quality", "number.updated", "balance.low", "topup.confirmed",
+	"topup.rejected", "campaign.state", "import.completed", "endpoint.disabled", "endpoint.test"}
 
 var (
 	reAlias = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
@@ -301,24 +304,7 @@ func (c *Config) validate() []fieldError {
 		}
 	}
 
-	known := map[string]bool{"*": true}
-	for _, e := range CallbackEvents {
-		known[e] = true
-	}
-	for i, cb := range c.Callbacks {
-		at := func(k string) []string { return []string{"callbacks", strconv.Itoa(i), k} }
-		if u, err := url.Parse(cb.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.add(fmt.Sprintf("%q is not an http(s) URL", cb.URL), at("url")...)
-		}
-		if cb.Secret == "" {
-			v.add("is required to sign callbacks", at("secret")...)
-		}
-		for _, ev := range cb.Events {
-			if !known[ev] {
-				v.add(fmt.Sprintf("%q is not one of %s or *", ev, strings.Join(CallbackEvents, ", ")), at("events")...)
-			}
-		}
-	}
+	c.validateCallbacks(v)
 	c.validateTenancy(v)
 	c.validateLedger(v)
 	return v.errs

@@ -99,6 +99,14 @@ type Options struct {
 	// current one when only its money or pricing changed), so the campaign's recipient
 	// rows and counters commit with the message. An error aborts the transaction.
 	Observe func(tx storage.Txn, m *Message, prev State) error
+	// OnState is called inside the transaction that writes a message's new state, for
+	// every message: at acceptance (prev "") and at each change of state after, so an
+	// event reporting the change commits with it. An error aborts the transaction.
+	OnState func(tx storage.Txn, m *Message, prev State) error
+	// OnNumber is told, inside the transaction that stores it, of a change of a
+	// number's status, quality, restriction or messaging limit (limit: the scope's, -1
+	// unlimited), so a number.updated event commits with it.
+	OnNumber func(tx storage.Txn, n Number, st NumberState, limit int) error
 	// Seed seeds retry jitter (0: random).
 	Seed uint64
 	// Rules is Rules2025 (default: one messaging limit for the portfolio) or

@@ -79,6 +79,11 @@ func (e *Engine) update(tx storage.Txn, m *Message, prev State) error {
 	if prev == m.State {
 		return nil
 	}
+	if e.opts.OnState != nil {
+		if err := e.opts.OnState(tx, m, prev); err != nil {
+			return fmt.Errorf("engine: on state %s: %w", m.ID, err)
+		}
+	}
 	// A settled message is never handed to the provider again (a retry is a new message),
 	// so its request body goes: a quarter of what a sent message leaves in the store.
 	if m.State.Settled() && !prev.Settled() {

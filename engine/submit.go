@@ -134,6 +134,11 @@ func (e *Engine) put(tx storage.Txn, m *Message) error {
 	if err := putNew(tx, m); err != nil {
 		return err
 	}
+	if e.opts.OnState != nil {
+		if err := e.opts.OnState(tx, m, ""); err != nil {
+			return fmt.Errorf("engine: on state %s: %w", m.ID, err)
+		}
+	}
 	return tx.Set(queueKey(m.Number, m.NextAttemptAt, m.ID), nil)
 }
 

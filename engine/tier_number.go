@@ -37,6 +37,7 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 	now := e.clock.Now()
 	e.tier.mu.Lock()
 	st := e.tier.states[alias]
+	before := st
 	if u.Status != "" {
 		st.Status = strings.ToUpper(u.Status)
 	}
@@ -55,15 +56,20 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 	e.tier.mu.Unlock()
 	sc := e.tier.byAlias[alias]
 	var rec *scopeRecord
+	limitChanged := false
 	if u.Limit != nil {
 		sc.mu.Lock()
 		if sc.limit != *u.Limit {
+			limitChanged = true
 			e.log.Info("engine: messaging limit changed", "number", alias, "scope", sc.key, "from", sc.limit, "to", *u.Limit)
 			sc.limit, sc.since = *u.Limit, now
 		}
 		rec = &scopeRecord{Limit: sc.limit, Since: sc.since}
 		sc.mu.Unlock()
 	}
+	sc.mu.Lock()
+	limitNow := sc.limit
+	sc.mu.Unlock()
 	err := e.db.Commit(ctx, func(tx storage.Txn) error {
 		b, _ := json.Marshal(st)
 		if err := tx.Set(numberStateKey(d.num.PhoneNumberID), b); err != nil {
@@ -71,7 +77,14 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 		}
 		if rec != nil {
 			b, _ := json.Marshal(rec)
-			return tx.Set(scopeStateKey(sc.key), b)
+			if err := tx.Set(scopeStateKey(sc.key), b); err != nil {
+				return err
+			}
+		}
+		changed := before.Status != st.Status || before.Quality != st.Quality || before.Restriction != st.Restriction ||
+			!before.RestrictedT.Equal(st.RestrictedT) || limitChanged
+		if changed && e.opts.OnNumber != nil {
+			return e.opts.OnNumber(tx, d.num, st, limitNow)
 		}
 		return nil
 	})

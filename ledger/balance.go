@@ -14,12 +14,25 @@ import (
 
 // Event is something callers forward to the account's callbacks.
 type Event struct {
-	Type      string // EventBalanceLow
+	Type      string // EventBalanceLow, EventTopUpConfirmed or EventTopUpRejected
 	Account   string
 	Currency  string
 	Available int64
 	Threshold int64
 	At        time.Time
+	// TopUp is the top-up a topup event reports.
+	TopUp *TopUp
+}
+
+// emit tells the OnEvent hook of ev, in tx.
+func (l *Ledger) emit(tx storage.Txn, ev Event) error {
+	if l.onEvent == nil {
+		return nil
+	}
+	if err := l.onEvent(tx, ev); err != nil {
+		return fmt.Errorf("event %s: %w", ev.Type, err)
+	}
+	return nil
 }
 
 // checkLow raises balance.low once per crossing: when available falls below the
@@ -52,7 +65,11 @@ func (l *Ledger) checkLow(tx storage.Txn, acct *Account, now time.Time) ([]Event
 		return nil, nil
 	}
 	l.log.Info("ledger: balance low", "account", acct.ID, "available_micros", avail, "threshold_micros", acct.LowBalance)
-	return []Event{{Type: EventBalanceLow, Account: acct.ID, Currency: acct.Currency, Available: avail, Threshold: acct.LowBalance, At: now}}, nil
+	ev := Event{Type: EventBalanceLow, Account: acct.ID, Currency: acct.Currency, Available: avail, Threshold: acct.LowBalance, At: now}
+	if err := l.emit(tx, ev); err != nil {
+		return nil, err
+	}
+	return []Event{ev}, nil
 }
 
 func readLowFlag(r storage.Reader, account string) (bool, error) {

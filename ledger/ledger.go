@@ -33,6 +33,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"kirim/storage"
 )
 
 // Errors callers branch on; every error returned wraps one of them with context.
@@ -107,8 +109,10 @@ const (
 	// MaxVerifyProblems caps how many differences a VerifyReport lists (all are counted).
 	MaxVerifyProblems = 100
 	// EventBalanceLow is the event type raised once each time available balance falls
-	// below the account's threshold.
-	EventBalanceLow = "balance.low"
+	// below the account's threshold; the others report a top-up's resolution.
+	EventBalanceLow     = "balance.low"
+	EventTopUpConfirmed = "topup.confirmed"
+	EventTopUpRejected  = "topup.rejected"
 )
 
 // Account is a configured Kirim account (a business the appliance sends for).
@@ -142,6 +146,10 @@ type Config struct {
 	HoldTTL time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// OnEvent is told, inside the transaction that caused it, of each event for the
+	// account's callbacks (a low balance, a top-up confirmed or rejected), so the event
+	// commits with the change. An error aborts the transaction. Nil: none.
+	OnEvent func(tx storage.Txn, ev Event) error
 }
 
 // Ledger is the prepaid balance ledger. It is safe for concurrent use; all state lives
@@ -154,6 +162,7 @@ type Ledger struct {
 	now     func() time.Time
 	holdTTL time.Duration
 	log     *slog.Logger
+	onEvent func(tx storage.Txn, ev Event) error
 
 	// noReserve holds the ids of accounts whose reserve balance key was absent when
 	// last read, and untouched by any posting since (see reservedOf).
@@ -167,6 +176,7 @@ func New(cfg Config) (*Ledger, error) {
 		now:     cfg.Now,
 		holdTTL: cfg.HoldTTL,
 		log:     cfg.Logger,
+		onEvent: cfg.OnEvent,
 	}
 	if l.rules == "" {
 		l.rules = Rules2025

@@ -109,6 +109,10 @@ func (l *Ledger) ConfirmTopUp(tx storage.Txn, account, id, by string) (TopUpResu
 	if err := writeTopUp(tx, &t); err != nil {
 		return TopUpResult{}, fmt.Errorf("ledger: confirm top-up %s: %w", id, err)
 	}
+	confirmed := t
+	if err := l.emit(tx, Event{Type: EventTopUpConfirmed, Account: acct.ID, Currency: acct.Currency, At: now, TopUp: &confirmed}); err != nil {
+		return TopUpResult{}, fmt.Errorf("ledger: confirm top-up %s: %w", id, err)
+	}
 	events, err := l.checkLow(tx, acct, now)
 	if err != nil {
 		return TopUpResult{}, fmt.Errorf("ledger: confirm top-up %s: %w", id, err)
@@ -119,7 +123,7 @@ func (l *Ledger) ConfirmTopUp(tx storage.Txn, account, id, by string) (TopUpResu
 // RejectTopUp marks a pending top-up rejected; no money moves. Rejecting a rejected
 // top-up is a no-op; rejecting a confirmed one is ErrConflict (use Adjust).
 func (l *Ledger) RejectTopUp(tx storage.Txn, account, id, by, reason string) (TopUp, error) {
-	_, t, err := l.pendingTopUp(tx, account, id)
+	acct, t, err := l.pendingTopUp(tx, account, id)
 	if err != nil {
 		return TopUp{}, fmt.Errorf("ledger: reject top-up %s: %w", id, err)
 	}
@@ -134,6 +138,10 @@ func (l *Ledger) RejectTopUp(tx storage.Txn, account, id, by, reason string) (To
 	}
 	t.Status, t.ResolvedAt, t.ResolvedBy, t.Reason = TopUpRejected, l.now(), by, reason
 	if err := writeTopUp(tx, &t); err != nil {
+		return TopUp{}, fmt.Errorf("ledger: reject top-up %s: %w", id, err)
+	}
+	rejected := t
+	if err := l.emit(tx, Event{Type: EventTopUpRejected, Account: acct.ID, Currency: acct.Currency, At: t.ResolvedAt, TopUp: &rejected}); err != nil {
 		return TopUp{}, fmt.Errorf("ledger: reject top-up %s: %w", id, err)
 	}
 	return t, nil

@@ -114,6 +114,9 @@ type StoreOptions struct {
 	// OnEvent receives every change after it is durable, on the writer's goroutine and
 	// outside the store's locks; default none.
 	OnEvent func(Event)
+	// OnEventTx is told of every change inside the transaction that writes it (an
+	// event to the account's callbacks commits with it); an error aborts the write.
+	OnEventTx func(storage.Txn, Event) error
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 	// ReplyTTL is how long an answer is remembered for its Idempotency-Key; default
@@ -304,7 +307,7 @@ type change struct {
 
 // write commits changes, publishes the new snapshot and then raises events. The
 // caller holds wmu.
-func (s *Store) write(ctx context.Context, changes []change) error {
+func (s *Store) write(ctx context.Context, changes []change, evs []Event) error {
 	if len(changes) == 0 {
 		return nil
 	}
@@ -329,6 +332,13 @@ func (s *Store) write(ctx context.Context, changes []change) error {
 			}
 			if err := tx.Set(c.key.storageKey(), enc[i]); err != nil {
 				return err
+			}
+		}
+		if s.opts.OnEventTx != nil {
+			for _, e := range evs {
+				if err := s.opts.OnEventTx(tx, e); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -381,12 +391,13 @@ func (s *Store) Create(ctx context.Context, wabaID string, t Template) (Record, 
 		s.wmu.Unlock()
 		return Record{}, fmt.Errorf("template: create %s/%s: %w", t.Name, t.Language, ErrExists)
 	}
-	err := s.write(ctx, []change{{k, rec}})
+	created := []Event{{Type: EventCreated, WABAID: wabaID, Name: t.Name, Language: t.Language, Status: StatusPending, Category: t.Category, At: now}}
+	err := s.write(ctx, []change{{k, rec}}, created)
 	s.wmu.Unlock()
 	if err != nil {
 		return Record{}, err
 	}
-	s.emit([]Event{{Type: EventCreated, WABAID: wabaID, Name: t.Name, Language: t.Language, Status: StatusPending, Category: t.Category, At: now}})
+	s.emit(created)
 	return *rec, nil
 }
 
@@ -419,7 +430,7 @@ func (s *Store) Submitted(ctx context.Context, wabaID, name, language string, c 
 	}
 	var err error
 	if rec.ID != cur.ID || len(evs) > 0 {
-		err = s.write(ctx, []change{{k, &rec}})
+		err = s.write(ctx, []change{{k, &rec}}, evs)
 	}
 	s.wmu.Unlock()
 	if err != nil {
@@ -446,15 +457,15 @@ func (s *Store) Delete(ctx context.Context, wabaID, name, language string) ([]Re
 		s.wmu.Unlock()
 		return nil, fmt.Errorf("template: delete %s/%s: %w", name, language, ErrNotFound)
 	}
-	err := s.write(ctx, changes)
-	s.wmu.Unlock()
-	if err != nil {
-		return nil, err
-	}
 	evs := make([]Event, 0, len(gone))
 	for _, r := range gone {
 		evs = append(evs, Event{Type: EventDeleted, WABAID: wabaID, ID: r.ID, Name: r.Name, Language: r.Language,
 			PreviousStatus: r.Status, Status: StatusDeleted, At: now})
+	}
+	err := s.write(ctx, changes, evs)
+	s.wmu.Unlock()
+	if err != nil {
+		return nil, err
 	}
 	s.emit(evs)
 	return gone, nil

@@ -38,7 +38,7 @@ func (s *Store) update(ctx context.Context, k recKey, fn func(cur Record) (*Reco
 	}
 	next, evs := fn(*cur)
 	if next != nil {
-		err = s.write(ctx, []change{{k, next}})
+		err = s.write(ctx, []change{{k, next}}, evs)
 	}
 	s.wmu.Unlock()
 	if err != nil {
@@ -266,7 +266,13 @@ func (s *Store) Sync(ctx context.Context, wabaID string, defs []provider.Templat
 	var err error
 	for len(changes) > 0 && err == nil {
 		n := min(len(changes), syncChunk)
-		err = s.write(ctx, changes[:n])
+		// The events go with the last part: a sync is one reconciliation, and a part
+		// is only split off for the transaction's size.
+		var withEvs []Event
+		if n == len(changes) {
+			withEvs = evs
+		}
+		err = s.write(ctx, changes[:n], withEvs)
 		changes = changes[n:]
 	}
 	s.wmu.Unlock()

@@ -576,6 +576,11 @@ func (w *chunkWriter) commit(added int64) error {
 		if err := putJSON(tx, listKey(l.ID), l); err != nil {
 			return err
 		}
+		if st := w.j.imp.Status; w.s.onFinished != nil && (st == StatusDone || st == StatusFailed) {
+			if err := w.s.onFinished(tx, &w.j.imp); err != nil {
+				return fmt.Errorf("import %s: on finished: %w", w.j.imp.ID, err)
+			}
+		}
 		return putJSON(tx, importKey(w.j.imp.ID), &w.j.imp)
 	})
 }

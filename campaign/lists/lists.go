@@ -127,7 +127,14 @@ type Store struct {
 
 	// chunkDone, when set (tests), sees the import record after each committed chunk.
 	chunkDone func(Import)
+	// onFinished is told of an import's end inside the transaction that records it.
+	onFinished func(tx storage.Txn, im *Import) error
 }
+
+// OnFinished sets the hook told, inside the transaction that records it, of each
+// import that finished (done or failed), so an import.completed event commits with it.
+// Set it before the first import.
+func (s *Store) OnFinished(fn func(tx storage.Txn, im *Import) error) { s.onFinished = fn }
 
 // Open returns the store over db. Imports that were running when Kirim stopped are
 // marked failed ("interrupted") with the rows they wrote kept and their list's count
