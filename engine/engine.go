@@ -99,6 +99,10 @@ type Options struct {
 	// current one when only its money or pricing changed), so the campaign's recipient
 	// rows and counters commit with the message. An error aborts the transaction.
 	Observe func(tx storage.Txn, m *Message, prev State) error
+	// OnInbound is called inside the transaction that stores each new inbound message,
+	// after it is written (a message.inbound event commits with it). An error aborts the
+	// transaction: nothing of the batch is stored. Nil: none.
+	OnInbound func(tx storage.Txn, rec *InboundRecord) error
 	// Seed seeds retry jitter (0: random).
 	Seed uint64
 	// Rules is Rules2025 (default: one messaging limit for the portfolio) or
