@@ -19,8 +19,8 @@ import (
 //	ix/m/<media id>\0<account>\0<id>         by media id, for the media's owner
 //	ix/w/<wamid>                             provider message id -> inbound id
 //
-// Inbound ids are storage.NewID("inb", at): time-ordered like message ids, so one
-// account's inbound and outbound messages merge by the time part of their ids.
+// Inbound ids are storage.NewID("inb", <arrival>): time-ordered like message ids, so
+// one account's inbound and outbound messages merge by the time part of their ids.
 
 // ErrInboundNotFound is returned for an inbound message the account does not have.
 var ErrInboundNotFound = errors.New("engine: inbound message not found")
@@ -153,12 +153,17 @@ func (e *Engine) numberByPhoneID(id string) (Number, bool) {
 // calls the OnInbound hook in the same transaction.
 func (e *Engine) storeInbound(tx storage.Txn, ib Inbound) (*InboundRecord, error) {
 	num, _ := e.numberByPhoneID(ib.PhoneNumberID)
+	now := e.clock.Now().UTC()
 	at := ib.At
 	if at.IsZero() {
-		at = e.clock.Now().UTC()
+		at = now
 	}
+	// The id takes the time of arrival, not the provider's timestamp: that one counts
+	// whole seconds, so several replies within a second, and a send between them,
+	// would not keep their order; and a late redelivery would slip behind a page a
+	// client has already read.
 	rec := &InboundRecord{
-		ID: storage.NewID("inb", at), Account: num.Account, Number: num.Alias, PhoneNumberID: ib.PhoneNumberID,
+		ID: storage.NewID("inb", now), Account: num.Account, Number: num.Alias, PhoneNumberID: ib.PhoneNumberID,
 		From: "+" + ib.WaID, WaID: ib.WaID, WAMID: ib.MessageID, Type: ib.Type, At: at, Name: ib.Name,
 		MediaID: ib.MediaID, Content: ib.Message,
 	}
