@@ -68,6 +68,9 @@ type Options struct {
 	TemplateStore *template.Store
 	// TemplateProviders submit, list and delete templates at the provider, by number alias.
 	TemplateProviders map[string]TemplateProvider
+	// Media fetches inbound media files from the provider (GET /v1/media/{id}), by
+	// number alias; a number without one answers 503 there.
+	Media map[string]MediaSource
 	// Ledger serves the money endpoints (money.go); nil answers them 404.
 	Ledger *LedgerOptions
 	// Lists serves contacts lists and imports (lists.go); nil answers them 404.
@@ -218,6 +221,8 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/contacts/:phone", ScopeSend, s.getContact},
 		{"POST", "/v1/contacts/:phone/opt-out", ScopeSend, s.optOut},
 		{"POST", "/v1/contacts/:phone/opt-in", ScopeSend, s.optIn},
+		{"GET", "/v1/contacts/:phone/messages", ScopeSend, s.conversation},
+		{"GET", "/v1/media/:id", ScopeSend, s.media},
 		{"GET", "/v1/webhooks/dead", ScopeOperator, s.deadLetters},
 		{"POST", "/v1/webhooks/dead/:id/replay", ScopeOperator, s.replayDeadLetter},
 		{"POST", "/v1/templates", ScopeAdmin, s.createTemplate},

@@ -133,6 +133,9 @@ func (s *Server) buildMessage(req *sendRequest, c *caller) (*engine.Message, *pr
 	if len(req.CallbackData) > MaxCallbackData {
 		return nil, nil, invalid("callback_data", "at most %d bytes", MaxCallbackData)
 	}
+	if aerr := s.replyContext(c, req.Context); aerr != nil {
+		return nil, nil, aerr
+	}
 	send := &provider.Message{Context: req.Context}
 	m := &engine.Message{AccountID: acct.ID, Number: num.Alias, To: to, CallbackData: req.CallbackData, Currency: acct.Currency}
 
@@ -527,6 +530,13 @@ func (s *Server) cancelMessage(r *http.Request, p httprouter.Params, c *caller) 
 
 func (s *Server) listMessages(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
 	q := r.URL.Query()
+	switch d := q.Get("direction"); d {
+	case engine.DirectionInbound:
+		return s.listInbound(r, c)
+	case "", engine.DirectionOutbound:
+	default:
+		return 0, nil, invalid("direction", "%q is not inbound or outbound", d)
+	}
 	cursor, aerr := queryCursor(r, idCursor("msg"))
 	if aerr != nil {
 		return 0, nil, aerr

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -506,6 +507,7 @@ func wantsCSV(r *http.Request) bool {
 type streamResponse struct {
 	contentType string
 	filename    string
+	length      int64 // Content-Length when > 0
 	write       func(w io.Writer) error
 }
 
@@ -515,6 +517,9 @@ func (sr streamResponse) serve(w http.ResponseWriter, status int, log *slog.Logg
 	w.Header().Set("Content-Type", sr.contentType)
 	if sr.filename != "" {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+sr.filename+`"`)
+	}
+	if sr.length > 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(sr.length, 10))
 	}
 	w.WriteHeader(status)
 	if err := sr.write(w); err != nil {

@@ -229,6 +229,7 @@ func (m *Main) Run(ctx context.Context) error {
 		BodyGate:    httpguard.New(cfg.Server.MaxConcurrentBodies, cfg.Server.ReadTimeout.Duration),
 		ReadTimeout: cfg.Server.ReadTimeout.Duration,
 		Ready:       m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
+		Media: m.mediaSources(),
 		Lists: m.Lists, Campaigns: m.Campaigns, Metrics: m.Metrics.Handler(cfg.Server.MetricsToken),
 		Tenants: m.Tenants, Audit: m.Audit, CreateAccount: m.createAccount, Instance: m.DB,
 		Observe: m.Metrics.ObserveRequest, NoAccessLog: !cfg.Server.AccessLog,

@@ -39,6 +39,16 @@ func (m *Main) templateProviders() map[string]api.TemplateProvider {
 	return out
 }
 
+// mediaSources fetch inbound media files from the provider, by number alias: each
+// number's own client, with its token.
+func (m *Main) mediaSources() map[string]api.MediaSource {
+	out := make(map[string]api.MediaSource, len(m.Clients))
+	for alias, c := range m.Clients {
+		out[alias] = c
+	}
+	return out
+}
+
 // templateEvent records a template change; customer callbacks will hang off it.
 func (m *Main) templateEvent(e template.Event) {
 	m.Logger.Info("kirim: template", "event", e.Type, "waba", e.WABAID, "name", e.Name, "language", e.Language,

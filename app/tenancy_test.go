@@ -195,6 +195,14 @@ var callers = []struct{ name, key, account string }{
 func TestEveryRouteByEveryKey(t *testing.T) {
 	m, a := twoTenants(t)
 	d := seedAcme(t, m, a)
+	customerWrites(t, m, map[string]any{"from": "+6281200000001", "phone_number_id": "100000000000001", "type": "image",
+		"media": map[string]string{"mime_type": "image/png", "text": "PNG"}})
+	var conv convPage
+	kirimtest.WaitFor(t, "the inbound image", 30*time.Second, func() bool {
+		a.Must(http.StatusOK, "GET", "/v1/contacts/+6281200000001/messages", nil, &conv)
+		return len(conv.Data) > 0 && conv.Data[0].Media != nil
+	})
+	mediaPath := conv.Data[0].Media.URL
 	const (
 		U  = 401
 		F  = 403
@@ -215,6 +223,8 @@ func TestEveryRouteByEveryKey(t *testing.T) {
 		{"GET", "/v1/contacts/:phone", "/v1/contacts/+6281200000001", nil, want{U, 200, 200, F, 200, 200}},
 		{"POST", "/v1/contacts/:phone/opt-out", "/v1/contacts/+6281200000005/opt-out", nil, want{U, 200, 200, F, 200, 200}},
 		{"POST", "/v1/contacts/:phone/opt-in", "/v1/contacts/+6281200000005/opt-in", nil, want{U, 200, 200, F, 200, 200}},
+		{"GET", "/v1/contacts/:phone/messages", "/v1/contacts/+6281200000001/messages", nil, want{U, 200, 200, F, 200, 200}},
+		{"GET", "/v1/media/:id", mediaPath, nil, want{U, 200, NF, F, 200, 200}},
 		{"GET", "/v1/webhooks/dead", "/v1/webhooks/dead", nil, want{U, F, F, F, F, 200}},
 		{"POST", "/v1/webhooks/dead/:id/replay", "/v1/webhooks/dead/whk_01M00000000000000000000000.0/replay", nil, want{U, F, F, F, F, NF}},
 		{"POST", "/v1/templates", "/v1/templates", map[string]any{"from": "main", "name": "promo_a", "language": "id", "category": "MARKETING"},

@@ -107,6 +107,10 @@ type Options struct {
 	// number's status, quality, restriction or messaging limit (limit: the scope's, -1
 	// unlimited), so a number.updated event commits with it.
 	OnNumber func(tx storage.Txn, n Number, st NumberState, limit int) error
+	// OnInbound is called inside the transaction that stores each new inbound message,
+	// after it is written (a message.inbound event commits with it). An error aborts the
+	// transaction: nothing of the batch is stored. Nil: none.
+	OnInbound func(tx storage.Txn, rec *InboundRecord) error
 	// Seed seeds retry jitter (0: random).
 	Seed uint64
 	// Rules is Rules2025 (default: one messaging limit for the portfolio) or

@@ -27,6 +27,13 @@ type Inbound struct {
 	Text          string // text body or button payload, for keyword matching; never logged
 	At            time.Time
 	Referral      bool
+	// Message is the provider's whole inbound message object as received; it is stored
+	// as the content of the inbound record. Never logged.
+	Message json.RawMessage
+	// Context is the wamid the message replies to; ReactionTo the one it reacts to.
+	Context, ReactionTo string
+	// MediaID is the provider's id of the image, video, audio, document or sticker.
+	MediaID string
 }
 
 // Contact is what the engine knows of one customer of one number.
@@ -61,9 +68,11 @@ func inboundSeenKey(id string) []byte {
 	return storage.Key(storage.PrefixWebhookState, []byte("in/"), []byte(id))
 }
 
-// RecordInbound records customers' messages, opening their windows. A message id seen
-// before is ignored, so a redelivered webhook changes nothing. It returns the inbound
-// messages that were new.
+// RecordInbound records customers' messages, opening their windows, and stores each
+// with its content as an InboundRecord of the account that owns the number (the
+// OnInbound hook sees it in the same transaction). A message id seen before is ignored,
+// so a redelivered webhook changes nothing. It returns the inbound messages that were
+// new.
 func (e *Engine) RecordInbound(ctx context.Context, in []Inbound) ([]Inbound, error) {
 	var fresh []Inbound
 	err := e.db.Commit(ctx, func(tx storage.Txn) error {
@@ -97,6 +106,9 @@ func (e *Engine) RecordInbound(ctx context.Context, in []Inbound) ([]Inbound, er
 			}
 			e.applyKeywords(c, ib)
 			if err := putContact(tx, c); err != nil {
+				return err
+			}
+			if _, err := e.storeInbound(tx, ib); err != nil {
 				return err
 			}
 			fresh = append(fresh, ib)

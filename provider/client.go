@@ -206,6 +206,51 @@ func (c *Client) UploadMedia(ctx context.Context, filename, mimeType string, r i
 	return out.ID, nil
 }
 
+// MediaInfo asks where the media file id is (a customer's image, document, ...).
+func (c *Client) MediaInfo(ctx context.Context, id string) (*MediaInfo, error) {
+	if id == "" || strings.ContainsAny(id, "/?#") {
+		return nil, fmt.Errorf("provider: media info: %q is not a media id", id)
+	}
+	var out MediaInfo
+	if err := c.doJSON(ctx, "media info", http.MethodGet, "/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	if out.URL == "" {
+		return nil, fmt.Errorf("provider: media info: the answer has no url")
+	}
+	return &out, nil
+}
+
+// DownloadMedia fetches a media URL of MediaInfo with the number's token. The caller
+// reads the body and closes it; contentType is "" and size -1 when not said. Only the
+// request's context bounds the download, so that a large file is not cut short by the
+// client's timeout.
+func (c *Client) DownloadMedia(ctx context.Context, mediaURL string) (body io.ReadCloser, contentType string, size int64, err error) {
+	u, err := url.Parse(mediaURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, "", 0, fmt.Errorf("provider: download media: %q is not an http(s) URL", mediaURL)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("provider: download media: %w", err)
+	}
+	if c.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
+	hc := *c.http
+	hc.Timeout = 0
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, "", 0, &TransportError{Op: "download media", NotSent: true, Err: err}
+	}
+	if resp.StatusCode/100 != 2 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+		resp.Body.Close()
+		return nil, "", 0, ParseError(resp.StatusCode, data)
+	}
+	return resp.Body, resp.Header.Get("Content-Type"), resp.ContentLength, nil
+}
+
 // GetPhoneNumber reads the number's fields (status, quality, limit, throughput).
 func (c *Client) GetPhoneNumber(ctx context.Context) (*PhoneNumberInfo, error) {
 	q := url.Values{}

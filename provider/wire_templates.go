@@ -160,3 +160,14 @@ type PhoneNumberInfo struct {
 type Throughput struct {
 	Level string `json:"level"`
 }
+
+// MediaInfo is the answer of GET /{media-id}: where the file is and what it is. The
+// URL is fetched with the same bearer token and is valid for a few minutes.
+type MediaInfo struct {
+	MessagingProduct string `json:"messaging_product,omitempty"`
+	URL              string `json:"url"`
+	MimeType         string `json:"mime_type"`
+	SHA256           string `json:"sha256,omitempty"`
+	FileSize         int64  `json:"file_size"`
+	ID               string `json:"id"`
+}

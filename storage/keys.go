@@ -46,6 +46,12 @@ const (
 	// PrefixCallback holds outbound callbacks to customer systems and their retry state.
 	PrefixCallback = "cb/"
 
+	// PrefixInbound holds customers' messages with their content, by inbound id.
+	PrefixInbound = "ib/"
+	// PrefixInboundIndex holds the indexes of inbound messages: per account, per
+	// account and customer, by media id and by the provider's message id.
+	PrefixInboundIndex = "ix/"
+
 	// PrefixLedgerEntry holds append-only ledger entries, numbered without gaps.
 	PrefixLedgerEntry = "le/"
 	// PrefixLedgerBalance holds cached balances (always equal to a replay of the entries).
@@ -105,6 +111,7 @@ var Prefixes = []string{
 	PrefixMeta,
 	PrefixMessage, PrefixMessagePayload, PrefixQueue, PrefixLease, PrefixWAMID, PrefixIdempotency, PrefixIdempotencyExpiry, PrefixMessageIndex,
 	PrefixInbox, PrefixDeadLetter, PrefixWebhookState, PrefixCallback,
+	PrefixInbound, PrefixInboundIndex,
 	PrefixLedgerEntry, PrefixLedgerBalance, PrefixLedgerHold, PrefixLedgerTopUp,
 	PrefixLedgerVolume, PrefixLedgerMeta, PrefixLedgerCredit,
 	PrefixTemplate,

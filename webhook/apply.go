@@ -427,23 +427,12 @@ func toInbound(phoneNumberID string, v *provider.MessagesValue) []engine.Inbound
 		names[c.WaID] = c.Profile.Name
 	}
 	out := make([]engine.Inbound, 0, len(v.Messages))
-	for _, m := range v.Messages {
-		ib := engine.Inbound{
-			PhoneNumberID: phoneNumberID, WaID: m.From, Name: names[m.From], MessageID: m.ID,
-			Type: m.Type, At: unix(int64(m.Timestamp)), Referral: m.Referral != nil,
-		}
-		switch {
-		case m.Text != nil:
-			ib.Text = m.Text.Body
-		case m.Button != nil:
-			ib.Text = m.Button.Payload
-		case m.Interactive != nil && m.Interactive.ButtonReply != nil:
-			ib.Text = m.Interactive.ButtonReply.ID
-		}
+	for i := range v.Messages {
+		m := &v.Messages[i]
 		if m.Type == "system" || m.From == "" {
 			continue
 		}
-		out = append(out, ib)
+		out = append(out, engine.InboundOf(phoneNumberID, names[m.From], m))
 	}
 	return out
 }

@@ -109,9 +109,11 @@ func TestApplyFixtures(t *testing.T) {
 			MessageID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjA1QkM4RjJFMUQ5QTcwNUMzNgA=", Type: "text",
 			Text: "Halo, saya mau pesan kopi yang di iklan", At: unix(1784012340), Referral: true}}},
 		{file: "inbound_button.json", inbound: []engine.Inbound{{PhoneNumberID: fixturePID, WaID: budi, Name: "Budi Santoso",
-			MessageID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjA1QkM4RjJFMUQ5QTcwNUMzNgA=", Type: "button", Text: "STOP", At: unix(1784012340)}}},
+			MessageID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjA1QkM4RjJFMUQ5QTcwNUMzNgA=", Type: "button", Text: "STOP", At: unix(1784012340),
+			Context: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjT7QkM4RjJFMUQ5QTcwNUMzNgA="}}},
 		{file: "inbound_interactive_button_reply.json", inbound: []engine.Inbound{{PhoneNumberID: fixturePID, WaID: budi, Name: "Budi Santoso",
-			MessageID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjA1QkM4RjJFMUQ5QTcwNUMzNgA=", Type: "interactive", Text: "pay_inv9", At: unix(1784012340)}}},
+			MessageID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjA1QkM4RjJFMUQ5QTcwNUMzNgA=", Type: "interactive", Text: "pay_inv9", At: unix(1784012340),
+			Context: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjI1QkM4RjJFMUQ5QTcwNUMzNgA="}}},
 		// A system message (number change) is not a customer writing: no window opens.
 		{file: "inbound_system_changed_number.json"},
 		{file: "user_preferences_stop.json", prefs: []prefCall{{fixturePID, []provider.UserPreference{{WaID: budi,
@@ -145,6 +147,15 @@ func TestApplyFixtures(t *testing.T) {
 			}
 			if !reflect.DeepEqual(c.statuses, tt.statuses) {
 				t.Errorf("statuses\n got %+v\nwant %+v", c.statuses, tt.statuses)
+			}
+			// Each inbound message carries the provider's message object whole; the rest
+			// is compared field by field.
+			for i := range c.inbound {
+				var m provider.InboundMessage
+				if err := json.Unmarshal(c.inbound[i].Message, &m); err != nil || m.ID != c.inbound[i].MessageID || m.Type != c.inbound[i].Type {
+					t.Errorf("inbound %d: message %s: %v", i, c.inbound[i].Message, err)
+				}
+				c.inbound[i].Message = nil
 			}
 			if !reflect.DeepEqual(c.inbound, tt.inbound) {
 				t.Errorf("inbound\n got %+v\nwant %+v", c.inbound, tt.inbound)

@@ -71,6 +71,7 @@ type Message struct {
 	Category     *string    `json:"category,omitempty"`
 	Charged      *Money     `json:"charged,omitempty"`
 	CreatedAt    *time.Time `json:"created_at,omitempty"`
+	Direction    *string    `json:"direction,omitempty"`
 	Error        *struct {
 		Class  *string `json:"class,omitempty"`
 		Code   int     `json:"code"`

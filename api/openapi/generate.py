@@ -32,7 +32,7 @@ ALWAYS = {'id', 'data', 'error', 'code', 'message', 'amount_micros', 'currency',
 
 POOLED = {}      # property name -> component name
 BUILDING = set()
-RESERVED = {'Campaign', 'Message', 'Accepted', 'Template', 'TopUp', 'List', 'Balance', 'Contact', 'Error', 'Money',
+RESERVED = {'Campaign', 'Message', 'InboundMessage', 'Accepted', 'Template', 'TopUp', 'List', 'Balance', 'Contact', 'Error', 'Money',
             'TemplateDefinition', 'SendRequest'}
 
 def component_name(name):
@@ -122,11 +122,24 @@ SUPPLEMENT = {('get', '/v1/campaigns/{id}/runs', 200): {'data': [{
     'campaign': 'cmp_x', 'seq': 1, 'at': '2026-01-01T00:00:00Z', 'trigger': 'launch', 'state': 'running', 'reason': 'x',
     'resolved': True, 'total': 1, 'skipped': {'opted_out': 1}, 'cursor': '+62', 'exhausted': True, 'requeued': 1,
     'fail_base': 1, 'settled_base': 1, 'quoted': 1, 'reserved': 1, 'currency': 'IDR', 'reserve_id': 'rsv_x',
-    'started_at': '2026-01-01T00:00:00Z', 'finished_at': '2026-01-01T00:00:00Z'}]}}
+    'started_at': '2026-01-01T00:00:00Z', 'finished_at': '2026-01-01T00:00:00Z'}]},
+    # Every field an inbound message may carry (the suite sends a few kinds only).
+    ('get', '/v1/contacts/{phone}/messages', 200): {'data': [{
+    'id': 'inb_x', 'direction': 'inbound', 'from': '+62', 'to': 'main', 'wamid': 'wamid.x', 'type': 'image', 'text': 'x',
+    'media': {'id': '1', 'mime_type': 'image/png', 'sha256': 'x', 'caption': 'x', 'filename': 'x', 'url': '/v1/media/1'},
+    'location': {'latitude': -6.5, 'longitude': 106.5, 'name': 'x', 'address': 'x'},
+    'contacts': [{'name': {'formatted_name': 'x', 'first_name': 'x', 'last_name': 'x', 'middle_name': 'x', 'prefix': 'x', 'suffix': 'x'}, 'phones': [{'phone': '+62', 'type': 'CELL', 'wa_id': '62'}],
+                  'emails': [{'email': 'x', 'type': 'WORK'}], 'org': {'company': 'x', 'department': 'x', 'title': 'x'}, 'birthday': '2000-01-01',
+                  'addresses': [{'street': 'x', 'city': 'x', 'state': 'x', 'zip': 'x', 'country': 'x', 'country_code': 'x', 'type': 'HOME'}],
+                  'urls': [{'url': 'x', 'type': 'WORK'}]}],
+    'reaction': {'message_id': 'msg_x', 'wamid': 'wamid.x', 'emoji': 'x'},
+    'interactive': {'type': 'nfm_reply', 'id': 'x', 'title': 'x', 'response_json': '{}'},
+    'context': {'message_id': 'msg_x', 'wamid': 'wamid.x'}, 'name': 'x', 'at': '2026-01-01T00:00:00.000Z'}], 'next_cursor': ''}}
 
 samples = collections.defaultdict(list)
 for op, body in SUPPLEMENT.items():
     samples[op].append({'method': op[0].upper(), 'path': op[1], 'status': op[2], 'content_type': 'application/json', 'body': json.dumps(body)})
+    collect(body)
 for line in open(SAMPLES):
     x = json.loads(line)
     samples[(x['method'].lower(), x['path'], x['status'])].append(x)
@@ -138,7 +151,9 @@ for line in open(SAMPLES):
 SHAPES = {'Campaign': [('post', '/v1/campaigns', 201), ('get', '/v1/campaigns/{id}', 200), ('post', '/v1/campaigns/{id}/launch', 200),
                        ('post', '/v1/campaigns/{id}/pause', 200), ('post', '/v1/campaigns/{id}/resume', 200), ('post', '/v1/campaigns/{id}/cancel', 200),
                        ('get', '/v1/campaigns', 200, 'data')],
-          'Message': [('get', '/v1/messages/{id}', 200), ('post', '/v1/messages/{id}/cancel', 200), ('get', '/v1/messages', 200, 'data')],
+          'Message': [('get', '/v1/messages/{id}', 200), ('post', '/v1/messages/{id}/cancel', 200), ('get', '/v1/messages', 200, 'data'),
+                      ('get', '/v1/contacts/{phone}/messages', 200, 'data')],
+          'InboundMessage': [('get', '/v1/messages', 200, 'data'), ('get', '/v1/contacts/{phone}/messages', 200, 'data')],
           'Accepted': [('post', '/v1/messages', 202)],
           'Template': [('post', '/v1/templates', 201), ('get', '/v1/templates/{name}', 200), ('post', '/v1/templates/{name}/clone', 201),
                        ('get', '/v1/templates', 200, 'data')],
@@ -148,6 +163,8 @@ SHAPES = {'Campaign': [('post', '/v1/campaigns', 201), ('get', '/v1/campaigns/{i
           'Balance': [('get', '/v1/balance', 200)],
           'Contact': [('get', '/v1/contacts/{phone}', 200), ('post', '/v1/contacts/{phone}/opt-out', 200), ('post', '/v1/contacts/{phone}/opt-in', 200)]}
 shape_of = {}
+# Listings whose items are messages of either direction.
+MIXED = {('get', '/v1/messages', 200, 'data'), ('get', '/v1/contacts/{phone}/messages', 200, 'data')}
 for name, ops in SHAPES.items():
     vals = []
     for op in ops:
@@ -155,7 +172,9 @@ for name, ops in SHAPES.items():
             if 'json' not in (x['content_type'] or ''): continue
             v = json.loads(x['body'])
             if len(op) == 4:
-                vals += v.get(op[3], []) or []
+                # Listings of both directions: inbound items make InboundMessage, the
+                # others Message.
+                vals += [x for x in v.get(op[3], []) or [] if (x.get('direction') == 'inbound') == (name == 'InboundMessage')]
             else:
                 vals.append(v)
             shape_of[op] = name
@@ -175,7 +194,7 @@ ERR = {400: ('BadRequest', 'Malformed or invalid input: invalid_json, invalid_fi
        415: ('UnsupportedMediaType', 'A body that is not application/json (unsupported_media_type).'),
        422: ('UnprocessableEntity', 'A rule refuses it: template_not_approved, param_count_mismatch, outside_window, opted_out, template_invalid, ...'),
        500: ('InternalError', 'An internal error (internal); the log has the request id.'),
-       502: ('BadGateway', 'The provider refused or could not take a template call (provider_error, provider_unavailable).'),
+       502: ('BadGateway', 'The provider refused or could not take a call (provider_error, provider_unavailable), or a media file is over 100 MiB (media_too_large).'),
        503: ('ServiceUnavailable', 'Shutting down, busy reading other bodies (service_busy), or not ready; see Retry-After.')}
 schemas['Error'] = {'type': 'object', 'required': ['error'], 'additionalProperties': False, 'properties': {'error': {
     'type': 'object', 'required': ['code', 'message'], 'additionalProperties': True,
@@ -230,8 +249,9 @@ NAMES = {('post', '/v1/messages'): 'sendMessage', ('get', '/v1/messages'): 'list
          ('post', '/v1/lists'): 'importList', ('get', '/v1/lists'): 'listLists', ('get', '/v1/lists/{id}'): 'getList', ('delete', '/v1/lists/{id}'): 'deleteList',
          ('get', '/v1/lists/{id}/contacts'): 'listListContacts', ('get', '/v1/imports/{id}'): 'getImport', ('get', '/v1/openapi.json'): 'getOpenAPI',
          ('get', '/webhook'): 'verifyWebhook', ('post', '/webhook'): 'receiveWebhook', ('get', '/healthz'): 'health', ('get', '/readyz'): 'ready',
-         ('get', '/metrics'): 'getMetrics'}
-TAGS = [('/v1/messages', 'messages'), ('/v1/numbers', 'numbers'), ('/v1/contacts', 'contacts'), ('/v1/webhooks', 'webhooks'), ('/v1/templates', 'templates'),
+         ('get', '/metrics'): 'getMetrics',
+         ('get', '/v1/contacts/{phone}/messages'): 'getConversation', ('get', '/v1/media/{id}'): 'getMedia'}
+TAGS = [('/v1/messages', 'messages'), ('/v1/media', 'messages'), ('/v1/numbers', 'numbers'), ('/v1/contacts', 'contacts'), ('/v1/webhooks', 'webhooks'), ('/v1/templates', 'templates'),
         ('/v1/balance', 'money'), ('/v1/statement', 'money'), ('/v1/rates', 'money'), ('/v1/topups', 'money'), ('/v1/adjustments', 'money'),
         ('/v1/admin', 'admin'), ('/v1/campaigns', 'campaigns'), ('/v1/lists', 'lists'), ('/v1/imports', 'lists'), ('/webhook', 'webhooks'),
         ('/healthz', 'operations'), ('/readyz', 'operations'), ('/metrics', 'operations'), ('/v1/openapi.json', 'operations'),
@@ -241,9 +261,9 @@ doc['tags'] = [{'name': t, 'description': d} for t, d in [('messages', 'Send and
     ('money', 'Balance, statement, rates, top-ups'), ('admin', 'Instance administration'), ('campaigns', 'Broadcast campaigns'),
     ('lists', 'Contact lists and imports'), ('operations', 'Health, readiness, metrics, this document'),
     ('tenancy', 'Accounts, keys, the audit log and exports')]]
-LISTS = {'/v1/messages', '/v1/templates', '/v1/webhooks/dead', '/v1/statement', '/v1/topups', '/v1/campaigns', '/v1/lists',
+LISTS = {'/v1/messages', '/v1/contacts/{phone}/messages', '/v1/templates', '/v1/webhooks/dead', '/v1/statement', '/v1/topups', '/v1/campaigns', '/v1/lists',
          '/v1/lists/{id}/contacts', '/v1/campaigns/{id}/recipients', '/v1/audit'}
-QUERY = {('get', '/v1/messages'): ['status', 'to', 'campaign_id'], ('get', '/v1/templates'): ['status', 'category'],
+QUERY = {('get', '/v1/messages'): ['direction', 'from', 'status', 'to', 'campaign_id'], ('get', '/v1/templates'): ['status', 'category'],
          ('get', '/v1/templates/{name}'): ['language'], ('delete', '/v1/templates/{name}'): ['language'],
          ('get', '/v1/statement'): ['from', 'to'], ('get', '/v1/campaigns/{id}/recipients'): ['status'],
          ('get', '/v1/audit'): ['action', 'from', 'to']}
@@ -284,6 +304,7 @@ for path, ops in doc['paths'].items():
             if '{' in path: statuses.add(404)
             if method in ('post', 'put', 'patch', 'delete'): statuses |= {400, 409, 413, 415}
             if method == 'get' and path in LISTS: statuses.add(400)
+            if path == '/v1/media/{id}': statuses |= {502}
         if path == '/webhook' and method == 'post': statuses |= {401, 408, 413, 503}
         if path == '/webhook' and method == 'get': statuses |= {403}
         old = op.get('responses', {})
@@ -302,6 +323,10 @@ for path, ops in doc['paths'].items():
             for ct, bs in ctypes.items():
                 if ct == 'application/json' and (method, path, st) in shape_of and shape_of[(method, path, st)] in schemas:
                     content[ct] = {'schema': {'$ref': '#/components/schemas/' + shape_of[(method, path, st)]}}
+                elif ct == 'application/json' and (method, path, st, 'data') in MIXED:
+                    sch = infer([json.loads(x) for x in bs], top=True)
+                    sch['properties']['data'] = {'type': 'array', 'items': {'anyOf': [{'$ref': '#/components/schemas/' + n} for n in ('Message', 'InboundMessage') if n in schemas]}}
+                    content[ct] = {'schema': sch}
                 elif ct == 'application/json' and (method, path, st, 'data') in shape_of:
                     sch = infer([json.loads(x) for x in bs], top=True)
                     sch['properties']['data'] = {'type': 'array', 'items': {'$ref': '#/components/schemas/' + shape_of[(method, path, st, 'data')]}}
@@ -313,6 +338,8 @@ for path, ops in doc['paths'].items():
                 else:
                     content[ct] = {'schema': {'type': 'string', 'format': 'binary' if ct == 'application/octet-stream' else None}}
                     if content[ct]['schema']['format'] is None: del content[ct]['schema']['format']
+            if path == '/v1/media/{id}' and st == 200:
+                content = {'*/*': {}}  # the file's own type; its bytes are not validated
             if not content and 'content' in old.get(str(st), {}):
                 content = old[str(st)]['content']
             if content: r['content'] = content
