@@ -11,6 +11,7 @@ require (
 	github.com/oapi-codegen/runtime v1.9.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/robfig/cron/v3 v3.0.1
+	github.com/standard-webhooks/standard-webhooks/libraries v1.3.0
 	github.com/xuri/excelize/v2 v2.11.0
 	golang.org/x/term v0.48.0
 	golang.org/x/time v0.16.0

@@ -51,6 +51,28 @@ const (
 	// PrefixInboundIndex holds the indexes of inbound messages: per account, per
 	// account and customer, by media id and by the provider's message id.
 	PrefixInboundIndex = "ix/"
+	// PrefixEvent is the event outbox (package events): event records by a gapless
+	// sequence number assigned in the commit that wrote them, so sequence order is
+	// commit order.
+	PrefixEvent = "ev/"
+	// PrefixEventMeta holds the outbox's next sequence number.
+	PrefixEventMeta = "em/"
+	// PrefixEventQueue is each endpoint's queue of events not yet attempted: endpoint,
+	// sequence. Key only; the event body stays in PrefixEvent.
+	PrefixEventQueue = "eq/"
+	// PrefixEventEndpoint holds endpoints made through the API, and the state kept for
+	// endpoints of the configuration (disabled or not).
+	PrefixEventEndpoint = "ee/"
+	// PrefixEventCounters holds per-endpoint counters (queued, done, retrying, failed,
+	// delivered), the queue's resume point and when the endpoint started failing.
+	PrefixEventCounters = "ek/"
+	// PrefixDelivery holds the deliveries that needed more than one attempt (retrying,
+	// failed, replayed), each with a copy of its event so a replay outlives the log.
+	PrefixDelivery = "ed/"
+	// PrefixDeliveryRetry is each endpoint's retry set: endpoint, due time, delivery id.
+	PrefixDeliveryRetry = "er/"
+	// PrefixDeliveryStatus indexes deliveries by status: status, delivery id.
+	PrefixDeliveryStatus = "es/"
 
 	// PrefixLedgerEntry holds append-only ledger entries, numbered without gaps.
 	PrefixLedgerEntry = "le/"
@@ -112,6 +134,8 @@ var Prefixes = []string{
 	PrefixMessage, PrefixMessagePayload, PrefixQueue, PrefixLease, PrefixWAMID, PrefixIdempotency, PrefixIdempotencyExpiry, PrefixMessageIndex,
 	PrefixInbox, PrefixDeadLetter, PrefixWebhookState, PrefixCallback,
 	PrefixInbound, PrefixInboundIndex,
+	PrefixEvent, PrefixEventMeta, PrefixEventQueue, PrefixEventEndpoint, PrefixEventCounters,
+	PrefixDelivery, PrefixDeliveryRetry, PrefixDeliveryStatus,
 	PrefixLedgerEntry, PrefixLedgerBalance, PrefixLedgerHold, PrefixLedgerTopUp,
 	PrefixLedgerVolume, PrefixLedgerMeta, PrefixLedgerCredit,
 	PrefixTemplate,
