@@ -24,6 +24,7 @@ import (
 	"kirim/campaign/lists"
 	"kirim/clock"
 	"kirim/engine"
+	"kirim/events"
 	"kirim/httpguard"
 	"kirim/template"
 	"kirim/tenant"
@@ -86,6 +87,9 @@ type Options struct {
 	CreateAccount func(ctx context.Context, a NewAccount, by string) (Account, error)
 	// Instance serves the operator's storage figures and full backup.
 	Instance Instance
+	// Events serves the callback endpoints and deliveries (callbacks.go); nil answers
+	// them 404.
+	Events *events.Outbox
 }
 
 // Server is the HTTP API.
@@ -232,7 +236,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/templates/:name", ScopeSend, s.getTemplate},
 		{"DELETE", "/v1/templates/:name", ScopeAdmin, s.deleteTemplate},
 		{"POST", "/v1/templates/:name/clone", ScopeAdmin, s.cloneTemplate},
-	}, slices.Concat(s.moneyRoutes(), s.listRoutes(), s.campaignRoutes(), s.tenancyRoutes())...)
+	}, slices.Concat(s.moneyRoutes(), s.listRoutes(), s.campaignRoutes(), s.tenancyRoutes(), s.callbackRoutes())...)
 }
 
 func (s *Server) wrap(rt route) httprouter.Handle {

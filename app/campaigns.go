@@ -16,6 +16,7 @@ func (m *Main) setupCampaigns(templates campaign.Templates) error {
 	svc, err := campaign.New(campaign.Options{
 		DB: m.DB, Clock: m.Clock, Logger: m.Logger, Lists: m.Lists, Templates: templates, Ledger: l,
 		Batch: cc.Batch, FailurePercent: cc.FailurePausePercent, FailureMin: cc.FailurePauseMin, Grace: cc.MissedRunGrace.Duration,
+		OnState: m.campaignEvent,
 	})
 	if err != nil {
 		return err

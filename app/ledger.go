@@ -59,7 +59,7 @@ func (m *Main) ledgerAPI() *api.LedgerOptions {
 // ledgerConfig converts the configuration (validated, with line numbers, by config) to
 // the ledger's.
 func (m *Main) ledgerConfig(cfg *config.Config) ledger.Config {
-	lc := ledger.Config{Rules: cfg.Provider.Rules, Now: m.Clock.Now, Logger: m.Logger}
+	lc := ledger.Config{Rules: cfg.Provider.Rules, Now: m.Clock.Now, Logger: m.Logger, OnEvent: m.ledgerEvent}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]
 		lc.Accounts = append(lc.Accounts, ledger.Account{

@@ -9,6 +9,7 @@ func (m *Main) setupLists() error {
 	if err != nil {
 		return err
 	}
+	s.OnFinished(m.importEvent)
 	m.Lists = s
 	return nil
 }

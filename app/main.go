@@ -21,6 +21,7 @@ import (
 	"kirim/clock"
 	"kirim/config"
 	"kirim/engine"
+	"kirim/events"
 	"kirim/httpguard"
 	"kirim/ledger"
 	"kirim/memory"
@@ -74,6 +75,8 @@ type Main struct {
 	// Tenants keeps the accounts and keys made through the API; Audit the audit log.
 	Tenants *tenant.Store
 	Audit   *audit.Log
+	// Events is the outbox of events for the customers' endpoints (events.go).
+	Events *events.Outbox
 
 	ledgerJob *ledgerJob        // wire_ledger.go
 	Lists     *lists.Store      // wire_lists.go
@@ -149,6 +152,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Audit = audit.New(db, m.Clock)
+	// The outbox before the services that write events in their own transactions.
+	if err := m.setupEvents(); err != nil {
+		apiLn.Close()
+		return err
+	}
 	biller, err := m.setupLedger()
 	if err != nil {
 		apiLn.Close()
@@ -176,6 +184,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxAttempts: cfg.Engine.MaxAttempts, LeaseTimeout: cfg.Engine.LeaseTimeout.Duration,
 		UnknownTimeout: cfg.Engine.UnknownTimeout.Duration, IdempotencyTTL: cfg.Engine.IdempotencyTTL.Duration, ResendUnknown: cfg.Engine.UnknownPolicy == "resend",
 		Workers: cfg.Engine.Workers, SendTimeout: cfg.Provider.Timeout.Duration,
+		OnState: m.messageEvents, OnNumber: m.numberEvent, OnInbound: m.inboundEvent,
 		Observe: m.Campaigns.Observe, OnChange: func(ms []*engine.Message) {
 			m.Campaigns.OnChange(ms)
 			m.Metrics.ObserveMessages(ms)
@@ -214,6 +223,7 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 	})
 	m.Webhook.Start(bgCtx)
+	m.Events.Start(bgCtx)
 	m.startTier(bgCtx)
 
 	accounts, keys, err := m.apiKeys(cfg)
@@ -231,7 +241,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Ready:       m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
 		Media: m.mediaSources(),
 		Lists: m.Lists, Campaigns: m.Campaigns, Metrics: m.Metrics.Handler(cfg.Server.MetricsToken),
-		Tenants: m.Tenants, Audit: m.Audit, CreateAccount: m.createAccount, Instance: m.DB,
+		Tenants: m.Tenants, Audit: m.Audit, CreateAccount: m.createAccount, Instance: m.DB, Events: m.Events,
 		Observe: m.Metrics.ObserveRequest, NoAccessLog: !cfg.Server.AccessLog,
 	})
 	if err != nil {
@@ -247,7 +257,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
 		ReadTimeout: cfg.Server.ReadTimeout.Duration, IdleTimeout: cfg.Server.IdleTimeout.Duration, MaxHeaderBytes: maxHeaderBytes}
-	m.Metrics.SetSources(metrics.Sources{Engine: m.Engine, Webhook: m.Webhook, Ledger: m.Ledger, DB: m.DB})
+	m.Metrics.SetSources(metrics.Sources{Engine: m.Engine, Webhook: m.Webhook, Ledger: m.Ledger, DB: m.DB, Events: m.Events})
 	m.serve(srv, apiLn)
 	m.Logger.Info("kirim: serving", "api", "http://"+m.APIAddr, "provider", cfg.Provider.Kind, "data", cfg.Server.DataDir)
 	return nil
@@ -367,6 +377,11 @@ func (m *Main) Close() error {
 	if m.cancel != nil {
 		m.cancel()
 		m.Webhook.Wait()
+	}
+	if m.Events != nil {
+		if err := m.Events.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if m.Sandbox != nil {
 		m.Sandbox.Close()

@@ -17,7 +17,7 @@ const templateListTimeout = 15 * time.Second
 // against, and pulls each WABA's list from the provider so templates made elsewhere are
 // known.
 func (m *Main) setupTemplates(ctx context.Context) api.TemplateCatalog {
-	store, err := template.OpenStore(m.DB, template.StoreOptions{Now: m.Clock.Now, Logger: m.Logger, OnEvent: m.templateEvent,
+	store, err := template.OpenStore(m.DB, template.StoreOptions{Now: m.Clock.Now, Logger: m.Logger, OnEvent: m.templateEvent, OnEventTx: m.templateEventTx,
 		ReplyTTL: m.Config.Engine.IdempotencyTTL.Duration})
 	if err != nil {
 		// Without the store every template send is refused as unknown and the template

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -108,6 +109,7 @@ currency = "IDR"
 // acmeData is what account A owns when the table runs.
 type acmeData struct {
 	message, list, spareList, imp, campaign, topUp, spareTopUp, key string
+	endpoint, spareEndpoint, delivery                               string
 }
 
 func seedAcme(t *testing.T, m *app.Main, a *kirimtest.API) acmeData {
@@ -139,6 +141,17 @@ func seedAcme(t *testing.T, m *app.Main, a *kirimtest.API) acmeData {
 	}
 	a.Must(http.StatusCreated, "POST", "/v1/keys", map[string]any{"name": "erp", "scopes": []string{"send"}}, &k)
 	d.key = k.ID
+	// An endpoint that refuses everything, so its test event leaves a delivery to replay.
+	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) }))
+	t.Cleanup(refuse.Close)
+	var ep struct{ ID string }
+	a.Must(http.StatusCreated, "POST", "/v1/callbacks/endpoints", map[string]any{"url": refuse.URL, "events": []string{"topup.*"}}, &ep)
+	d.endpoint = ep.ID
+	a.Must(http.StatusCreated, "POST", "/v1/callbacks/endpoints", map[string]any{"url": refuse.URL, "events": []string{"*"}}, &ep)
+	d.spareEndpoint = ep.ID
+	var dl struct{ ID string }
+	a.Must(http.StatusOK, "POST", "/v1/callbacks/endpoints/"+d.endpoint+"/test", nil, &dl)
+	d.delivery = dl.ID
 	return d
 }
 
@@ -269,6 +282,16 @@ func TestEveryRouteByEveryKey(t *testing.T) {
 		{"DELETE", "/v1/keys/:id", "/v1/keys/" + d.key, nil, want{U, F, NF, F, 200, 200}},
 		{"GET", "/v1/audit", "/v1/audit", nil, want{U, F, 200, F, 200, 200}},
 		{"GET", "/v1/export", "/v1/export", nil, want{U, F, 200, F, 200, 200}},
+		{"POST", "/v1/callbacks/endpoints", "/v1/callbacks/endpoints", map[string]any{}, want{U, F, 400, F, 400, 400}},
+		{"GET", "/v1/callbacks/endpoints", "/v1/callbacks/endpoints", nil, want{U, F, 200, F, 200, 200}},
+		{"GET", "/v1/callbacks/endpoints/:id", "/v1/callbacks/endpoints/" + d.endpoint, nil, want{U, F, NF, F, 200, 200}},
+		{"PATCH", "/v1/callbacks/endpoints/:id", "/v1/callbacks/endpoints/" + d.endpoint, map[string]any{"description": "erp"}, want{U, F, NF, F, 200, 200}},
+		{"DELETE", "/v1/callbacks/endpoints/:id", "/v1/callbacks/endpoints/" + d.spareEndpoint, nil, want{U, F, NF, F, 200, NF}},
+		{"POST", "/v1/callbacks/endpoints/:id/rotate-secret", "/v1/callbacks/endpoints/" + d.endpoint + "/rotate-secret", nil, want{U, F, NF, F, 200, 200}},
+		{"POST", "/v1/callbacks/endpoints/:id/test", "/v1/callbacks/endpoints/" + d.endpoint + "/test", nil, want{U, F, NF, F, 200, 200}},
+		{"POST", "/v1/callbacks/endpoints/:id/replay", "/v1/callbacks/endpoints/" + d.endpoint + "/replay?since=2020-01-01T00:00:00Z", nil, want{U, F, NF, F, 202, 202}},
+		{"GET", "/v1/callbacks/deliveries", "/v1/callbacks/deliveries", nil, want{U, F, 200, F, 200, 200}},
+		{"POST", "/v1/callbacks/deliveries/:id/replay", "/v1/callbacks/deliveries/" + d.delivery + "/replay", nil, want{U, F, NF, F, 202, 409}},
 		{"GET", "/v1/admin/storage", "/v1/admin/storage", nil, want{U, F, F, F, F, 200}},
 		{"GET", "/v1/admin/backup", "/v1/admin/backup", nil, want{U, F, F, F, F, 200}},
 		{"GET", "/healthz", "/healthz", nil, want{200, 200, 200, 200, 200, 200}},

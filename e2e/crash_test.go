@@ -169,7 +169,10 @@ func (c *cluster) operator() *cluster {
 
 // newCluster starts a standalone sandbox and writes a Kirim config that uses it as a
 // Cloud API provider.
-func newCluster(t *testing.T, readRate string) *cluster {
+func newCluster(t *testing.T, readRate string) *cluster { return newClusterWith(t, readRate, "") }
+
+// newClusterWith is newCluster with extra TOML appended to Kirim's config.
+func newClusterWith(t *testing.T, readRate, extra string) *cluster {
 	bin := kirimBinary(t)
 	c := &cluster{t: t, bin: bin, dir: t.TempDir(), api: freeAddr(t), sb: freeAddr(t), openapi: openapicheck.New(t, api.OpenAPI()),
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
@@ -196,6 +199,7 @@ alias = "main"
 phone_number_id = "100000000000001"
 waba_id = "200000000000001"
 throughput_mps = 1000
+account = "acme"
 [[accounts]]
 id = "acme"
   [[accounts.keys]]
@@ -204,7 +208,7 @@ id = "acme"
 [[operators]]
 name = "ops"
 key_sha256 = "%x"
-`, c.api, filepath.Join(c.dir, "data"), c.sb, e2eKey, sha256.Sum256([]byte(e2eOperatorKey)))
+`, c.api, filepath.Join(c.dir, "data"), c.sb, e2eKey, sha256.Sum256([]byte(e2eOperatorKey))) + extra
 	if err := os.WriteFile(c.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

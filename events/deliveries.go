@@ -124,7 +124,7 @@ func (o *Outbox) Replay(ctx context.Context, account, deliveryID string) (Delive
 			return fmt.Errorf("delivery %s: %w", deliveryID, ErrNotFound)
 		}
 		if old.Status != StatusFailed {
-			return fmt.Errorf("delivery %s: status: %s, only failed deliveries are replayed: %w", deliveryID, old.Status, ErrInvalid)
+			return fmt.Errorf("delivery %s: status: %s, only failed deliveries are replayed: %w", deliveryID, old.Status, ErrState)
 		}
 		if !live[old.EndpointID] {
 			return fmt.Errorf("delivery %s: endpoint %s: %w", deliveryID, old.EndpointID, ErrNotFound)

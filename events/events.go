@@ -33,6 +33,9 @@ var (
 	ErrNotFound       = errors.New("events: not found")
 	ErrInvalid        = errors.New("events: invalid")
 	ErrConfigEndpoint = errors.New("events: endpoint is defined in the configuration")
+	// ErrState refuses a change the record's state does not allow (replaying a
+	// delivery that has not failed).
+	ErrState = errors.New("events: not allowed in this state")
 )
 
 // EventTypes are the event types Kirim emits; endpoint filters are checked against

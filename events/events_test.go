@@ -239,7 +239,7 @@ func TestFailedDeliveryIsKeptAndReplayed(t *testing.T) {
 		got := f.deliveries(DeliveryFilter{Status: StatusDelivered})
 		return len(got) == 1 && got[0].ID == d.ID && got[0].Attempts == 4
 	})
-	if _, err := f.o.Replay(context.Background(), "acme", d.ID); !errors.Is(err, ErrInvalid) {
+	if _, err := f.o.Replay(context.Background(), "acme", d.ID); !errors.Is(err, ErrState) {
 		t.Fatalf("Replay of a delivered delivery = %v", err)
 	}
 	n, err := f.o.ReplaySince(context.Background(), "acme", ep.ID, start)

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"kirim/engine"
+	"kirim/events"
 	"kirim/httpguard"
 	"kirim/ledger"
 	"kirim/provider"
@@ -33,6 +34,7 @@ type Sources struct {
 	Webhook *webhook.Receiver
 	Ledger  *ledger.Ledger
 	DB      *storage.DB
+	Events  *events.Outbox
 }
 
 // queueDepthCap bounds the keys one scrape counts per number's queue.
@@ -46,6 +48,8 @@ type Metrics struct {
 	errors    *prometheus.CounterVec
 	requests  *prometheus.HistogramVec
 	providerD *prometheus.HistogramVec
+	delivery  *prometheus.HistogramVec
+	written   *prometheus.CounterVec
 	observers sync.Map // requestKey -> prometheus.Observer
 }
 
@@ -64,10 +68,23 @@ func New() *Metrics {
 	m.providerD = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kirim_provider_request_duration_seconds",
 		Help:    "Calls to the provider's Cloud API (sends, template and number reads), by method and status code; its count is the dispatch rate.",
 		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"method", "code"})
+	m.delivery = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kirim_callback_delivery_duration_seconds",
+		Help:    "Attempts to deliver an event to a customer endpoint, by endpoint and outcome (ok, retry, failed); a retry or failed count is a retried or given-up delivery.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"endpoint", "result"})
+	m.written = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kirim_events_total",
+		Help: "Events written for customer endpoints, by type (written in the transaction of the change they report; one whose change then failed to commit is counted too)."}, []string{"type"})
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.messages, m.errors, m.requests, m.providerD, &scrape{m: m})
+		m.messages, m.errors, m.requests, m.providerD, m.delivery, m.written, &scrape{m: m})
 	return m
 }
+
+// ObserveDelivery records one attempt to deliver an event to an endpoint.
+func (m *Metrics) ObserveDelivery(endpoint, result string, d time.Duration) {
+	m.delivery.WithLabelValues(endpoint, result).Observe(d.Seconds())
+}
+
+// ObserveEvent counts an event written for the customers' endpoints.
+func (m *Metrics) ObserveEvent(typ string) { m.written.WithLabelValues(typ).Inc() }
 
 // SetSources gives the scrape-time collector the running services.
 func (m *Metrics) SetSources(src Sources) { m.sources.Store(&src) }

@@ -39,15 +39,20 @@ var (
 		"Money captured for the provider over all accounts since the ledger began, in micro-units.", []string{"currency"}, nil)
 	descStorage = prometheus.NewDesc("kirim_storage_bytes",
 		"Disk used by Badger's files, by kind: lsm (tables), vlog (value log), wal (memtable logs).", []string{"kind"}, nil)
-	descCommits = prometheus.NewDesc("kirim_storage_commits_total", "Commits answered by the group committer.", nil, nil)
-	descSyncs   = prometheus.NewDesc("kirim_storage_syncs_total", "Syncs of the group committer (one covers many commits).", nil, nil)
-	descErrors  = prometheus.NewDesc("kirim_scrape_errors",
+	descCommits    = prometheus.NewDesc("kirim_storage_commits_total", "Commits answered by the group committer.", nil, nil)
+	descSyncs      = prometheus.NewDesc("kirim_storage_syncs_total", "Syncs of the group committer (one covers many commits).", nil, nil)
+	descDeliveries = prometheus.NewDesc("kirim_callback_deliveries",
+		"Event deliveries to a customer endpoint by state: pending (not yet attempted), retrying, failed (kept for replay).",
+		[]string{"endpoint", "account", "state"}, nil)
+	descDelivered = prometheus.NewDesc("kirim_callback_delivered_total",
+		"Event deliveries an endpoint answered with 2xx.", []string{"endpoint", "account"}, nil)
+	descErrors = prometheus.NewDesc("kirim_scrape_errors",
 		"Figures this scrape could not read, by source.", []string{"source"}, nil)
 )
 
 func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueue, descTierUsed, descTierLimit, descQuality, descStatus, descInbox, descLag,
-		descDead, descWebhook, descAvailable, descHeld, descBalance, descCaptured, descStorage, descCommits, descSyncs, descErrors} {
+		descDead, descWebhook, descAvailable, descHeld, descBalance, descCaptured, descStorage, descCommits, descSyncs, descDeliveries, descDelivered, descErrors} {
 		ch <- d
 	}
 }
@@ -110,6 +115,14 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 			{"busy", st.Busy}, {"timed_out", st.TimedOut}, {"applied", st.Applied}, {"retried", st.Retried}, {"dead_lettered", st.DeadLettered},
 			{"unknown_skipped", st.UnknownSkipped}} {
 			counter(descWebhook, float64(e.v), e.name)
+		}
+	}
+	if o := src.Events; o != nil {
+		for _, st := range o.Stats() {
+			gauge(descDeliveries, float64(st.Pending), st.EndpointID, st.Account, "pending")
+			gauge(descDeliveries, float64(st.Retrying), st.EndpointID, st.Account, "retrying")
+			gauge(descDeliveries, float64(st.Failed), st.EndpointID, st.Account, "failed")
+			counter(descDelivered, float64(st.Delivered), st.EndpointID, st.Account)
 		}
 	}
 	if l, db := src.Ledger, src.DB; l != nil && db != nil {

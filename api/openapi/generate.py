@@ -255,14 +255,14 @@ TAGS = [('/v1/messages', 'messages'), ('/v1/media', 'messages'), ('/v1/numbers',
         ('/v1/balance', 'money'), ('/v1/statement', 'money'), ('/v1/rates', 'money'), ('/v1/topups', 'money'), ('/v1/adjustments', 'money'),
         ('/v1/admin', 'admin'), ('/v1/campaigns', 'campaigns'), ('/v1/lists', 'lists'), ('/v1/imports', 'lists'), ('/webhook', 'webhooks'),
         ('/healthz', 'operations'), ('/readyz', 'operations'), ('/metrics', 'operations'), ('/v1/openapi.json', 'operations'),
-        ('/v1/accounts', 'tenancy'), ('/v1/keys', 'tenancy'), ('/v1/audit', 'tenancy'), ('/v1/export', 'tenancy')]
+        ('/v1/callbacks', 'callbacks'), ('/v1/accounts', 'tenancy'), ('/v1/keys', 'tenancy'), ('/v1/audit', 'tenancy'), ('/v1/export', 'tenancy')]
 doc['tags'] = [{'name': t, 'description': d} for t, d in [('messages', 'Send and follow messages'), ('numbers', 'The configured numbers'),
     ('contacts', 'Windows and opt-outs'), ('webhooks', 'The provider webhook receiver and its dead letters'), ('templates', 'Templates and the linter'),
     ('money', 'Balance, statement, rates, top-ups'), ('admin', 'Instance administration'), ('campaigns', 'Broadcast campaigns'),
     ('lists', 'Contact lists and imports'), ('operations', 'Health, readiness, metrics, this document'),
-    ('tenancy', 'Accounts, keys, the audit log and exports')]]
+    ('tenancy', 'Accounts, keys, the audit log and exports'), ('callbacks', 'Events to your systems: endpoints and deliveries')]]
 LISTS = {'/v1/messages', '/v1/contacts/{phone}/messages', '/v1/templates', '/v1/webhooks/dead', '/v1/statement', '/v1/topups', '/v1/campaigns', '/v1/lists',
-         '/v1/lists/{id}/contacts', '/v1/campaigns/{id}/recipients', '/v1/audit'}
+         '/v1/lists/{id}/contacts', '/v1/campaigns/{id}/recipients', '/v1/audit', '/v1/callbacks/deliveries'}
 QUERY = {('get', '/v1/messages'): ['direction', 'from', 'status', 'to', 'campaign_id'], ('get', '/v1/templates'): ['status', 'category'],
          ('get', '/v1/templates/{name}'): ['language'], ('delete', '/v1/templates/{name}'): ['language'],
          ('get', '/v1/statement'): ['from', 'to'], ('get', '/v1/campaigns/{id}/recipients'): ['status'],
