@@ -23,7 +23,8 @@ type exportLine struct {
 
 // export streams the caller's own account as JSON lines: the account, its lists, each
 // list's contacts with their opt-out state on the account's numbers, its messages
-// (newest first) and its whole statement. The full backup of every account stays the
+// (newest first), its customers' messages (inbound, newest first) and its whole
+// statement. The full backup of every account stays the
 // operator's; this is what an account may take with it.
 func (s *Server) export(_ *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
 	acct := c.account
@@ -40,6 +41,9 @@ func (s *Server) export(_ *http.Request, _ httprouter.Params, c *caller) (int, a
 				return err
 			}
 			if err := s.exportMessages(c, put); err != nil {
+				return err
+			}
+			if err := s.exportInbound(c, put); err != nil {
 				return err
 			}
 			return s.exportStatement(c, put)
@@ -89,6 +93,29 @@ func (s *Server) exportMessages(c *caller, put func(string, any) error) error {
 		}
 		for _, m := range ms {
 			if err := put("message", viewOf(m)); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+func (s *Server) exportInbound(c *caller, put func(string, any) error) error {
+	cursor := ""
+	for {
+		recs, next, err := s.opts.Engine.InboundList(c.account.ID, "", cursor, engine.MaxListLimit)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			v, err := inboundViewOf(rec)
+			if err != nil {
+				return err
+			}
+			if err := put("inbound_message", v); err != nil {
 				return err
 			}
 		}

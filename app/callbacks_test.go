@@ -17,6 +17,7 @@ import (
 	"kirim/app/apptest"
 	"kirim/config"
 	"kirim/internal/kirimtest"
+	"kirim/provider/sandbox"
 )
 
 // hookReceiver answers with status (500 until told otherwise) and keeps the events it
@@ -27,12 +28,13 @@ type hookReceiver struct {
 	mu     sync.Mutex
 	secret string
 	got    map[string][]string // type -> data.id
+	texts  map[string][]string // type -> data.text
 	ids    map[string]int      // webhook-id -> deliveries
 	bad    int
 }
 
 func newHookReceiver(t *testing.T, status int) *hookReceiver {
-	r := &hookReceiver{got: map[string][]string{}, ids: map[string]int{}}
+	r := &hookReceiver{got: map[string][]string{}, texts: map[string][]string{}, ids: map[string]int{}}
 	r.status.Store(int32(status))
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
@@ -56,11 +58,13 @@ func newHookReceiver(t *testing.T, status int) *hookReceiver {
 		var ev struct {
 			Type string `json:"type"`
 			Data struct {
-				ID string `json:"id"`
+				ID   string `json:"id"`
+				Text string `json:"text"`
 			} `json:"data"`
 		}
 		_ = json.Unmarshal(body, &ev)
 		r.got[ev.Type] = append(r.got[ev.Type], ev.Data.ID)
+		r.texts[ev.Type] = append(r.texts[ev.Type], ev.Data.Text)
 		r.ids[req.Header.Get("webhook-id")]++
 		w.WriteHeader(st)
 	}))
@@ -129,13 +133,18 @@ retry = ["50ms", "50ms", "50ms"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, a := apptest.Start(t, cfg, tenAdminA)
+	m, a := apptest.Start(t, cfg, tenAdminA)
 	b := a.As(tenAdminB, "")
 
 	flaky, dead := newHookReceiver(t, 500), newHookReceiver(t, 503)
 	var ep struct{ ID, Secret string }
 	a.Must(http.StatusCreated, "POST", "/v1/callbacks/endpoints", map[string]any{"url": flaky.srv.URL, "events": []string{"message.*"}}, &ep)
 	flaky.setSecret(ep.Secret)
+	// B's endpoint takes every event of B's; none of A's may reach it.
+	bRecv := newHookReceiver(t, 200)
+	var bEp struct{ ID, Secret string }
+	b.Must(http.StatusCreated, "POST", "/v1/callbacks/endpoints", map[string]any{"url": bRecv.srv.URL, "events": []string{"*"}}, &bEp)
+	bRecv.setSecret(bEp.Secret)
 	var deadEp struct{ ID, Secret string }
 	a.Must(http.StatusCreated, "POST", "/v1/callbacks/endpoints", map[string]any{"url": dead.srv.URL, "events": []string{"message.sent"}, "description": "down"}, &deadEp)
 	dead.setSecret(deadEp.Secret)
@@ -191,6 +200,31 @@ retry = ["50ms", "50ms", "50ms"]
 		t.Fatalf("replay since: %d requeued", replayed.Requeued)
 	}
 	kirimtest.WaitFor(t, "every replayed event", 20*time.Second, func() bool { return dead.count("message.sent") >= n+1 })
+
+	// A customer's reply reaches the endpoint with its text, and shows in the conversation.
+	if _, err := m.Sandbox.Inbound(sandbox.InboundRequest{From: "6281200000100", Text: "Terima kasih!"}); err != nil {
+		t.Fatal(err)
+	}
+	kirimtest.WaitFor(t, "the message.inbound event", 20*time.Second, func() bool { return flaky.count("message.inbound") == 1 })
+	flaky.mu.Lock()
+	text := flaky.texts["message.inbound"]
+	flaky.mu.Unlock()
+	if len(text) != 1 || text[0] != "Terima kasih!" {
+		t.Fatalf("inbound event text %q", text)
+	}
+	var conv struct {
+		Data []struct{ Direction, Text string } `json:"data"`
+	}
+	a.Must(http.StatusOK, "GET", "/v1/contacts/+6281200000100/messages", nil, &conv)
+	if len(conv.Data) < 2 || conv.Data[0].Direction != "inbound" || conv.Data[0].Text != "Terima kasih!" {
+		t.Fatalf("conversation %+v", conv.Data)
+	}
+	bRecv.mu.Lock()
+	leaked := len(bRecv.got)
+	bRecv.mu.Unlock()
+	if leaked != 0 {
+		t.Fatalf("B's endpoint received A's events: %v", bRecv.got)
+	}
 
 	// A test event, and a rotated secret still verified by the receiver.
 	var test struct{ Status string }
