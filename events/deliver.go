@@ -30,6 +30,9 @@ const (
 	StatusFailed    = "failed"
 )
 
+// retryScanMargin is how far below the earliest retry seen the next scan starts.
+const retryScanMargin = time.Minute
+
 // maxBodyExcerpt is how much of a receiver's answer a delivery keeps.
 const maxBodyExcerpt = 512
 
@@ -76,9 +79,13 @@ type loop struct {
 	next     uint64              // next queue sequence to read
 	queued   map[uint64]struct{} // queue entries read and not yet recorded
 	retrying map[string]struct{} // deliveries from the retry set read and not yet recorded
-	jobs     chan job
-	results  chan result
-	batch    []result
+	// retryFrom is where the retry scan starts: moved and finished retries leave
+	// deleted keys at the front of the set, which a scan from its start would walk
+	// through on every page.
+	retryFrom time.Time
+	jobs      chan job
+	results   chan result
+	batch     []result
 }
 
 // run reads the endpoint's due retries and queue a page at a time, hands them to its
@@ -176,11 +183,19 @@ func (l *loop) fill(room int) error {
 		jobs = jobs[:0]
 		var ids []string
 		prefix := retryPrefix(l.e.id)
-		err := r.Iterate(prefix, storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+		lowest := now
+		var from []byte
+		if !l.retryFrom.IsZero() {
+			from = storage.Key(string(prefix), storage.U64(uint64(l.retryFrom.UnixNano())))
+		}
+		err := r.Iterate(prefix, storage.IterOptions{KeysOnly: true, Start: from}, func(k, _ []byte) (bool, error) {
 			due, rest, ok := storage.ParseU64(k[len(prefix):])
 			id, _, ok2 := storage.ParseStr(rest)
 			if !ok || !ok2 {
 				return false, fmt.Errorf("retry key %q: %w", k, storage.ErrCorruptRecord)
+			}
+			if at := time.Unix(0, int64(due)); at.Before(lowest) {
+				lowest = at
 			}
 			if int64(due) > now.UnixNano() {
 				return false, nil
@@ -193,6 +208,9 @@ func (l *loop) fill(room int) error {
 		if err != nil {
 			return err
 		}
+		// Retries are scheduled seconds ahead at least and replays at the time of
+		// the replay, so nothing new lands a minute below what this scan saw.
+		l.retryFrom = lowest.Add(-retryScanMargin)
 		for _, id := range ids {
 			rec, err := readRecord(r, id)
 			if err != nil {
