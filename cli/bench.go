@@ -43,6 +43,8 @@ loopback and the embedded sandbox as its provider.`)
 	keep := fs.Bool("keep", false, "keep the temporary data directory")
 	memLimit := fs.Int("memory-limit-mb", 0, "server.memory_limit_mb of the measured kirim (GOMEMLIMIT); 0 leaves it unset, as config.example.toml does")
 	small := fs.Bool("small", false, "measure the small-memory settings for a 1 GB VPS (config.example.toml), memory limit included")
+	callbacks := fs.Int("callbacks", 20000, "events in the callback delivery phases (0 skips them)")
+	only := fs.String("only", "", "run one part only: \"callbacks\"")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -67,6 +69,13 @@ loopback and the embedded sandbox as its provider.`)
 	}
 	b.dir = dir
 	fmt.Fprintf(stdout, "kirim bench: %d clients, data in %s\n\n", *clients, dir)
+	switch *only {
+	case "":
+	case "callbacks":
+		return b.printCallbacks(ctx, *callbacks)
+	default:
+		return usagef(fs, "bench: --only %q: want callbacks", *only)
+	}
 
 	fmt.Fprintln(stdout, "ceilings (same run)")
 	httpRate, err := b.bareHTTP(ctx, 3*time.Second)
@@ -155,7 +164,10 @@ loopback and the embedded sandbox as its provider.`)
 	fmt.Fprintf(stdout, "  one number at 1000 msg/s          %10.0f msg/s target >= 950\n", one)
 	fmt.Fprintf(stdout, "  four numbers at 1000 msg/s each   %10.0f msg/s target >= 3000\n", four)
 	fmt.Fprintf(stdout, "  CPU per message (kirim and the embedded sandbox, statuses included) %.0f us\n", float64(fourCPU.Microseconds()))
-	fmt.Fprintf(stdout, "  storage written per message (statuses included) %s\n", fourWritten)
+	fmt.Fprintf(stdout, "  storage written per message (statuses included) %s\n\n", fourWritten)
+	if *callbacks > 0 {
+		return b.printCallbacks(ctx, *callbacks)
+	}
 	return nil
 }
 
@@ -169,6 +181,7 @@ type bench struct {
 	runs     int
 	memLimit int
 	storage  map[string]string // [storage] settings; nil for the defaults
+	extra    string            // TOML appended to the config (callback endpoints)
 }
 
 // settle is how long the bench waits after the accept burst before it reads the RSS of
@@ -224,6 +237,7 @@ func (b *bench) writeConfig(firstMPS, otherMPS int) error {
 	// Every accept passes the ledger's hold, as in production: a funded account and a card.
 	fmt.Fprintf(&sb, "[[accounts]]\nid = \"bench\"\nopening_balance = 1_000_000_000\n  [[accounts.keys]]\n  key = %q\n  scopes = [\"admin\"]\n[[operators]]\nname = \"bench\"\nkey = %q\n", benchKey, benchOperatorKey)
 	sb.WriteString("[[rate_cards]]\neffective = 2025-01-01\ncurrency = \"IDR\"\n  [[rate_cards.prices]]\n  category = \"utility\"\n  up_to = [250_000]\n  amounts = [514, 510]\n")
+	sb.WriteString(b.extra)
 	b.cfgPath = filepath.Join(b.dir, "kirim.toml")
 	return os.WriteFile(b.cfgPath, []byte(sb.String()), 0o600)
 }
