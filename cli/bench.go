@@ -44,6 +44,7 @@ loopback and the embedded sandbox as its provider.`)
 	memLimit := fs.Int("memory-limit-mb", 0, "server.memory_limit_mb of the measured kirim (GOMEMLIMIT); 0 leaves it unset, as config.example.toml does")
 	small := fs.Bool("small", false, "measure the small-memory settings for a 1 GB VPS (config.example.toml), memory limit included")
 	callbacks := fs.Int("callbacks", 20000, "events in the callback delivery phases (0 skips them)")
+	pending := fs.Int("pending", 0, "also read RSS with this many events pending for a dead endpoint (0 skips it)")
 	only := fs.String("only", "", "run one part only: \"callbacks\"")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -72,7 +73,13 @@ loopback and the embedded sandbox as its provider.`)
 	switch *only {
 	case "":
 	case "callbacks":
-		return b.printCallbacks(ctx, *callbacks)
+		if err := b.printCallbacks(ctx, *callbacks); err != nil {
+			return err
+		}
+		if *pending > 0 {
+			return b.pendingPhase(ctx, *pending)
+		}
+		return nil
 	default:
 		return usagef(fs, "bench: --only %q: want callbacks", *only)
 	}
@@ -166,7 +173,12 @@ loopback and the embedded sandbox as its provider.`)
 	fmt.Fprintf(stdout, "  CPU per message (kirim and the embedded sandbox, statuses included) %.0f us\n", float64(fourCPU.Microseconds()))
 	fmt.Fprintf(stdout, "  storage written per message (statuses included) %s\n\n", fourWritten)
 	if *callbacks > 0 {
-		return b.printCallbacks(ctx, *callbacks)
+		if err := b.printCallbacks(ctx, *callbacks); err != nil {
+			return err
+		}
+	}
+	if *pending > 0 {
+		return b.pendingPhase(ctx, *pending)
 	}
 	return nil
 }

@@ -123,3 +123,40 @@ func (b *bench) printCallbacks(ctx context.Context, n int) error {
 	_, err = io.WriteString(b.out, sb.String())
 	return err
 }
+
+// pendingPhase accepts n messages whose message.queued events wait for an endpoint that
+// refuses every connection, and reads Kirim's RSS once the burst has settled: pending
+// events live on disk, not in memory.
+func (b *bench) pendingPhase(ctx context.Context, n int) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	dead := "http://" + ln.Addr().String() + "/"
+	ln.Close() // nothing listens there any more: every delivery fails to connect
+	dir, err := os.MkdirTemp(b.dir, "pending-")
+	if err != nil {
+		return err
+	}
+	saved := b.dir
+	b.dir = dir
+	b.extra = fmt.Sprintf("[[callbacks]]\nurl = %q\nsecret = %q\nevents = [\"message.queued\"]\n", dead, benchSecret)
+	defer func() { b.dir, b.extra = saved, "" }()
+	if err := b.writeConfig(1, 1); err != nil {
+		return err
+	}
+	child, err := b.startKirim(ctx)
+	if err != nil {
+		return err
+	}
+	defer child.stop()
+	if _, _, _, _, err := b.acceptPhase(ctx, n); err != nil {
+		return err
+	}
+	peak, _ := child.rssMB()
+	time.Sleep(settle)
+	rss, anon := child.rssMB()
+	fmt.Fprintf(b.out, "  RSS with %d events pending for a dead endpoint %d MB (anonymous %d MB, %s after the burst; right after it %d MB) target < 150 MB\n\n",
+		n, rss, anon, settle, peak)
+	return nil
+}
