@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,8 +13,6 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"kirim/app/apptest"
-	"kirim/config"
 	"kirim/internal/kirimtest"
 	"kirim/provider/sandbox"
 )
@@ -88,52 +85,7 @@ func (r *hookReceiver) setSecret(s string) {
 // 500 gets every event once it recovers; one that is down past the (shortened) retry
 // horizon shows its failed deliveries, and a replay delivers them.
 func TestCallbackEndpointsRecoverAndReplay(t *testing.T) {
-	src := fmt.Sprintf(`
-[server]
-listen = "127.0.0.1:0"
-data_dir = %q
-[provider]
-kind = "sandbox"
-portfolio_limit = -1
-[sandbox]
-listen = "127.0.0.1:0"
-review_delay = "10ms"
-status_delay = "10ms"
-read_rate = 0
-[webhook]
-app_secret = "cb-secret"
-verify_token = "cb-verify"
-[[numbers]]
-alias = "main"
-phone_number_id = "100000000000001"
-waba_id = "200000000000001"
-pair_gap = "0s"
-[[accounts]]
-id = "acme"
-  [[accounts.keys]]
-  name = "admin-a"
-  key = %q
-  scopes = ["admin"]
-[[accounts]]
-id = "beta"
-  [[accounts.keys]]
-  name = "admin-b"
-  key = %q
-  scopes = ["admin"]
-[[numbers]]
-alias = "beta-main"
-phone_number_id = "100000000000002"
-waba_id = "200000000000002"
-account = "beta"
-[events]
-retry = ["50ms", "50ms", "50ms"]
-`, t.TempDir(), tenAdminA, tenAdminB)
-	src = fixFirstNumber(src)
-	cfg, err := config.Parse("cb.toml", []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, a := apptest.Start(t, cfg, tenAdminA)
+	m, a := twoTenantsWith(t, "[events]\nretry = [\"50ms\", \"50ms\", \"50ms\"]\n")
 	b := a.As(tenAdminB, "")
 
 	flaky, dead := newHookReceiver(t, 500), newHookReceiver(t, 503)
@@ -242,10 +194,4 @@ retry = ["50ms", "50ms", "50ms"]
 	if test.Status != "delivered" || bad != 0 {
 		t.Fatalf("after rotation: %+v, %d refused", test, bad)
 	}
-}
-
-// fixFirstNumber gives the first number its account (the config has two).
-func fixFirstNumber(src string) string {
-	const first = "waba_id = \"200000000000001\"\npair_gap = \"0s\"\n"
-	return strings.Replace(src, first, first+"account = \"acme\"\n", 1)
 }

@@ -32,7 +32,10 @@ const (
 
 // twoTenants runs Kirim with two accounts, each with its own number and WABA, and an
 // operator. The API client holds A's admin key.
-func twoTenants(t *testing.T) (*app.Main, *kirimtest.API) {
+func twoTenants(t *testing.T) (*app.Main, *kirimtest.API) { return twoTenantsWith(t, "") }
+
+// twoTenantsWith is twoTenants with extra TOML appended to the configuration.
+func twoTenantsWith(t *testing.T, extra string) (*app.Main, *kirimtest.API) {
 	t.Helper()
 	src := fmt.Sprintf(`
 [server]
@@ -98,7 +101,7 @@ currency = "IDR"
   category = "utility"
   up_to = [250_000]
   amounts = [514, 510]
-`, t.TempDir(), tenSendA, tenCampaignsA, tenAdminA, tenAdminB, tenSendB, tenOperator)
+`, t.TempDir(), tenSendA, tenCampaignsA, tenAdminA, tenAdminB, tenSendB, tenOperator) + extra
 	cfg, err := config.Parse("tenancy.toml", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
