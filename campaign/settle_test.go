@@ -83,7 +83,7 @@ func TestUnknownMessagesSettleAndRunCompletes(t *testing.T) {
 	if res.Requeued != 3 || res.Unconfirmed != 3 {
 		t.Fatalf("retry %+v, want 3 requeued, 3 unconfirmed", res)
 	}
-	p = e.waitRun(c.ID, "the retried run to complete", func(c *Campaign, r *Run) bool {
+	e.waitRun(c.ID, "the retried run to complete", func(c *Campaign, r *Run) bool {
 		return c.State == StateCompleted && r.Counts[string(engine.Failed)] == 0
 	})
 	sends := e.sandboxSends()
