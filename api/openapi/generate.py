@@ -138,6 +138,10 @@ SUPPLEMENT = {('get', '/v1/campaigns/{id}/runs', 200): {'data': [{
     # A retry that queued messages failed by the unknown policy after a crash warns of
     # duplicates; a run with unknown messages says when they settle.
     ('post', '/v1/campaigns/{id}/retry', 200): {'requeued': 2, 'unconfirmed': 1, 'warning': 'x'},
+    # A recipient whose message failed, or waits after an error, carries it.
+    ('get', '/v1/campaigns/{id}/recipients', 200): {'data': [{'phone': '+62', 'name': 'x', 'status': 'failed', 'message_id': 'msg_x',
+        'error': {'code': -1, 'title': 'x', 'detail': 'x', 'class': 'unknown'},
+        'charged': {'amount_micros': 0, 'currency': 'IDR', 'display': 'IDR 0'}}], 'next_cursor': ''},
     ('get', '/v1/campaigns/{id}', 200): {'id': 'cmp_x', 'progress': {'unknown': 1, 'unknown_settle_at': '2026-01-01T00:00:00Z'}}}
 
 samples = collections.defaultdict(list)
