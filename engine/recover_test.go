@@ -271,7 +271,10 @@ func TestLeaseExpiryAtRuntime(t *testing.T) {
 					return nil, tt.answer
 				}
 				return accepted(body)
-			}, func(o *Options) { o.LeaseTimeout = 10 * time.Second }).start()
+			}, func(o *Options) {
+				o.LeaseTimeout = 10 * time.Second
+				o.UnknownTimeout = 6 * time.Hour // the answer comes before the policy acts
+			}).start()
 			m := e.submit("+6281234567890", nil)
 			e.sender.waitCalled(t)
 			// Not expired yet. The engine's own recoverer also runs on this clock, so the
