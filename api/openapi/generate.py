@@ -138,6 +138,8 @@ SUPPLEMENT = {('get', '/v1/campaigns/{id}/runs', 200): {'data': [{
     # A retry that queued messages failed by the unknown policy after a crash warns of
     # duplicates; a run with unknown messages says when they settle.
     ('post', '/v1/campaigns/{id}/retry', 200): {'requeued': 2, 'unconfirmed': 1, 'warning': 'x'},
+    # A campaign's message names its campaign.
+    ('get', '/v1/messages/{id}', 200): {'id': 'msg_x', 'status': 'failed', 'campaign_id': 'cmp_x'},
     # A recipient whose message failed, or waits after an error, carries it.
     ('get', '/v1/campaigns/{id}/recipients', 200): {'data': [{'phone': '+62', 'name': 'x', 'status': 'failed', 'message_id': 'msg_x',
         'error': {'code': -1, 'title': 'x', 'detail': 'x', 'class': 'unknown'},
