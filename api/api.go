@@ -221,6 +221,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/messages", ScopeSend, s.listMessages},
 		{"GET", "/v1/messages/:id", ScopeSend, s.getMessage},
 		{"POST", "/v1/messages/:id/cancel", ScopeSend, s.cancelMessage},
+		{"POST", "/v1/messages/:id/resolve", ScopeSend, s.resolveMessage},
 		{"GET", "/v1/numbers", ScopeSend, s.listNumbers},
 		{"GET", "/v1/contacts/:phone", ScopeSend, s.getContact},
 		{"POST", "/v1/contacts/:phone/opt-out", ScopeSend, s.optOut},

@@ -39,6 +39,7 @@ var auditActions = map[string]string{
 	"POST /v1/campaigns/:id/resume":     "campaign.resume",
 	"POST /v1/campaigns/:id/cancel":     "campaign.cancel",
 	"POST /v1/campaigns/:id/retry":      "campaign.retry",
+	"POST /v1/messages/:id/resolve":     "message.resolve",
 	"POST /v1/contacts/:phone/opt-out":  "contact.opt_out",
 	"POST /v1/contacts/:phone/opt-in":   "contact.opt_in",
 	"POST /v1/webhooks/dead/:id/replay": "webhook.replay",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -148,8 +149,12 @@ type progressView struct {
 	Spend      Money            `json:"spend"`
 	Rate       float64          `json:"rate_per_second"`
 	ETA        any              `json:"eta"`
-	StartedAt  time.Time        `json:"started_at"`
-	FinishedAt any              `json:"finished_at"`
+	// Unknown counts messages in flight at a crash whose outcome is not known yet;
+	// UnknownSettleAt is when the last is settled by the unknown policy (null: none).
+	Unknown         int64     `json:"unknown"`
+	UnknownSettleAt any       `json:"unknown_settle_at"`
+	StartedAt       time.Time `json:"started_at"`
+	FinishedAt      any       `json:"finished_at"`
 }
 
 func (s *Server) progressView(p *campaign.Progress) campaignView {
@@ -174,8 +179,8 @@ func (s *Server) progressView(p *campaign.Progress) campaignView {
 		}
 		v.Progress = &progressView{Run: run.Seq, State: run.State, Reason: run.Reason, Resolved: run.Resolved,
 			Recipients: run.Total, Skipped: run.Skipped, Counts: run.Counts, Quoted: NewMoney(run.Quoted, cur),
-			Spend: NewMoney(run.Spend, cur), Rate: p.Rate, ETA: timeOrNil(p.ETA), StartedAt: run.StartedAt,
-			FinishedAt: timeOrNil(run.FinishedAt)}
+			Spend: NewMoney(run.Spend, cur), Rate: p.Rate, ETA: timeOrNil(p.ETA), Unknown: p.Unknown,
+			UnknownSettleAt: timeOrNil(p.UnknownSettleAt), StartedAt: run.StartedAt, FinishedAt: timeOrNil(run.FinishedAt)}
 	}
 	return v
 }
@@ -318,7 +323,7 @@ func (s *Server) retryCampaign(r *http.Request, p httprouter.Params, c *caller) 
 	if aerr := noBody(c.body); aerr != nil {
 		return 0, nil, aerr
 	}
-	n, err := svc.Retry(r.Context(), c.account.ID, p.ByName("id"))
+	res, err := svc.Retry(r.Context(), c.account.ID, p.ByName("id"))
 	if err != nil {
 		return 0, nil, campaignError(err)
 	}
@@ -326,7 +331,14 @@ func (s *Server) retryCampaign(r *http.Request, p httprouter.Params, c *caller) 
 	if err != nil {
 		return 0, nil, campaignError(err)
 	}
-	return http.StatusOK, map[string]any{"requeued": n, "campaign": s.progressView(pr)}, nil
+	out := map[string]any{"requeued": res.Requeued, "campaign": s.progressView(pr)}
+	if res.Unconfirmed > 0 {
+		// Failed by the unknown policy: in flight at a crash, never confirmed.
+		out["unconfirmed"] = res.Unconfirmed
+		out["warning"] = fmt.Sprintf("%d of the requeued messages were in flight at a crash and never confirmed: "+
+			"the provider may have received some, and their recipients may get them twice", res.Unconfirmed)
+	}
+	return http.StatusOK, out, nil
 }
 
 // recipientView is one recipient row.

@@ -428,6 +428,8 @@ func (s *Server) engineError(err error) error {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such message"}
 	case errors.Is(err, engine.ErrNotCancellable):
 		return &Error{Status: http.StatusConflict, Code: "not_cancellable", Message: "the message is already on its way"}
+	case errors.Is(err, engine.ErrNotUnknown):
+		return &Error{Status: http.StatusConflict, Code: "not_unknown", Message: "only a message whose outcome is unknown can be resolved"}
 	}
 	if code := billingCode(err); code != "" {
 		return &Error{Status: http.StatusPaymentRequired, Code: code, Message: "the balance cannot pay for this message"}
@@ -522,6 +524,36 @@ func (s *Server) cancelMessage(r *http.Request, p httprouter.Params, c *caller) 
 		return 0, nil, aerr
 	}
 	m, err = s.opts.Engine.Cancel(r.Context(), m.ID)
+	if err != nil {
+		return 0, nil, s.engineError(err)
+	}
+	return http.StatusOK, viewOf(m), nil
+}
+
+type resolveRequest struct {
+	// Action is "fail" (failed with code -1, hold released) or "resend" (queued again).
+	Action string `json:"action"`
+}
+
+// resolveMessage settles an unknown message (in flight at a crash, no status since)
+// before its unknown_timeout, by the action the operator chooses.
+func (s *Server) resolveMessage(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	var req resolveRequest
+	if aerr := decodeStrict(c.body, &req); aerr != nil {
+		return 0, nil, aerr
+	}
+	if req.Action != engine.ResolveFail && req.Action != engine.ResolveResend {
+		return 0, nil, invalid("action", "%q is not %q or %q", req.Action, engine.ResolveResend, engine.ResolveFail)
+	}
+	m, err := s.opts.Engine.Get(p.ByName("id"))
+	if err != nil {
+		return 0, nil, s.engineError(err)
+	}
+	if aerr := c.may(m.AccountID); aerr != nil {
+		aerr.Message = "no such message"
+		return 0, nil, aerr
+	}
+	m, err = s.opts.Engine.Resolve(r.Context(), m.ID, req.Action)
 	if err != nil {
 		return 0, nil, s.engineError(err)
 	}

@@ -235,6 +235,8 @@ func TestEveryRouteByEveryKey(t *testing.T) {
 		{"GET", "/v1/messages", "/v1/messages", nil, want{U, 200, 200, F, 200, 200}},
 		{"GET", "/v1/messages/:id", "/v1/messages/" + d.message, nil, want{U, 200, NF, F, 200, 200}},
 		{"POST", "/v1/messages/:id/cancel", "/v1/messages/" + d.message + "/cancel", nil, want{U, 409, NF, F, 409, 409}},
+		// The seeded message is sent, not unknown: a key that may touch it is told so.
+		{"POST", "/v1/messages/:id/resolve", "/v1/messages/" + d.message + "/resolve", map[string]any{"action": "fail"}, want{U, 409, NF, F, 409, 409}},
 		{"GET", "/v1/numbers", "/v1/numbers", nil, want{U, 200, 200, F, 200, 200}},
 		{"GET", "/v1/contacts/:phone", "/v1/contacts/+6281200000001", nil, want{U, 200, 200, F, 200, 200}},
 		{"POST", "/v1/contacts/:phone/opt-out", "/v1/contacts/+6281200000005/opt-out", nil, want{U, 200, 200, F, 200, 200}},

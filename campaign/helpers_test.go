@@ -101,6 +101,8 @@ type envOptions struct {
 	// failureMin is the fewest settled messages before the failure-rate auto-pause
 	// judges; 0 for the default.
 	failureMin int
+	// wrap, if set, stands between the engine and the sandbox's client.
+	wrap func(engine.Sender) engine.Sender
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -173,10 +175,14 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	e := &env{t: t, clk: clk, db: db, sb: sb, lists: ls, led: led, cat: cat, ctx: context.Background(), svcOpts: svcOpts}
 	e.svc.Store(svc)
+	var sender engine.Sender = client
+	if o.wrap != nil {
+		sender = o.wrap(client)
+	}
 	eng, err := engine.New(engine.Options{
 		DB: db, Clock: clk, Logger: quietLogger(), Workers: 16, Seed: 7, PortfolioLimit: limit,
 		Numbers: []engine.Number{{Alias: "main", Account: testAccount, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID,
-			Sender: client, MPS: mps}},
+			Sender: sender, MPS: mps}},
 		Biller: ledger.NewBiller(led).WithReserve(ReserveID),
 		// Through the env, so a restarted service gets the engine's reports.
 		Observe: func(tx storage.Txn, m *engine.Message, prev engine.State) error {

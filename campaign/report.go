@@ -17,6 +17,11 @@ type Progress struct {
 	Rate    float64   `json:"rate"`
 	ETA     time.Time `json:"eta,omitzero"`
 	NextRun time.Time `json:"next_run,omitzero"`
+	// Unknown counts the run's messages in flight at a crash and not yet settled by a
+	// webhook; UnknownSettleAt is when the last of them is settled by the engine's
+	// unknown policy if no webhook names it first. The run completes after them.
+	Unknown         int64     `json:"unknown"`
+	UnknownSettleAt time.Time `json:"unknown_settle_at,omitzero"`
 }
 
 // Progress returns the campaign with its current run.
@@ -43,6 +48,13 @@ func (s *Service) Progress(account, id string) (*Progress, error) {
 	}
 	if p.Run == nil {
 		return p, nil
+	}
+	if p.Run.Counts[string(engine.Unknown)] > 0 && s.eng != nil {
+		n, at, err := s.eng.UnknownOf(id, p.Run.Seq)
+		if err != nil {
+			return nil, fmt.Errorf("campaign: progress %s: %w", id, err)
+		}
+		p.Unknown, p.UnknownSettleAt = int64(n), at
 	}
 	if p.Run.State != StateRunning {
 		return p, nil

@@ -327,26 +327,40 @@ func retryable(e *engine.MessageError) bool {
 	return false
 }
 
+// RetryResult is what Retry queued again.
+type RetryResult struct {
+	Requeued int64
+	// Unconfirmed counts those that failed by the unknown policy after a crash: the
+	// provider may have received them, so their recipients may get them twice.
+	Unconfirmed int64
+}
+
+// unconfirmed reports whether a failure is the unknown policy's (in flight at a crash,
+// no status since).
+func unconfirmed(e *engine.MessageError) bool {
+	return e != nil && e.Code == engine.CodeUnknownTimeout
+}
+
 // Retry queues the current run's failed rows whose failure allows it again, and
 // returns how many. A completed run runs again for them; its reserve was returned,
 // so they are paid from the available balance.
-func (s *Service) Retry(ctx context.Context, account, id string) (int64, error) {
+func (s *Service) Retry(ctx context.Context, account, id string) (RetryResult, error) {
 	s.ops.Lock()
 	defer s.ops.Unlock()
 	c, err := s.Get(account, id)
 	if err != nil {
-		return 0, err
+		return RetryResult{}, err
 	}
 	if c.Run == 0 || c.State == StateCancelled {
-		return 0, fmt.Errorf("%w: a %s campaign has no run to retry", ErrState, c.State)
+		return RetryResult{}, fmt.Errorf("%w: a %s campaign has no run to retry", ErrState, c.State)
 	}
-	var total int64
+	var total RetryResult
 	after := ""
 	for {
-		var n int64
+		var n, unsure int64
 		var last string
 		err := s.db.Commit(ctx, func(tx storage.Txn) error {
-			n, last = 0, ""
+			n, unsure, last = 0, 0, ""
 			c, err := loadCampaign(tx, id)
 			if err != nil {
 				return err
@@ -377,6 +391,9 @@ func (s *Service) Retry(ctx context.Context, account, id string) (int64, error) 
 				return err
 			}
 			for _, row := range rows {
+				if unconfirmed(row.Error) {
+					unsure++
+				}
 				row.Status, row.Error = RowPending, nil
 				if err := tx.Set(rowKey(keyRowPrefix, id, c.Run, row.Phone), encodeRow(row)); err != nil {
 					return err
@@ -401,15 +418,16 @@ func (s *Service) Retry(ctx context.Context, account, id string) (int64, error) 
 			return putRun(tx, run)
 		})
 		if err != nil {
-			return total, err
+			return total, fmt.Errorf("campaign: retry %s: %w", id, err)
 		}
-		total += n
+		total.Requeued += n
+		total.Unconfirmed += unsure
 		if last == "" || last == after {
 			break
 		}
 		after = last
 	}
-	if total > 0 {
+	if total.Requeued > 0 {
 		s.startRunner(id)
 		s.wakeRunner(id)
 	}

@@ -100,6 +100,9 @@ type watchedProgress struct {
 	Spend      struct{ Display string } `json:"spend"`
 	Rate       float64                  `json:"rate_per_second"`
 	ETA        string                   `json:"eta"`
+	// Unknown messages were in flight at a crash; they settle by UnknownSettleAt.
+	Unknown         int64  `json:"unknown"`
+	UnknownSettleAt string `json:"unknown_settle_at"`
 }
 
 func fetchCampaign(ctx context.Context, client *http.Client, base, key, id string) (*watchedCampaign, error) {
@@ -183,13 +186,23 @@ func progressLine(v *watchedCampaign, c watchCounts, width int) string {
 	parts := []string{
 		fmt.Sprintf("%3d%% %d/%d", pct, c.settled, p.Recipients),
 		state,
+	}
+	if p.Unknown > 0 {
+		// The run cannot complete before these settle: say why it waits, and until when.
+		u := fmt.Sprintf("%d unknown after a crash", p.Unknown)
+		if at, err := time.Parse(time.RFC3339, p.UnknownSettleAt); err == nil {
+			u += ", settled by " + at.Local().Format("15:04:05")
+		}
+		parts = append(parts, u)
+	}
+	parts = append(parts,
 		fmt.Sprintf("sent %d", c.sent),
 		fmt.Sprintf("delivered %d", c.delivered),
 		fmt.Sprintf("failed %d", c.failed),
 		fmt.Sprintf("spend %s of %s", p.Spend.Display, p.Quoted.Display),
 		fmt.Sprintf("read %d", c.read),
 		fmt.Sprintf("%.0f/s", p.Rate),
-	}
+	)
 	if p.ETA != "" && !v.over() {
 		parts = append(parts, "eta "+p.ETA)
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"kirim/app"
 	"kirim/app/apptest"
@@ -106,6 +107,12 @@ func TestProgressLineFitsWidth(t *testing.T) {
 		if width == 0 && !strings.HasPrefix(line, "[############") {
 			t.Errorf("unlimited line without its bar: %q", line)
 		}
+	}
+	// Messages unknown after a crash say why the run waits, and until when.
+	v.Progress.Unknown, v.Progress.UnknownSettleAt = 3, "2026-12-04T03:00:00Z"
+	at, _ := time.Parse(time.RFC3339, v.Progress.UnknownSettleAt)
+	if line := progressLine(v, c, 79); !strings.Contains(line, "3 unknown after a crash, settled by "+at.Local().Format("15:04:05")) {
+		t.Errorf("unknown messages not shown: %q", line)
 	}
 	// A message moving from sent to failed never lowers what was shown.
 	later := c

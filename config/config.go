@@ -206,8 +206,10 @@ type Engine struct {
 	// Default 2m.
 	LeaseTimeout Duration `toml:"lease_timeout"`
 	// UnknownTimeout is how long a message whose send outcome is unknown (in flight during
-	// a crash) waits for the status webhook that names it; then UnknownPolicy applies.
-	// Default 24h.
+	// a crash) waits, from the restart, for the status webhook that names it; then
+	// UnknownPolicy applies. Default 1m: the provider posts a status within seconds of
+	// accepting a message and retries an undelivered webhook, so once Kirim listens again
+	// the status of an accepted message comes within seconds (config.example.toml).
 	UnknownTimeout Duration `toml:"unknown_timeout"`
 	// IdempotencyTTL is how long an Idempotency-Key is remembered, for sends and for
 	// every other POST that takes one; then its record is dropped. Default 168h (7
@@ -513,7 +515,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 	e := &c.Engine
 	def(has("engine", "max_attempts"), &e.MaxAttempts, 8)
 	def(has("engine", "lease_timeout"), &e.LeaseTimeout, Duration{2 * time.Minute})
-	def(has("engine", "unknown_timeout"), &e.UnknownTimeout, Duration{24 * time.Hour})
+	def(has("engine", "unknown_timeout"), &e.UnknownTimeout, Duration{time.Minute})
 	def(has("engine", "idempotency_ttl"), &e.IdempotencyTTL, Duration{7 * 24 * time.Hour})
 	def(has("engine", "unknown_policy"), &e.UnknownPolicy, "fail")
 	def(has("engine", "workers"), &e.Workers, 64)

@@ -25,7 +25,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if len(c.Accounts) != 1 || len(c.Accounts[0].Keys) != 1 || c.Accounts[0].Keys[0].Key == "" {
 		t.Fatalf("demo account %+v", c.Accounts)
 	}
-	if c.Engine.UnknownTimeout.Duration != 24*time.Hour {
+	if c.Engine.UnknownTimeout.Duration != time.Minute {
 		t.Fatalf("unknown_timeout %v", c.Engine.UnknownTimeout)
 	}
 }
@@ -164,7 +164,8 @@ func TestDefaults(t *testing.T) {
 	if a.Currency != "IDR" || a.Timezone != "Asia/Jakarta" || a.DefaultRegion != "ID" {
 		t.Fatalf("account defaults %+v", a)
 	}
-	if c.Provider.Rules != Rules2025 || c.Provider.PortfolioLimit != 250 || c.Engine.UnknownPolicy != "fail" {
+	if c.Provider.Rules != Rules2025 || c.Provider.PortfolioLimit != 250 || c.Engine.UnknownPolicy != "fail" ||
+		c.Engine.UnknownTimeout.Duration != time.Minute {
 		t.Fatalf("defaults %+v %+v", c.Provider, c.Engine)
 	}
 }

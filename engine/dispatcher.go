@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -73,9 +74,9 @@ func newDispatcher(e *Engine, n Number) *dispatcher {
 		pair:    newPairRate(n.PairGap),
 		wakeCh:  make(chan struct{}, 1),
 		roomCh:  make(chan struct{}, 1),
-		// A twentieth of a second of sends: enough to hide a claim's synced commit,
-		// and few enough that a crash leaves few claimed-but-unsent messages (they
-		// become unknown and, without a webhook, fail by the unknown policy).
+		// A twentieth of a second of sends: enough to hide a claim's synced commit.
+		// Claimed messages are not in flight (markInFlight marks each just before its
+		// call), so after a crash they are simply queued again.
 		lookahead: max(4, n.MPS/20),
 		work:      make(chan *Message, claimBatch),
 		results:   make(chan result, claimBatch),
@@ -131,8 +132,8 @@ func (d *dispatcher) drain() {
 
 // loop claims due messages ahead of the limiter, at most lookahead of them waiting
 // for a token at any time: a claim costs a synced commit, so claiming in advance keeps
-// the number at its full pace, while the bound keeps small the set of messages that a
-// crash would leave claimed but unsent.
+// the number at its full pace, while the bound keeps small what a pause cannot take
+// back and what a restart queues again.
 func (d *dispatcher) loop(ctx context.Context) {
 	for {
 		d.mu.Lock()
@@ -243,9 +244,10 @@ func (d *dispatcher) scan(now time.Time, n int) ([]queued, time.Time, error) {
 	return out, next, nil
 }
 
-// claim moves the queued messages to dispatching with a lease, in one synced commit,
-// before any provider call: after a crash, a dispatching message is never sent again
-// blindly.
+// claim moves the queued messages to dispatching with a lease marked "claimed", in one
+// synced commit, ahead of their throughput tokens. A claimed message has not left: each
+// is marked in flight by the worker that calls the provider, just before the call (see
+// markInFlight), and only that mark makes it unknown after a crash.
 func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*Message, error) {
 	var claimed, parked []*Message
 	var slots []gateVerdict
@@ -311,7 +313,7 @@ func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*M
 			prev := m.State
 			m.move(Dispatching, now)
 			m.LeaseUntil = until
-			if err := tx.Set(leaseKey(d.num.Alias, until, m.ID), nil); err != nil {
+			if err := tx.Set(leaseKey(d.num.Alias, until, m.ID), leaseClaimed); err != nil {
 				return err
 			}
 			if err := d.e.update(tx, m, prev); err != nil {
@@ -352,11 +354,35 @@ func (d *dispatcher) worker() {
 		case d.roomCh <- struct{}{}:
 		default:
 		}
+		if err := d.markInFlight(m); err != nil {
+			d.results <- result{m: m, err: err}
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), d.e.opts.SendTimeout)
 		resp, err := d.num.Sender.SendMessageJSON(ctx, m.Payload)
 		cancel()
 		d.results <- result{m: m, resp: resp, err: err}
 	}
+}
+
+// errNotMarked is the outcome of a message whose in-flight mark did not commit: it was
+// never handed to the provider, so it is queued again.
+var errNotMarked = errors.New("engine: not marked in flight")
+
+// markInFlight records, synced, that m's provider call starts now. It runs after the
+// call's throughput token is granted, so the messages marked in flight are the calls in
+// progress and those about to start; concurrent workers' marks share one commit and one
+// sync (storage group commit), so marking costs no throughput. A crash then leaves
+// unknown only the calls that were under way, not the messages claimed ahead.
+func (d *dispatcher) markInFlight(m *Message) error {
+	err := d.e.db.Commit(context.Background(), func(tx storage.Txn) error {
+		return tx.Set(leaseKey(d.num.Alias, m.LeaseUntil, m.ID), leaseInFlight)
+	})
+	if err != nil {
+		d.e.log.Error("engine: mark in flight", "number", d.num.Alias, "message", m.ID, "err", err)
+		return fmt.Errorf("%w: %s: %w", errNotMarked, m.ID, err)
+	}
+	return nil
 }
 
 // finisher commits send outcomes in batches.
@@ -458,6 +484,10 @@ func (d *dispatcher) outcome(tx storage.Txn, m *Message, r result, now time.Time
 	if m.State != Dispatching {
 		// The status webhook settled it while the call was out; keep what it said.
 		return time.Time{}, false, nil
+	}
+	if errors.Is(r.err, errNotMarked) {
+		d.pair.forget(waOf(m), now)
+		return d.retryLater(tx, m, &MessageError{Code: provider.CodeGeneric, Title: r.err.Error(), Class: provider.RetryLater.String()}, now)
 	}
 	pe, isProvider := provider.AsError(r.err)
 	if !isProvider || !provider.IsNotSent(r.err) {

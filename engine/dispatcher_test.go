@@ -220,7 +220,7 @@ func TestAmbiguousTransportError(t *testing.T) {
 	// Time passes, dispatchers scan, leases are checked: no second call.
 	for range 5 {
 		e.tick(time.Hour)
-		if _, err := e.eng.expireLeases(context.Background(), e.clk.Now()); err != nil {
+		if _, _, _, err := e.eng.expireLeases(context.Background(), e.clk.Now(), false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -430,7 +430,7 @@ func TestServerErrorIsUnknown(t *testing.T) {
 			b, _ := json.Marshal(provider.NewErrorBody(provider.CodeServiceUnavailable, "Service unavailable", "", "trace"))
 			e := newEnv(t, nil, nil, func(context.Context, int, []byte) (*provider.SendResponse, error) {
 				return nil, provider.ParseError(status, b)
-			}, nil).start()
+			}, func(o *Options) { o.UnknownTimeout = 6 * time.Hour }).start()
 			m := e.submit("+6281234567890", nil)
 			u := e.rec.waitFor(t, "the outcome", func(x Message) bool { return x.ID == m.ID })
 			if u.State != Unknown {

@@ -75,7 +75,8 @@ type Options struct {
 	// LeaseTimeout is how long a claimed message may stay in flight before the recoverer
 	// marks it unknown. Default 2m.
 	LeaseTimeout time.Duration
-	// UnknownTimeout is how long an unknown message waits for its webhook. Default 24h.
+	// UnknownTimeout is how long an unknown message waits for its webhook, from when it
+	// became unknown; then the unknown policy settles it. Default DefaultUnknownTimeout.
 	UnknownTimeout time.Duration
 	// IdempotencyTTL is how long an Idempotency-Key is remembered; then its record is
 	// dropped and the key may name a new message. Default DefaultIdempotencyTTL; the API
@@ -141,7 +142,7 @@ func (o *Options) defaults() {
 		o.LeaseTimeout = 2 * time.Minute
 	}
 	if o.UnknownTimeout <= 0 {
-		o.UnknownTimeout = 24 * time.Hour
+		o.UnknownTimeout = DefaultUnknownTimeout
 	}
 	if o.IdempotencyTTL <= 0 {
 		o.IdempotencyTTL = DefaultIdempotencyTTL
@@ -235,12 +236,16 @@ func New(opts Options) (*Engine, error) {
 // Start recovers what a previous process left in flight, then starts one dispatcher per
 // number and the recoverer. It returns once recovery is committed.
 func (e *Engine) Start(ctx context.Context) error {
-	n, err := e.recoverInFlight(ctx)
+	unknown, requeued, err := e.recoverInFlight(ctx)
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		e.log.Warn("engine: messages in flight at the last stop are now unknown until their webhooks arrive", "count", n)
+	if requeued > 0 {
+		e.log.Info("engine: messages claimed but not sent at the last stop are queued again", "count", requeued)
+	}
+	if unknown > 0 {
+		e.log.Warn("engine: messages in flight at the last stop are now unknown until their webhooks arrive",
+			"count", unknown, "settle_after", e.opts.UnknownTimeout.String())
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	for _, d := range e.dispatchers {

@@ -10,7 +10,7 @@ import (
 //
 //	m/<id>                                   message JSON
 //	mq/<number>\0<due ns BE8><id>            ready queue, oldest due first
-//	ml/<number>\0<lease expiry ns BE8><id>   in-flight leases
+//	ml/<number>\0<lease expiry ns BE8><id>   leases: value "c" claimed, "f" (or empty) in flight
 //	mw/<wamid>                               provider message id -> message id
 //	mk/<account>\0<idempotency key>          idempotency record
 //	me/<created ns BE8><account>\0<key>       idempotency records by age
@@ -35,6 +35,18 @@ func leasePrefix(number string) []byte { return storage.Key(storage.PrefixLease,
 func leaseKey(number string, until time.Time, id string) []byte {
 	return storage.Key(storage.PrefixLease, storage.Str(number), storage.U64(uint64(until.UnixNano())), []byte(id))
 }
+
+// Lease values. A claimed message waits for a throughput token and has not been handed
+// to the provider: after a crash it is queued again. One marked in flight is about to be
+// sent or was: after a crash its outcome is unknown. A lease written without a value (by
+// an earlier version, which marked every claimed message in flight) counts as in flight.
+var (
+	leaseClaimed  = []byte("c")
+	leaseInFlight = []byte("f")
+)
+
+// leaseIsClaimedOnly reports whether a lease's value says its message never left.
+func leaseIsClaimedOnly(v []byte) bool { return string(v) == string(leaseClaimed) }
 
 func wamidKey(wamid string) []byte { return storage.Key(storage.PrefixWAMID, []byte(wamid)) }
 

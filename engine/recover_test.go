@@ -127,7 +127,7 @@ func TestRecoveryAfterCrash(t *testing.T) {
 			t.Errorf("captures %v, want one", c)
 		}
 		e.tick(7 * time.Hour)
-		if n, err := e.eng.settleUnknown(context.Background(), e.clk.Now()); err != nil || n != 0 {
+		if n, _, err := e.eng.settleUnknown(context.Background(), e.clk.Now()); err != nil || n != 0 {
 			t.Errorf("settleUnknown touched %d settled messages (%v)", n, err)
 		}
 		if m := e.get(id); m.State != Delivered {
@@ -157,7 +157,7 @@ func TestRecoveryAfterCrash(t *testing.T) {
 		e := restart(t, db, clk, nil)
 		unknownAt := e.get(id).UpdatedAt
 		ctx := context.Background()
-		if n, err := e.eng.settleUnknown(ctx, unknownAt.Add(6*time.Hour-time.Second)); err != nil || n != 0 {
+		if n, _, err := e.eng.settleUnknown(ctx, unknownAt.Add(6*time.Hour-time.Second)); err != nil || n != 0 {
 			t.Fatalf("before the timeout: %d settled, %v", n, err)
 		}
 		if m := e.get(id); m.State != Unknown {
@@ -166,7 +166,7 @@ func TestRecoveryAfterCrash(t *testing.T) {
 		// The engine's recoverer runs on the same clock: whichever of it and the direct
 		// call comes first settles the message, once.
 		e.clk.Set(unknownAt.Add(6 * time.Hour))
-		if _, err := e.eng.settleUnknown(ctx, e.clk.Now()); err != nil {
+		if _, _, err := e.eng.settleUnknown(ctx, e.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
 		e.rec.waitState(t, id, Failed, 1)
@@ -199,7 +199,7 @@ func TestRecoveryAfterCrash(t *testing.T) {
 			t.Fatalf("%d calls right after restart", e.sender.calls())
 		}
 		e.clk.Advance(6 * time.Hour)
-		if _, err := e.eng.settleUnknown(context.Background(), e.clk.Now()); err != nil {
+		if _, _, err := e.eng.settleUnknown(context.Background(), e.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
 		m := e.rec.waitState(t, id, Sent, 1)
@@ -234,7 +234,7 @@ func TestRecoveryAfterCrash(t *testing.T) {
 			t.Errorf("%d leases left", n)
 		}
 		e.clk.Advance(time.Hour)
-		if _, err := e.eng.settleUnknown(context.Background(), e.clk.Now()); err != nil {
+		if _, _, err := e.eng.settleUnknown(context.Background(), e.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
 		e.rec.waitState(t, id, Failed, 1)
@@ -271,20 +271,23 @@ func TestLeaseExpiryAtRuntime(t *testing.T) {
 					return nil, tt.answer
 				}
 				return accepted(body)
-			}, func(o *Options) { o.LeaseTimeout = 10 * time.Second }).start()
+			}, func(o *Options) {
+				o.LeaseTimeout = 10 * time.Second
+				o.UnknownTimeout = 6 * time.Hour // the answer comes before the policy acts
+			}).start()
 			m := e.submit("+6281234567890", nil)
 			e.sender.waitCalled(t)
 			// Not expired yet. The engine's own recoverer also runs on this clock, so the
 			// expiry may come from it or from the direct call; either way exactly once.
 			e.clk.Advance(9 * time.Second)
-			if n, err := e.eng.expireLeases(context.Background(), e.clk.Now()); err != nil || n != 0 {
+			if n, _, _, err := e.eng.expireLeases(context.Background(), e.clk.Now(), false); err != nil || n != 0 {
 				t.Fatalf("before the lease ends: %d expired, %v", n, err)
 			}
 			if s := e.get(m.ID); s.State != Dispatching {
 				t.Fatalf("before the lease ends: %s", s.State)
 			}
 			e.clk.Advance(2 * time.Second)
-			if _, err := e.eng.expireLeases(context.Background(), e.clk.Now()); err != nil {
+			if _, _, _, err := e.eng.expireLeases(context.Background(), e.clk.Now(), false); err != nil {
 				t.Fatal(err)
 			}
 			u := e.rec.waitState(t, m.ID, Unknown, 1)

@@ -68,6 +68,7 @@ type Error_Error struct {
 type Message struct {
 	Attempts     *int       `json:"attempts,omitempty"`
 	CallbackData *string    `json:"callback_data,omitempty"`
+	CampaignId   *string    `json:"campaign_id,omitempty"`
 	Category     *string    `json:"category,omitempty"`
 	Charged      *Money     `json:"charged,omitempty"`
 	CreatedAt    *time.Time `json:"created_at,omitempty"`

@@ -134,7 +134,17 @@ SUPPLEMENT = {('get', '/v1/campaigns/{id}/runs', 200): {'data': [{
                   'urls': [{'url': 'x', 'type': 'WORK'}]}],
     'reaction': {'message_id': 'msg_x', 'wamid': 'wamid.x', 'emoji': 'x'},
     'interactive': {'type': 'nfm_reply', 'id': 'x', 'title': 'x', 'response_json': '{}'},
-    'context': {'message_id': 'msg_x', 'wamid': 'wamid.x'}, 'name': 'x', 'at': '2026-01-01T00:00:00.000Z'}], 'next_cursor': ''}}
+    'context': {'message_id': 'msg_x', 'wamid': 'wamid.x'}, 'name': 'x', 'at': '2026-01-01T00:00:00.000Z'}], 'next_cursor': ''},
+    # A retry that queued messages failed by the unknown policy after a crash warns of
+    # duplicates; a run with unknown messages says when they settle.
+    ('post', '/v1/campaigns/{id}/retry', 200): {'requeued': 2, 'unconfirmed': 1, 'warning': 'x'},
+    # A campaign's message names its campaign.
+    ('get', '/v1/messages/{id}', 200): {'id': 'msg_x', 'status': 'failed', 'campaign_id': 'cmp_x'},
+    # A recipient whose message failed, or waits after an error, carries it.
+    ('get', '/v1/campaigns/{id}/recipients', 200): {'data': [{'phone': '+62', 'name': 'x', 'status': 'failed', 'message_id': 'msg_x',
+        'error': {'code': -1, 'title': 'x', 'detail': 'x', 'class': 'unknown'},
+        'charged': {'amount_micros': 0, 'currency': 'IDR', 'display': 'IDR 0'}}], 'next_cursor': ''},
+    ('get', '/v1/campaigns/{id}', 200): {'id': 'cmp_x', 'progress': {'unknown': 1, 'unknown_settle_at': '2026-01-01T00:00:00Z'}}}
 
 samples = collections.defaultdict(list)
 for op, body in SUPPLEMENT.items():
@@ -151,7 +161,7 @@ for line in open(SAMPLES):
 SHAPES = {'Campaign': [('post', '/v1/campaigns', 201), ('get', '/v1/campaigns/{id}', 200), ('post', '/v1/campaigns/{id}/launch', 200),
                        ('post', '/v1/campaigns/{id}/pause', 200), ('post', '/v1/campaigns/{id}/resume', 200), ('post', '/v1/campaigns/{id}/cancel', 200),
                        ('get', '/v1/campaigns', 200, 'data')],
-          'Message': [('get', '/v1/messages/{id}', 200), ('post', '/v1/messages/{id}/cancel', 200), ('get', '/v1/messages', 200, 'data'),
+          'Message': [('get', '/v1/messages/{id}', 200), ('post', '/v1/messages/{id}/cancel', 200), ('post', '/v1/messages/{id}/resolve', 200), ('get', '/v1/messages', 200, 'data'),
                       ('get', '/v1/contacts/{phone}/messages', 200, 'data')],
           'InboundMessage': [('get', '/v1/messages', 200, 'data'), ('get', '/v1/contacts/{phone}/messages', 200, 'data')],
           'Accepted': [('post', '/v1/messages', 202)],
@@ -232,7 +242,7 @@ def opid(method, path):
     return out[0] + ''.join(out[1:])
 
 NAMES = {('post', '/v1/messages'): 'sendMessage', ('get', '/v1/messages'): 'listMessages', ('get', '/v1/messages/{id}'): 'getMessage',
-         ('post', '/v1/messages/{id}/cancel'): 'cancelMessage', ('get', '/v1/numbers'): 'listNumbers', ('get', '/v1/contacts/{phone}'): 'getContact',
+         ('post', '/v1/messages/{id}/cancel'): 'cancelMessage', ('post', '/v1/messages/{id}/resolve'): 'resolveMessage', ('get', '/v1/numbers'): 'listNumbers', ('get', '/v1/contacts/{phone}'): 'getContact',
          ('post', '/v1/contacts/{phone}/opt-out'): 'optOutContact', ('post', '/v1/contacts/{phone}/opt-in'): 'optInContact',
          ('get', '/v1/webhooks/dead'): 'listDeadLetters', ('post', '/v1/webhooks/dead/{id}/replay'): 'replayDeadLetter',
          ('post', '/v1/templates'): 'createTemplate', ('get', '/v1/templates'): 'listTemplates', ('post', '/v1/templates/lint'): 'lintTemplate',
