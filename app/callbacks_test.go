@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"kirim/config"
 	"kirim/internal/kirimtest"
 	"kirim/provider/sandbox"
 )
@@ -193,5 +195,31 @@ func TestCallbackEndpointsRecoverAndReplay(t *testing.T) {
 	flaky.mu.Unlock()
 	if test.Status != "delivered" || bad != 0 {
 		t.Fatalf("after rotation: %+v, %d refused", test, bad)
+	}
+}
+
+// TestReloadAddsCallbackEndpoints: a [[callbacks]] entry added to the configuration
+// takes events after a reload, with no restart; one removed stops.
+func TestReloadAddsCallbackEndpoints(t *testing.T) {
+	m, a := twoTenants(t)
+	r := newHookReceiver(t, 200)
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	r.setSecret(secret)
+	next := *m.Config
+	next.Callbacks = []config.Callback{{URL: r.srv.URL, Secret: secret, Events: []string{"message.queued"}, Account: "acme"}}
+	res, err := m.Reload(&next)
+	if err != nil || res.Callbacks != 1 || slices.Contains(res.NeedRestart, "callbacks") {
+		t.Fatalf("reload: %+v %v", res, err)
+	}
+	a.Must(http.StatusAccepted, "POST", "/v1/messages", helloTo("+6281200000200"), nil)
+	kirimtest.WaitFor(t, "the new endpoint's event", 20*time.Second, func() bool { return r.count("message.queued") == 1 })
+	next.Callbacks = nil
+	if res, err := m.Reload(&next); err != nil || res.Callbacks != 1 {
+		t.Fatalf("reload: %+v %v", res, err)
+	}
+	var eps struct{ Data []map[string]any }
+	a.Must(http.StatusOK, "GET", "/v1/callbacks/endpoints", nil, &eps)
+	if len(eps.Data) != 0 {
+		t.Fatalf("endpoints after removal: %+v", eps.Data)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"kirim/api"
 	"kirim/campaign"
 	"kirim/campaign/lists"
+	"kirim/config"
 	"kirim/engine"
 	"kirim/events"
 	"kirim/ledger"
@@ -20,10 +21,7 @@ import (
 // the rest in Run.
 func (m *Main) setupEvents() error {
 	cfg := m.Config
-	var eps []events.ConfigEndpoint
-	for _, cb := range cfg.Callbacks {
-		eps = append(eps, events.ConfigEndpoint{URL: cb.URL, Secret: cb.Secret, Events: cb.Events, Account: cb.Account})
-	}
+	eps := configEndpoints(cfg)
 	var retry []time.Duration
 	for _, d := range cfg.Events.Retry {
 		retry = append(retry, d.Duration)
@@ -40,6 +38,15 @@ func (m *Main) setupEvents() error {
 	}
 	m.Events = out
 	return nil
+}
+
+// configEndpoints are the [[callbacks]] of cfg, as the outbox takes them.
+func configEndpoints(cfg *config.Config) []events.ConfigEndpoint {
+	var eps []events.ConfigEndpoint
+	for _, cb := range cfg.Callbacks {
+		eps = append(eps, events.ConfigEndpoint{URL: cb.URL, Secret: cb.Secret, Events: cb.Events, Account: cb.Account})
+	}
+	return eps
 }
 
 // emit writes ev in tx when an endpoint wants it; data is built only then.

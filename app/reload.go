@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,7 +13,9 @@ import (
 // Reloaded says what a reload changed.
 type Reloaded struct {
 	Accounts, Keys, RateCards int
-	LogLevel                  string
+	// Callbacks counts the configured callback endpoints added, changed or removed.
+	Callbacks int
+	LogLevel  string
 	// NeedRestart names the settings that changed but take effect only at the next
 	// start (addresses, storage, numbers...); they were left as they are.
 	NeedRestart []string
@@ -47,13 +50,23 @@ func (m *Main) Reload(cfg *config.Config) (Reloaded, error) {
 	if err := m.API.SetKeys(accounts, keys); err != nil {
 		return Reloaded{}, err
 	}
+	callbacks := 0
+	if m.Events != nil {
+		n, err := m.Events.ReloadConfig(context.Background(), configEndpoints(cfg))
+		if err != nil {
+			// The file was validated; what the outbox refuses here (an address it
+			// resolves to link-local) leaves the old endpoints in place.
+			m.Logger.Error("kirim: reload: callbacks", "err", err)
+		}
+		callbacks = n
+	}
 	if m.LogLevel != nil {
 		m.LogLevel.Set(level)
 	}
 	if err := m.openingBalances(cfg); err != nil {
 		m.Logger.Error("kirim: reload: opening balances", "err", err)
 	}
-	return Reloaded{Accounts: len(accounts), Keys: len(keys), RateCards: len(cfg.RateCards), LogLevel: level.String(),
+	return Reloaded{Accounts: len(accounts), Keys: len(keys), RateCards: len(cfg.RateCards), Callbacks: callbacks, LogLevel: level.String(),
 		NeedRestart: needRestart(m.Config, cfg)}, nil
 }
 
@@ -75,7 +88,7 @@ func needRestart(old, cfg *config.Config) []string {
 		{"engine", old.Engine, cfg.Engine},
 		{"campaigns", old.Campaigns, cfg.Campaigns},
 		{"numbers", old.Numbers, cfg.Numbers},
-		{"callbacks", old.Callbacks, cfg.Callbacks},
+		{"events", old.Events, cfg.Events},
 	} {
 		if !reflect.DeepEqual(s.old, s.new) {
 			out = append(out, s.name)
