@@ -71,7 +71,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		line    int
 		msg     string
 	}{
-		{"syntax", "[server\nlisten=1", nil, "", 2, ""},
+		{"syntax", "[server\nlisten=1", nil, "", 1, ""},
 		{"unknown key", minimal + "\n[engine]\nretries = 3\n", nil, "engine.retries", 15, "unknown key"},
 		{"bad type", "[server]\nlisten = 8080\n", nil, "", 2, ""},
 		{"bad listen", "[server]\nlisten = \"nohost\"\n" + minimal, nil, "server.listen", 2, "host:port"},
