@@ -66,6 +66,11 @@ type Server struct {
 	// ReadTimeout bounds reading a request's body. Default 30s. A list upload may take
 	// longer: its endpoint extends the deadline as the bytes arrive.
 	ReadTimeout Duration `toml:"read_timeout"`
+	// WriteTimeout bounds writing an answer, counted from the end of the request's
+	// headers (so it includes reading the body). Default 60s; 0: none. Answers as long as
+	// their data (backup, CSV exports) renew it at each write instead, so they are cut
+	// only when the client stops reading for that long.
+	WriteTimeout Duration `toml:"write_timeout"`
 	// IdleTimeout closes a keep-alive connection idle that long. Default 2m.
 	IdleTimeout Duration `toml:"idle_timeout"`
 	// MaxConcurrentBodies caps the request bodies read at once on the API; above it a
@@ -311,6 +316,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 	def(has("server", "access_log"), &s.AccessLog, true)
 	def(has("server", "read_header_timeout"), &s.ReadHeaderTimeout, Duration{10 * time.Second})
 	def(has("server", "read_timeout"), &s.ReadTimeout, Duration{30 * time.Second})
+	def(has("server", "write_timeout"), &s.WriteTimeout, Duration{60 * time.Second})
 	def(has("server", "idle_timeout"), &s.IdleTimeout, Duration{2 * time.Minute})
 	def(has("server", "max_concurrent_bodies"), &s.MaxConcurrentBodies, 64)
 

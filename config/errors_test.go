@@ -204,6 +204,15 @@ func TestEveryKindOfError(t *testing.T) {
 			"k.toml: numbers: at least one",
 			"k.toml: accounts: at least one",
 		}},
+		{"write timeout shorter than the body", "[server]\nread_timeout = \"30s\"\nwrite_timeout = \"20s\"\n" + minimal, nil, []string{
+			"k.toml:3: server.write_timeout: must be 0 (none) or longer than server.read_timeout (30s)",
+		}},
+		{"header timeout longer than the request", "[server]\nread_header_timeout = \"1m\"\n" + minimal, nil, []string{
+			"k.toml:2: server.read_header_timeout: must not be longer than server.read_timeout",
+		}},
+		{"negative write timeout from the environment", minimal, []string{"KIRIM_SERVER_WRITE_TIMEOUT=-1s"}, []string{
+			"KIRIM_SERVER_WRITE_TIMEOUT: server.write_timeout: must not be negative",
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,5 +235,26 @@ func TestErrorsUnwrap(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Key != "server.listen" || e.Line != 2 {
 		t.Fatalf("errors.As: %#v from %v", e, err)
+	}
+}
+
+// TestMeaningfulZeros: where 0 means something documented, it is kept as written.
+func TestMeaningfulZeros(t *testing.T) {
+	src := "[server]\nwrite_timeout = \"0s\"\nmemory_limit_mb = 0\n[storage]\nindex_cache_mb = 0\n[campaigns]\nmissed_run_grace = \"0s\"\n" + minimal
+	c, err := Parse("k.toml", []byte(src), []string{"KIRIM_SANDBOX_REVIEW_DELAY=0s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.WriteTimeout.Duration != 0 || c.Storage.IndexCacheMB != 0 || c.Campaigns.MissedRunGrace.Duration != 0 || c.Sandbox.ReviewDelay.Duration != 0 {
+		t.Fatalf("zeros replaced: write_timeout %v index_cache_mb %d missed_run_grace %v review_delay %v",
+			c.Server.WriteTimeout, c.Storage.IndexCacheMB, c.Campaigns.MissedRunGrace, c.Sandbox.ReviewDelay)
+	}
+	c, err = Parse("k.toml", []byte(minimal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.WriteTimeout.Duration != 60*time.Second || c.Server.ReadHeaderTimeout.Duration != 10*time.Second ||
+		c.Server.IdleTimeout.Duration != 2*time.Minute || c.Server.MetricsToken != "" {
+		t.Fatalf("server defaults %+v", c.Server)
 	}
 }
