@@ -169,17 +169,33 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// FuzzParse: whatever the file and the KIRIM_ variables (env holds NAME=VALUE lines),
+// Parse never panics, every error names its source (a line within the file, or one of
+// the variables given), and an accepted configuration is whole.
 func FuzzParse(f *testing.F) {
 	src, _ := os.ReadFile("../config.example.toml")
-	f.Add(string(src))
-	f.Add(minimal)
-	f.Add("[server]\nlisten = 1")
-	f.Add("[[numbers]]\n[[numbers]]\nalias=\"\"")
-	f.Fuzz(func(t *testing.T, s string) {
-		c, err := Parse("f.toml", []byte(s), nil)
+	f.Add(string(src), "")
+	f.Add(minimal, "KIRIM_NUMBERS_MAIN_THROUGHPUT_MPS=0\nKIRIM_SERVER_LISTN=x")
+	f.Add(minimal, "KIRIM_SERVER_WRITE_TIMEOUT=1s\nKIRIM_ACCOUNTS_ACME_KEYS_0_SCOPES=send,admin")
+	f.Add("[server]\nlisten = 1\nmax_body_bytes = \"x\"", "")
+	f.Add("[[numbers]]\n[[numbers]]\nalias=\"\"\nthroughput = 1", "KIRIM_NUMBERS_0_ALIAS=a")
+	f.Add(minimal+card, "KIRIM_STORAGE_COMPRESSION=true")
+	f.Fuzz(func(t *testing.T, s, env string) {
+		var environ []string
+		vars := map[string]bool{}
+		for _, kv := range strings.Split(env, "\n") {
+			if k, _, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, EnvPrefix) {
+				environ = append(environ, kv)
+				vars[k] = true
+			}
+		}
+		c, err := Parse("f.toml", []byte(s), environ)
 		if err == nil {
 			if len(c.Numbers) == 0 || len(c.Accounts) == 0 || c.DefaultNumber() == nil {
 				t.Fatalf("accepted a config without numbers or accounts")
+			}
+			if d := c.NeedRestart(c); d != nil {
+				t.Fatalf("a configuration differs from itself: %q", d)
 			}
 			return
 		}
@@ -187,9 +203,13 @@ func FuzzParse(f *testing.F) {
 		if !ok || len(es) == 0 {
 			t.Fatalf("error of type %T: %v", err, err)
 		}
+		lines := strings.Count(s, "\n") + 1
 		for _, e := range es {
-			if e.File == "" && e.Env == "" {
-				t.Fatalf("an error without its source: %v", e)
+			switch {
+			case e.Env != "" && !vars[e.Env]:
+				t.Fatalf("an error blames a variable not set: %v", e)
+			case e.Env == "" && (e.File != "f.toml" || e.Line < 0 || e.Line > lines):
+				t.Fatalf("an error without its source in the file: %v", e)
 			}
 		}
 	})
