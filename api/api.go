@@ -55,6 +55,9 @@ type Options struct {
 	BodyGate *httpguard.Gate
 	// ReadTimeout is how long an upload may go without a byte arriving.
 	ReadTimeout time.Duration
+	// WriteTimeout is the server's write timeout; a streamed answer (backup, export,
+	// CSV, media) moves the deadline on by it before each write.
+	WriteTimeout time.Duration
 	// Observe, when set, is told of every request: its route pattern, method, status and
 	// duration (the metrics' request histogram).
 	Observe func(route, method string, status int, d time.Duration)
@@ -298,7 +301,7 @@ func (s *Server) wrap(rt route) httprouter.Handle {
 		}
 		s.audited(r, rt, p, c, status, v, nil)
 		if sr, ok := v.(streamResponse); ok {
-			sr.serve(w, status, s.log, rt.path)
+			sr.serve(w, status, s.log, rt.path, s.opts.WriteTimeout)
 			return
 		}
 		if raw, ok := v.(json.RawMessage); ok {

@@ -513,7 +513,7 @@ type streamResponse struct {
 
 // serve writes the answer. An error after the first byte can only be logged: the
 // status is already sent, and the truncated body lacks the final newline of a row.
-func (sr streamResponse) serve(w http.ResponseWriter, status int, log *slog.Logger, path string) {
+func (sr streamResponse) serve(w http.ResponseWriter, status int, log *slog.Logger, path string, writeTimeout time.Duration) {
 	w.Header().Set("Content-Type", sr.contentType)
 	if sr.filename != "" {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+sr.filename+`"`)
@@ -522,9 +522,28 @@ func (sr streamResponse) serve(w http.ResponseWriter, status int, log *slog.Logg
 		w.Header().Set("Content-Length", strconv.FormatInt(sr.length, 10))
 	}
 	w.WriteHeader(status)
-	if err := sr.write(w); err != nil {
+	var out io.Writer = w
+	if writeTimeout > 0 {
+		out = &renewingWriter{w: w, rc: http.NewResponseController(w), d: writeTimeout}
+	}
+	if err := sr.write(out); err != nil {
 		log.Error("api: streaming an answer failed", "path", path, "err", err)
 	}
+}
+
+// renewingWriter moves the connection's write deadline on before each write, so the
+// server's write timeout cuts a client that stopped reading a long stream (a backup,
+// an export) without cutting the stream itself.
+type renewingWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (r *renewingWriter) Write(p []byte) (int, error) {
+	// A writer that cannot take deadlines (a test recorder) just writes.
+	_ = r.rc.SetWriteDeadline(time.Now().Add(r.d))
+	return r.w.Write(p)
 }
 
 // rateBand is one volume band of a price.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 
 	"kirim/config"
 )
@@ -16,7 +15,7 @@ type Reloaded struct {
 	// Callbacks counts the configured callback endpoints added, changed or removed.
 	Callbacks int
 	LogLevel  string
-	// NeedRestart names the settings that changed but take effect only at the next
+	// NeedRestart names, by key, the settings that changed but take effect only at the next
 	// start (addresses, storage, numbers...); they were left as they are.
 	NeedRestart []string
 }
@@ -67,32 +66,5 @@ func (m *Main) Reload(cfg *config.Config) (Reloaded, error) {
 		m.Logger.Error("kirim: reload: opening balances", "err", err)
 	}
 	return Reloaded{Accounts: len(accounts), Keys: len(keys), RateCards: len(cfg.RateCards), Callbacks: callbacks, LogLevel: level.String(),
-		NeedRestart: needRestart(m.Config, cfg)}, nil
-}
-
-// needRestart names the sections of the configuration that differ between old and
-// cfg outside what Reload applies.
-func needRestart(old, cfg *config.Config) []string {
-	var out []string
-	oldServer, newServer := old.Server, cfg.Server
-	oldServer.LogLevel, newServer.LogLevel = "", ""
-	for _, s := range []struct {
-		name     string
-		old, new any
-	}{
-		{"server", oldServer, newServer},
-		{"storage", old.Storage, cfg.Storage},
-		{"provider", old.Provider, cfg.Provider},
-		{"sandbox", old.Sandbox, cfg.Sandbox},
-		{"webhook", old.Webhook, cfg.Webhook},
-		{"engine", old.Engine, cfg.Engine},
-		{"campaigns", old.Campaigns, cfg.Campaigns},
-		{"numbers", old.Numbers, cfg.Numbers},
-		{"events", old.Events, cfg.Events},
-	} {
-		if !reflect.DeepEqual(s.old, s.new) {
-			out = append(out, s.name)
-		}
-	}
-	return out
+		NeedRestart: cfg.NeedRestart(m.Config)}, nil
 }

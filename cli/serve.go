@@ -115,7 +115,7 @@ func reload(m *app.Main, load func() (*config.Config, error)) {
 			m.Logger.Info("kirim: reloaded the configuration", "accounts", r.Accounts, "keys", r.Keys,
 				"rate_cards", r.RateCards, "callbacks_changed", r.Callbacks, "log_level", r.LogLevel)
 			if len(r.NeedRestart) > 0 {
-				m.Logger.Warn("kirim: reload: these sections changed and take effect at the next restart", "sections", r.NeedRestart)
+				m.Logger.Warn("kirim: reload: these settings changed and take effect at the next restart", "settings", r.NeedRestart)
 			}
 			return
 		}

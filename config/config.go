@@ -4,16 +4,10 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/BurntSushi/toml"
 )
 
 // Provider kinds.
@@ -74,6 +68,11 @@ type Server struct {
 	// ReadTimeout bounds reading a request's body. Default 30s. A list upload may take
 	// longer: its endpoint extends the deadline as the bytes arrive.
 	ReadTimeout Duration `toml:"read_timeout"`
+	// WriteTimeout bounds writing an answer, counted from the end of the request's
+	// headers (so it includes reading the body). Default 60s; 0: none. Answers as long as
+	// their data (backup, CSV exports) renew it at each write instead, so they are cut
+	// only when the client stops reading for that long.
+	WriteTimeout Duration `toml:"write_timeout"`
 	// IdleTimeout closes a keep-alive connection idle that long. Default 2m.
 	IdleTimeout Duration `toml:"idle_timeout"`
 	// MaxConcurrentBodies caps the request bodies read at once on the API; above it a
@@ -118,7 +117,7 @@ func (c *Compression) UnmarshalTOML(v any) error {
 	case string:
 		*c = Compression(x)
 	default:
-		return fmt.Errorf("compression: want \"none\", \"snappy\" or \"zstd\", not %v", v)
+		return fmt.Errorf("must be \"none\", \"snappy\" or \"zstd\", not %v", v)
 	}
 	return nil
 }
@@ -313,156 +312,6 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
 
-// Error is a configuration problem, naming the key and its source: the file and, when
-// known, the line, or the environment variable that set it.
-type Error struct {
-	File string
-	Line int
-	Env  string // the KIRIM_... variable the value came from, if it did
-	Key  string
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	loc := e.File
-	switch {
-	case e.Env != "":
-		loc = e.Env
-	case e.Line > 0:
-		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
-	}
-	if e.Key != "" {
-		return fmt.Sprintf("config: %s: %s: %s", loc, e.Key, e.Msg)
-	}
-	return fmt.Sprintf("config: %s: %s", loc, e.Msg)
-}
-
-// Errors are every problem of a configuration, reported at once, one per line.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Load reads, overrides from the environment, defaults and validates the file at path.
-func Load(path string) (*Config, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	return Parse(path, src, os.Environ())
-}
-
-// Parse is Load on bytes with an explicit environment (KEY=VALUE strings). Its error
-// is Errors: every problem found, each with its source.
-func Parse(name string, src []byte, environ []string) (*Config, error) {
-	var c Config
-	c.path = name
-	md, err := toml.Decode(string(src), &c)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, Errors{{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
-		}
-		// Type mismatches come as plain errors: "toml: line 2 (last key "a.b"): ...".
-		if m := reTypeErr.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return nil, Errors{{File: name, Line: line, Key: m[2], Msg: m[3]}}
-		}
-		return nil, Errors{{File: name, Msg: err.Error()}}
-	}
-	var errs Errors
-	for _, k := range md.Undecoded() {
-		errs = append(errs, &Error{File: name, Line: findLine(src, k), Key: k.String(), Msg: "unknown key"})
-	}
-	// The same file as a tree, to tell a key written as 0 from one not written.
-	var tree map[string]any
-	_, _ = toml.Decode(string(src), &tree)
-	set := setKeys{tree: tree, env: map[string]string{}}
-	badEnv := map[string]bool{}
-	for _, e := range applyEnv(&c, environ, set.env) {
-		e.File = name
-		errs = append(errs, e)
-		badEnv[e.Key] = true
-	}
-	c.setDefaults(set.has)
-	for _, e := range c.validate() {
-		if badEnv[e.Key] {
-			continue // its variable's value was refused above; the field holds nothing
-		}
-		e.File = name
-		if env, ok := set.envOf(e.path); ok {
-			e.Env = env
-		} else {
-			e.Line = findLine(src, e.path)
-		}
-		errs = append(errs, &e.Error)
-	}
-	if len(errs) > 0 {
-		// In the order a reader fixes them: the file's top to bottom, then the
-		// environment.
-		sort.SliceStable(errs, func(i, j int) bool {
-			a, b := errs[i], errs[j]
-			if (a.Env != "") != (b.Env != "") {
-				return b.Env != ""
-			}
-			return a.Line != 0 && (b.Line == 0 || a.Line < b.Line)
-		})
-		return nil, errs
-	}
-	return &c, nil
-}
-
-// setKeys tells which keys the file or the environment set, so that a value set to 0
-// is checked rather than replaced by its default.
-type setKeys struct {
-	tree map[string]any
-	env  map[string]string // key path ("numbers.0.throughput_mps") -> the variable that set it
-}
-
-// has reports whether the key at path (array entries by index) was set.
-func (s setKeys) has(path ...string) bool {
-	if _, ok := s.env[strings.Join(path, ".")]; ok {
-		return true
-	}
-	var node any = s.tree
-	for _, p := range path {
-		switch n := node.(type) {
-		case map[string]any:
-			v, ok := n[p]
-			if !ok {
-				return false
-			}
-			node = v
-		case []map[string]any:
-			i, err := strconv.Atoi(p)
-			if err != nil || i < 0 || i >= len(n) {
-				return false
-			}
-			node = n[i]
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// envOf returns the variable that set path, or one of its parents.
-func (s setKeys) envOf(path []string) (string, bool) {
-	for n := len(path); n > 0; n-- {
-		if v, ok := s.env[strings.Join(path[:n], ".")]; ok {
-			return v, true
-		}
-	}
-	return "", false
-}
-
-var reTypeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
-
 // Path is the file the config was read from.
 func (c *Config) Path() string { return c.path }
 
@@ -480,6 +329,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 	def(has("server", "access_log"), &s.AccessLog, true)
 	def(has("server", "read_header_timeout"), &s.ReadHeaderTimeout, Duration{10 * time.Second})
 	def(has("server", "read_timeout"), &s.ReadTimeout, Duration{30 * time.Second})
+	def(has("server", "write_timeout"), &s.WriteTimeout, Duration{60 * time.Second})
 	def(has("server", "idle_timeout"), &s.IdleTimeout, Duration{2 * time.Minute})
 	def(has("server", "max_concurrent_bodies"), &s.MaxConcurrentBodies, 64)
 

@@ -71,7 +71,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		line    int
 		msg     string
 	}{
-		{"syntax", "[server\nlisten=1", nil, "", 2, ""},
+		{"syntax", "[server\nlisten=1", nil, "", 1, ""},
 		{"unknown key", minimal + "\n[engine]\nretries = 3\n", nil, "engine.retries", 15, "unknown key"},
 		{"bad type", "[server]\nlisten = 8080\n", nil, "", 2, ""},
 		{"bad listen", "[server]\nlisten = \"nohost\"\n" + minimal, nil, "server.listen", 2, "host:port"},
@@ -170,14 +170,27 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// FuzzParse: whatever the file and the KIRIM_ variables (env holds NAME=VALUE lines),
+// Parse never panics, every error names its source (a line within the file, or one of
+// the variables given), and an accepted configuration is whole.
 func FuzzParse(f *testing.F) {
 	src, _ := os.ReadFile("../config.example.toml")
-	f.Add(string(src))
-	f.Add(minimal)
-	f.Add("[server]\nlisten = 1")
-	f.Add("[[numbers]]\n[[numbers]]\nalias=\"\"")
-	f.Fuzz(func(t *testing.T, s string) {
-		c, err := Parse("f.toml", []byte(s), nil)
+	f.Add(string(src), "")
+	f.Add(minimal, "KIRIM_NUMBERS_MAIN_THROUGHPUT_MPS=0\nKIRIM_SERVER_LISTN=x")
+	f.Add(minimal, "KIRIM_SERVER_WRITE_TIMEOUT=1s\nKIRIM_ACCOUNTS_ACME_KEYS_0_SCOPES=send,admin")
+	f.Add("[server]\nlisten = 1\nmax_body_bytes = \"x\"", "")
+	f.Add("[[numbers]]\n[[numbers]]\nalias=\"\"\nthroughput = 1", "KIRIM_NUMBERS_0_ALIAS=a")
+	f.Add(minimal+card, "KIRIM_STORAGE_COMPRESSION=true")
+	f.Fuzz(func(t *testing.T, s, env string) {
+		var environ []string
+		vars := map[string]bool{}
+		for _, kv := range strings.Split(env, "\n") {
+			if k, _, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, EnvPrefix) {
+				environ = append(environ, kv)
+				vars[k] = true
+			}
+		}
+		c, err := Parse("f.toml", []byte(s), environ)
 		if err == nil {
 			if len(c.Numbers) == 0 || len(c.Accounts) == 0 {
 				t.Fatalf("accepted a config without numbers or accounts")
@@ -187,15 +200,22 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("number %q: account %q has no default number", n.Alias, n.Account)
 				}
 			}
+			if d := c.NeedRestart(c); d != nil {
+				t.Fatalf("a configuration differs from itself: %q", d)
+			}
 			return
 		}
 		es, ok := err.(Errors)
 		if !ok || len(es) == 0 {
 			t.Fatalf("error of type %T: %v", err, err)
 		}
+		lines := strings.Count(s, "\n") + 1
 		for _, e := range es {
-			if e.File == "" && e.Env == "" {
-				t.Fatalf("an error without its source: %v", e)
+			switch {
+			case e.Env != "" && !vars[e.Env]:
+				t.Fatalf("an error blames a variable not set: %v", e)
+			case e.Env == "" && (e.File != "f.toml" || e.Line < 0 || e.Line > lines):
+				t.Fatalf("an error without its source in the file: %v", e)
 			}
 		}
 	})

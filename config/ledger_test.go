@@ -124,7 +124,7 @@ currency = "USD"`, 1), "accounts[0].currency", 10, "no [[rate_cards]]"},
 			`id = "acme"`, "id = \"acme\"\nopening_balance = 5").Replace("[provider]\nkind = \"cloud\"\ntoken = \"t\"\n" + base), "", 0, "sandbox demo only"},
 		{"credit kind", strings.Replace(base, `id = "acme"`, `id = "acme"
   [accounts.package]
-  credits = {Service = 5}`, 1), "accounts[0].package.credits.Service", 10, "credit kind"},
+  credits = {Service = 5}`, 1), "accounts[0].package.credits.Service", 11, "credit kind"},
 		{"low balance type", strings.Replace(base, `id = "acme"`, `id = "acme"
 low_balance = true`, 1), "accounts[0].low_balance", 10, "integer or a decimal string"},
 	}

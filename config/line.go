@@ -5,17 +5,22 @@ import (
 	"strings"
 )
 
-// findLine returns the 1-based line of key in src, or 0 when it is not written there
-// (a default, or a missing key, in which case the line of its table is returned if the
-// table is written). key may hold array indexes ("numbers", "1", "alias").
-func findLine(src []byte, key []string) int {
-	if len(key) == 0 {
-		return 0
-	}
+// writtenKey is a key or a table header as written in the file, with the index of
+// each array-of-tables entry in its path ("numbers", "1", "alias").
+type writtenKey struct {
+	line  int
+	path  []string
+	table bool
+}
+
+// scanKeys lists the keys and table headers of a TOML file, line by line. It reads
+// the common shapes (headers, key = value, dotted keys) and skips what it cannot
+// place, such as the continuation lines of a multi-line array.
+func scanKeys(lines []string) []writtenKey {
+	var out []writtenKey
 	var table []string // current table path, with indexes for arrays of tables
 	counts := map[string]int{}
-	best := 0
-	for i, raw := range strings.Split(string(src), "\n") {
+	for i, raw := range lines {
 		line := strings.TrimSpace(raw)
 		if line == "" || line[0] == '#' {
 			continue
@@ -33,9 +38,7 @@ func findLine(src []byte, key []string) int {
 			} else {
 				table = expandArrays(parts, counts)
 			}
-			if matchKey(table, key, false) {
-				best = i + 1
-			}
+			out = append(out, writtenKey{line: i + 1, path: table, table: true})
 			continue
 		}
 		k, _, ok := strings.Cut(line, "=")
@@ -43,11 +46,45 @@ func findLine(src []byte, key []string) int {
 			continue
 		}
 		full := append(append([]string{}, table...), splitKey(strings.TrimSpace(k))...)
-		if matchKey(full, key, true) {
-			return i + 1
+		out = append(out, writtenKey{line: i + 1, path: full})
+	}
+	return out
+}
+
+// findLine returns the 1-based line of key in src, or 0 when it is not written there
+// (a default, or a missing key, in which case the line of the table or value holding it
+// is returned if that is written). key may hold array indexes ("numbers", "1", "alias").
+func findLine(src []byte, key []string) int {
+	if len(key) == 0 {
+		return 0
+	}
+	best := 0
+	for _, w := range scanKeys(strings.Split(string(src), "\n")) {
+		if !w.table && matchKey(w.path, key, true) {
+			return w.line
+		}
+		// The table, or the inline table or array, that holds the key.
+		if matchKey(w.path, key, false) {
+			best = w.line
 		}
 	}
 	return best
+}
+
+// keyAt finds key (without indexes, as the TOML decoder names it) written on line n or,
+// for a value over several lines, above it, the nearest; it returns that line and the
+// key's path with indexes, or a nil path when the key is not written there.
+func keyAt(lines []string, n int, key string) (int, []string) {
+	line, path := 0, []string(nil)
+	for _, w := range scanKeys(lines) {
+		if w.line > n {
+			break
+		}
+		if !w.table && plainKey(w.path) == key {
+			line, path = w.line, w.path
+		}
+	}
+	return line, path
 }
 
 // expandArrays adds the current index after each array-of-tables name in a dotted

@@ -92,6 +92,16 @@ func (c *Config) validate() []fieldError {
 		{"read_timeout", c.Server.ReadTimeout}, {"idle_timeout", c.Server.IdleTimeout}} {
 		positive(v, d.val, "server", d.key)
 	}
+	if c.Server.ReadHeaderTimeout.Duration > c.Server.ReadTimeout.Duration && c.Server.ReadTimeout.Duration > 0 {
+		v.add("must not be longer than server.read_timeout, which counts the headers too", "server", "read_header_timeout")
+	}
+	switch w := c.Server.WriteTimeout.Duration; {
+	case w < 0:
+		v.add("must not be negative (0: no write timeout)", "server", "write_timeout")
+	case w > 0 && w <= c.Server.ReadTimeout.Duration:
+		v.add(fmt.Sprintf("must be 0 (none) or longer than server.read_timeout (%v): it counts the time the body takes to read",
+			c.Server.ReadTimeout.Duration), "server", "write_timeout")
+	}
 	if c.Server.MaxConcurrentBodies < 1 {
 		v.add("must be at least 1", "server", "max_concurrent_bodies")
 	}

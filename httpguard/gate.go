@@ -103,6 +103,9 @@ func ExtendOnRead(w http.ResponseWriter, r *http.Request, d time.Duration) {
 		return
 	}
 	rc := http.NewResponseController(w)
+	// The server's write timeout runs from the end of the headers; an upload may take
+	// longer than it to arrive, and its answer is small, so the upload lifts it.
+	_ = rc.SetWriteDeadline(time.Time{})
 	r.Body = &extendingBody{ReadCloser: r.Body, extend: func() { _ = rc.SetReadDeadline(time.Now().Add(d)) }}
 }
 
