@@ -63,14 +63,32 @@ func TestConversationsPerAccount(t *testing.T) {
 	})
 
 	file := []byte("%PDF-1.4\x00\xff\x10 faktur INV-42")
-	customerWrites(t, m, map[string]any{"from": customer, "name": "Budi", "phone_number_id": "100000000000001", "text": "Sudah sampai, terima kasih",
+	// Each reply is waited for before the next is written: the sandbox posts its
+	// webhooks on their own, so two at once may arrive in either order.
+	replies := 0
+	write := func(body map[string]any) {
+		t.Helper()
+		customerWrites(t, m, body)
+		replies++
+		kirimtest.WaitFor(t, "the reply", 30*time.Second, func() bool {
+			var c convPage
+			a.Must(http.StatusOK, "GET", "/v1/contacts/"+customer+"/messages", nil, &c)
+			return len(c.Data) == 1+replies
+		})
+	}
+	write(map[string]any{"from": customer, "name": "Budi", "phone_number_id": "100000000000001", "text": "Sudah sampai, terima kasih",
 		"context": map[string]string{"message_id": wamid}})
-	customerWrites(t, m, map[string]any{"from": customer, "phone_number_id": "100000000000001", "type": "document",
+	write(map[string]any{"from": customer, "phone_number_id": "100000000000001", "type": "document",
 		"media": map[string]string{"mime_type": "application/pdf", "data": base64.StdEncoding.EncodeToString(file), "filename": "faktur.pdf", "caption": "faktur"}})
-	customerWrites(t, m, map[string]any{"from": customer, "phone_number_id": "100000000000001", "type": "interactive",
+	write(map[string]any{"from": customer, "phone_number_id": "100000000000001", "type": "interactive",
 		"interactive": map[string]string{"type": "button_reply", "id": "ok", "title": "Oke"}})
 	// The same customer writes to B's number too: that is B's conversation.
 	customerWrites(t, m, map[string]any{"from": customer, "phone_number_id": "100000000000002", "text": "for beta"})
+	kirimtest.WaitFor(t, "B's reply", 30*time.Second, func() bool {
+		var p convPage
+		b.Must(http.StatusOK, "GET", "/v1/messages?direction=inbound", nil, &p)
+		return len(p.Data) == 1
+	})
 
 	var conv convPage
 	kirimtest.WaitFor(t, "the replies", 30*time.Second, func() bool {

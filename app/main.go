@@ -238,7 +238,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Clock: m.Clock, Logger: m.Logger, MaxBody: cfg.Server.MaxBodyBytes, Ledger: m.ledgerAPI(),
 		BodyGate:    httpguard.New(cfg.Server.MaxConcurrentBodies, cfg.Server.ReadTimeout.Duration),
 		ReadTimeout: cfg.Server.ReadTimeout.Duration, WriteTimeout: cfg.Server.WriteTimeout.Duration,
-		Ready:       m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
+		Ready: m.ready, TemplateStore: m.Catalog, TemplateProviders: m.templateProviders(),
 		Media: m.mediaSources(),
 		Lists: m.Lists, Campaigns: m.Campaigns, Metrics: m.Metrics.Handler(cfg.Server.MetricsToken),
 		Tenants: m.Tenants, Audit: m.Audit, CreateAccount: m.createAccount, Instance: m.DB, Events: m.Events,

@@ -230,7 +230,7 @@ func TestUnknownCallbackKeyStopsServe(t *testing.T) {
 	if err == nil {
 		t.Fatalf("serve started with an unknown key:\n%s", out)
 	}
-	for _, want := range []string{fmt.Sprintf("kirim.toml:%d: callbacks.secrte: unknown key", line)} {
+	for _, want := range []string{fmt.Sprintf("kirim.toml:%d: callbacks[0].secrte: unknown key", line)} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("serve's error lacks %q:\n%s", want, out)
 		}
