@@ -16,7 +16,7 @@ const tierPollTimeout = 15 * time.Second
 func (m *Main) withTier(o engine.Options) engine.Options {
 	cfg := m.Config
 	o.Rules, o.PortfolioLimit = cfg.Provider.Rules, cfg.Provider.PortfolioLimit
-	o.OptOutKeywords, o.OptInKeywords = cfg.Engine.OptOutKeywords, cfg.Engine.OptInKeywords
+	o.OptOutKeywords, o.OptInKeywords, o.OptFiller = cfg.Engine.OptOutKeywords, cfg.Engine.OptInKeywords, cfg.Engine.OptFiller
 	byAlias := map[string]int{}
 	for i, n := range cfg.Numbers {
 		byAlias[n.Alias] = i

@@ -3,10 +3,13 @@ package app_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	"kirim/app/apptest"
+	"kirim/config"
+	"kirim/engine"
 	"kirim/internal/kirimtest"
 	"kirim/provider/sandbox"
 )
@@ -59,4 +62,28 @@ func TestTierWiringE2E(t *testing.T) {
 		status, b := a.Call("GET", "/v1/numbers", nil)
 		return status == http.StatusOK && json.Unmarshal(b, &out) == nil && len(out.Data) > 0 && out.Data[0]["messaging_limit"] == 2000.0
 	})
+}
+
+// TestOptDefaultsAgree: the configuration's defaults for the opt keywords and their
+// filler are the engine's, so a file that leaves them out behaves as documented.
+func TestOptDefaultsAgree(t *testing.T) {
+	cfg, err := config.Parse("k.toml", []byte(`
+[webhook]
+app_secret = "s"
+[[numbers]]
+alias = "main"
+phone_number_id = "1"
+waba_id = "2"
+[[accounts]]
+id = "acme"
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := cfg.Engine
+	if !slices.Equal(e.OptOutKeywords, engine.DefaultOptOutKeywords) || !slices.Equal(e.OptInKeywords, engine.DefaultOptInKeywords) ||
+		!slices.Equal(e.OptFiller, engine.DefaultOptFiller) {
+		t.Fatalf("config %v %v %v; engine %v %v %v", e.OptOutKeywords, e.OptInKeywords, e.OptFiller,
+			engine.DefaultOptOutKeywords, engine.DefaultOptInKeywords, engine.DefaultOptFiller)
+	}
 }

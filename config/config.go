@@ -220,11 +220,13 @@ type Engine struct {
 	// Workers is the number of concurrent provider calls per number. Default 64.
 	Workers int `toml:"workers"`
 	// OptOutKeywords opt a contact out of marketing when an inbound message (or a
-	// quick-reply payload) is exactly one of them, case-insensitive. Default STOP,
-	// BERHENTI, UNSUBSCRIBE.
+	// quick-reply payload) is one of them, give or take case, punctuation and the
+	// OptFiller words. Default STOP, BERHENTI, UNSUBSCRIBE.
 	OptOutKeywords []string `toml:"opt_out_keywords"`
 	// OptInKeywords opt the contact back in. Default START, MULAI.
 	OptInKeywords []string `toml:"opt_in_keywords"`
+	// OptFiller are words ignored around a keyword. Default engine.DefaultOptFiller.
+	OptFiller []string `toml:"opt_filler"`
 	// TierPoll is how often each number's status, quality and messaging limit are
 	// read from the provider, besides the webhooks. Default 15m.
 	TierPoll Duration `toml:"tier_poll"`
@@ -370,6 +372,8 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 	def(has("engine", "unknown_policy"), &e.UnknownPolicy, "fail")
 	def(has("engine", "workers"), &e.Workers, 64)
 	def(has("engine", "opt_out_keywords"), &e.OptOutKeywords, []string{"STOP", "BERHENTI", "UNSUBSCRIBE"})
+	def(has("engine", "opt_filler"), &e.OptFiller, []string{"YA", "YAA", "AJA", "SAJA", "DONG", "DEH", "SIH", "KAK", "MIN", "GAN",
+		"PLEASE", "PLS", "PLZ", "PROMO", "PROMOSI", "LAGI", "NOW", "THANKS", "MAKASIH", "OK", "OKE"})
 	def(has("engine", "opt_in_keywords"), &e.OptInKeywords, []string{"START", "MULAI"})
 	def(has("engine", "tier_poll"), &e.TierPoll, Duration{15 * time.Minute})
 

@@ -120,9 +120,11 @@ type Options struct {
 	// PortfolioLimit is the portfolio's limit under 2025 rules. Default 250; -1 unlimited.
 	PortfolioLimit int
 	// OptOutKeywords and OptInKeywords opt a contact out of and back into marketing
-	// when an inbound message is exactly one of them. Defaults DefaultOptOutKeywords and
-	// DefaultOptInKeywords.
+	// when an inbound message is one of them, give or take case, punctuation and the
+	// OptFiller words. Defaults DefaultOptOutKeywords and DefaultOptInKeywords.
 	OptOutKeywords, OptInKeywords []string
+	// OptFiller are words ignored around a keyword. Default DefaultOptFiller.
+	OptFiller []string
 }
 
 func (o *Options) defaults() {
@@ -164,6 +166,9 @@ func (o *Options) defaults() {
 	}
 	if o.OptOutKeywords == nil {
 		o.OptOutKeywords = DefaultOptOutKeywords
+	}
+	if o.OptFiller == nil {
+		o.OptFiller = DefaultOptFiller
 	}
 	if o.OptInKeywords == nil {
 		o.OptInKeywords = DefaultOptInKeywords
@@ -207,8 +212,8 @@ func New(opts Options) (*Engine, error) {
 		log:         opts.Logger,
 		dispatchers: map[string]*dispatcher{},
 		rng:         rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
-		optOut:      newKeywordSet(opts.OptOutKeywords),
-		optIn:       newKeywordSet(opts.OptInKeywords),
+		optOut:      newKeywordSet(opts.OptOutKeywords, opts.OptFiller),
+		optIn:       newKeywordSet(opts.OptInKeywords, opts.OptFiller),
 	}
 	if opts.Rules != Rules2025 && opts.Rules != RulesLegacy {
 		return nil, fmt.Errorf("engine: rules %q: want %q or %q", opts.Rules, Rules2025, RulesLegacy)

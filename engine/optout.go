@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"kirim/provider"
 	"kirim/storage"
@@ -35,22 +36,50 @@ const CodeOptedOut = -4
 // CodeTemplateUnusable fails a queued message whose template was disabled or deleted.
 const CodeTemplateUnusable = -5
 
-// keywordSet matches opt keywords.
-type keywordSet map[string]bool
+// DefaultOptFiller are words a customer adds around a keyword without changing what
+// they ask: "Berhenti ya", "STOP PROMO", "unsubscribe please".
+var DefaultOptFiller = []string{"YA", "YAA", "AJA", "SAJA", "DONG", "DEH", "SIH", "KAK", "MIN", "GAN", "PLEASE", "PLS", "PLZ",
+	"PROMO", "PROMOSI", "LAGI", "NOW", "THANKS", "MAKASIH", "OK", "OKE"}
 
-func newKeywordSet(words []string) keywordSet {
-	k := keywordSet{}
-	for _, w := range words {
+// maxKeywordText bounds the text matched: a keyword reply is short; a long message
+// that happens to contain one is a conversation.
+const maxKeywordText = 64
+
+// keywordSet matches opt keywords: the text, in capitals, with punctuation and emoji
+// taken for spaces and the filler words left out, must be exactly one keyword (of one
+// or more words). "jangan berhenti kirim info" and "stop by toko kami" are not.
+type keywordSet struct {
+	words  map[string]bool
+	filler map[string]bool
+}
+
+func newKeywordSet(words, filler []string) keywordSet {
+	k := keywordSet{words: map[string]bool{}, filler: map[string]bool{}}
+	for _, w := range filler {
 		if w = strings.ToUpper(strings.TrimSpace(w)); w != "" {
-			k[w] = true
+			k.filler[w] = true
+		}
+	}
+	for _, w := range words {
+		if w = strings.Join(strings.Fields(strings.ToUpper(w)), " "); w != "" {
+			k.words[w] = true
 		}
 	}
 	return k
 }
 
 func (k keywordSet) match(text string) bool {
-	t := strings.ToUpper(strings.TrimSpace(text))
-	return t != "" && len(t) <= 64 && k[t]
+	if len(text) > maxKeywordText {
+		return false
+	}
+	fields := strings.FieldsFunc(strings.ToUpper(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	kept := fields[:0]
+	for _, f := range fields {
+		if !k.filler[f] {
+			kept = append(kept, f)
+		}
+	}
+	return len(kept) > 0 && k.words[strings.Join(kept, " ")]
 }
 
 // applyKeywords opts c out or in when the inbound text is a configured keyword.
