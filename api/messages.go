@@ -431,6 +431,17 @@ func (s *Server) engineError(err error) error {
 	case errors.Is(err, engine.ErrNotUnknown):
 		return &Error{Status: http.StatusConflict, Code: "not_unknown", Message: "only a message whose outcome is unknown can be resolved"}
 	}
+	var coded interface{ Code() string }
+	if errors.As(err, &coded) && coded.Code() == "price_missing" {
+		msg := err.Error()
+		if i := strings.Index(msg, "the rate card"); i >= 0 {
+			msg = msg[i:]
+		}
+		if i := strings.Index(msg, ": no price"); i >= 0 {
+			msg = msg[:i]
+		}
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "price_missing", Message: msg + ": add it to [[rate_cards]]"}
+	}
 	if code := billingCode(err); code != "" {
 		return &Error{Status: http.StatusPaymentRequired, Code: code, Message: "the balance cannot pay for this message"}
 	}

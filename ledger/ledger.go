@@ -43,7 +43,14 @@ var (
 	ErrNotFound            = errors.New("not found")
 	ErrConflict            = errors.New("conflict")
 	ErrInvalid             = errors.New("invalid")
+	// ErrNoPrice refuses a message the card in force has no price for: charging it
+	// nothing would be wrong, so it is not sent.
+	ErrNoPrice = errors.New("no price")
 )
+
+// errNoPrice is ErrNoPrice that is also ErrInvalid, for callers that treat any
+// unpriceable request alike (a capture charges what was held).
+var errNoPrice = fmt.Errorf("%w: %w", ErrNoPrice, ErrInvalid)
 
 // ErrorCode maps an error from this package to the code the API error table uses, or ""
 // for an internal error.
@@ -55,6 +62,8 @@ func ErrorCode(err error) string {
 		return "not_found"
 	case errors.Is(err, ErrConflict):
 		return "conflict"
+	case errors.Is(err, ErrNoPrice):
+		return "price_missing"
 	case errors.Is(err, ErrInvalid):
 		return "invalid"
 	}

@@ -380,7 +380,7 @@ func TestQuoteInvalid(t *testing.T) {
 		{"unknown account", QuoteRequest{Account: "nope", Category: CategoryMarketing}, ErrNotFound},
 		{"no category", QuoteRequest{Account: "acme"}, ErrInvalid},
 		{"bad category", QuoteRequest{Account: "acme", Category: "Mark eting"}, ErrInvalid},
-		{"unpriced category", QuoteRequest{Account: "acme", Category: "marketing_lite"}, ErrInvalid},
+		{"unpriced category", QuoteRequest{Account: "acme", Category: "marketing_lite"}, ErrNoPrice},
 		{"bad recipient", QuoteRequest{Account: "acme", Category: CategoryMarketing, Recipient: "62/81"}, ErrInvalid},
 	}
 	for _, tt := range tests {

@@ -302,7 +302,12 @@ func (l *Ledger) price(st pricingState, acct *Account, card *RateCard, req Quote
 	if !session {
 		p, ok := card.price(req.Market, req.Category)
 		if !ok {
-			return Quote{}, false, fmt.Errorf("card %s has no price for market %q category %q: %w", card.Effective.Format(time.DateOnly), req.Market, req.Category, ErrInvalid)
+			what := fmt.Sprintf("category %q", req.Category)
+			if req.Category == CategoryService && req.ContentType != "" {
+				what = fmt.Sprintf("session messages of type %q", req.ContentType)
+			}
+			return Quote{}, false, fmt.Errorf("the rate card of %s has no price for %s to market %q: %w",
+				card.Effective.Format(time.DateOnly), what, req.Market, errNoPrice)
 		}
 		vol, err := st.volume(req.Category, q.Month)
 		if err != nil {
