@@ -134,6 +134,13 @@ func ParseAmount(s string) (int64, error) {
 	if m == nil {
 		return 0, fmt.Errorf("amount %q must be digits with up to 6 decimals, like \"514\" or \"0.0411\"", s)
 	}
+	// In Indonesian "1.000" is a thousand (Rp1.000); read as one it would price a
+	// message a thousand times too low. Three decimals after a non-zero whole part are
+	// taken as that mistake.
+	if len(m[2]) == 3 && strings.TrimLeft(m[1], "0") != "" {
+		return 0, fmt.Errorf("amount %q is ambiguous: a dot may group thousands (Rp1.000 is a thousand); write %s%s for that, or give a fraction another number of decimals (%s.5, %s.50)",
+			s, m[1], m[2], m[1], m[1])
+	}
 	whole, err := strconv.ParseInt(m[1], 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("amount %q: %v", s, err)

@@ -80,6 +80,11 @@ func TestParseAmount(t *testing.T) {
 		{"-5", 0, false},
 		{"1e3", 0, false},
 		{"1,000", 0, false},
+		{"1.000", 0, false},  // Rp1.000 is a thousand: ambiguous
+		{"25.500", 0, false}, // likewise
+		{"0.041", 41_000, true},
+		{"1.5", 1_500_000, true},
+		{"1.5000", 1_500_000, true},
 		{".5", 0, false},
 		{"5.", 0, false},
 		{"", 0, false},
