@@ -189,7 +189,13 @@ func (r *recorder) onChange(ms []*Message) {
 // in order.
 func (r *recorder) waitFor(t *testing.T, what string, pred func(Message) bool) Message {
 	t.Helper()
-	deadline := time.NewTimer(waitTimeout)
+	return r.waitWithin(t, waitTimeout, what, pred)
+}
+
+// waitWithin is waitFor with its own deadline.
+func (r *recorder) waitWithin(t *testing.T, within time.Duration, what string, pred func(Message) bool) Message {
+	t.Helper()
+	deadline := time.NewTimer(within)
 	defer deadline.Stop()
 	i := 0
 	for {

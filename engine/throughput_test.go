@@ -76,7 +76,10 @@ func TestThroughputAgainstSandbox(t *testing.T) {
 		want[id] = true
 	}
 	done := map[string]bool{}
-	rec.waitFor(t, fmt.Sprintf("%d messages sent", total), func(m Message) bool {
+	// The deadline is generous: on a loaded machine (the whole suite under -race on two
+	// cores) the sends may take longer than five seconds; what this test proves is that
+	// they never go faster than the limit, which load cannot cause.
+	rec.waitWithin(t, 2*time.Minute, fmt.Sprintf("%d messages sent", total), func(m Message) bool {
 		if !want[m.ID] {
 			return false
 		}
@@ -121,8 +124,9 @@ func TestThroughputAgainstSandbox(t *testing.T) {
 		}
 	}
 	// At 80/s, 400 sends take about five seconds; much less means the limiter let a burst
-	// through (which the sandbox would have refused), much more that it is too slow.
-	if elapsed < 4*time.Second || elapsed > 10*time.Second {
-		t.Errorf("took %v, want about %v", elapsed, time.Duration(total/mps)*time.Second)
+	// through (which the sandbox would have refused). How much longer they take depends
+	// on the machine's load: the dispatch rate is measured by `kirim bench`, not here.
+	if elapsed < 4*time.Second {
+		t.Errorf("took %v, want at least %v", elapsed, time.Duration(total/mps-1)*time.Second)
 	}
 }
