@@ -314,15 +314,29 @@ func (c *cluster) stats() sbStats {
 // acceptedByCallback reads every send the sandbox accepted and counts them by
 // biz_opaque_callback_data (Kirim's message id).
 func (c *cluster) acceptedByCallback() map[string]int {
+	return c.acceptedBy(func(r sbSend) string { return r.CallbackData })
+}
+
+// acceptedByRecipient counts the sandbox's accepted sends per recipient.
+func (c *cluster) acceptedByRecipient() map[string]int {
+	return c.acceptedBy(func(r sbSend) string { return r.To })
+}
+
+// sbSend is one send as the sandbox's inspection API lists it.
+type sbSend struct {
+	ID           int    `json:"id"`
+	To           string `json:"to"`
+	CallbackData string `json:"callback_data"`
+	ErrorCode    int    `json:"error_code"`
+}
+
+// acceptedBy reads every send the sandbox accepted and counts them by key.
+func (c *cluster) acceptedBy(key func(sbSend) string) map[string]int {
 	out := map[string]int{}
 	after := 0
 	for {
 		var page struct {
-			Data []struct {
-				ID           int    `json:"id"`
-				CallbackData string `json:"callback_data"`
-				ErrorCode    int    `json:"error_code"`
-			} `json:"data"`
+			Data []sbSend `json:"data"`
 		}
 		if c.get(fmt.Sprintf("http://%s/_sandbox/messages?limit=10000&after=%d", c.sb, after), &page) != 200 {
 			c.t.Fatal("cannot read the sandbox's messages")
@@ -332,7 +346,7 @@ func (c *cluster) acceptedByCallback() map[string]int {
 		}
 		for _, r := range page.Data {
 			if r.ErrorCode == 0 {
-				out[r.CallbackData]++
+				out[key(r)]++
 			}
 			after = r.ID
 		}

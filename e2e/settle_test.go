@@ -296,33 +296,6 @@ func (c *cluster) rewriteConfig(old, new string) {
 	}
 }
 
-// acceptedByRecipient counts the sandbox's accepted sends per recipient.
-func (c *cluster) acceptedByRecipient() map[string]int {
-	out := map[string]int{}
-	after := 0
-	for {
-		var page struct {
-			Data []struct {
-				ID        int    `json:"id"`
-				To        string `json:"to"`
-				ErrorCode int    `json:"error_code"`
-			} `json:"data"`
-		}
-		if c.get(fmt.Sprintf("http://%s/_sandbox/messages?limit=10000&after=%d", c.sb, after), &page) != 200 {
-			c.t.Fatal("cannot read the sandbox's messages")
-		}
-		if len(page.Data) == 0 {
-			return out
-		}
-		for _, r := range page.Data {
-			if r.ErrorCode == 0 {
-				out[r.To]++
-			}
-			after = r.ID
-		}
-	}
-}
-
 type recipientRow struct {
 	Phone     string `json:"phone"`
 	Status    string `json:"status"`
