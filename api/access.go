@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kirim/engine"
@@ -193,6 +194,10 @@ func (s *Server) authenticate(r *http.Request, scope string, instance bool) (*ca
 		if !hasScope(k.Scopes, scope) {
 			return c, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this key lacks the %q scope", scope)}
 		}
+		// Most requests have no query string: parsing one is not worth it for them.
+		if r.URL.RawQuery == "" {
+			return c, nil
+		}
 		if q := r.URL.Query().Get("account"); q != "" && q != k.Account {
 			return c, &Error{Status: http.StatusNotFound, Code: "not_found", Field: "account", Message: "account: no such account"}
 		}
@@ -234,12 +239,9 @@ func hasScope(have []string, want string) bool {
 // (lists, imports): a campaigns key polls the import it started.
 const scopeSendOrCampaigns = ScopeSend + "|" + ScopeCampaigns
 
-// keyUse remembers when each configured key was last used; keys made through the API
-// keep theirs in the tenant store.
-type keyUse struct {
-	mu   sync.Mutex
-	last map[string]time.Time
-}
+// keyUse remembers when each configured key was last used, without a lock on the
+// request path: one atomic per key, written at most once a second.
+type keyUse struct{ last sync.Map } // key id -> *atomic.Int64 (unix seconds)
 
 func (s *Server) touch(k Key) {
 	if strings.HasPrefix(k.ID, "key_") {
@@ -248,16 +250,20 @@ func (s *Server) touch(k Key) {
 		}
 		return
 	}
-	s.used.mu.Lock()
-	if s.used.last == nil {
-		s.used.last = map[string]time.Time{}
+	now := s.clock.Now().Unix()
+	v, ok := s.used.last.Load(k.ID)
+	if !ok {
+		v, _ = s.used.last.LoadOrStore(k.ID, new(atomic.Int64))
 	}
-	s.used.last[k.ID] = s.clock.Now().UTC()
-	s.used.mu.Unlock()
+	if at := v.(*atomic.Int64); at.Load() != now {
+		at.Store(now)
+	}
 }
 
 func (s *Server) lastUsed(id string) time.Time {
-	s.used.mu.Lock()
-	defer s.used.mu.Unlock()
-	return s.used.last[id]
+	v, ok := s.used.last.Load(id)
+	if !ok {
+		return time.Time{}
+	}
+	return time.Unix(v.(*atomic.Int64).Load(), 0).UTC()
 }

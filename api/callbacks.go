@@ -29,28 +29,6 @@ func (s *Server) callbackRoutes() []route {
 	}
 }
 
-func init() {
-	for _, k := range []string{
-		"POST /v1/callbacks/endpoints", "GET /v1/callbacks/endpoints", "GET /v1/callbacks/endpoints/:id",
-		"PATCH /v1/callbacks/endpoints/:id", "DELETE /v1/callbacks/endpoints/:id", "POST /v1/callbacks/endpoints/:id/rotate-secret",
-		"POST /v1/callbacks/endpoints/:id/test", "POST /v1/callbacks/endpoints/:id/replay", "GET /v1/callbacks/deliveries",
-		"POST /v1/callbacks/deliveries/:id/replay",
-	} {
-		instanceRoutes[k] = true
-	}
-	for k, a := range map[string]string{
-		"POST /v1/callbacks/endpoints":                   "endpoint.create",
-		"PATCH /v1/callbacks/endpoints/:id":              "endpoint.update",
-		"DELETE /v1/callbacks/endpoints/:id":             "endpoint.delete",
-		"POST /v1/callbacks/endpoints/:id/rotate-secret": "endpoint.rotate_secret",
-		"POST /v1/callbacks/endpoints/:id/test":          "endpoint.test",
-		"POST /v1/callbacks/endpoints/:id/replay":        "endpoint.replay",
-		"POST /v1/callbacks/deliveries/:id/replay":       "delivery.replay",
-	} {
-		auditActions[k] = a
-	}
-}
-
 var errCallbacksOff = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "callbacks are not set up here"}
 
 // endpointView is an endpoint as the API shows it; the secret only when just made.

@@ -50,15 +50,7 @@ func BalanceLowEventData(ev ledger.Event) json.RawMessage {
 
 // ImportEventData is a finished import as GET /v1/imports/{id} shows it.
 func ImportEventData(im *lists.Import) json.RawMessage {
-	v := importView{ID: im.ID, ListID: im.ListID, ListName: im.ListName, Filename: im.Filename, Format: im.Format,
-		Status: im.Status, RowsDone: im.RowsDone, Imported: im.Imported, Duplicates: im.Duplicates, Errors: im.Errors,
-		ErrorsTotal: im.ErrorsTotal, Progress: im.Progress, Error: im.Error,
-		StartedAt: im.StartedAt.UTC().Format(time.RFC3339Nano), FinishedAt: timeOrNil(im.FinishedAt)}
-	v.RowsTotal = &im.RowsTotal
-	if v.Errors == nil {
-		v.Errors = []lists.RowError{}
-	}
-	return withAccount(v, im.Account)
+	return withAccount(importViewOf(im), im.Account)
 }
 
 // CampaignEventData reports a campaign's change of state; totals (counts by message

@@ -353,6 +353,11 @@ func (s *Server) getImport(_ *http.Request, p httprouter.Params, c *caller) (int
 	if err != nil {
 		return 0, nil, listError(err, "import")
 	}
+	return http.StatusOK, importViewOf(im), nil
+}
+
+// importViewOf is an import as the API shows it.
+func importViewOf(im *lists.Import) importView {
 	v := importView{ID: im.ID, ListID: im.ListID, ListName: im.ListName, Filename: im.Filename, Format: im.Format,
 		Status: im.Status, RowsDone: im.RowsDone, Imported: im.Imported, Duplicates: im.Duplicates, Errors: im.Errors,
 		ErrorsTotal: im.ErrorsTotal, Progress: im.Progress, Error: im.Error,
@@ -364,5 +369,5 @@ func (s *Server) getImport(_ *http.Request, p httprouter.Params, c *caller) (int
 	if v.Errors == nil {
 		v.Errors = []lists.RowError{}
 	}
-	return http.StatusOK, v, nil
+	return v
 }

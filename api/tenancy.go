@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -38,6 +39,13 @@ var instanceRoutes = map[string]bool{
 	"GET /v1/admin/storage": true, "GET /v1/admin/backup": true, "GET /v1/admin/ledger/verify": true,
 	"GET /v1/webhooks/dead": true, "POST /v1/webhooks/dead/:id/replay": true,
 	"GET /v1/audit": true, "GET /v1/keys": true, "DELETE /v1/keys/:id": true,
+	// An operator without ?account= manages the endpoints that take every account's
+	// events, and sees every endpoint and delivery.
+	"POST /v1/callbacks/endpoints": true, "GET /v1/callbacks/endpoints": true, "GET /v1/callbacks/endpoints/:id": true,
+	"PATCH /v1/callbacks/endpoints/:id": true, "DELETE /v1/callbacks/endpoints/:id": true,
+	"POST /v1/callbacks/endpoints/:id/rotate-secret": true, "POST /v1/callbacks/endpoints/:id/test": true,
+	"POST /v1/callbacks/endpoints/:id/replay": true, "GET /v1/callbacks/deliveries": true,
+	"POST /v1/callbacks/deliveries/:id/replay": true,
 }
 
 func (s *Server) tenancyRoutes() []route {
@@ -122,19 +130,9 @@ func (s *Server) listAccounts(_ *http.Request, _ httprouter.Params, _ *caller) (
 		out = append(out, v)
 	}
 	slices.SortFunc(out, func(a, b map[string]any) int {
-		return cmpString(a["id"].(string), b["id"].(string))
+		return strings.Compare(a["id"].(string), b["id"].(string))
 	})
 	return http.StatusOK, map[string]any{"data": out}, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 var validKeyScopes = []string{ScopeSend, ScopeCampaigns, ScopeAdmin}
@@ -209,7 +207,7 @@ func (s *Server) listKeys(_ *http.Request, _ httprouter.Params, c *caller) (int,
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b map[string]any) int { return cmpString(a["id"].(string), b["id"].(string)) })
+	slices.SortFunc(out, func(a, b map[string]any) int { return strings.Compare(a["id"].(string), b["id"].(string)) })
 	return http.StatusOK, map[string]any{"data": out}, nil
 }
 

@@ -1,11 +1,8 @@
 package app_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -18,42 +15,10 @@ import (
 	"kirim/internal/kirimtest"
 )
 
-// uploadList imports csv as a list through POST /v1/lists and waits for the import.
+// uploadList imports csv as a list of the demo account and waits for the import.
 func uploadList(t *testing.T, m *app.Main, a *kirimtest.API, name, csv string) string {
 	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	_ = mw.WriteField("name", name)
-	part, _ := mw.CreateFormFile("file", name+".csv")
-	_, _ = io.WriteString(part, csv)
-	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, "http://"+m.APIAddr+"/v1/lists", &buf)
-	req.Header.Set("Authorization", "Bearer "+app.DemoKey)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("upload: %d %s", resp.StatusCode, b)
-	}
-	var started struct {
-		ImportID string `json:"import_id"`
-		ListID   string `json:"list_id"`
-	}
-	if err := json.Unmarshal(b, &started); err != nil {
-		t.Fatal(err)
-	}
-	kirimtest.WaitFor(t, "the import", 30*time.Second, func() bool {
-		var im struct {
-			Status string `json:"status"`
-		}
-		a.Must(http.StatusOK, "GET", "/v1/imports/"+started.ImportID, nil, &im)
-		return im.Status == "done"
-	})
-	id := started.ListID
+	id, _ := upload(t, m, a.As(app.DemoKey, ""), name, csv)
 	return id
 }
 

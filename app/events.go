@@ -58,29 +58,41 @@ func (m *Main) emit(tx storage.Txn, typ, account string, data func() json.RawMes
 	return m.Events.Emit(tx, events.Event{Type: typ, Account: account, Data: data()})
 }
 
-// messageEvents maps a message's change of state to the events that report it. A
-// status that skipped a step (delivered before sent arrived) reports the step too: the
-// message was sent.
-func (m *Main) messageEvents(tx storage.Txn, msg *engine.Message, prev engine.State) error {
+// milestones are the states a message reports as it passes them, in order.
+var milestones = []engine.State{engine.Sent, engine.Delivered, engine.Read}
+
+// milestone is how many of milestones state has passed.
+func milestone(s engine.State) int {
+	for i := len(milestones) - 1; i >= 0; i-- {
+		if s == milestones[i] {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// messageEventTypes are the events that report a message's change from prev to state
+// (prev "" at acceptance). A status that skipped a step (delivered before sent
+// arrived) reports the step too: the message was sent.
+func messageEventTypes(prev, state engine.State) []string {
 	var types []string
 	switch {
 	case prev == "":
 		types = append(types, "message.queued")
-	case msg.State == engine.Failed:
+	case state == engine.Failed:
 		types = append(types, "message.failed")
 	}
-	reached := func(s engine.State) bool {
-		return msg.State == s || msg.State == engine.Read || (s == engine.Sent && msg.State == engine.Delivered)
-	}
-	passed := func(s engine.State) bool {
-		return prev == s || prev == engine.Read || (s == engine.Sent && prev == engine.Delivered)
-	}
-	for _, s := range []engine.State{engine.Sent, engine.Delivered, engine.Read} {
-		if reached(s) && !passed(s) {
+	if from, to := milestone(prev), milestone(state); from < to {
+		for _, s := range milestones[from:to] {
 			types = append(types, "message."+string(s))
 		}
 	}
-	for _, t := range types {
+	return types
+}
+
+// messageEvents writes the events of a message's change of state.
+func (m *Main) messageEvents(tx storage.Txn, msg *engine.Message, prev engine.State) error {
+	for _, t := range messageEventTypes(prev, msg.State) {
 		if err := m.emit(tx, t, msg.AccountID, func() json.RawMessage { return api.MessageEventData(msg) }); err != nil {
 			return err
 		}

@@ -16,6 +16,11 @@ import (
 // benchSecret signs the bench's callback deliveries.
 const benchSecret = "whsec_YmVuY2gtY2FsbGJhY2stc2VjcmV0LWJ5dGVz"
 
+// callbackTOML is a [[callbacks]] entry taking message.queued events to url.
+func callbackTOML(url string) string {
+	return fmt.Sprintf("[[callbacks]]\nurl = %q\nsecret = %q\nevents = [\"message.queued\"]\n", url, benchSecret)
+}
+
 // gatedReceiver is a customer endpoint on loopback: it holds every request until the
 // gate opens, answers after delay, and counts what it answered.
 type gatedReceiver struct {
@@ -65,7 +70,7 @@ func (b *bench) callbackPhase(ctx context.Context, n int, slow bool) (float64, e
 		return 0, err
 	}
 	defer fast.close()
-	extra := fmt.Sprintf("[[callbacks]]\nurl = %q\nsecret = %q\nevents = [\"message.queued\"]\n", fast.url, benchSecret)
+	extra := callbackTOML(fast.url)
 	if slow {
 		sl, err := newGatedReceiver(5 * time.Second)
 		if err != nil {
@@ -73,37 +78,26 @@ func (b *bench) callbackPhase(ctx context.Context, n int, slow bool) (float64, e
 		}
 		sl.open()
 		defer sl.close()
-		extra += fmt.Sprintf("[[callbacks]]\nurl = %q\nsecret = %q\nevents = [\"message.queued\"]\n", sl.url, benchSecret)
+		extra += callbackTOML(sl.url)
 	}
-	// A data directory of its own: the accepts reuse their Idempotency-Keys.
-	dir, err := os.MkdirTemp(b.dir, "callbacks-")
-	if err != nil {
-		return 0, err
-	}
-	saved := b.dir
-	b.dir, b.extra = dir, extra
-	defer func() { b.dir, b.extra = saved, "" }()
-	if err := b.writeConfig(1, 1); err != nil {
-		return 0, err
-	}
-	child, err := b.startKirim(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer child.stop()
-	if _, _, _, _, err := b.acceptPhase(ctx, n); err != nil {
-		return 0, err
-	}
-	start := time.Now()
-	fast.open()
-	deadline := start.Add(5 * time.Minute)
-	for fast.got.Load() < int64(n) {
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("bench: %d of %d events delivered in 5 minutes", fast.got.Load(), n)
+	var rate float64
+	err = b.withCallbacks(ctx, "callbacks-", extra, func(*child) error {
+		if _, _, _, _, err := b.acceptPhase(ctx, n); err != nil {
+			return err
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return float64(n) / time.Since(start).Seconds(), nil
+		start := time.Now()
+		fast.open()
+		deadline := start.Add(5 * time.Minute)
+		for fast.got.Load() < int64(n) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("bench: %d of %d events delivered in 5 minutes", fast.got.Load(), n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		rate = float64(n) / time.Since(start).Seconds()
+		return nil
+	})
+	return rate, err
 }
 
 // printCallbacks runs the callback phases and writes their figures.
@@ -134,13 +128,29 @@ func (b *bench) pendingPhase(ctx context.Context, n int) error {
 	}
 	dead := "http://" + ln.Addr().String() + "/"
 	ln.Close() // nothing listens there any more: every delivery fails to connect
-	dir, err := os.MkdirTemp(b.dir, "pending-")
+	return b.withCallbacks(ctx, "pending-", callbackTOML(dead),
+		func(child *child) error {
+			if _, _, _, _, err := b.acceptPhase(ctx, n); err != nil {
+				return err
+			}
+			peak, _ := child.rssMB()
+			time.Sleep(settle)
+			rss, anon := child.rssMB()
+			fmt.Fprintf(b.out, "  RSS with %d events pending for a dead endpoint %d MB (anonymous %d MB, %s after the burst; right after it %d MB) target < 150 MB\n\n",
+				n, rss, anon, settle, peak)
+			return nil
+		})
+}
+
+// withCallbacks runs fn against a child kirim whose configuration adds extra, in a
+// data directory of its own (the accepts reuse their Idempotency-Keys).
+func (b *bench) withCallbacks(ctx context.Context, prefix, extra string, fn func(*child) error) error {
+	dir, err := os.MkdirTemp(b.dir, prefix)
 	if err != nil {
 		return err
 	}
 	saved := b.dir
-	b.dir = dir
-	b.extra = fmt.Sprintf("[[callbacks]]\nurl = %q\nsecret = %q\nevents = [\"message.queued\"]\n", dead, benchSecret)
+	b.dir, b.extra = dir, extra
 	defer func() { b.dir, b.extra = saved, "" }()
 	if err := b.writeConfig(1, 1); err != nil {
 		return err
@@ -150,13 +160,5 @@ func (b *bench) pendingPhase(ctx context.Context, n int) error {
 		return err
 	}
 	defer child.stop()
-	if _, _, _, _, err := b.acceptPhase(ctx, n); err != nil {
-		return err
-	}
-	peak, _ := child.rssMB()
-	time.Sleep(settle)
-	rss, anon := child.rssMB()
-	fmt.Fprintf(b.out, "  RSS with %d events pending for a dead endpoint %d MB (anonymous %d MB, %s after the burst; right after it %d MB) target < 150 MB\n\n",
-		n, rss, anon, settle, peak)
-	return nil
+	return fn(child)
 }

@@ -177,17 +177,11 @@ func (o *Outbox) load(cfg []ConfigEndpoint) error {
 	}
 	now := o.clk.Now().UTC()
 	for i, c := range cfg {
-		id := "config:" + strconv.Itoa(i)
-		if err := o.checkURL(c.URL); err != nil {
-			return fmt.Errorf("events: callbacks[%d]: %w", i, err)
+		rec, err := o.configRec(i, c, now)
+		if err != nil {
+			return err
 		}
-		if err := checkFilters(c.Events); err != nil {
-			return fmt.Errorf("events: callbacks[%d]: %w", i, err)
-		}
-		rec := endpointRec{Endpoint: Endpoint{
-			ID: id, Account: c.Account, URL: c.URL, Events: slices.Clone(c.Events),
-			CreatedAt: now, Source: SourceConfig,
-		}, Secret: c.Secret}
+		id := rec.ID
 		// The stored state holds only while the configuration names the same URL: a
 		// new receiver at that index starts enabled.
 		if st, ok := stored[id]; ok && st.URL == c.URL {
@@ -210,6 +204,23 @@ func (o *Outbox) load(cfg []ConfigEndpoint) error {
 		o.eps[id] = e
 	}
 	return nil
+}
+
+// configRec is entry i of the configuration's endpoints, checked.
+func (o *Outbox) configRec(i int, c ConfigEndpoint, now time.Time) (endpointRec, error) {
+	if err := o.checkURL(c.URL); err != nil {
+		return endpointRec{}, fmt.Errorf("events: callbacks[%d]: %w", i, err)
+	}
+	if err := checkFilters(c.Events); err != nil {
+		return endpointRec{}, fmt.Errorf("events: callbacks[%d]: %w", i, err)
+	}
+	if _, err := secretKey(c.Secret); err != nil {
+		return endpointRec{}, fmt.Errorf("events: callbacks[%d]: %w", i, err)
+	}
+	return endpointRec{Endpoint: Endpoint{
+		ID: "config:" + strconv.Itoa(i), Account: c.Account, URL: c.URL, Events: slices.Clone(c.Events),
+		CreatedAt: now, Source: SourceConfig,
+	}, Secret: c.Secret}, nil
 }
 
 // CreateEndpoint makes an endpoint for account ("" = operator) and returns it with its

@@ -2,9 +2,7 @@ package events
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strconv"
 )
 
 // ReloadConfig replaces the configuration's endpoints, as a SIGHUP does: an endpoint
@@ -15,18 +13,13 @@ import (
 // many entries were added, changed or removed.
 func (o *Outbox) ReloadConfig(ctx context.Context, cfg []ConfigEndpoint) (int, error) {
 	recs := make([]endpointRec, len(cfg))
+	now := o.clk.Now().UTC()
 	for i, c := range cfg {
-		if err := o.checkURL(c.URL); err != nil {
-			return 0, fmt.Errorf("events: callbacks[%d]: %w", i, err)
+		rec, err := o.configRec(i, c, now)
+		if err != nil {
+			return 0, err
 		}
-		if err := checkFilters(c.Events); err != nil {
-			return 0, fmt.Errorf("events: callbacks[%d]: %w", i, err)
-		}
-		recs[i] = endpointRec{Endpoint: Endpoint{ID: "config:" + strconv.Itoa(i), Account: c.Account, URL: c.URL,
-			Events: slices.Clone(c.Events), CreatedAt: o.clk.Now().UTC(), Source: SourceConfig}, Secret: c.Secret}
-		if _, err := secretKey(c.Secret); err != nil {
-			return 0, fmt.Errorf("events: callbacks[%d]: %w", i, err)
-		}
+		recs[i] = rec
 	}
 	o.mu.Lock()
 	changed := 0

@@ -197,13 +197,20 @@ func (s *Store) Lookup(sum [32]byte) (Key, bool) {
 // Touch records that key id was just used; Flush writes it.
 func (s *Store) Touch(id string) {
 	now := s.clock.Now().UTC()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	// Most calls find the key used within touchEvery: a read lock decides that, so
+	// requests with one key do not queue on the write lock.
+	s.mu.RLock()
 	k, ok := s.byID[id]
-	if !ok || now.Sub(s.lastUse(k)) < touchEvery {
+	fresh := ok && now.Sub(s.lastUse(k)) < touchEvery
+	s.mu.RUnlock()
+	if !ok || fresh {
 		return
 	}
-	s.used[id] = now
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Sub(s.lastUse(k)) >= touchEvery {
+		s.used[id] = now
+	}
 }
 
 func (s *Store) lastUse(k *Key) time.Time {
