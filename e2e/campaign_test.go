@@ -69,6 +69,20 @@ func (c *cluster) must(want int, method, path string, body, out any) {
 	}
 }
 
+// fundAndWait tops acme up by micros (the operator confirms) and waits until the
+// sample template is in the catalog, so a campaign can start.
+func (c *cluster) fundAndWait(micros int64, reference string) {
+	c.t.Helper()
+	var tu struct {
+		ID string `json:"id"`
+	}
+	c.must(201, "POST", "/v1/topups", map[string]any{"amount_micros": micros, "reference": reference}, &tu)
+	c.operator().must(200, "POST", "/v1/topups/"+tu.ID+"/confirm?account=acme", nil, nil)
+	kirimtest.WaitFor(c.t, "hello_world in the catalog", 30*time.Second, func() bool {
+		return c.get("http://"+c.api+"/v1/templates/hello_world?language=en_US", nil) == 200
+	})
+}
+
 // upload imports a CSV file into a new list through POST /v1/lists and waits for the
 // import to finish; it returns the list id.
 func (c *cluster) upload(name, file string) string {
@@ -210,14 +224,7 @@ currency = "IDR"
 	list := c.upload("pelanggan", csvPath)
 	logRSS("after the import")
 
-	var tu struct {
-		ID string `json:"id"`
-	}
-	c.must(201, "POST", "/v1/topups", map[string]any{"amount_micros": int64(n) * 1000 * 1_000_000, "reference": "E2E-CAMPAIGN"}, &tu)
-	c.operator().must(200, "POST", "/v1/topups/"+tu.ID+"/confirm?account=acme", nil, nil)
-	kirimtest.WaitFor(t, "hello_world in the catalog", 30*time.Second, func() bool {
-		return c.get("http://"+c.api+"/v1/templates/hello_world?language=en_US", nil) == 200
-	})
+	c.fundAndWait(int64(n)*1000*1_000_000, "E2E-CAMPAIGN")
 
 	var created struct {
 		ID string `json:"id"`

@@ -105,14 +105,7 @@ currency = "IDR"
 		t.Fatal(err)
 	}
 	list := c.upload("settle", csvPath)
-	var tu struct {
-		ID string `json:"id"`
-	}
-	c.must(201, "POST", "/v1/topups", map[string]any{"amount_micros": int64(plan.n) * 1000 * 1_000_000, "reference": "E2E-SETTLE"}, &tu)
-	c.operator().must(200, "POST", "/v1/topups/"+tu.ID+"/confirm?account=acme", nil, nil)
-	kirimtest.WaitFor(t, "hello_world in the catalog", 30*time.Second, func() bool {
-		return c.get("http://"+c.api+"/v1/templates/hello_world?language=en_US", nil) == 200
-	})
+	c.fundAndWait(int64(plan.n)*1000*1_000_000, "E2E-SETTLE")
 	var created struct {
 		ID string `json:"id"`
 	}
