@@ -15,10 +15,14 @@ import (
 )
 
 // Scopes of an API key. Admin implies the others, within the key's own account.
-// ScopeOperator marks the routes only an operator key may call.
+// ScopeOperator marks the routes only an operator key may call. Templates and money
+// let a key (or a console user's role) manage templates, or top-ups and statements,
+// without the rest of admin.
 const (
 	ScopeSend      = "send"
 	ScopeCampaigns = "campaigns"
+	ScopeTemplates = "templates"
+	ScopeMoney     = "money"
 	ScopeAdmin     = "admin"
 	ScopeOperator  = "operator"
 )
@@ -160,31 +164,15 @@ func (s *Server) accountNumbers(c *caller) []engine.Number {
 	return out
 }
 
-// authenticate finds the key of a request and checks it may call a route of scope. An
-// operator key acting on one account names it with ?account=; instance-wide routes
-// (instance) need none.
+// authenticate finds the key of a request (or the principal the console gave it) and
+// checks it may call a route of scope. An operator acting on one account names it with
+// ?account=; instance-wide routes (instance) need none.
 func (s *Server) authenticate(r *http.Request, scope string, instance bool) (*caller, *Error) {
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing API key: send Authorization: Bearer <key>"}
-	}
-	sum := HashKey(strings.TrimSpace(token))
 	kr := s.auth.Load()
-	k, found := kr.keys[sum]
-	if !found && s.opts.Tenants != nil {
-		if tk, ok := s.opts.Tenants.Lookup(sum); ok {
-			if _, known := kr.accounts[tk.Account]; known {
-				k, found = Key{ID: tk.ID, Name: tk.Name, Account: tk.Account, Scopes: tk.Scopes, SHA256: tk.SHA256}, true
-			}
-		}
+	k, aerr := s.keyOf(r, kr)
+	if aerr != nil {
+		return nil, aerr
 	}
-	// The map lookup is on a hash of the key; the compare below keeps the check
-	// constant-time in the key itself.
-	if !found || subtle.ConstantTimeCompare(k.SHA256[:], sum[:]) != 1 {
-		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "invalid API key"}
-	}
-	s.touch(k)
 	c := &caller{key: k}
 	if !k.Operator {
 		c.account = kr.accounts[k.Account]
@@ -219,6 +207,39 @@ func (s *Server) authenticate(r *http.Request, scope string, instance bool) (*ca
 	return c, nil
 }
 
+// keyOf returns the key a request is made with: the console's principal when the
+// request came from it in-process, else the Authorization header's key.
+func (s *Server) keyOf(r *http.Request, kr *keyring) (Key, *Error) {
+	if p, ok := r.Context().Value(principalKey{}).(Principal); ok {
+		k := Key{ID: p.ID, Name: p.Name, Account: p.Account, Operator: p.Operator, Scopes: p.Scopes}
+		if _, known := kr.accounts[k.Account]; !known && !k.Operator {
+			return Key{}, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "the user's account is gone"}
+		}
+		return k, nil
+	}
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return Key{}, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing API key: send Authorization: Bearer <key>"}
+	}
+	sum := HashKey(strings.TrimSpace(token))
+	k, found := kr.keys[sum]
+	if !found && s.opts.Tenants != nil {
+		if tk, ok := s.opts.Tenants.Lookup(sum); ok {
+			if _, known := kr.accounts[tk.Account]; known {
+				k, found = Key{ID: tk.ID, Name: tk.Name, Account: tk.Account, Scopes: tk.Scopes, SHA256: tk.SHA256}, true
+			}
+		}
+	}
+	// The map lookup is on a hash of the key; the compare below keeps the check
+	// constant-time in the key itself.
+	if !found || subtle.ConstantTimeCompare(k.SHA256[:], sum[:]) != 1 {
+		return Key{}, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "invalid API key"}
+	}
+	s.touch(k)
+	return k, nil
+}
+
 // hasScope reports whether scopes have grant a route of scope want, which may name
 // alternatives ("send|campaigns": either will do).
 func hasScope(have []string, want string) bool {
@@ -238,6 +259,13 @@ func hasScope(have []string, want string) bool {
 // scopeSendOrCampaigns serves reads a sending system and a campaign manager both need
 // (lists, imports): a campaigns key polls the import it started.
 const scopeSendOrCampaigns = ScopeSend + "|" + ScopeCampaigns
+
+// scopeReadTemplates and scopeReadMoney serve reads that a sending system needs as much
+// as the one who manages the templates or the money.
+const (
+	scopeReadTemplates = ScopeSend + "|" + ScopeTemplates
+	scopeReadMoney     = ScopeSend + "|" + ScopeMoney
+)
 
 // keyUse remembers when each configured key was last used, without a lock on the
 // request path: one atomic per key, written at most once a second.

@@ -233,13 +233,13 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/media/:id", ScopeSend, s.media},
 		{"GET", "/v1/webhooks/dead", ScopeOperator, s.deadLetters},
 		{"POST", "/v1/webhooks/dead/:id/replay", ScopeOperator, s.replayDeadLetter},
-		{"POST", "/v1/templates", ScopeAdmin, s.createTemplate},
-		{"GET", "/v1/templates", ScopeSend, s.listTemplates},
-		{"POST", "/v1/templates/lint", ScopeSend, s.lintTemplate},
-		{"POST", "/v1/templates/sync", ScopeAdmin, s.syncTemplates},
-		{"GET", "/v1/templates/:name", ScopeSend, s.getTemplate},
-		{"DELETE", "/v1/templates/:name", ScopeAdmin, s.deleteTemplate},
-		{"POST", "/v1/templates/:name/clone", ScopeAdmin, s.cloneTemplate},
+		{"POST", "/v1/templates", ScopeTemplates, s.createTemplate},
+		{"GET", "/v1/templates", scopeReadTemplates, s.listTemplates},
+		{"POST", "/v1/templates/lint", scopeReadTemplates, s.lintTemplate},
+		{"POST", "/v1/templates/sync", ScopeTemplates, s.syncTemplates},
+		{"GET", "/v1/templates/:name", scopeReadTemplates, s.getTemplate},
+		{"DELETE", "/v1/templates/:name", ScopeTemplates, s.deleteTemplate},
+		{"POST", "/v1/templates/:name/clone", ScopeTemplates, s.cloneTemplate},
 	}, slices.Concat(s.moneyRoutes(), s.listRoutes(), s.campaignRoutes(), s.tenancyRoutes(), s.callbackRoutes())...)
 }
 

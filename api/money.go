@@ -42,11 +42,11 @@ var reReference = regexp.MustCompile(`^[A-Za-z0-9._:@+-]{1,128}$`)
 
 func (s *Server) moneyRoutes() []route {
 	return []route{
-		{"GET", "/v1/balance", ScopeSend, s.getBalance},
-		{"GET", "/v1/statement", ScopeSend, s.getStatement},
-		{"GET", "/v1/rates", ScopeSend, s.getRates},
-		{"GET", "/v1/topups", ScopeAdmin, s.listTopUps},
-		{"POST", "/v1/topups", ScopeAdmin, s.createTopUp},
+		{"GET", "/v1/balance", scopeReadMoney, s.getBalance},
+		{"GET", "/v1/statement", scopeReadMoney, s.getStatement},
+		{"GET", "/v1/rates", scopeReadMoney, s.getRates},
+		{"GET", "/v1/topups", ScopeMoney, s.listTopUps},
+		{"POST", "/v1/topups", ScopeMoney, s.createTopUp},
 		// Money comes in only by an operator's hand: an account's own admin asks for a
 		// top-up, and cannot confirm it.
 		{"POST", "/v1/topups/:id/confirm", ScopeOperator, s.confirmTopUp},

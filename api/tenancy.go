@@ -135,7 +135,7 @@ func (s *Server) listAccounts(_ *http.Request, _ httprouter.Params, _ *caller) (
 	return http.StatusOK, map[string]any{"data": out}, nil
 }
 
-var validKeyScopes = []string{ScopeSend, ScopeCampaigns, ScopeAdmin}
+var validKeyScopes = []string{ScopeSend, ScopeCampaigns, ScopeTemplates, ScopeMoney, ScopeAdmin}
 
 // createKey makes a key of the caller's account (an operator's: the named account's),
 // with scopes no wider than the caller's own, and shows it once.
@@ -154,11 +154,11 @@ func (s *Server) createKey(r *http.Request, _ httprouter.Params, c *caller) (int
 		return 0, nil, invalid("name", "must be 1-64 of letters, digits, space, '.', '_' and '-'")
 	}
 	if len(req.Scopes) == 0 {
-		return 0, nil, invalid("scopes", "give at least one of send, campaigns, admin")
+		return 0, nil, invalid("scopes", "give at least one of send, campaigns, templates, money, admin")
 	}
 	for _, sc := range req.Scopes {
 		if !slices.Contains(validKeyScopes, sc) {
-			return 0, nil, invalid("scopes", "%q is not one of send, campaigns, admin", sc)
+			return 0, nil, invalid("scopes", "%q is not one of send, campaigns, templates, money, admin", sc)
 		}
 		if !c.key.Operator && !hasScope(c.key.Scopes, sc) {
 			return 0, nil, &Error{Status: http.StatusForbidden, Code: "forbidden", Field: "scopes",

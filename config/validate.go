@@ -22,7 +22,7 @@ const (
 )
 
 // Scopes an API key may hold; admin implies the others.
-var validScopes = map[string]bool{"send": true, "campaigns": true, "admin": true}
+var validScopes = map[string]bool{"send": true, "campaigns": true, "templates": true, "money": true, "admin": true}
 
 // CallbackEvents are the event types a callback endpoint may subscribe to; a filter is
 // one of them, a family wildcard ("message.*") or "*".
@@ -304,11 +304,11 @@ func (c *Config) validate() []fieldError {
 				}
 			}
 			if len(k.Scopes) == 0 {
-				v.add("at least one of send, campaigns, admin", kat("scopes")...)
+				v.add("at least one of send, campaigns, templates, money, admin", kat("scopes")...)
 			}
 			for _, s := range k.Scopes {
 				if !validScopes[s] {
-					v.add(fmt.Sprintf("%q is not one of send, campaigns, admin", s), kat("scopes")...)
+					v.add(fmt.Sprintf("%q is not one of send, campaigns, templates, money, admin", s), kat("scopes")...)
 				}
 			}
 		}

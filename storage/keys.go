@@ -89,6 +89,11 @@ const (
 	// PrefixLedgerCredit holds monthly credit grants and their use.
 	PrefixLedgerCredit = "lc/"
 
+	// PrefixUser holds console users (package tenant): name, role, password hash.
+	PrefixUser = "us/"
+	// PrefixSession holds console sign-in sessions by the SHA-256 of their token.
+	PrefixSession = "ss/"
+
 	// PrefixTemplate holds message templates.
 	PrefixTemplate = "t/"
 

@@ -1,6 +1,7 @@
 // Package tenant owns what the API itself creates about tenants: accounts made through
-// POST /v1/accounts and API keys made through POST /v1/keys (stored as their SHA-256
-// only, revoked by marking, with when each was last used). Accounts and keys written in
+// POST /v1/accounts, API keys made through POST /v1/keys (stored as their SHA-256
+// only, revoked by marking, with when each was last used), and the console's users
+// (argon2id password hashes) with their sign-in sessions. Accounts and keys written in
 // the configuration are the config package's; this one keeps the rest durable in
 // storage and answers key lookups from memory, so a revocation holds at once.
 package tenant
@@ -72,6 +73,9 @@ type Store struct {
 	accounts map[string]*Account
 	// used holds last-use times not yet written.
 	used map[string]time.Time
+
+	users    map[string]*User      // by id
+	sessions map[[32]byte]*Session // by SHA-256 of the token
 }
 
 // Open loads every stored account and key.
@@ -80,7 +84,8 @@ func Open(db *storage.DB, clk clock.Clock) (*Store, error) {
 		clk = clock.Real{}
 	}
 	s := &Store{db: db, clock: clk, byHash: map[[32]byte]*Key{}, byID: map[string]*Key{},
-		accounts: map[string]*Account{}, used: map[string]time.Time{}}
+		accounts: map[string]*Account{}, used: map[string]time.Time{},
+		users: map[string]*User{}, sessions: map[[32]byte]*Session{}}
 	err := db.View(func(r storage.Reader) error {
 		err := r.Iterate([]byte(storage.PrefixAPIKey), storage.IterOptions{}, func(_, v []byte) (bool, error) {
 			k := new(Key)
@@ -96,7 +101,7 @@ func Open(db *storage.DB, clk clock.Clock) (*Store, error) {
 		if err != nil {
 			return err
 		}
-		return r.Iterate([]byte(storage.PrefixAccount), storage.IterOptions{}, func(_, v []byte) (bool, error) {
+		err = r.Iterate([]byte(storage.PrefixAccount), storage.IterOptions{}, func(_, v []byte) (bool, error) {
 			a := new(Account)
 			if err := json.Unmarshal(v, a); err != nil {
 				return false, fmt.Errorf("decode account: %w", err)
@@ -104,6 +109,10 @@ func Open(db *storage.DB, clk clock.Clock) (*Store, error) {
 			s.accounts[a.ID] = a
 			return true, nil
 		})
+		if err != nil {
+			return err
+		}
+		return s.loadUsers(r)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tenant: open: %w", err)
