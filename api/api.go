@@ -240,7 +240,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/templates/:name", scopeReadTemplates, s.getTemplate},
 		{"DELETE", "/v1/templates/:name", ScopeTemplates, s.deleteTemplate},
 		{"POST", "/v1/templates/:name/clone", ScopeTemplates, s.cloneTemplate},
-	}, slices.Concat(s.moneyRoutes(), s.listRoutes(), s.campaignRoutes(), s.tenancyRoutes(), s.callbackRoutes())...)
+	}, slices.Concat(s.moneyRoutes(), s.listRoutes(), s.campaignRoutes(), s.tenancyRoutes(), s.userRoutes(), s.callbackRoutes())...)
 }
 
 func (s *Server) wrap(rt route) httprouter.Handle {

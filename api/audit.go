@@ -53,6 +53,10 @@ var auditActions = map[string]string{
 	"POST /v1/callbacks/endpoints/:id/test":          "endpoint.test",
 	"POST /v1/callbacks/endpoints/:id/replay":        "endpoint.replay",
 	"POST /v1/callbacks/deliveries/:id/replay":       "delivery.replay",
+	"POST /v1/users":                                 "user.create",
+	"PATCH /v1/users/:id":                            "user.update",
+	"DELETE /v1/users/:id":                           "user.delete",
+	"POST /v1/users/:id/sign-out":                    "user.sign_out",
 	// Not audited: quotes, sends and lint change nothing an administrator answers for.
 	"POST /v1/campaigns/:id/quote": "",
 	"POST /v1/messages":            "",

@@ -46,6 +46,9 @@ var instanceRoutes = map[string]bool{
 	"POST /v1/callbacks/endpoints/:id/rotate-secret": true, "POST /v1/callbacks/endpoints/:id/test": true,
 	"POST /v1/callbacks/endpoints/:id/replay": true, "GET /v1/callbacks/deliveries": true,
 	"POST /v1/callbacks/deliveries/:id/replay": true,
+	// An operator without ?account= makes operators and lists every user.
+	"POST /v1/users": true, "GET /v1/users": true, "PATCH /v1/users/:id": true, "DELETE /v1/users/:id": true,
+	"POST /v1/users/:id/sign-out": true,
 }
 
 func (s *Server) tenancyRoutes() []route {

@@ -113,6 +113,7 @@ currency = "IDR"
 type acmeData struct {
 	message, list, spareList, imp, campaign, topUp, spareTopUp, key string
 	endpoint, spareEndpoint, delivery                               string
+	user, spareUser                                                 string
 }
 
 func seedAcme(t *testing.T, m *app.Main, a *kirimtest.API) acmeData {
@@ -152,6 +153,13 @@ func seedAcme(t *testing.T, m *app.Main, a *kirimtest.API) acmeData {
 	d.endpoint = ep.ID
 	a.Must(http.StatusCreated, "POST", "/v1/callbacks/endpoints", map[string]any{"url": refuse.URL, "events": []string{"*"}}, &ep)
 	d.spareEndpoint = ep.ID
+	for _, login := range []string{"rina", "spare"} {
+		var u struct {
+			ID string `json:"id"`
+		}
+		a.Must(http.StatusCreated, "POST", "/v1/users", map[string]any{"login": login, "role": "marketer", "password": "0123456789"}, &u)
+		d.user, d.spareUser = d.spareUser, u.ID
+	}
 	var dl struct{ ID string }
 	a.Must(http.StatusOK, "POST", "/v1/callbacks/endpoints/"+d.endpoint+"/test", nil, &dl)
 	d.delivery = dl.ID
@@ -297,6 +305,11 @@ func TestEveryRouteByEveryKey(t *testing.T) {
 		{"POST", "/v1/callbacks/endpoints/:id/replay", "/v1/callbacks/endpoints/" + d.endpoint + "/replay?since=2020-01-01T00:00:00Z", nil, want{U, F, NF, F, 202, 202}},
 		{"GET", "/v1/callbacks/deliveries", "/v1/callbacks/deliveries", nil, want{U, F, 200, F, 200, 200}},
 		{"POST", "/v1/callbacks/deliveries/:id/replay", "/v1/callbacks/deliveries/" + d.delivery + "/replay", nil, want{U, F, NF, F, 202, 409}},
+		{"POST", "/v1/users", "/v1/users", map[string]any{}, want{U, F, 400, F, 400, 400}},
+		{"GET", "/v1/users", "/v1/users", nil, want{U, F, 200, F, 200, 200}},
+		{"PATCH", "/v1/users/:id", "/v1/users/" + d.user, map[string]any{"lang": "id"}, want{U, F, NF, F, 200, 200}},
+		{"POST", "/v1/users/:id/sign-out", "/v1/users/" + d.user + "/sign-out", nil, want{U, F, NF, F, 200, 200}},
+		{"DELETE", "/v1/users/:id", "/v1/users/" + d.spareUser, nil, want{U, F, NF, F, 200, NF}},
 		{"GET", "/v1/admin/storage", "/v1/admin/storage", nil, want{U, F, F, F, F, 200}},
 		{"GET", "/v1/admin/backup", "/v1/admin/backup", nil, want{U, F, F, F, F, 200}},
 		{"GET", "/healthz", "/healthz", nil, want{200, 200, 200, 200, 200, 200}},

@@ -265,7 +265,7 @@ TAGS = [('/v1/messages', 'messages'), ('/v1/media', 'messages'), ('/v1/numbers',
         ('/v1/balance', 'money'), ('/v1/statement', 'money'), ('/v1/rates', 'money'), ('/v1/topups', 'money'), ('/v1/adjustments', 'money'),
         ('/v1/admin', 'admin'), ('/v1/campaigns', 'campaigns'), ('/v1/lists', 'lists'), ('/v1/imports', 'lists'), ('/webhook', 'webhooks'),
         ('/healthz', 'operations'), ('/readyz', 'operations'), ('/metrics', 'operations'), ('/v1/openapi.json', 'operations'),
-        ('/v1/callbacks', 'callbacks'), ('/v1/accounts', 'tenancy'), ('/v1/keys', 'tenancy'), ('/v1/audit', 'tenancy'), ('/v1/export', 'tenancy')]
+        ('/v1/callbacks', 'callbacks'), ('/v1/accounts', 'tenancy'), ('/v1/keys', 'tenancy'), ('/v1/audit', 'tenancy'), ('/v1/export', 'tenancy'), ('/v1/users', 'tenancy')]
 doc['tags'] = [{'name': t, 'description': d} for t, d in [('messages', 'Send and follow messages'), ('numbers', 'The configured numbers'),
     ('contacts', 'Windows and opt-outs'), ('webhooks', 'The provider webhook receiver and its dead letters'), ('templates', 'Templates and the linter'),
     ('money', 'Balance, statement, rates, top-ups'), ('admin', 'Instance administration'), ('campaigns', 'Broadcast campaigns'),
