@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 )
 
 // Principal is a caller that reaches the API in-process rather than with a key: a
@@ -28,4 +30,22 @@ func (s *Server) ServeAs(w http.ResponseWriter, r *http.Request, p Principal) {
 	r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 	r.Header.Del("Authorization")
 	s.Handler().ServeHTTP(w, r)
+}
+
+// Account returns the account id as the API knows it (configured or made through the
+// API), and whether there is one.
+func (s *Server) Account(id string) (Account, bool) {
+	a, ok := s.auth.Load().accounts[id]
+	return a, ok
+}
+
+// Accounts returns every account the API knows, by id.
+func (s *Server) Accounts() []Account {
+	kr := s.auth.Load()
+	out := make([]Account, 0, len(kr.accounts))
+	for _, a := range kr.accounts {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b Account) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }

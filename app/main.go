@@ -20,6 +20,7 @@ import (
 	"kirim/campaign/lists"
 	"kirim/clock"
 	"kirim/config"
+	"kirim/console"
 	"kirim/engine"
 	"kirim/events"
 	"kirim/httpguard"
@@ -51,6 +52,7 @@ type Main struct {
 	Engine  *engine.Engine
 	Webhook *webhook.Receiver
 	API     *api.Server
+	Console *console.Console
 	Catalog *template.Store
 	Ledger  *ledger.Ledger
 	Metrics *metrics.Metrics
@@ -255,12 +257,22 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.WrapHandler != nil {
 		handler = m.WrapHandler(handler)
 	}
+	if handler, err = m.startConsole(ctx, handler); err != nil {
+		apiLn.Close()
+		return err
+	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
 		ReadTimeout: cfg.Server.ReadTimeout.Duration, WriteTimeout: cfg.Server.WriteTimeout.Duration,
 		IdleTimeout: cfg.Server.IdleTimeout.Duration, MaxHeaderBytes: maxHeaderBytes}
 	m.Metrics.SetSources(metrics.Sources{Engine: m.Engine, Webhook: m.Webhook, Ledger: m.Ledger, DB: m.DB, Events: m.Events})
 	m.serve(srv, apiLn)
-	m.Logger.Info("kirim: serving", "api", "http://"+m.APIAddr, "provider", cfg.Provider.Kind, "data", cfg.Server.DataDir)
+	m.Logger.Info("kirim: serving", "api", "http://"+m.APIAddr, "console", "http://"+m.APIAddr+console.Prefix,
+		"provider", cfg.Provider.Kind, "data", cfg.Server.DataDir)
+	if cfg.Provider.Kind == config.ProviderSandbox {
+		// The demo sign-ins are printed only for the sandbox, where they work.
+		m.Logger.Info("kirim: console demo sign-in (sandbox only)", "operator", DemoOperatorLogin+" / "+DemoOperatorPassword,
+			"account_admin", DemoAdminLogin+" / "+DemoAdminPassword)
+	}
 	return nil
 }
 

@@ -63,6 +63,10 @@ type Server struct {
 	// MetricsToken, when set, is the bearer token GET /metrics requires. Default "":
 	// /metrics is open on the listen address.
 	MetricsToken string `toml:"metrics_token"`
+	// SecureCookies marks the console's cookies Secure even on plain HTTP: set it when
+	// a proxy terminates TLS without sending X-Forwarded-Proto. Default false (a
+	// request over TLS, or marked https by a proxy, gets Secure cookies anyway).
+	SecureCookies bool `toml:"secure_cookies"`
 	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
 	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
 	// ReadTimeout bounds reading a request's body. Default 30s. A list upload may take
