@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 )
@@ -37,6 +38,7 @@ Usage:
   kirim import  FILE --list NAME [--config FILE] [--server URL] [--key KEY]
                                                              upload a CSV or XLSX contact list to the running server
   kirim campaign watch ID [--config FILE] [--server URL]    follow a campaign until it settles
+  kirim user    add LOGIN --role ROLE [--account ID] | list    make or list the web console's users
   kirim version                                              the version and the source revision
 
 Every command takes -h or --help. Exit status: 0 done, 1 failed, 2 usage error.
@@ -67,6 +69,9 @@ func commands() []command {
 		}},
 		{"import", cmdImport},
 		{"campaign", cmdCampaign},
+		{"user", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return cmdUser(ctx, args, os.Stdin, stdout, stderr)
+		}},
 		{"version", func(_ context.Context, args []string, stdout, _ io.Writer) error {
 			if err := parseFlags(newFlags("version", "kirim version", "Prints the module version and the source revision it was built from."), args); err != nil {
 				return err
