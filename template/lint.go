@@ -2,7 +2,6 @@ package template
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -119,6 +118,7 @@ const (
 	RuleURLLength              = "url_length"
 	RulePhoneFormat            = "phone_format"
 	RuleCopyCodeExample        = "copy_code_example"
+	RuleCopyCodeCategory       = "copy_code_category"
 	RuleAuthShape              = "auth_shape"
 	RuleAuthNoURL              = "auth_no_url"
 	RuleAuthNoMedia            = "auth_no_media"
@@ -132,7 +132,7 @@ const (
 var Rules = []Rule{
 	{RuleNameLength, SeverityError, "name is 1-512 characters"},
 	{RuleNameCharset, SeverityError, "name uses only lower-case letters, digits and underscores"},
-	{RuleLanguageCode, SeverityError, "language is a code such as id, en or en_US"},
+	{RuleLanguageCode, SeverityError, "language is one of the codes WhatsApp templates support, such as id, en, en_US or ms (written with _, case as listed)"},
 	{RuleCategoryUnknown, SeverityError, "category is MARKETING, UTILITY or AUTHENTICATION"},
 	{RuleParameterFormatUnknown, SeverityError, "parameter_format is POSITIONAL or NAMED"},
 	{RuleSendTTLRange, SeverityError, "message_send_ttl_seconds is 30-900 for AUTHENTICATION, 30-43200 for UTILITY, 43200-2592000 for MARKETING"},
@@ -176,8 +176,9 @@ var Rules = []Rule{
 	{RuleURLVariablePosition, SeverityError, "a button URL has at most one variable, at the very end"},
 	{RuleURLFixedDomain, SeverityError, "a button URL's domain is fixed: the variable comes after the first /"},
 	{RuleURLLength, SeverityError, "a button URL is at most 2,000 characters"},
-	{RulePhoneFormat, SeverityError, "a phone button number starts with the country code (62812..., not 0812...), 8-15 digits, at most 20 characters"},
+	{RulePhoneFormat, SeverityError, "a phone button number is E.164: + and the country code, then digits only (+6281234567890, not 081234567890 or 6281234567890), a valid number for that country"},
 	{RuleCopyCodeExample, SeverityError, "a copy-code button has a sample code of at most 15 characters"},
+	{RuleCopyCodeCategory, SeverityError, "a copy-code (coupon) button belongs to a MARKETING template"},
 	{RuleAuthShape, SeverityError, "an AUTHENTICATION template is the preset: no header, no body or footer text, exactly one OTP button"},
 	{RuleAuthNoURL, SeverityError, "an AUTHENTICATION template has no URL buttons"},
 	{RuleAuthNoMedia, SeverityError, "an AUTHENTICATION template has no media or location header"},
@@ -235,8 +236,6 @@ func Lint(t Template) []Violation {
 	return l.vs
 }
 
-var languageCode = regexp.MustCompile(`^[a-z]{2,3}(_[A-Z]{2,3})?$`)
-
 func (l *linter) lintTemplate() {
 	t := l.t
 	if n := utf8.RuneCountInString(t.Name); n == 0 {
@@ -247,8 +246,12 @@ func (l *linter) lintTemplate() {
 	if bad := firstBadNameRune(t.Name); bad != "" {
 		l.add(RuleNameCharset, "name", t.Name, "name contains %q; use only lower-case letters a-z, digits and underscores", bad)
 	}
-	if !languageCode.MatchString(t.Language) {
-		l.add(RuleLanguageCode, "language", t.Language, "language %q is not a language code; use one such as id, en or en_US", t.Language)
+	if !templateLanguages[t.Language] {
+		hint := "use one such as id, en, en_US or ms"
+		if s := languageSuggestion(t.Language); len(s) > 0 {
+			hint = "use " + strings.Join(s, " or ")
+		}
+		l.add(RuleLanguageCode, "language", t.Language, "language %q is not one WhatsApp templates support; %s", t.Language, hint)
 	}
 	if !t.Category.valid() {
 		l.add(RuleCategoryUnknown, "category", string(t.Category), "category %q is unknown; use MARKETING, UTILITY or AUTHENTICATION", t.Category)

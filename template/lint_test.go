@@ -41,9 +41,11 @@ func namedEN() Template {
 	}
 }
 
-func qr(label string) Button    { return Button{Type: ButtonQuickReply, Text: label} }
-func url(u string) Button       { return Button{Type: ButtonURL, Text: "Buka", URL: u} }
-func phone(p string) Button     { return Button{Type: ButtonPhoneNumber, Text: "Telepon", PhoneNumber: p} }
+func qr(label string) Button { return Button{Type: ButtonQuickReply, Text: label} }
+func url(u string) Button    { return Button{Type: ButtonURL, Text: "Buka", URL: u} }
+func phoneBtn(p string) Button {
+	return Button{Type: ButtonPhoneNumber, Text: "Telepon", PhoneNumber: p}
+}
 func copyCode(ex string) Button { return Button{Type: ButtonCopyCode, Example: ex} }
 
 func with(base func() Template, f func(*Template)) Template {
@@ -96,16 +98,16 @@ func TestLint(t *testing.T) {
 			"Halo {{1}}, tagihan {{2}} sebesar {{3}} jatuh tempo pada {{4}} ya, mohon dibayar tepat waktu.", "Budi", "INV-1", "Rp 50.000", "1 Mei"), nil},
 		{"buttons: QR QR QR then URL", buttons(promoEN, qr("Ya"), qr("Tidak"), qr("Nanti"), url("https://acme.co.id/info")),
 			[]rc{{RuleButtonsCollapsed, "buttons"}}},
-		{"buttons: URL PHONE then QR QR", buttons(promoEN, url("https://acme.co.id/a"), phone("6281234567890"), qr("Ya"), qr("Tidak")),
+		{"buttons: URL PHONE then QR QR", buttons(promoEN, url("https://acme.co.id/a"), phoneBtn("+6281234567890"), qr("Ya"), qr("Tidak")),
 			[]rc{{RuleButtonsCollapsed, "buttons"}}},
 		{"buttons: COPY_CODE URL QR", buttons(promoEN, copyCode("HEMAT20"), url("https://acme.co.id/a"), qr("Stop")), nil},
 		{"buttons: two URL", buttons(promoEN, url("https://acme.co.id/a"), url("https://acme.co.id/b/{{1}}")),
 			[]rc{{RuleVariableExampleMissing, "buttons[1]"}}},
 		{"buttons: URL with example and phone", buttons(orderUpdate,
-			Button{Type: ButtonURL, Text: "Lacak", URL: "https://acme.co.id/t/{{1}}", Example: "INV-9"}, phone("+6281234567890")), nil},
+			Button{Type: ButtonURL, Text: "Lacak", URL: "https://acme.co.id/t/{{1}}", Example: "INV-9"}, phoneBtn("+6281234567890")), nil},
 		{"buttons: ten quick replies", buttons(promoEN, qr("1"), qr("2"), qr("3"), qr("4"), qr("5"), qr("6"), qr("7"), qr("8"), qr("9"), qr("10")),
 			[]rc{{RuleButtonsCollapsed, "buttons"}}},
-		{"buttons: phone only", buttons(orderUpdate, phone("6281234567890")), nil},
+		{"buttons: phone only", buttons(orderUpdate, phoneBtn("+6281234567890")), nil},
 		{"buttons: copy code only", buttons(promoEN, copyCode("SAVE20")), nil},
 
 		// Name, language, category.
@@ -114,6 +116,10 @@ func TestLint(t *testing.T) {
 		{"name too long", with(orderUpdate, func(t *Template) { t.Name = long513 }), []rc{{RuleNameLength, "name"}}},
 		{"name empty", with(orderUpdate, func(t *Template) { t.Name = "" }), []rc{{RuleNameLength, "name"}}},
 		{"language not a code", with(orderUpdate, func(t *Template) { t.Language = "Indonesian" }), []rc{{RuleLanguageCode, "language"}}},
+		{"language well formed but unsupported", with(orderUpdate, func(t *Template) { t.Language = "xx_YY" }), []rc{{RuleLanguageCode, "language"}}},
+		{"language with a region Meta does not list", with(orderUpdate, func(t *Template) { t.Language = "id_ID" }), []rc{{RuleLanguageCode, "language"}}},
+		{"language Malay", with(orderUpdate, func(t *Template) { t.Language = "ms" }), nil},
+		{"language Dari", with(orderUpdate, func(t *Template) { t.Language = "prs_AF" }), nil},
 		{"category empty", with(orderUpdate, func(t *Template) { t.Category = "" }), []rc{{RuleCategoryUnknown, "category"}}},
 		{"parameter format unknown", with(orderUpdate, func(t *Template) { t.ParameterFormat = "mixed" }), []rc{{RuleParameterFormatUnknown, "parameter_format"}}},
 		{"utility ttl too short", with(orderUpdate, func(t *Template) { t.MessageSendTTLSeconds = 5 }), []rc{{RuleSendTTLRange, "template"}}},
@@ -217,11 +223,11 @@ func TestLint(t *testing.T) {
 			[]rc{{RuleButtonCount, "buttons"}, {RuleButtonsCollapsed, "buttons"}}},
 		{"quick replies split by URL", buttons(promoEN, qr("Ya"), url("https://acme.co.id/a"), qr("Tidak")),
 			[]rc{{RuleQuickReplyGrouping, "buttons"}}},
-		{"quick replies in the middle", buttons(promoEN, url("https://acme.co.id/a"), qr("Ya"), qr("Tidak"), phone("6281234567890")),
+		{"quick replies in the middle", buttons(promoEN, url("https://acme.co.id/a"), qr("Ya"), qr("Tidak"), phoneBtn("+6281234567890")),
 			[]rc{{RuleButtonsCollapsed, "buttons"}, {RuleQuickReplyGrouping, "buttons"}}},
 		{"three URL buttons", buttons(promoEN, url("https://acme.co.id/a"), url("https://acme.co.id/b"), url("https://acme.co.id/c")),
 			[]rc{{RuleURLButtonCount, "buttons"}}},
-		{"two phone buttons", buttons(promoEN, phone("6281234567890"), phone("6281234567891")),
+		{"two phone buttons", buttons(promoEN, phoneBtn("+6281234567890"), phoneBtn("+6281234567891")),
 			[]rc{{RulePhoneButtonCount, "buttons"}}},
 		{"two copy code buttons", buttons(promoEN, copyCode("A1"), copyCode("B2")),
 			[]rc{{RuleCopyCodeCount, "buttons"}}},
@@ -242,9 +248,18 @@ func TestLint(t *testing.T) {
 		{"url too long", buttons(promoEN, url("https://acme.co.id/"+strings.Repeat("a", 2000))), []rc{{RuleURLLength, "buttons[0]"}}},
 		{"url shortener", buttons(promoEN, url("https://bit.ly/{{1}}")),
 			[]rc{{RuleVariableExampleMissing, "buttons[0]"}, {RuleShortenedLink, "buttons[0]"}}},
-		{"phone starting with 0", buttons(orderUpdate, phone("081234567890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
-		{"phone with dashes", buttons(orderUpdate, phone("+62 812-3456-7890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
-		{"phone too short", buttons(orderUpdate, phone("62812")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone starting with 0", buttons(orderUpdate, phoneBtn("081234567890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone without plus read as Japan", buttons(orderUpdate, phoneBtn("81234567890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone with country code but no plus", buttons(orderUpdate, phoneBtn("6281234567890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone plus and unknown country code", buttons(orderUpdate, phoneBtn("+999123456789")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone hotline", buttons(orderUpdate, phoneBtn("+621500888")), nil},
+		{"copy code in utility", buttons(orderUpdate, copyCode("HEMAT20")), []rc{{RuleCopyCodeCategory, "buttons[0]"}}},
+		{"four quick replies grouped after a URL", buttons(promoEN, url("https://acme.co.id/a"), qr("1"), qr("2"), qr("3"), qr("4")),
+			[]rc{{RuleButtonsCollapsed, "buttons"}}},
+		{"four quick replies around a URL", buttons(promoEN, qr("1"), qr("2"), url("https://acme.co.id/a"), qr("3"), qr("4")),
+			[]rc{{RuleButtonsCollapsed, "buttons"}, {RuleQuickReplyGrouping, "buttons"}}},
+		{"phone with dashes", buttons(orderUpdate, phoneBtn("+62 812-3456-7890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone too short", buttons(orderUpdate, phoneBtn("62812")), []rc{{RulePhoneFormat, "buttons[0]"}}},
 		{"phone empty", buttons(orderUpdate, Button{Type: ButtonPhoneNumber, Text: "Telepon"}), []rc{{RulePhoneFormat, "buttons[0]"}}},
 		{"copy code without sample", buttons(promoEN, copyCode("")), []rc{{RuleCopyCodeExample, "buttons[0]"}}},
 		{"copy code sample too long", buttons(promoEN, copyCode("HEMAT2026DESEMBER")), []rc{{RuleCopyCodeExample, "buttons[0]"}}},
@@ -294,7 +309,7 @@ func TestLint(t *testing.T) {
 			Header:   &Header{Format: HeaderImage},
 			Body:     Body{Text: "{{1}} dapat diskon  besar di bit.ly/lebaran {{3}}"},
 			Footer:   &Footer{Text: "Balas STOP {{1}}"},
-			Buttons:  []Button{qr("Ya"), url("https://{{1}}.acme.id"), qr("Tidak"), phone("0812")},
+			Buttons:  []Button{qr("Ya"), url("https://{{1}}.acme.id"), qr("Tidak"), phoneBtn("0812")},
 		}, []rc{
 			{RuleNameCharset, "name"},
 			{RuleMediaSampleMissing, "header"},
@@ -374,8 +389,16 @@ func TestLintTextAndMessage(t *testing.T) {
 			RulePromotionalInUtility, "promo", "promo, cashback"},
 		{"gap names the missing number", body(orderUpdate, "Halo {{1}}, pesanan {{3}} sudah kami kirim hari ini dan tiba dalam dua hari kerja.", "a", "b", "c"),
 			RuleVariableSequence, "{{3}}", "{{2}} is missing"},
-		{"phone suggests country code", buttons(orderUpdate, phone("081234567890")),
-			RulePhoneFormat, "081234567890", "(6281234567890)"},
+		{"phone suggests country code", buttons(orderUpdate, phoneBtn("081234567890")),
+			RulePhoneFormat, "081234567890", "(+6281234567890)"},
+		{"phone without plus names the country it would call", buttons(orderUpdate, phoneBtn("81234567890")),
+			RulePhoneFormat, "81234567890", `read "81" as a country code`},
+		{"language suggests the supported code", with(orderUpdate, func(t *Template) { t.Language = "id_ID" }),
+			RuleLanguageCode, "id_ID", "use id"},
+		{"language suggests the right spelling", with(orderUpdate, func(t *Template) { t.Language = "en-us" }),
+			RuleLanguageCode, "en-us", "use en_US"},
+		{"language of several regions lists them", with(orderUpdate, func(t *Template) { t.Language = "pt" }),
+			RuleLanguageCode, "pt", "use pt_BR or pt_PT"},
 		{"body length quotes the overflow", body(orderUpdate, longBody(MaxBodyLen)+"XYZ"),
 			RuleBodyLength, "XYZ", "1027 characters"},
 		{"density says how many words to add", body(orderUpdate, "Halo {{1}}, pesanan {{2}} dikirim.", "a", "b"),
