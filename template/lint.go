@@ -26,7 +26,7 @@ const (
 	MaxCodeExpiration      = 90
 	MinPhoneDigits         = 8
 	MaxPhoneDigits         = 15 // E.164
-	WordsPerVariable       = 3  // variable density: words+variables >= 3n+1
+	WordsPerVariable       = 3  // variable density: words+variables >= 3n+1 (see checkDensity)
 	MaxImageSampleBytes    = 5 << 20
 	MaxVideoSampleBytes    = 10 << 20 // Qontak's limit, below Meta's 16 MB
 	MaxDocumentSampleBytes = 100 << 20
@@ -102,6 +102,7 @@ const (
 	RuleTooManyEmoji           = "too_many_emoji"
 	RuleShortenedLink          = "shortened_link"
 	RulePromotionalInUtility   = "promotional_in_utility"
+	RulePromotionalOffer       = "promotional_offer_in_utility"
 	RuleButtonCount            = "button_count"
 	RuleButtonsCollapsed       = "buttons_collapsed"
 	RuleQuickReplyGrouping     = "quick_reply_grouping"
@@ -151,17 +152,18 @@ var Rules = []Rule{
 	{RuleVariableSyntax, SeverityError, "variables are written {{1}} (positional) or {{first_name}} (named), matching parameter_format"},
 	{RuleVariableSequence, SeverityError, "positional variables are numbered from {{1}} with no gaps and appear in order"},
 	{RuleVariableDuplicate, SeverityError, "each variable appears once"},
-	{RuleVariableAtEdge, SeverityError, "the body does not start or end with a variable (trailing punctuation does not count as text)"},
+	{RuleVariableAtEdge, SeverityError, "the body does not start or end with a variable: \"{{1}}, pesanan ...\" and \"... nomor {{1}}\" are refused, \"... pesanan {{1}}.\" is fine"},
 	{RuleVariablesAdjacent, SeverityError, "two variables are separated by at least one word, not only spaces or punctuation"},
-	{RuleVariableDensity, SeverityError, "not too many variables for the length: words plus variables are at least 3 per variable plus 1 (a heuristic matching Meta's 'too many variables for its length' rejections)"},
+	{RuleVariableDensity, SeverityError, "not too many variables for the length: words plus variables are at least 3 per variable plus 1, i.e. 2n+1 words of fixed text for n variables (the threshold BSPs observe behind Meta's 'too many variables for its length' rejections)"},
 	{RuleVariableExampleMissing, SeverityError, "every variable has a sample value"},
 	{RuleVariableExampleUnused, SeverityError, "every sample value belongs to a variable in the text"},
 	{RuleLeadingSpace, SeverityError, "no line starts with a space or tab"},
 	{RuleDoubleSpace, SeverityError, "no two spaces in a row"},
-	{RuleConsecutiveNewlines, SeverityError, "no more than one line break in a row (no blank lines)"},
+	{RuleConsecutiveNewlines, SeverityError, "at most one blank line in a row: a blank line between paragraphs is fine, two are refused"},
 	{RuleTooManyEmoji, SeverityError, "the body has at most 5 emoji (a flag, a family or a skin-toned emoji is one)"},
 	{RuleShortenedLink, SeverityError, "no shortened links (bit.ly, linktr.ee, s.id, tinyurl ...): use the full domain"},
-	{RulePromotionalInUtility, SeverityWarning, "a UTILITY template has no promotional words (diskon, promo, gratis, free, sale ...); Meta would re-categorise it as MARKETING"},
+	{RulePromotionalInUtility, SeverityWarning, "a UTILITY template has no words that are often, not always, promotional (free, bonus, hemat, sale, deal ...); Meta may re-categorise it as MARKETING"},
+	{RulePromotionalOffer, SeverityError, "a UTILITY template makes no offer (diskon, promo, gratis, cashback, voucher, discount, coupon, buy now ...): it is MARKETING; submit it as MARKETING or move the offer into a variable"},
 	{RuleButtonCount, SeverityError, "at most 10 buttons"},
 	{RuleButtonsCollapsed, SeverityWarning, "with more than 3 buttons WhatsApp shows 2 and hides the rest behind 'See all options'"},
 	{RuleQuickReplyGrouping, SeverityError, "quick replies form one group before or after the other buttons"},
