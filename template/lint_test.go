@@ -481,3 +481,32 @@ func BenchmarkLint1024(b *testing.B) {
 		Lint(tpl)
 	}
 }
+
+// TestQuickReplyGroupingExhaustive checks every arrangement of up to 8 quick replies
+// and call-to-action buttons against the rule as Meta states it: the quick replies
+// form one contiguous group at the start or at the end.
+func TestQuickReplyGroupingExhaustive(t *testing.T) {
+	for n := 1; n <= 8; n++ {
+		for mask := 0; mask < 1<<n; mask++ {
+			bs := make([]Button, n)
+			first, last, count := -1, -1, 0
+			for i := range bs {
+				if mask&(1<<i) != 0 {
+					bs[i] = qr("Ya")
+					if first < 0 {
+						first = i
+					}
+					last, count = i, count+1
+				} else {
+					bs[i] = url("https://acme.co.id/a")
+				}
+			}
+			valid := count == 0 || last-first+1 == count && (first == 0 || last == n-1)
+			if got := quickReplyOutOfGroup(bs); (got < 0) != valid {
+				t.Errorf("%0*b: quickReplyOutOfGroup = %d, valid = %v", n, mask, got, valid)
+			} else if got >= 0 && bs[got].Type != ButtonQuickReply {
+				t.Errorf("%0*b: names button %d, which is not a quick reply", n, mask, got)
+			}
+		}
+	}
+}
