@@ -148,16 +148,16 @@ func (l *linter) checkDuplicates(c string, vars []variable) {
 }
 
 // checkEdges refuses a body that starts or ends with a variable: Meta's creation
-// call answers 2388299 ("variables can't be at the start or end of the template")
-// and BSPs (Twilio, Maqsam, Broadly) list it as a top rejection. The check is literal:
-// only white space around a variable does not count as text. "{{1}}, pesanan Anda
-// ..." starts with a variable and is refused. "... pesanan {{1}}." ends with a full
-// stop, not a variable, and is not refused: the reviewers who count trailing
-// punctuation as part of the variable (Maqsam's guide) say so of templates submitted
-// without sample values, and Twilio documents that a sample lifts the objection;
-// Kirim never submits a variable without its sample (variable_example_missing), and
-// such bodies ("Estimasi tiba {{3}}.") are approved every day. Leading or trailing
-// formatting ("*{{1}}*") is text too, by the same literal reading.
+// call answers 2388299 for it (whatsapp-cloud-api.md §2) and BSPs (Twilio, Maqsam,
+// Broadly) list it among the usual rejections. The check is literal: only white
+// space around a variable does not count as text. "{{1}}, pesanan Anda ..." starts
+// with a variable and is refused. "... pesanan {{1}}." ends with a full stop, not a
+// variable, and is not refused: the one guide that counts trailing punctuation as
+// part of the variable (Maqsam's) says so of templates submitted without sample
+// values, Twilio documents that a sample lifts the objection, and Kirim never submits
+// a variable without its sample (variable_example_missing); BSPs' own example bodies
+// end that way (Exotel: "Estimated delivery: {{3}}."). Formatting around a variable
+// ("*{{1}}*") is text too, by the same literal reading.
 func (l *linter) checkEdges(c, text string, vars []variable) {
 	if len(vars) == 0 {
 		return
@@ -290,9 +290,9 @@ func (l *linter) checkSpacing(c, text string, multiline bool) {
 	if i := strings.Index(text, "  "); i >= 0 {
 		l.add(RuleDoubleSpace, c, window(text, i, i+2), "two spaces in a row; use a single space")
 	}
-	// One blank line between paragraphs is how approved templates are written;
-	// Qontak's "more than one consecutive line break" is refused from two blank lines
-	// (three line breaks) on, which is also where Meta's own editor stops.
+	// One blank line between paragraphs is common in approved templates, so Qontak's
+	// "more than one consecutive line break" is read as two blank lines (three line
+	// breaks) or more.
 	if multiline {
 		if i := strings.Index(text, "\n\n\n"); i >= 0 {
 			l.add(RuleConsecutiveNewlines, c, window(text, i, i+3), "more than one blank line in a row; keep at most one blank line between paragraphs")
