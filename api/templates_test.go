@@ -150,7 +150,10 @@ func TestTemplateLintAndInvalidCreate(t *testing.T) {
 			return b
 		}(), []violation{
 			{"name_charset", "error", "name", `name contains "B"; use only lower-case letters a-z, digits and underscores`, "Bad-Name"},
-			{"variable_at_edge", "error", "body", "the body starts with {{1}}; put some words before it", "{{1}}"},
+			{"variable_at_edge", "error", "body", `the body starts with {{1}}; put some words before it, e.g. "Halo {{1}},"`, "{{1}}"},
+		}},
+		{"an offer in a UTILITY template", bodyOnly("promo_note", "UTILITY", "Halo {{1}}, dapatkan diskon untuk pesanan berikutnya.", "Budi"), []violation{
+			{"promotional_offer_in_utility", "error", "body", `"diskon" makes an offer, so this is a MARKETING template; submit it as MARKETING or move the offer into a variable`, "diskon"},
 		}},
 		{"several body errors", bodyOnly("order_gap", "UTILITY", "Halo {{1}},  pesanan {{3}} sudah dikirim.", "Budi"), []violation{
 			{"variable_sequence", "error", "body", "variables are numbered from {{1}} with no gaps, but {{2}} is missing; renumber {{3}}", "{{3}}"},
@@ -208,7 +211,7 @@ func TestTemplateLintAndInvalidCreate(t *testing.T) {
 		t.Fatalf("invalid templates stored: %+v", recs)
 	}
 	// A warning does not block: it comes back with the created template.
-	r := e.do("POST", "/v1/templates", keyAdminA, bodyOnly("promo_note", "UTILITY", "Halo {{1}}, dapatkan diskon untuk pesanan berikutnya.", "Budi"))
+	r := e.do("POST", "/v1/templates", keyAdminA, bodyOnly("bonus_note", "UTILITY", "Halo {{1}}, bonus poin untuk pesanan Anda sudah masuk ke akun.", "Budi"))
 	if r.status != http.StatusCreated {
 		t.Fatalf("create with a warning: %d %s", r.status, r.body)
 	}

@@ -3,6 +3,7 @@ package template
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 
 	"kirim/provider"
@@ -18,6 +19,7 @@ func FuzzLint(f *testing.F) {
 	f.Add("otp", "en_US", uint8(2), uint8(0), "", "", "", "Copy code", "", "", uint8(0x44), "", false)
 	f.Add("named", "en", uint8(0), uint8(1), "Hi {{first_name}}", "Hello {{first_name}} {{ 1 }} {{", "{{x}}", "", "{{", "+", uint8(0x53), "x", true)
 	f.Add("\xff", "\x00", uint8(9), uint8(9), "{{{{}}}}", "\u200d\ufe0f\U000E0067🏴", "\r\n", "\u20e3", "http://", "+0", uint8(0xff), "\xff", true)
+	addCorpusLintSeeds(f)
 	f.Fuzz(func(t *testing.T, name, lang string, cat, hdr uint8, header, bodyText, footer, label, link, phoneNo string, btns uint8, example string, named bool) {
 		tpl := Template{
 			Name:     name,
@@ -96,6 +98,15 @@ func FuzzFromDefinition(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
+	for _, file := range []string{"good.json", "bad.json"} {
+		for _, e := range loadCorpus(f, file) {
+			data, err := json.Marshal(e.Template)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var d provider.TemplateDefinition
 		if json.Unmarshal(data, &d) != nil {
@@ -119,4 +130,39 @@ func FuzzFromDefinition(f *testing.F) {
 			t.Fatalf("round trip changed the template\n got %+v\nwant %+v", again, tpl)
 		}
 	})
+}
+
+// addCorpusLintSeeds seeds FuzzLint with the texts of the lint corpus, so mutations
+// start from templates the linter is known to judge right.
+func addCorpusLintSeeds(f *testing.F) {
+	for _, file := range []string{"good.json", "bad.json"} {
+		for _, e := range loadCorpus(f, file) {
+			var header, body, footer, label, link, phoneNo, example string
+			var hdr, btns uint8
+			for _, c := range e.Template.Components {
+				switch c.Type {
+				case "HEADER":
+					header = c.Text
+					hdr = uint8(slices.Index(fuzzHeaders, HeaderFormat(c.Format)))
+				case "BODY":
+					body = c.Text
+					if c.Example != nil && len(c.Example.BodyText) > 0 && len(c.Example.BodyText[0]) > 0 {
+						example = c.Example.BodyText[0][0]
+					}
+				case "FOOTER":
+					footer = c.Text
+				case "BUTTONS":
+					for i, b := range c.Buttons {
+						if i < 2 {
+							btns |= uint8(slices.Index(fuzzButtons, ButtonType(b.Type))+1) << (4 * i)
+						}
+						label, link, phoneNo = b.Text, b.URL, b.PhoneNumber
+					}
+				}
+			}
+			cat := uint8(slices.Index(fuzzCategories, Category(e.Template.Category)))
+			f.Add(e.Template.Name, e.Template.Language, cat, hdr, header, body, footer, label, link, phoneNo, btns,
+				example, e.Template.ParameterFormat == "NAMED")
+		}
+	}
 }

@@ -2,7 +2,6 @@ package template
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -27,7 +26,7 @@ const (
 	MaxCodeExpiration      = 90
 	MinPhoneDigits         = 8
 	MaxPhoneDigits         = 15 // E.164
-	WordsPerVariable       = 3  // variable density: words+variables >= 3n+1
+	WordsPerVariable       = 3  // variable density: words+variables >= 3n+1 (see checkDensity)
 	MaxImageSampleBytes    = 5 << 20
 	MaxVideoSampleBytes    = 10 << 20 // Qontak's limit, below Meta's 16 MB
 	MaxDocumentSampleBytes = 100 << 20
@@ -103,6 +102,7 @@ const (
 	RuleTooManyEmoji           = "too_many_emoji"
 	RuleShortenedLink          = "shortened_link"
 	RulePromotionalInUtility   = "promotional_in_utility"
+	RulePromotionalOffer       = "promotional_offer_in_utility"
 	RuleButtonCount            = "button_count"
 	RuleButtonsCollapsed       = "buttons_collapsed"
 	RuleQuickReplyGrouping     = "quick_reply_grouping"
@@ -119,6 +119,7 @@ const (
 	RuleURLLength              = "url_length"
 	RulePhoneFormat            = "phone_format"
 	RuleCopyCodeExample        = "copy_code_example"
+	RuleCopyCodeCategory       = "copy_code_category"
 	RuleAuthShape              = "auth_shape"
 	RuleAuthNoURL              = "auth_no_url"
 	RuleAuthNoMedia            = "auth_no_media"
@@ -132,7 +133,7 @@ const (
 var Rules = []Rule{
 	{RuleNameLength, SeverityError, "name is 1-512 characters"},
 	{RuleNameCharset, SeverityError, "name uses only lower-case letters, digits and underscores"},
-	{RuleLanguageCode, SeverityError, "language is a code such as id, en or en_US"},
+	{RuleLanguageCode, SeverityError, "language is one of the codes WhatsApp templates support, such as id, en, en_US or ms (written with _, case as listed)"},
 	{RuleCategoryUnknown, SeverityError, "category is MARKETING, UTILITY or AUTHENTICATION"},
 	{RuleParameterFormatUnknown, SeverityError, "parameter_format is POSITIONAL or NAMED"},
 	{RuleSendTTLRange, SeverityError, "message_send_ttl_seconds is 30-900 for AUTHENTICATION, 30-43200 for UTILITY, 43200-2592000 for MARKETING"},
@@ -151,17 +152,18 @@ var Rules = []Rule{
 	{RuleVariableSyntax, SeverityError, "variables are written {{1}} (positional) or {{first_name}} (named), matching parameter_format"},
 	{RuleVariableSequence, SeverityError, "positional variables are numbered from {{1}} with no gaps and appear in order"},
 	{RuleVariableDuplicate, SeverityError, "each variable appears once"},
-	{RuleVariableAtEdge, SeverityError, "the body does not start or end with a variable (trailing punctuation does not count as text)"},
+	{RuleVariableAtEdge, SeverityError, "the body does not start or end with a variable: \"{{1}}, pesanan ...\" and \"... nomor {{1}}\" are refused, \"... pesanan {{1}}.\" is fine"},
 	{RuleVariablesAdjacent, SeverityError, "two variables are separated by at least one word, not only spaces or punctuation"},
-	{RuleVariableDensity, SeverityError, "not too many variables for the length: words plus variables are at least 3 per variable plus 1 (a heuristic matching Meta's 'too many variables for its length' rejections)"},
+	{RuleVariableDensity, SeverityError, "not too many variables for the length: words plus variables are at least 3 per variable plus 1, i.e. 2n+1 words of fixed text for n variables (the threshold BSPs observe behind Meta's 'too many variables for its length' rejections)"},
 	{RuleVariableExampleMissing, SeverityError, "every variable has a sample value"},
 	{RuleVariableExampleUnused, SeverityError, "every sample value belongs to a variable in the text"},
 	{RuleLeadingSpace, SeverityError, "no line starts with a space or tab"},
 	{RuleDoubleSpace, SeverityError, "no two spaces in a row"},
-	{RuleConsecutiveNewlines, SeverityError, "no more than one line break in a row (no blank lines)"},
+	{RuleConsecutiveNewlines, SeverityError, "at most one blank line in a row: a blank line between paragraphs is fine, two are refused"},
 	{RuleTooManyEmoji, SeverityError, "the body has at most 5 emoji (a flag, a family or a skin-toned emoji is one)"},
 	{RuleShortenedLink, SeverityError, "no shortened links (bit.ly, linktr.ee, s.id, tinyurl ...): use the full domain"},
-	{RulePromotionalInUtility, SeverityWarning, "a UTILITY template has no promotional words (diskon, promo, gratis, free, sale ...); Meta would re-categorise it as MARKETING"},
+	{RulePromotionalInUtility, SeverityWarning, "a UTILITY template has no words that are often, not always, promotional (free, bonus, hemat, sale, deal ...); Meta may re-categorise it as MARKETING"},
+	{RulePromotionalOffer, SeverityError, "a UTILITY template makes no offer (diskon, promo, gratis, cashback, voucher, discount, coupon, buy now ...): it is MARKETING; submit it as MARKETING or move the offer into a variable"},
 	{RuleButtonCount, SeverityError, "at most 10 buttons"},
 	{RuleButtonsCollapsed, SeverityWarning, "with more than 3 buttons WhatsApp shows 2 and hides the rest behind 'See all options'"},
 	{RuleQuickReplyGrouping, SeverityError, "quick replies form one group before or after the other buttons"},
@@ -176,8 +178,9 @@ var Rules = []Rule{
 	{RuleURLVariablePosition, SeverityError, "a button URL has at most one variable, at the very end"},
 	{RuleURLFixedDomain, SeverityError, "a button URL's domain is fixed: the variable comes after the first /"},
 	{RuleURLLength, SeverityError, "a button URL is at most 2,000 characters"},
-	{RulePhoneFormat, SeverityError, "a phone button number starts with the country code (62812..., not 0812...), 8-15 digits, at most 20 characters"},
+	{RulePhoneFormat, SeverityError, "a phone button number is E.164: + and the country code, then digits only (+6281234567890, not 081234567890 or 6281234567890), a valid number for that country"},
 	{RuleCopyCodeExample, SeverityError, "a copy-code button has a sample code of at most 15 characters"},
+	{RuleCopyCodeCategory, SeverityError, "a copy-code (coupon) button belongs to a MARKETING template"},
 	{RuleAuthShape, SeverityError, "an AUTHENTICATION template is the preset: no header, no body or footer text, exactly one OTP button"},
 	{RuleAuthNoURL, SeverityError, "an AUTHENTICATION template has no URL buttons"},
 	{RuleAuthNoMedia, SeverityError, "an AUTHENTICATION template has no media or location header"},
@@ -235,8 +238,6 @@ func Lint(t Template) []Violation {
 	return l.vs
 }
 
-var languageCode = regexp.MustCompile(`^[a-z]{2,3}(_[A-Z]{2,3})?$`)
-
 func (l *linter) lintTemplate() {
 	t := l.t
 	if n := utf8.RuneCountInString(t.Name); n == 0 {
@@ -247,8 +248,12 @@ func (l *linter) lintTemplate() {
 	if bad := firstBadNameRune(t.Name); bad != "" {
 		l.add(RuleNameCharset, "name", t.Name, "name contains %q; use only lower-case letters a-z, digits and underscores", bad)
 	}
-	if !languageCode.MatchString(t.Language) {
-		l.add(RuleLanguageCode, "language", t.Language, "language %q is not a language code; use one such as id, en or en_US", t.Language)
+	if !templateLanguages[t.Language] {
+		hint := "use one such as id, en, en_US or ms"
+		if s := languageSuggestion(t.Language); len(s) > 0 {
+			hint = "use " + strings.Join(s, " or ")
+		}
+		l.add(RuleLanguageCode, "language", t.Language, "language %q is not one WhatsApp templates support; %s", t.Language, hint)
 	}
 	if !t.Category.valid() {
 		l.add(RuleCategoryUnknown, "category", string(t.Category), "category %q is unknown; use MARKETING, UTILITY or AUTHENTICATION", t.Category)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"kirim/phone"
 )
 
 func (l *linter) lintButtons() {
@@ -36,6 +38,13 @@ func (l *linter) lintButtons() {
 	if !auth && len(bs) > MaxVisibleButtons {
 		l.add(RuleButtonsCollapsed, c, fmt.Sprint(len(bs)), "%d buttons: WhatsApp shows 2 and puts the rest behind \"See all options\"; put the important ones first", len(bs))
 	}
+	// Counts and order follow Meta's current limits (whatsapp-cloud-api.md §2): at most
+	// 10 buttons, of which 10 quick replies, 2 URL, 1 phone and 1 copy code, and the
+	// quick replies in one group before or after the others. product-rules.md records
+	// Jetlink's older UI rule (buttons of different kinds one after the other, quick
+	// replies alone up to three) and itself notes that Meta now allows up to 10
+	// grouped; Kirim submits to Meta directly, so two URL buttons, or four quick
+	// replies next to a URL button, are valid, and only an ungrouped mix is refused.
 	if i := quickReplyOutOfGroup(bs); i >= 0 {
 		l.add(RuleQuickReplyGrouping, c, bs[i].Text, "quick replies must be one group before or after the other buttons; move %q next to the other quick replies", bs[i].Text)
 	}
@@ -129,6 +138,11 @@ func (l *linter) lintButton(c string, b Button) {
 		l.checkPromotional(c, label)
 		l.lintPhone(c, b.PhoneNumber)
 	case ButtonCopyCode:
+		// A copy-code button carries a coupon: Meta accepts it in MARKETING templates
+		// only (Gupshup's button list: "UTILITY templates cannot use COPY_CODE").
+		if l.t.Category != CategoryMarketing {
+			l.add(RuleCopyCodeCategory, c, string(l.t.Category), "copy-code buttons belong to MARKETING templates; submit this one as MARKETING or remove the button")
+		}
 		if n := utf8.RuneCountInString(b.Example); n == 0 {
 			l.add(RuleCopyCodeExample, c, "", "the copy-code button needs a sample code")
 		} else if n > MaxCopyCodeLen {
@@ -198,29 +212,55 @@ func (l *linter) checkSyntaxURL(c, u string) []variable {
 	return good
 }
 
+// lintPhone wants the number in E.164, "+" and the country code first. Meta dials
+// the number as written: without "+" the first digits are read as a country code
+// whatever the author meant, so 81234567890 (a local 0812... with the 0 dropped)
+// calls Japan (+81) and 6281234567890 is only right by luck. Requiring "+" makes the
+// country explicit; the number must then be valid for that country (a mobile,
+// landline or 1500-xxx hotline), checked with the same rules as recipients.
 func (l *linter) lintPhone(c, p string) {
+	const example = "+6281234567890"
 	if p == "" {
-		l.add(RulePhoneFormat, c, "", "the phone button has no number; add one with the country code, e.g. 6281234567890")
+		l.add(RulePhoneFormat, c, "", "the phone button has no number; add one with + and the country code, e.g. %s", example)
 		return
 	}
 	if n := utf8.RuneCountInString(p); n > MaxPhoneLen {
 		l.add(RulePhoneFormat, c, p, "the number is %d characters; use at most %d", n, MaxPhoneLen)
 		return
 	}
-	digits := strings.TrimPrefix(p, "+")
+	digits, plus := strings.CutPrefix(p, "+")
 	for _, r := range digits {
 		if r < '0' || r > '9' {
-			l.add(RulePhoneFormat, c, p, "the number has %q; write digits only, with the country code, e.g. 6281234567890", string(r))
+			l.add(RulePhoneFormat, c, p, "the number has %q; write + and digits only, e.g. %s", string(r), example)
 			return
 		}
 	}
-	if strings.HasPrefix(digits, "0") {
-		l.add(RulePhoneFormat, c, p, "the number starts with 0; start with the country code instead (62%s)", strings.TrimLeft(digits, "0"))
+	switch {
+	case !plus && strings.HasPrefix(digits, "0"):
+		l.add(RulePhoneFormat, c, p, "the number starts with 0; write it with the country code instead (+62%s)", strings.TrimLeft(digits, "0"))
+		return
+	case !plus:
+		l.add(RulePhoneFormat, c, p, "the number has no +: WhatsApp would read %q as a country code; write it as +%s if that is the country, else as +62...", callingCodeOf(digits), digits)
 		return
 	}
 	if n := len(digits); n < MinPhoneDigits || n > MaxPhoneDigits {
 		l.add(RulePhoneFormat, c, p, "the number has %d digits; a full number with country code has %d-%d", n, MinPhoneDigits, MaxPhoneDigits)
+		return
 	}
+	if _, err := phone.Normalize(p, ""); err != nil {
+		l.add(RulePhoneFormat, c, p, "%s is not a valid number for country code +%s; check the digits", p, callingCodeOf(digits))
+	}
+}
+
+// callingCodeOf names the country code a string of digits starts with, for messages.
+func callingCodeOf(digits string) string {
+	if cc := phone.CallingCode("+" + digits); cc != "" && cc != "0" {
+		return cc
+	}
+	if len(digits) > 2 {
+		return digits[:2]
+	}
+	return digits
 }
 
 func (l *linter) lintOTP(c string, b Button) {

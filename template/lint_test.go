@@ -41,9 +41,11 @@ func namedEN() Template {
 	}
 }
 
-func qr(label string) Button    { return Button{Type: ButtonQuickReply, Text: label} }
-func url(u string) Button       { return Button{Type: ButtonURL, Text: "Buka", URL: u} }
-func phone(p string) Button     { return Button{Type: ButtonPhoneNumber, Text: "Telepon", PhoneNumber: p} }
+func qr(label string) Button { return Button{Type: ButtonQuickReply, Text: label} }
+func url(u string) Button    { return Button{Type: ButtonURL, Text: "Buka", URL: u} }
+func phoneBtn(p string) Button {
+	return Button{Type: ButtonPhoneNumber, Text: "Telepon", PhoneNumber: p}
+}
 func copyCode(ex string) Button { return Button{Type: ButtonCopyCode, Example: ex} }
 
 func with(base func() Template, f func(*Template)) Template {
@@ -96,16 +98,16 @@ func TestLint(t *testing.T) {
 			"Halo {{1}}, tagihan {{2}} sebesar {{3}} jatuh tempo pada {{4}} ya, mohon dibayar tepat waktu.", "Budi", "INV-1", "Rp 50.000", "1 Mei"), nil},
 		{"buttons: QR QR QR then URL", buttons(promoEN, qr("Ya"), qr("Tidak"), qr("Nanti"), url("https://acme.co.id/info")),
 			[]rc{{RuleButtonsCollapsed, "buttons"}}},
-		{"buttons: URL PHONE then QR QR", buttons(promoEN, url("https://acme.co.id/a"), phone("6281234567890"), qr("Ya"), qr("Tidak")),
+		{"buttons: URL PHONE then QR QR", buttons(promoEN, url("https://acme.co.id/a"), phoneBtn("+6281234567890"), qr("Ya"), qr("Tidak")),
 			[]rc{{RuleButtonsCollapsed, "buttons"}}},
 		{"buttons: COPY_CODE URL QR", buttons(promoEN, copyCode("HEMAT20"), url("https://acme.co.id/a"), qr("Stop")), nil},
 		{"buttons: two URL", buttons(promoEN, url("https://acme.co.id/a"), url("https://acme.co.id/b/{{1}}")),
 			[]rc{{RuleVariableExampleMissing, "buttons[1]"}}},
 		{"buttons: URL with example and phone", buttons(orderUpdate,
-			Button{Type: ButtonURL, Text: "Lacak", URL: "https://acme.co.id/t/{{1}}", Example: "INV-9"}, phone("+6281234567890")), nil},
+			Button{Type: ButtonURL, Text: "Lacak", URL: "https://acme.co.id/t/{{1}}", Example: "INV-9"}, phoneBtn("+6281234567890")), nil},
 		{"buttons: ten quick replies", buttons(promoEN, qr("1"), qr("2"), qr("3"), qr("4"), qr("5"), qr("6"), qr("7"), qr("8"), qr("9"), qr("10")),
 			[]rc{{RuleButtonsCollapsed, "buttons"}}},
-		{"buttons: phone only", buttons(orderUpdate, phone("6281234567890")), nil},
+		{"buttons: phone only", buttons(orderUpdate, phoneBtn("+6281234567890")), nil},
 		{"buttons: copy code only", buttons(promoEN, copyCode("SAVE20")), nil},
 
 		// Name, language, category.
@@ -114,6 +116,10 @@ func TestLint(t *testing.T) {
 		{"name too long", with(orderUpdate, func(t *Template) { t.Name = long513 }), []rc{{RuleNameLength, "name"}}},
 		{"name empty", with(orderUpdate, func(t *Template) { t.Name = "" }), []rc{{RuleNameLength, "name"}}},
 		{"language not a code", with(orderUpdate, func(t *Template) { t.Language = "Indonesian" }), []rc{{RuleLanguageCode, "language"}}},
+		{"language well formed but unsupported", with(orderUpdate, func(t *Template) { t.Language = "xx_YY" }), []rc{{RuleLanguageCode, "language"}}},
+		{"language with a region Meta does not list", with(orderUpdate, func(t *Template) { t.Language = "id_ID" }), []rc{{RuleLanguageCode, "language"}}},
+		{"language Malay", with(orderUpdate, func(t *Template) { t.Language = "ms" }), nil},
+		{"language Dari", with(orderUpdate, func(t *Template) { t.Language = "prs_AF" }), nil},
 		{"category empty", with(orderUpdate, func(t *Template) { t.Category = "" }), []rc{{RuleCategoryUnknown, "category"}}},
 		{"parameter format unknown", with(orderUpdate, func(t *Template) { t.ParameterFormat = "mixed" }), []rc{{RuleParameterFormatUnknown, "parameter_format"}}},
 		{"utility ttl too short", with(orderUpdate, func(t *Template) { t.MessageSendTTLSeconds = 5 }), []rc{{RuleSendTTLRange, "template"}}},
@@ -154,8 +160,14 @@ func TestLint(t *testing.T) {
 			[]rc{{RuleVariableDuplicate, "body"}}},
 		{"body starts with variable", body(orderUpdate, "{{1}}, pesanan Anda sudah kami kirim hari ini dan tiba dalam dua hari kerja.", "Budi"),
 			[]rc{{RuleVariableAtEdge, "body"}}},
-		{"body ends with variable and a period", body(orderUpdate, "Halo, pesanan Anda sudah kami kirim hari ini dan akan tiba pada {{1}}.", "Senin"),
+		{"body ends with variable and a period", body(orderUpdate, "Halo, pesanan Anda sudah kami kirim hari ini dan akan tiba pada {{1}}.", "Senin"), nil},
+		{"body ends with a bare variable", body(orderUpdate, "Halo, pesanan Anda sudah kami kirim hari ini dan akan tiba pada {{1}}", "Senin"),
 			[]rc{{RuleVariableAtEdge, "body"}}},
+		{"body ends with a variable and a line break", body(orderUpdate, "Halo, pesanan Anda sudah kami kirim hari ini dan akan tiba pada {{1}}\n", "Senin"),
+			[]rc{{RuleVariableAtEdge, "body"}}},
+		{"body starts with a variable after a line break", body(orderUpdate, "\n{{1}}, pesanan Anda sudah kami kirim hari ini dan tiba dalam dua hari kerja.", "Budi"),
+			[]rc{{RuleVariableAtEdge, "body"}}},
+		{"variable at the start of a later line", body(orderUpdate, "Halo Kak, pesanan Anda sudah kami kirim hari ini.\n{{1}} adalah nomor resi pengiriman Anda.", "JNE123"), nil},
 		{"variables touching", body(orderUpdate, "Halo {{1}}{{2}}, pesanan Anda sudah kami kirim hari ini dan tiba dalam dua hari kerja.", "Budi", "Santoso"),
 			[]rc{{RuleVariablesAdjacent, "body"}}},
 		{"variables separated by a space", body(promoEN, "Dear {{1}} {{2}}, thank you for visiting our store, we hope to see you again very soon.", "Budi", "Santoso"),
@@ -183,9 +195,11 @@ func TestLint(t *testing.T) {
 			[]rc{{RuleLeadingSpace, "body"}}},
 		{"double space", body(orderUpdate, "Halo {{1}}, pesanan Anda  sudah kami kirim hari ini dan tiba dalam dua hari kerja.", "Budi"),
 			[]rc{{RuleDoubleSpace, "body"}}},
-		{"blank line", body(orderUpdate, "Halo {{1}}, pesanan Anda sudah kami kirim.\n\nBarang tiba dalam dua hari kerja.", "Budi"),
+		{"one blank line between paragraphs", body(orderUpdate, "Halo {{1}}, pesanan Anda sudah kami kirim.\n\nBarang tiba dalam dua hari kerja.", "Budi"), nil},
+		{"one blank line, windows line breaks", body(orderUpdate, "Halo {{1}}, pesanan Anda sudah kami kirim.\r\n\r\nBarang tiba dalam dua hari kerja.", "Budi"), nil},
+		{"two blank lines", body(orderUpdate, "Halo {{1}}, pesanan Anda sudah kami kirim.\n\n\nBarang tiba dalam dua hari kerja.", "Budi"),
 			[]rc{{RuleConsecutiveNewlines, "body"}}},
-		{"windows line breaks", body(orderUpdate, "Halo {{1}}, pesanan Anda sudah kami kirim.\r\n\r\nBarang tiba dalam dua hari kerja.", "Budi"),
+		{"two blank lines, windows line breaks", body(orderUpdate, "Halo {{1}}, pesanan Anda sudah kami kirim.\r\n\r\n\r\nBarang tiba dalam dua hari kerja.", "Budi"),
 			[]rc{{RuleConsecutiveNewlines, "body"}}},
 		{"six emoji", body(promoEN, "Hai {{1}} 🎉🎉🎉 promo akhir pekan 🎁🎁🎁 sudah dimulai, pakai kode {{2}} di kasir ya.", "Budi", "HEMAT"),
 			[]rc{{RuleTooManyEmoji, "body"}}},
@@ -197,13 +211,18 @@ func TestLint(t *testing.T) {
 			[]rc{{RuleShortenedLink, "body"}}},
 		{"full domain is fine", body(orderUpdate, "Halo {{1}}, cek status pesanan Anda di https://acme.co.id/status kapan saja ya.", "Budi"), nil},
 		{"diskon in utility", body(orderUpdate, "Halo {{1}}, pesanan {{2}} sudah dikirim. Dapatkan diskon 50% untuk pesanan berikutnya!", "Budi", "INV-9"),
-			[]rc{{RulePromotionalInUtility, "body"}}},
+			[]rc{{RulePromotionalOffer, "body"}}},
 		{"free in english utility", with(namedEN, func(t *Template) {
 			t.Body.Text = "Hello {{first_name}}, your parcel {{tracking_id}} is on its way. Enjoy free shipping on your next order!"
+		}), []rc{{RulePromotionalOffer, "body"}}},
+		{"feel free in english utility only warns", with(namedEN, func(t *Template) {
+			t.Body.Text = "Hello {{first_name}}, your parcel {{tracking_id}} is on its way. Feel free to reply if you need help."
 		}), []rc{{RulePromotionalInUtility, "body"}}},
+		{"sale in a receipt only warns", body(orderUpdate, "Halo {{1}}, terlampir bukti sale order {{2}} untuk pembelian Anda di gerai kami kemarin.", "Budi", "SO-12"),
+			[]rc{{RulePromotionalInUtility, "body"}}},
 		{"promo word inside another word", body(orderUpdate, "Halo {{1}}, tim promotor acara Anda sudah mengonfirmasi jadwal besok pagi.", "Budi"), nil},
 		{"beli sekarang quick reply in utility", buttons(orderUpdate, qr("Beli sekarang")),
-			[]rc{{RulePromotionalInUtility, "buttons[0]"}}},
+			[]rc{{RulePromotionalOffer, "buttons[0]"}}},
 
 		// Footer.
 		{"footer too long", with(orderUpdate, func(t *Template) { t.Footer.Text = strings.Repeat("Acme ", 12) + "x" }),
@@ -217,11 +236,11 @@ func TestLint(t *testing.T) {
 			[]rc{{RuleButtonCount, "buttons"}, {RuleButtonsCollapsed, "buttons"}}},
 		{"quick replies split by URL", buttons(promoEN, qr("Ya"), url("https://acme.co.id/a"), qr("Tidak")),
 			[]rc{{RuleQuickReplyGrouping, "buttons"}}},
-		{"quick replies in the middle", buttons(promoEN, url("https://acme.co.id/a"), qr("Ya"), qr("Tidak"), phone("6281234567890")),
+		{"quick replies in the middle", buttons(promoEN, url("https://acme.co.id/a"), qr("Ya"), qr("Tidak"), phoneBtn("+6281234567890")),
 			[]rc{{RuleButtonsCollapsed, "buttons"}, {RuleQuickReplyGrouping, "buttons"}}},
 		{"three URL buttons", buttons(promoEN, url("https://acme.co.id/a"), url("https://acme.co.id/b"), url("https://acme.co.id/c")),
 			[]rc{{RuleURLButtonCount, "buttons"}}},
-		{"two phone buttons", buttons(promoEN, phone("6281234567890"), phone("6281234567891")),
+		{"two phone buttons", buttons(promoEN, phoneBtn("+6281234567890"), phoneBtn("+6281234567891")),
 			[]rc{{RulePhoneButtonCount, "buttons"}}},
 		{"two copy code buttons", buttons(promoEN, copyCode("A1"), copyCode("B2")),
 			[]rc{{RuleCopyCodeCount, "buttons"}}},
@@ -242,9 +261,18 @@ func TestLint(t *testing.T) {
 		{"url too long", buttons(promoEN, url("https://acme.co.id/"+strings.Repeat("a", 2000))), []rc{{RuleURLLength, "buttons[0]"}}},
 		{"url shortener", buttons(promoEN, url("https://bit.ly/{{1}}")),
 			[]rc{{RuleVariableExampleMissing, "buttons[0]"}, {RuleShortenedLink, "buttons[0]"}}},
-		{"phone starting with 0", buttons(orderUpdate, phone("081234567890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
-		{"phone with dashes", buttons(orderUpdate, phone("+62 812-3456-7890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
-		{"phone too short", buttons(orderUpdate, phone("62812")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone starting with 0", buttons(orderUpdate, phoneBtn("081234567890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone without plus read as Japan", buttons(orderUpdate, phoneBtn("81234567890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone with country code but no plus", buttons(orderUpdate, phoneBtn("6281234567890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone plus and unknown country code", buttons(orderUpdate, phoneBtn("+999123456789")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone hotline", buttons(orderUpdate, phoneBtn("+621500888")), nil},
+		{"copy code in utility", buttons(orderUpdate, copyCode("HEMAT20")), []rc{{RuleCopyCodeCategory, "buttons[0]"}}},
+		{"four quick replies grouped after a URL", buttons(promoEN, url("https://acme.co.id/a"), qr("1"), qr("2"), qr("3"), qr("4")),
+			[]rc{{RuleButtonsCollapsed, "buttons"}}},
+		{"four quick replies around a URL", buttons(promoEN, qr("1"), qr("2"), url("https://acme.co.id/a"), qr("3"), qr("4")),
+			[]rc{{RuleButtonsCollapsed, "buttons"}, {RuleQuickReplyGrouping, "buttons"}}},
+		{"phone with dashes", buttons(orderUpdate, phoneBtn("+62 812-3456-7890")), []rc{{RulePhoneFormat, "buttons[0]"}}},
+		{"phone too short", buttons(orderUpdate, phoneBtn("62812")), []rc{{RulePhoneFormat, "buttons[0]"}}},
 		{"phone empty", buttons(orderUpdate, Button{Type: ButtonPhoneNumber, Text: "Telepon"}), []rc{{RulePhoneFormat, "buttons[0]"}}},
 		{"copy code without sample", buttons(promoEN, copyCode("")), []rc{{RuleCopyCodeExample, "buttons[0]"}}},
 		{"copy code sample too long", buttons(promoEN, copyCode("HEMAT2026DESEMBER")), []rc{{RuleCopyCodeExample, "buttons[0]"}}},
@@ -294,7 +322,7 @@ func TestLint(t *testing.T) {
 			Header:   &Header{Format: HeaderImage},
 			Body:     Body{Text: "{{1}} dapat diskon  besar di bit.ly/lebaran {{3}}"},
 			Footer:   &Footer{Text: "Balas STOP {{1}}"},
-			Buttons:  []Button{qr("Ya"), url("https://{{1}}.acme.id"), qr("Tidak"), phone("0812")},
+			Buttons:  []Button{qr("Ya"), url("https://{{1}}.acme.id"), qr("Tidak"), phoneBtn("0812")},
 		}, []rc{
 			{RuleNameCharset, "name"},
 			{RuleMediaSampleMissing, "header"},
@@ -305,7 +333,7 @@ func TestLint(t *testing.T) {
 			{RuleVariableExampleMissing, "body"},
 			{RuleDoubleSpace, "body"},
 			{RuleShortenedLink, "body"},
-			{RulePromotionalInUtility, "body"},
+			{RulePromotionalOffer, "body"},
 			{RuleFooterVariable, "footer"},
 			{RuleButtonsCollapsed, "buttons"},
 			{RuleQuickReplyGrouping, "buttons"},
@@ -371,11 +399,21 @@ func TestLintTextAndMessage(t *testing.T) {
 		{"sixth emoji quoted", body(promoEN, "Hai {{1}} 🎉🎉🎉 promo 🎁🎁 dan 🇮🇩 sudah dimulai, pakai kode {{2}} di kasir ya.", "Budi", "X"),
 			RuleTooManyEmoji, "🇮🇩", "6 emoji"},
 		{"promotional names MARKETING", body(orderUpdate, "Halo {{1}}, pesanan sudah dikirim. Ada promo dan cashback untuk Anda minggu ini.", "Budi"),
-			RulePromotionalInUtility, "promo", "promo, cashback"},
+			RulePromotionalOffer, "promo", `"promo", "cashback"`},
 		{"gap names the missing number", body(orderUpdate, "Halo {{1}}, pesanan {{3}} sudah kami kirim hari ini dan tiba dalam dua hari kerja.", "a", "b", "c"),
 			RuleVariableSequence, "{{3}}", "{{2}} is missing"},
-		{"phone suggests country code", buttons(orderUpdate, phone("081234567890")),
-			RulePhoneFormat, "081234567890", "(6281234567890)"},
+		{"phone suggests country code", buttons(orderUpdate, phoneBtn("081234567890")),
+			RulePhoneFormat, "081234567890", "(+6281234567890)"},
+		{"phone without plus names the country it would call", buttons(orderUpdate, phoneBtn("81234567890")),
+			RulePhoneFormat, "81234567890", `read "81" as a country code`},
+		{"language suggests the supported code", with(orderUpdate, func(t *Template) { t.Language = "id_ID" }),
+			RuleLanguageCode, "id_ID", "use id"},
+		{"language suggests the right spelling", with(orderUpdate, func(t *Template) { t.Language = "en-us" }),
+			RuleLanguageCode, "en-us", "use en_US"},
+		{"language of several regions lists them", with(orderUpdate, func(t *Template) { t.Language = "pt" }),
+			RuleLanguageCode, "pt", "use pt_BR or pt_PT"},
+		{"bare end variable shows the fix", body(orderUpdate, "Halo Kak, nomor resi pesanan Anda adalah {{1}}", "JNE1"),
+			RuleVariableAtEdge, "{{1}}", `"{{1}}."`},
 		{"body length quotes the overflow", body(orderUpdate, longBody(MaxBodyLen)+"XYZ"),
 			RuleBodyLength, "XYZ", "1027 characters"},
 		{"density says how many words to add", body(orderUpdate, "Halo {{1}}, pesanan {{2}} dikirim.", "a", "b"),
@@ -441,5 +479,34 @@ func BenchmarkLint1024(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		Lint(tpl)
+	}
+}
+
+// TestQuickReplyGroupingExhaustive checks every arrangement of up to 8 quick replies
+// and call-to-action buttons against the rule as Meta states it: the quick replies
+// form one contiguous group at the start or at the end.
+func TestQuickReplyGroupingExhaustive(t *testing.T) {
+	for n := 1; n <= 8; n++ {
+		for mask := 0; mask < 1<<n; mask++ {
+			bs := make([]Button, n)
+			first, last, count := -1, -1, 0
+			for i := range bs {
+				if mask&(1<<i) != 0 {
+					bs[i] = qr("Ya")
+					if first < 0 {
+						first = i
+					}
+					last, count = i, count+1
+				} else {
+					bs[i] = url("https://acme.co.id/a")
+				}
+			}
+			valid := count == 0 || last-first+1 == count && (first == 0 || last == n-1)
+			if got := quickReplyOutOfGroup(bs); (got < 0) != valid {
+				t.Errorf("%0*b: quickReplyOutOfGroup = %d, valid = %v", n, mask, got, valid)
+			} else if got >= 0 && bs[got].Type != ButtonQuickReply {
+				t.Errorf("%0*b: names button %d, which is not a quick reply", n, mask, got)
+			}
+		}
 	}
 }

@@ -2,7 +2,6 @@ package template
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -148,24 +147,28 @@ func (l *linter) checkDuplicates(c string, vars []variable) {
 	}
 }
 
-// isEdgeFiller is what does not count as text at the edges of a body: Meta treats
-// "... on {{1}}." as ending with a variable. Braces are punctuation to Unicode but
-// are the variable itself here.
-func isEdgeFiller(r rune) bool {
-	return r != '{' && r != '}' && (unicode.IsSpace(r) || unicode.IsPunct(r))
-}
-
+// checkEdges refuses a body that starts or ends with a variable: Meta's creation
+// call answers 2388299 for it (whatsapp-cloud-api.md §2) and BSPs (Twilio, Maqsam,
+// Broadly) list it among the usual rejections. The check is literal: only white
+// space around a variable does not count as text. "{{1}}, pesanan Anda ..." starts
+// with a variable and is refused. "... pesanan {{1}}." ends with a full stop, not a
+// variable, and is not refused: the one guide that counts trailing punctuation as
+// part of the variable (Maqsam's) says so of templates submitted without sample
+// values, Twilio documents that a sample lifts the objection, and Kirim never submits
+// a variable without its sample (variable_example_missing); BSPs' own example bodies
+// end that way (Exotel: "Estimated delivery: {{3}}."). Formatting around a variable
+// ("*{{1}}*") is text too, by the same literal reading.
 func (l *linter) checkEdges(c, text string, vars []variable) {
 	if len(vars) == 0 {
 		return
 	}
-	first := strings.IndexFunc(text, func(r rune) bool { return !isEdgeFiller(r) })
-	last := strings.LastIndexFunc(text, func(r rune) bool { return !isEdgeFiller(r) })
+	first := strings.IndexFunc(text, func(r rune) bool { return !unicode.IsSpace(r) })
+	last := strings.LastIndexFunc(text, func(r rune) bool { return !unicode.IsSpace(r) })
 	if first >= 0 && vars[0].start == first {
-		l.add(RuleVariableAtEdge, c, vars[0].raw, "the body starts with %s; put some words before it", vars[0].raw)
+		l.add(RuleVariableAtEdge, c, vars[0].raw, "the body starts with %s; put some words before it, e.g. \"Halo %s,\"", vars[0].raw, vars[0].raw)
 	}
 	if lv := vars[len(vars)-1]; last >= 0 && lv.end == last+1 {
-		l.add(RuleVariableAtEdge, c, lv.raw, "the body ends with %s; put some words after it (punctuation is not enough)", lv.raw)
+		l.add(RuleVariableAtEdge, c, lv.raw, "the body ends with %s; end the sentence after it, e.g. \"%s.\" or \"%s, terima kasih.\"", lv.raw, lv.raw, lv.raw)
 	}
 }
 
@@ -182,8 +185,15 @@ func (l *linter) checkAdjacent(c, text string, vars []variable) {
 	}
 }
 
-// checkDensity applies the published rule of thumb for Meta's "too many variables
-// for its length": words plus variables must reach 3n+1 for n variables.
+// checkDensity applies the threshold behind Meta's "too many variables for its
+// length" (2388293). Meta publishes no figure; Syniverse and Mercuri found that words
+// plus variables must reach 3n+1 for n variables, and Maqsam states the same as 2n+1
+// words of fixed text. That figure is kept. What is counted is tuned to their
+// definition of a word, "characters separated by a space", so realistic templates are
+// not refused for how they are written: an emoji, "Rp" or a bullet word such as "No."
+// counts, and so does the fixed part of a token glued to a variable ("INV-{{1}}",
+// "Rp{{2}}"); only a token of bare punctuation ("-", "•", ":") does not.
+// "Halo {{1}}, pesanan {{2}} dikirim." (3 words, 2 variables) stays refused.
 func (l *linter) checkDensity(c, text string, vars []variable) {
 	n := len(vars)
 	if n == 0 {
@@ -191,13 +201,17 @@ func (l *linter) checkDensity(c, text string, vars []variable) {
 	}
 	words := 0
 	for f := range strings.FieldsSeq(stripVars(text)) {
-		if hasWordChar(f) {
+		if !onlyPunct(f) {
 			words++
 		}
 	}
 	if need := WordsPerVariable*n + 1; words+n < need {
 		l.add(RuleVariableDensity, c, text, "%d variables need at least %d words plus variables, the body has %d; add %d words or remove variables", n, need, words+n, need-words-n)
 	}
+}
+
+func onlyPunct(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPunct(r) }) < 0
 }
 
 // stripVars replaces every placeholder with a space so that the fixed text can be
@@ -276,9 +290,12 @@ func (l *linter) checkSpacing(c, text string, multiline bool) {
 	if i := strings.Index(text, "  "); i >= 0 {
 		l.add(RuleDoubleSpace, c, window(text, i, i+2), "two spaces in a row; use a single space")
 	}
+	// One blank line between paragraphs is common in approved templates, so Qontak's
+	// "more than one consecutive line break" is read as two blank lines (three line
+	// breaks) or more.
 	if multiline {
-		if i := strings.Index(text, "\n\n"); i >= 0 {
-			l.add(RuleConsecutiveNewlines, c, window(text, i, i+2), "more than one line break in a row; remove the blank line")
+		if i := strings.Index(text, "\n\n\n"); i >= 0 {
+			l.add(RuleConsecutiveNewlines, c, window(text, i, i+3), "more than one blank line in a row; keep at most one blank line between paragraphs")
 		}
 	}
 }
@@ -324,81 +341,6 @@ func (l *linter) checkLinks(c, text string) {
 			return
 		}
 	}
-}
-
-// promoTerms are Indonesian and English selling words. In a UTILITY template they
-// make Meta re-categorise it as MARKETING; Qontak advises moving them into a variable.
-var promoTerms = []string{
-	"diskon", "promo", "promosi", "gratis", "cashback", "beli sekarang", "belanja sekarang",
-	"pesan sekarang", "penawaran terbatas", "penawaran spesial", "potongan harga",
-	"harga spesial", "hemat", "obral", "flash sale", "sale", "voucher", "kupon", "bonus",
-	"discount", "free", "buy now", "shop now", "order now", "limited offer",
-	"limited time", "special offer", "exclusive offer", "deal", "deals", "coupon",
-	"best price", "clearance",
-}
-
-type promoMatch struct {
-	pos  int
-	term string
-}
-
-// findPromo returns the promotional terms in text, in text order, each once.
-func findPromo(text string) []string {
-	lower := strings.ToLower(text)
-	var ms []promoMatch
-	for _, term := range promoTerms {
-		for from := 0; from < len(lower); {
-			i := strings.Index(lower[from:], term)
-			if i < 0 {
-				break
-			}
-			i += from
-			end := i + len(term)
-			if wordBoundary(lower, i, end) {
-				ms = append(ms, promoMatch{i, term})
-				break
-			}
-			from = end
-		}
-	}
-	sort.SliceStable(ms, func(a, b int) bool {
-		if ms[a].pos != ms[b].pos {
-			return ms[a].pos < ms[b].pos
-		}
-		return len(ms[a].term) > len(ms[b].term)
-	})
-	out := make([]string, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, m.term)
-	}
-	return out
-}
-
-func wordBoundary(s string, i, j int) bool {
-	if i > 0 {
-		r, _ := utf8.DecodeLastRuneInString(s[:i])
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return false
-		}
-	}
-	if j < len(s) {
-		r, _ := utf8.DecodeRuneInString(s[j:])
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return false
-		}
-	}
-	return true
-}
-
-func (l *linter) checkPromotional(c, text string) {
-	if l.t.Category != CategoryUtility {
-		return
-	}
-	terms := findPromo(text)
-	if len(terms) == 0 {
-		return
-	}
-	l.add(RulePromotionalInUtility, c, terms[0], "promotional wording (%s) in a UTILITY template; Meta will likely re-categorise it as MARKETING: submit it as MARKETING or move the offer into a variable", strings.Join(terms, ", "))
 }
 
 // excerpt shortens quoted text to maxExcerpt runes.

@@ -81,7 +81,7 @@ func TestParams(t *testing.T) {
 		}, 2},
 		{"named with location header, copy code and phone", with(namedEN, func(t *Template) {
 			t.Header = &Header{Format: HeaderLocation}
-			t.Buttons = []Button{copyCode("X1"), phone("6281234567890")}
+			t.Buttons = []Button{copyCode("X1"), phoneBtn("6281234567890")}
 		}), ParamSpec{
 			Header: HeaderSpec{Kind: HeaderParamLocation},
 			Body:   BodySpec{Count: 2, Names: []string{"first_name", "tracking_id"}},
