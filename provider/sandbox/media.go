@@ -101,7 +101,8 @@ func (ms *mediaStore) remove(id string) bool {
 }
 
 // handleUpload serves POST /{phone_number_id}/media (multipart: messaging_product,
-// type, file).
+// type, file). Meta also takes messaging_product in the query string, and clients such
+// as whatsapp-api-js send it there; a form field, when present, wins.
 func (s *Sandbox) handleUpload(w http.ResponseWriter, r *http.Request) {
 	if e := s.checkAuth(r); e != nil {
 		s.writeAPIError(w, e)
@@ -145,8 +146,11 @@ func (s *Sandbox) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Close()
 	}
+	if product == "" {
+		product = r.URL.Query().Get("messaging_product")
+	}
 	if product != "whatsapp" {
-		s.writeAPIError(w, refuse(provider.CodeInvalidParameter, "messaging_product must be \"whatsapp\""))
+		s.writeAPIError(w, refuse(provider.CodeInvalidParameter, "messaging_product must be \"whatsapp\" (form field or query)"))
 		return
 	}
 	if data == nil {
