@@ -78,6 +78,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.PacingRate, "pacing-rate", 0, "fraction of marketing template sends held for quality assessment")
 	fs.DurationVar(&o.ReviewDelay, "review-delay", 0, "time template review takes")
 	fs.Float64Var(&o.PromoRejectRate, "promo-reject-rate", DefaultPromoRejectRate, "fraction of UTILITY templates with promotional wording rejected at review; negative for none")
+	fs.IntVar(&o.WebhookBatch, "webhook-batch", DefaultWebhookBatch, "most statuses of one number per webhook POST; 1 posts each status alone, as Meta does")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the random draws")
 	fs.Var(clockFlag{o}, "clock", "real, or manual (advanced only by POST /_sandbox/clock/advance)")
 }

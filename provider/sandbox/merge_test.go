@@ -13,8 +13,9 @@ import (
 	"kirim/provider"
 )
 
-// TestWebhookMergesBacklog: while a slow receiver holds one POST, the status posts of
-// the same number queue up; when it answers, they leave merged in one POST.
+// TestWebhookMergesBacklog: with batching on, while a slow receiver holds one POST, the
+// status posts of the same number queue up; when it answers, they leave merged in one
+// POST.
 func TestWebhookMergesBacklog(t *testing.T) {
 	gate, entered := make(chan struct{}), make(chan struct{})
 	var (
@@ -51,7 +52,7 @@ func TestWebhookMergesBacklog(t *testing.T) {
 	// Runs before srv.Close (deferred later): a failing assertion must not leave the
 	// held POST blocking the server's shutdown.
 	defer release.Do(func() { close(gate) })
-	e := newEnv(t, Options{PairGap: -1, ReadRate: -1, WebhookURL: srv.URL}, false)
+	e := newEnv(t, Options{PairGap: -1, ReadRate: -1, WebhookURL: srv.URL, WebhookBatch: 50}, false)
 	for i := 0; i < 10; i++ {
 		e.mustSend(helloMsg(fmt.Sprintf("6281400000%03d", i)))
 		e.clk.Advance(time.Millisecond)

@@ -42,7 +42,7 @@ const (
 	DefaultPairBurst          = 1
 	DefaultReadRate           = 0.5
 	DefaultPacingRelease      = 30 * time.Minute
-	DefaultWebhookBatch       = 50
+	DefaultWebhookBatch       = 1
 	DefaultWebhookMaxAttempts = 8
 )
 
@@ -123,7 +123,10 @@ type Options struct {
 	Seed int64
 	// Logger receives operational logs; default slog.Default().
 	Logger *slog.Logger
-	// WebhookBatch is the most statuses in one POST; default 50.
+	// WebhookBatch is the most statuses of one number in one POST; default 1, one
+	// status per POST as Meta posts them (clients such as whatsapp-api-js read only
+	// the first status of a POST). Above 1, statuses due together share a POST and a
+	// worker that fell behind merges queued posts up to this size.
 	WebhookBatch int
 	// WebhookMaxAttempts bounds delivery attempts of one POST (backoff 1 s doubling);
 	// default 8.

@@ -20,7 +20,8 @@ type statusOut struct {
 	failCode int
 }
 
-// batcher groups the statuses of one dispatch round by number.
+// batcher groups the statuses of one dispatch round by number and cuts them into POSTs
+// of at most WebhookBatch statuses (one by default, as Meta posts them).
 type batcher struct {
 	o     *outbox
 	byNum map[*number][]statusOut
@@ -49,8 +50,17 @@ func (b *batcher) process(evs []*event, gen uint64) {
 		}
 	}
 	batch := o.s.opts.WebhookBatch
+	ch := o.s.chaos.Load()
 	for _, n := range b.order {
 		sts := b.byNum[n]
+		if len(sts) > 1 && ch.reorder.hit() {
+			// Reversed before being cut into POSTs, so one status per POST reorders the
+			// POSTs themselves.
+			for i, j := 0, len(sts)-1; i < j; i, j = i+1, j-1 {
+				sts[i], sts[j] = sts[j], sts[i]
+			}
+			o.reordered.Add(1)
+		}
 		for len(sts) > 0 {
 			k := min(batch, len(sts))
 			b.flush(n, sts[:k], now, gen)
@@ -116,13 +126,6 @@ func appendUnique(ns []*number, n *number) []*number {
 // flush serialises one batch of statuses into a POST.
 func (b *batcher) flush(n *number, sts []statusOut, now int64, gen uint64) {
 	o := b.o
-	ch := o.s.chaos.Load()
-	if len(sts) > 1 && ch.reorder.hit() {
-		for i, j := 0, len(sts)-1; i < j; i, j = i+1, j-1 {
-			sts[i], sts[j] = sts[j], sts[i]
-		}
-		o.reordered.Add(1)
-	}
 	var list []byte
 	for i := range sts {
 		if i > 0 {
