@@ -104,10 +104,17 @@ type Options struct {
 	// the default reviewer rejects; default DefaultPromoRejectRate, negative none.
 	PromoRejectRate float64
 	// SentDelay, DeliveredDelay and ReadDelay space the statuses of an accepted send,
-	// each relative to the previous one; defaults 0.
+	// each relative to the previous one (failed comes DeliveredDelay after sent);
+	// defaults 0.
 	SentDelay      time.Duration
 	DeliveredDelay time.Duration
 	ReadDelay      time.Duration
+	// SentJitter, DeliveredJitter and ReadJitter add to each delay a share of
+	// themselves, uniform in [0, jitter] per message and status (a hash of Seed and
+	// the wamid, so runs repeat); defaults 0.
+	SentJitter      time.Duration
+	DeliveredJitter time.Duration
+	ReadJitter      time.Duration
 	// ReadRate is the fraction of delivered messages that are read; default 0.5,
 	// negative for none.
 	ReadRate float64

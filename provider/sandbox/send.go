@@ -398,7 +398,7 @@ func (s *Sandbox) check(st *state, num *number, req *sendReq, perr *apiError, no
 		pr = pricingInfo{typ: provider.PricingRegular, category: category, billable: true}
 	}
 	out := outcome{wamid: s.nextWamid()}
-	ev := &event{due: now + int64(s.opts.SentDelay), kind: evMessage, num: num, wamid: out.wamid, wa: wa,
+	ev := &event{due: now + int64(s.stageDelay(stSent, out.wamid)), kind: evMessage, num: num, wamid: out.wamid, wa: wa,
 		cb: m.BizOpaqueCallbackData, pricing: pr, stage: stSent, final: finDelivered}
 	ch := s.chaos.Load()
 	if code := pick(ch.asyncErrs); code != 0 {
@@ -428,7 +428,7 @@ func (s *Sandbox) releaseHeld(st *state, t *template, ev *event) {
 	if status == tmplPaused || status == tmplDisabled {
 		ev.stage, ev.final, ev.failCode = stFailed, finFailed, provider.CodeTemplatePaused
 	} else {
-		ev.due += int64(s.opts.SentDelay)
+		ev.due += int64(s.stageDelay(stSent, ev.wamid))
 	}
 	s.out.schedule(ev)
 }

@@ -82,15 +82,16 @@ func (b *batcher) emit(ev *event, now int64) {
 		switch ev.stage {
 		case stSent:
 			st.pricing = &ev.pricing
-			next, delay = stDelivered, o.s.opts.DeliveredDelay
+			next = stDelivered
 			if ev.final == finFailed {
 				next = stFailed
 			}
+			delay = o.s.stageDelay(next, ev.wamid)
 		case stDelivered:
 			st.pricing = &ev.pricing
 			next, delay = stDone, 0
 			if ev.final == finRead {
-				next, delay = stRead, o.s.opts.ReadDelay
+				next, delay = stRead, o.s.stageDelay(stRead, ev.wamid)
 			}
 		case stFailed:
 			st.failCode = ev.failCode
