@@ -39,7 +39,8 @@ const (
 	DefaultLegacyLimit        = 1000
 	DefaultThroughputMPS      = 80
 	DefaultPairGap            = 6 * time.Second
-	DefaultPairBurst          = 1
+	DefaultPairBurst          = 45
+	DefaultMarketingWindow    = 24 * time.Hour
 	DefaultReadRate           = 0.5
 	DefaultPacingRelease      = 30 * time.Minute
 	DefaultWebhookBatch       = 1
@@ -90,10 +91,19 @@ type Options struct {
 	// default 80.
 	ThroughputMPS int
 	// PairGap and PairBurst shape the per (number, recipient) token bucket: PairBurst
-	// messages at once, then one per PairGap. Defaults 6 s and 1; a negative PairGap
+	// messages at once, then one per PairGap. Defaults 6 s and 45 (Meta: one message
+	// every 6 s, bursts of up to 45 borrowing from later quota); a negative PairGap
 	// disables the pair limit.
 	PairGap   time.Duration
 	PairBurst int
+	// MarketingUserLimit is the per-user marketing limit: a marketing template sent
+	// outside the customer-service window to a recipient who already got this many in
+	// the last MarketingWindow (across every number) is accepted, then fails with
+	// 131049 and is not billed. Default 0: off, as Meta's adaptive cap cannot be
+	// predicted.
+	MarketingUserLimit int
+	// MarketingWindow is the window of MarketingUserLimit; default 24 h.
+	MarketingWindow time.Duration
 	// ReviewDelay is how long template review takes; default 0: reviewed as soon as
 	// the deliverer runs, still after the create call has answered.
 	ReviewDelay time.Duration
@@ -241,6 +251,9 @@ func New(opts Options) *Sandbox {
 	if opts.PairBurst <= 0 {
 		opts.PairBurst = DefaultPairBurst
 	}
+	if opts.MarketingWindow <= 0 {
+		opts.MarketingWindow = DefaultMarketingWindow
+	}
 	if opts.ReadRate == 0 {
 		opts.ReadRate = DefaultReadRate
 	}
@@ -339,6 +352,7 @@ func (s *Sandbox) newState() *state {
 		st.shards[i].peers = make(map[peerKey]peerState)
 		st.shards[i].flags = make(map[uint64]uint8)
 		st.shards[i].accepted = make(map[uint64]struct{})
+		st.shards[i].marketing = make(map[uint64][]int64)
 	}
 	return st
 }
