@@ -67,6 +67,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.WebhookURL, "webhook-url", o.WebhookURL, "where webhooks are posted (empty: keep them for GET /_sandbox/webhooks)")
 	fs.StringVar(&o.AppSecret, "app-secret", o.AppSecret, "app secret that signs webhooks (X-Hub-Signature-256)")
 	fs.StringVar(&o.Token, "token", o.Token, "bearer token required on Graph API calls (empty: none)")
+	fs.StringVar(&o.DataDir, "data", o.DataDir, "directory that keeps templates, media and id counters across restarts (empty: memory only)")
 	fs.StringVar(&f.phoneNumberID, "phone-number-id", DefaultPhoneNumberID, "phone number id of the simulated number")
 	fs.StringVar(&f.wabaID, "waba-id", DefaultWABAID, "WhatsApp Business Account id")
 	fs.StringVar(&f.display, "display-phone-number", DefaultDisplayPhoneNumber, "display phone number")

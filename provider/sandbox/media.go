@@ -58,6 +58,7 @@ func (m *mediaFile) info(base string) MediaInfo {
 }
 
 type mediaStore struct {
+	dir   string // the data directory's media folder; empty in memory
 	mu    sync.Mutex
 	byID  map[string]*mediaFile
 	next  uint64
@@ -174,7 +175,7 @@ func (s *Sandbox) handleUpload(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, refuse(codeMediaUpload, "the file is larger than "+strconv.Itoa(limit)+" bytes for "+mt))
 		return
 	}
-	id, ok := st.media.add(mt, data)
+	id, ok := s.addMedia(st, mt, data)
 	if !ok {
 		s.writeAPIError(w, refuse(codeMediaUpload, "the sandbox media store is full"))
 		return

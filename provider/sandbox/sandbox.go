@@ -12,7 +12,9 @@ package sandbox
 import (
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,6 +136,9 @@ type Options struct {
 	// PacingRelease is how long a held send waits before it is sent, or failed with
 	// 132015 if its template was paused meanwhile; default 30 min.
 	PacingRelease time.Duration
+	// DataDir, when set, keeps templates, media and the id counters in that directory
+	// across restarts (see Open); default empty: everything in memory.
+	DataDir string
 	// Chaos injects faults; default none.
 	Chaos Chaos
 	// Seed seeds the random draws (latency, trace ids); default 0.
@@ -179,6 +184,9 @@ type Sandbox struct {
 	reviewr func(def provider.TemplateDefinition) (status, reason string)
 	prefix  string // makes wamids of different sandboxes differ
 	seq     atomic.Uint64
+
+	persist   *persister // nil without a data directory
+	persistMu sync.Mutex
 
 	st      atomic.Pointer[state]
 	chaos   atomic.Pointer[chaosState]
@@ -227,8 +235,23 @@ type portfolio struct {
 	limiter uniqueLimiter
 }
 
-// New returns a sandbox configured by opts (defaults filled in).
+// New returns a sandbox configured by opts (defaults filled in). With opts.DataDir it
+// restores what that directory holds, as Open does; if the directory cannot be used the
+// error is logged and the sandbox runs in memory.
 func New(opts Options) *Sandbox {
+	s := newSandbox(opts)
+	if s.opts.DataDir == "" {
+		return s
+	}
+	if err := s.openData(); err != nil {
+		s.log.Error("sandbox: data directory unusable; running in memory", "dir", s.opts.DataDir, "err", err)
+		s.opts.DataDir, s.persist = "", nil
+		s.st.Store(s.newState())
+	}
+	return s
+}
+
+func newSandbox(opts Options) *Sandbox {
 	opts.applyFlags()
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
@@ -317,7 +340,13 @@ func New(opts Options) *Sandbox {
 	}
 	_, s.realClk = opts.Clock.(clock.Real)
 	s.rng.init(opts.Seed)
-	s.prefix = fmt.Sprintf("%08X", uint32(s.rng.uint64()))
+	// A seeded sandbox repeats its wamids; an unseeded one draws a prefix per start, so
+	// a restart without a data directory does not repeat the last run's wamids either.
+	prefix := uint32(s.rng.uint64())
+	if opts.Seed == 0 {
+		prefix = rand.Uint32()
+	}
+	s.prefix = fmt.Sprintf("%08X", prefix)
 	s.out = newOutbox(s)
 	s.st.Store(s.newState())
 	s.SetChaos(opts.Chaos)
@@ -332,6 +361,9 @@ func (s *Sandbox) newState() *state {
 		templates: newTemplateStore(),
 		media:     newMediaStore(),
 		rec:       newRecorder(),
+	}
+	if s.persist != nil {
+		st.media.dir = filepath.Join(s.persist.dir, mediaDir)
 	}
 	st.readRatio.set(s.opts.ReadRate)
 	st.pacing.set(s.opts.PacingRate)
@@ -371,11 +403,18 @@ func (s *Sandbox) Close() {
 }
 
 // Reset forgets every send, window, limit, preference, template change, media file and
-// pending webhook, as if the sandbox had just been created. Chaos counters restart.
+// pending webhook, as if the sandbox had just been created (in its data directory too).
+// Chaos counters restart; wamids keep counting.
 func (s *Sandbox) Reset() {
 	s.out.reset()
 	s.st.Store(s.newState())
 	s.SetChaos(s.Chaos())
+	if s.persist != nil {
+		if err := clearMediaDir(filepath.Join(s.persist.dir, mediaDir)); err != nil {
+			s.log.Error("sandbox: reset media directory", "dir", s.opts.DataDir, "err", err)
+		}
+		s.saveState()
+	}
 }
 
 // Options returns the options in force, defaults filled in.

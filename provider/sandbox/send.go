@@ -475,8 +475,6 @@ func (s *Sandbox) releaseHeld(st *state, t *template, ev *event) {
 	s.out.schedule(ev)
 }
 
-func (s *Sandbox) nextWamid() uint64 { return s.seq.Add(1) }
-
 func lowerCategory(c string) string {
 	switch c {
 	case "MARKETING":
