@@ -129,6 +129,9 @@ func (s *Sandbox) restore(st *state, saved *savedState) error {
 		if t.id == "" || t.key.name == "" || t.key.lang == "" {
 			return fmt.Errorf("%s: template %q/%q without id, name or language", stateFile, def.Name, def.Language)
 		}
+		if _, dup := ts.byKey[t.key]; dup {
+			return fmt.Errorf("%s: template %q/%q of WABA %s listed twice", stateFile, def.Name, def.Language, sv.WABA)
+		}
 		ts.byKey[t.key] = t
 		ts.all = append(ts.all, t)
 		if t.status == tmplPending {

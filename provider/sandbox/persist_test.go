@@ -115,6 +115,8 @@ func TestOpenRefusesBadData(t *testing.T) {
 		{"not JSON", "{", "state.json"},
 		{"other version", `{"version":99}`, "version 99"},
 		{"template without name", `{"version":1,"templates":[{"id":"5","waba":"1","definition":{}}]}`, "without id, name or language"},
+		{"template twice", `{"version":1,"templates":[{"id":"5","waba":"1","definition":{"name":"a","language":"id"}},` +
+			`{"id":"6","waba":"1","definition":{"name":"a","language":"id"}}]}`, "listed twice"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
