@@ -163,8 +163,14 @@ func (s *Sandbox) reserveWamids(n uint64) error {
 	if n < p.reserved.Load() {
 		return nil
 	}
-	p.reserved.Store(n + wamidBlock)
-	return s.saveLocked()
+	// Raised only once written, so a concurrent send past the old mark waits here for
+	// the write instead of handing out a number the disk does not cover yet. A failed
+	// write raises it all the same: the simulation goes on, and the error is reported
+	// once per block.
+	next := n + wamidBlock
+	err := s.saveLocked(next)
+	p.reserved.Store(next)
+	return err
 }
 
 // saveState writes state.json when the sandbox has a data directory; a failure is
@@ -175,14 +181,15 @@ func (s *Sandbox) saveState() {
 	}
 	s.persistMu.Lock()
 	defer s.persistMu.Unlock()
-	if err := s.saveLocked(); err != nil {
+	if err := s.saveLocked(s.persist.reserved.Load()); err != nil {
 		s.log.Error("sandbox: save state", "dir", s.opts.DataDir, "err", err)
 	}
 }
 
-func (s *Sandbox) saveLocked() error {
+// saveLocked writes state.json with the wamid reservation reserved; s.persistMu held.
+func (s *Sandbox) saveLocked(reserved uint64) error {
 	st := s.st.Load()
-	saved := savedState{Version: stateVersion, WamidReserved: s.persist.reserved.Load(),
+	saved := savedState{Version: stateVersion, WamidReserved: reserved,
 		Templates: []savedTemplate{}, Media: []savedMedia{}}
 	wabas := map[string]bool{}
 	for _, n := range st.numbers {

@@ -145,3 +145,27 @@ func TestWamidsUniqueWithoutData(t *testing.T) {
 		t.Fatalf("two sandboxes with one seed began with %s and %s", a, b)
 	}
 }
+
+// TestWamidReservation: crossing the reserved mark writes the next block before the
+// number is handed out, so a sandbox killed without Close restarts past every wamid
+// it gave.
+func TestWamidReservation(t *testing.T) {
+	dir := t.TempDir()
+	sb, err := Open(Options{DataDir: dir})
+	mustOK(t, err)
+	mark := sb.persist.reserved.Load()
+	sb.seq.Store(mark - 2)
+	var last uint64
+	for range 3 {
+		last = sb.nextWamid() // mark-1, mark (crosses), mark+1
+	}
+	if got := sb.persist.reserved.Load(); got != mark+wamidBlock {
+		t.Fatalf("reserved %d after handing out %d, want %d", got, last, mark+wamidBlock)
+	}
+	// No Close: the process dies here.
+	again, err := Open(Options{DataDir: dir})
+	mustOK(t, err)
+	if n := again.nextWamid(); n <= last {
+		t.Fatalf("after a crash the first wamid is %d, at most the %d handed out before", n, last)
+	}
+}
