@@ -88,6 +88,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(codeRatesFlag{&o.Chaos.AsyncFailures}, "fail", "failure mix: accepted sends that get sent then failed with each code, as CODE=FRACTION[,CODE=FRACTION], such as 131026=0.03,131000=0.01")
 	fs.Var(codeRatesFlag{&o.Chaos.SendErrors}, "send-errors", "sends refused at once with each code, as CODE=FRACTION[,...], such as 131000=0.01,130429=0.02")
 	fs.IntVar(&o.WebhookBatch, "webhook-batch", DefaultWebhookBatch, "most statuses of one number per webhook POST; 1 posts each status alone, as Meta does")
+	fs.IntVar(&o.WebhookConcurrency, "webhook-concurrency", DefaultWebhookConcurrency, "webhook POSTs in flight at once (one message's statuses stay in order)")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the random draws")
 	fs.Var(clockFlag{o}, "clock", "real, or manual (advanced only by POST /_sandbox/clock/advance)")
 }

@@ -47,6 +47,7 @@ const (
 	DefaultPacingRelease      = 30 * time.Minute
 	DefaultWebhookBatch       = 1
 	DefaultWebhookMaxAttempts = 8
+	DefaultWebhookConcurrency = 16
 )
 
 // Limits and fixed durations of the simulation.
@@ -60,7 +61,6 @@ const (
 	limitWindow        = 24 * time.Hour
 	webhookBackoffBase = time.Second
 	webhookPostTimeout = 10 * time.Second
-	webhookWorkers     = 4
 	webhookKeep        = 256 // webhook bodies kept for /_sandbox/webhooks
 	userShards         = 64
 	maxDupExamples     = 100
@@ -153,6 +153,10 @@ type Options struct {
 	// WebhookMaxAttempts bounds delivery attempts of one POST (backoff 1 s doubling);
 	// default 8.
 	WebhookMaxAttempts int
+	// WebhookConcurrency is how many webhook POSTs may be in flight at once, as Meta
+	// posts concurrently; default 16. One message's statuses (and, when batched or not
+	// statuses, one number's webhooks) always share a worker, so they stay in order.
+	WebhookConcurrency int
 
 	flags *flagValues
 }
@@ -291,6 +295,9 @@ func newSandbox(opts Options) *Sandbox {
 	}
 	if opts.WebhookMaxAttempts <= 0 {
 		opts.WebhookMaxAttempts = DefaultWebhookMaxAttempts
+	}
+	if opts.WebhookConcurrency <= 0 {
+		opts.WebhookConcurrency = DefaultWebhookConcurrency
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -44,7 +44,7 @@ func (b *batcher) process(evs []*event, gen uint64) {
 			ev.run()
 		case evWebhook:
 			body := envelope(nil, ev.num.waba, now/int64(time.Second), ev.field, ev.value)
-			o.submit(&post{body: body, worker: ev.num.idx % webhookWorkers, gen: gen}, ev.field)
+			o.submit(&post{body: body, worker: o.numberWorker(ev.num), gen: gen}, ev.field)
 		case evMessage:
 			b.emit(ev, now)
 		}
@@ -135,8 +135,22 @@ func (b *batcher) flush(n *number, sts []statusOut, now int64, gen uint64) {
 		list = o.s.appendStatus(list, &sts[i])
 	}
 	body := b.statusBody(n, list, now)
-	o.submit(&post{body: body, statuses: len(sts), worker: n.idx % webhookWorkers, gen: gen, num: n, sts: list}, provider.FieldMessages)
+	// A lone status goes by its message, so different messages' statuses are posted
+	// concurrently and one message's in order; a batch goes by its number, so a
+	// worker that fell behind can merge the number's queued batches.
+	worker := o.numberWorker(n)
+	if o.s.opts.WebhookBatch == 1 {
+		worker = o.messageWorker(sts[0].wamid)
+	}
+	o.submit(&post{body: body, statuses: len(sts), worker: worker, gen: gen, num: n, sts: list}, provider.FieldMessages)
 }
+
+// messageWorker is the worker that posts message wamid's statuses, one at a time.
+func (o *outbox) messageWorker(wamid uint64) int { return int(mix64(wamid) % uint64(len(o.workers))) }
+
+// numberWorker is the worker that posts number n's inbound and account webhooks (and
+// its status batches), keeping them in order.
+func (o *outbox) numberWorker(n *number) int { return n.idx % len(o.workers) }
 
 // statusBody wraps a comma-separated list of statuses of number n in a messages value
 // and Meta's envelope.
