@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -305,12 +306,15 @@ func (m *Main) startSandbox() (string, error) {
 		Token: cfg.Provider.Token, Rules: cfg.Provider.Rules, Numbers: nums, PortfolioLimit: cfg.Provider.PortfolioLimit,
 		ReviewDelay: cfg.Sandbox.ReviewDelay.Duration, SentDelay: 0, DeliveredDelay: cfg.Sandbox.StatusDelay.Duration,
 		ReadDelay: cfg.Sandbox.StatusDelay.Duration, ReadRate: cfg.Sandbox.ReadRate, PacingRate: cfg.Sandbox.PacingRate,
-		Logger: m.Logger.With("component", "sandbox"),
+		Logger: m.Logger.With("component", "sandbox"), DataDir: filepath.Join(cfg.Server.DataDir, "sandbox"),
 	}
 	if cfg.Sandbox.FailRate > 0 {
 		opts.Chaos.AsyncFailures = map[int]float64{provider.CodeUndeliverable: cfg.Sandbox.FailRate}
 	}
-	m.Sandbox = sandbox.New(opts)
+	if m.Sandbox, err = sandbox.Open(opts); err != nil {
+		ln.Close()
+		return "", err
+	}
 	m.Sandbox.Start()
 	m.SandAddr = ln.Addr().String()
 	m.serve(&http.Server{Handler: m.Sandbox.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln)

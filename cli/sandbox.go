@@ -35,7 +35,11 @@ func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	sb := sandbox.New(opts)
+	sb, err := sandbox.Open(opts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	sb.Start()
 	defer sb.Close()
 	fmt.Fprintf(stdout, "kirim sandbox: Cloud API on http://%s (inspection: /_sandbox/stats)\n", ln.Addr())

@@ -23,8 +23,9 @@ type Chaos struct {
 	AsyncFailures map[int]float64
 	// WebhookDuplicate is the fraction of webhook POSTs sent twice.
 	WebhookDuplicate float64
-	// WebhookReorder is the fraction of status batches (of two or more) whose statuses
-	// are posted in reverse order.
+	// WebhookReorder is the fraction of status groups (two or more statuses of one
+	// number due at the same moment) posted in reverse order: reversed POSTs with one
+	// status per POST, reversed within the POST when batched.
 	WebhookReorder float64
 	// WebhookDelay holds every webhook POST back by this long on the clock.
 	WebhookDelay time.Duration

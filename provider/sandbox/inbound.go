@@ -240,7 +240,7 @@ func (s *Sandbox) storeInboundMedia(st *state, typ string, md *InboundMediaReque
 	if typ == "document" && md.Filename == "" {
 		md.Filename = "file"
 	}
-	id, ok := st.media.add(mt, data)
+	id, ok := s.addMedia(st, mt, data)
 	if !ok {
 		return nil, fmt.Errorf("media: the sandbox media store is full: %w", errInvalid)
 	}

@@ -517,7 +517,7 @@ func (s *Sandbox) handleDeleteObject(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, e)
 		return
 	}
-	if !s.st.Load().media.remove(r.PathValue("id")) {
+	if !s.removeMedia(s.st.Load(), r.PathValue("id")) {
 		s.writeAPIError(w, refuse(provider.CodeInvalidParameter, "object "+quoteShort(r.PathValue("id"))+" does not exist"))
 		return
 	}

@@ -58,6 +58,7 @@ func (m *mediaFile) info(base string) MediaInfo {
 }
 
 type mediaStore struct {
+	dir   string // the data directory's media folder; empty in memory
 	mu    sync.Mutex
 	byID  map[string]*mediaFile
 	next  uint64
@@ -101,7 +102,8 @@ func (ms *mediaStore) remove(id string) bool {
 }
 
 // handleUpload serves POST /{phone_number_id}/media (multipart: messaging_product,
-// type, file).
+// type, file). Meta also takes messaging_product in the query string, and clients such
+// as whatsapp-api-js send it there; a form field, when present, wins.
 func (s *Sandbox) handleUpload(w http.ResponseWriter, r *http.Request) {
 	if e := s.checkAuth(r); e != nil {
 		s.writeAPIError(w, e)
@@ -145,8 +147,11 @@ func (s *Sandbox) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Close()
 	}
+	if product == "" {
+		product = r.URL.Query().Get("messaging_product")
+	}
 	if product != "whatsapp" {
-		s.writeAPIError(w, refuse(provider.CodeInvalidParameter, "messaging_product must be \"whatsapp\""))
+		s.writeAPIError(w, refuse(provider.CodeInvalidParameter, "messaging_product must be \"whatsapp\" (form field or query)"))
 		return
 	}
 	if data == nil {
@@ -170,7 +175,7 @@ func (s *Sandbox) handleUpload(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, refuse(codeMediaUpload, "the file is larger than "+strconv.Itoa(limit)+" bytes for "+mt))
 		return
 	}
-	id, ok := st.media.add(mt, data)
+	id, ok := s.addMedia(st, mt, data)
 	if !ok {
 		s.writeAPIError(w, refuse(codeMediaUpload, "the sandbox media store is full"))
 		return

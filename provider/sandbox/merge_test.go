@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,8 +14,9 @@ import (
 	"kirim/provider"
 )
 
-// TestWebhookMergesBacklog: while a slow receiver holds one POST, the status posts of
-// the same number queue up; when it answers, they leave merged in one POST.
+// TestWebhookMergesBacklog: with batching on, while a slow receiver holds one POST, the
+// status posts of the same number queue up; when it answers, they leave merged in one
+// POST.
 func TestWebhookMergesBacklog(t *testing.T) {
 	gate, entered := make(chan struct{}), make(chan struct{})
 	var (
@@ -51,7 +53,7 @@ func TestWebhookMergesBacklog(t *testing.T) {
 	// Runs before srv.Close (deferred later): a failing assertion must not leave the
 	// held POST blocking the server's shutdown.
 	defer release.Do(func() { close(gate) })
-	e := newEnv(t, Options{PairGap: -1, ReadRate: -1, WebhookURL: srv.URL}, false)
+	e := newEnv(t, Options{PairGap: -1, ReadRate: -1, WebhookURL: srv.URL, WebhookBatch: 50}, false)
 	for i := 0; i < 10; i++ {
 		e.mustSend(helloMsg(fmt.Sprintf("6281400000%03d", i)))
 		e.clk.Advance(time.Millisecond)
@@ -119,4 +121,87 @@ func TestSimulateTiersEndpoint(t *testing.T) {
 	if !counting {
 		t.Fatal("the simulation does not count the portfolio's slots")
 	}
+}
+
+// TestWebhookConcurrency: with one status per POST, a receiver holding one message's
+// POST does not hold back other messages' statuses, while the held message's next
+// status waits behind it.
+func TestWebhookConcurrency(t *testing.T) {
+	gate, entered := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var order []string // wamid:status in arrival order
+	first := true
+	got := make(chan struct{}, 64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var n provider.Notification
+		_ = json.Unmarshal(body, &n)
+		var v provider.MessagesValue
+		_ = json.Unmarshal(n.Entry[0].Changes[0].Value, &v)
+		mu.Lock()
+		hold := first
+		first = false
+		mu.Unlock()
+		if hold {
+			close(entered)
+			<-gate
+		}
+		mu.Lock()
+		for _, s := range v.Statuses {
+			order = append(order, s.ID+":"+s.Status)
+		}
+		mu.Unlock()
+		got <- struct{}{}
+	}))
+	defer srv.Close()
+	var release sync.Once
+	defer release.Do(func() { close(gate) })
+	e := newEnv(t, Options{PairGap: -1, ReadRate: -1, WebhookURL: srv.URL, DeliveredDelay: time.Second}, false)
+	held := e.mustSend(helloMsg(budi)).Messages[0].ID
+	<-entered // its sent status is held by the receiver
+	e.clk.Advance(time.Second)
+	// Other messages whose worker is free arrive meanwhile.
+	var others []string
+	for i := 0; len(others) < 3 && i < 100; i++ {
+		id := e.mustSend(helloMsg(fmt.Sprintf("6281500000%03d", i))).Messages[0].ID
+		if workerOf(e.sb, id) != workerOf(e.sb, held) {
+			others = append(others, id)
+		}
+	}
+	timeout := time.After(waitFor)
+	for {
+		mu.Lock()
+		n := len(order)
+		mu.Unlock()
+		if n >= 3 {
+			break
+		}
+		select {
+		case <-got:
+		case <-timeout:
+			t.Fatalf("other messages' statuses did not arrive while one POST was held: %v", order)
+		}
+	}
+	release.Do(func() { close(gate) })
+	e.clk.Advance(time.Second) // the others' delivered
+	waitUntil(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(order) == 2+2*len(others)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	pos := map[string]int{}
+	for i, o := range order {
+		pos[o] = i
+	}
+	if pos[held+":sent"] > pos[held+":delivered"] {
+		t.Fatalf("the held message's delivered overtook its sent: %v", order)
+	}
+}
+
+// workerOf is the worker that posts the statuses of a wamid as the sandbox renders it.
+func workerOf(sb *Sandbox, wamid string) int {
+	seq, _ := strconv.ParseUint(wamid[len(wamid)-16:], 16, 64)
+	return sb.out.messageWorker(seq)
 }

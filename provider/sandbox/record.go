@@ -65,6 +65,8 @@ type recorder struct {
 	accepted    atomic.Uint64
 	held        atomic.Uint64
 	limitErrors atomic.Uint64
+	// marketingLimited counts accepted sends failed with 131049 (MarketingUserLimit).
+	marketingLimited atomic.Uint64
 
 	rateMu    sync.Mutex
 	first     int64
@@ -278,6 +280,7 @@ type Stats struct {
 	Refused          uint64          `json:"refused"`
 	RefusedByCode    map[int]uint64  `json:"refused_by_code"`
 	LimitErrors      uint64          `json:"limit_errors"`
+	MarketingLimited uint64          `json:"marketing_user_limited"`
 	UniqueRecipients int             `json:"unique_recipients"`
 	Templates        []TemplateCount `json:"templates"`
 	Duplicates       DuplicateStats  `json:"duplicates"`
@@ -340,6 +343,7 @@ func (s *Sandbox) Stats() Stats {
 	out.Accepted = r.accepted.Load()
 	out.Held = r.held.Load()
 	out.LimitErrors = r.limitErrors.Load()
+	out.MarketingLimited = r.marketingLimited.Load()
 	for i := range st.shards {
 		sh := &st.shards[i]
 		sh.mu.Lock()

@@ -149,6 +149,7 @@ func (s *Sandbox) review(st *state, t *template) {
 	t.reason = strings.TrimSpace(code)
 	category := t.category
 	ts.mu.Unlock()
+	s.saveState()
 
 	upd := provider.TemplateStatusUpdate{
 		Event: status, MessageTemplateID: provider.FlexString(t.id), MessageTemplateName: t.key.name,

@@ -12,7 +12,9 @@ package sandbox
 import (
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,11 +41,13 @@ const (
 	DefaultLegacyLimit        = 1000
 	DefaultThroughputMPS      = 80
 	DefaultPairGap            = 6 * time.Second
-	DefaultPairBurst          = 1
+	DefaultPairBurst          = 45
+	DefaultMarketingWindow    = 24 * time.Hour
 	DefaultReadRate           = 0.5
 	DefaultPacingRelease      = 30 * time.Minute
-	DefaultWebhookBatch       = 50
+	DefaultWebhookBatch       = 1
 	DefaultWebhookMaxAttempts = 8
+	DefaultWebhookConcurrency = 16
 )
 
 // Limits and fixed durations of the simulation.
@@ -57,7 +61,6 @@ const (
 	limitWindow        = 24 * time.Hour
 	webhookBackoffBase = time.Second
 	webhookPostTimeout = 10 * time.Second
-	webhookWorkers     = 4
 	webhookKeep        = 256 // webhook bodies kept for /_sandbox/webhooks
 	userShards         = 64
 	maxDupExamples     = 100
@@ -90,10 +93,19 @@ type Options struct {
 	// default 80.
 	ThroughputMPS int
 	// PairGap and PairBurst shape the per (number, recipient) token bucket: PairBurst
-	// messages at once, then one per PairGap. Defaults 6 s and 1; a negative PairGap
+	// messages at once, then one per PairGap. Defaults 6 s and 45 (Meta: one message
+	// every 6 s, bursts of up to 45 borrowing from later quota); a negative PairGap
 	// disables the pair limit.
 	PairGap   time.Duration
 	PairBurst int
+	// MarketingUserLimit is the per-user marketing limit: a marketing template sent
+	// outside the customer-service window to a recipient who already got this many in
+	// the last MarketingWindow (across every number) is accepted, then fails with
+	// 131049 and is not billed. Default 0: off, as Meta's adaptive cap cannot be
+	// predicted.
+	MarketingUserLimit int
+	// MarketingWindow is the window of MarketingUserLimit; default 24 h.
+	MarketingWindow time.Duration
 	// ReviewDelay is how long template review takes; default 0: reviewed as soon as
 	// the deliverer runs, still after the create call has answered.
 	ReviewDelay time.Duration
@@ -104,10 +116,17 @@ type Options struct {
 	// the default reviewer rejects; default DefaultPromoRejectRate, negative none.
 	PromoRejectRate float64
 	// SentDelay, DeliveredDelay and ReadDelay space the statuses of an accepted send,
-	// each relative to the previous one; defaults 0.
+	// each relative to the previous one (failed comes DeliveredDelay after sent);
+	// defaults 0.
 	SentDelay      time.Duration
 	DeliveredDelay time.Duration
 	ReadDelay      time.Duration
+	// SentJitter, DeliveredJitter and ReadJitter add to each delay a share of
+	// themselves, uniform in [0, jitter] per message and status (a hash of Seed and
+	// the wamid, so runs repeat); defaults 0.
+	SentJitter      time.Duration
+	DeliveredJitter time.Duration
+	ReadJitter      time.Duration
 	// ReadRate is the fraction of delivered messages that are read; default 0.5,
 	// negative for none.
 	ReadRate float64
@@ -117,17 +136,27 @@ type Options struct {
 	// PacingRelease is how long a held send waits before it is sent, or failed with
 	// 132015 if its template was paused meanwhile; default 30 min.
 	PacingRelease time.Duration
+	// DataDir, when set, keeps templates, media and the id counters in that directory
+	// across restarts (see Open); default empty: everything in memory.
+	DataDir string
 	// Chaos injects faults; default none.
 	Chaos Chaos
 	// Seed seeds the random draws (latency, trace ids); default 0.
 	Seed int64
 	// Logger receives operational logs; default slog.Default().
 	Logger *slog.Logger
-	// WebhookBatch is the most statuses in one POST; default 50.
+	// WebhookBatch is the most statuses of one number in one POST; default 1, one
+	// status per POST as Meta posts them (clients such as whatsapp-api-js read only
+	// the first status of a POST). Above 1, statuses due together share a POST and a
+	// worker that fell behind merges queued posts up to this size.
 	WebhookBatch int
 	// WebhookMaxAttempts bounds delivery attempts of one POST (backoff 1 s doubling);
 	// default 8.
 	WebhookMaxAttempts int
+	// WebhookConcurrency is how many webhook POSTs may be in flight at once, as Meta
+	// posts concurrently; default 16. One message's statuses (and, when batched or not
+	// statuses, one number's webhooks) always share a worker, so they stay in order.
+	WebhookConcurrency int
 
 	flags *flagValues
 }
@@ -159,6 +188,9 @@ type Sandbox struct {
 	reviewr func(def provider.TemplateDefinition) (status, reason string)
 	prefix  string // makes wamids of different sandboxes differ
 	seq     atomic.Uint64
+
+	persist   *persister // nil without a data directory
+	persistMu sync.Mutex
 
 	st      atomic.Pointer[state]
 	chaos   atomic.Pointer[chaosState]
@@ -207,8 +239,23 @@ type portfolio struct {
 	limiter uniqueLimiter
 }
 
-// New returns a sandbox configured by opts (defaults filled in).
+// New returns a sandbox configured by opts (defaults filled in). With opts.DataDir it
+// restores what that directory holds, as Open does; if the directory cannot be used the
+// error is logged and the sandbox runs in memory.
 func New(opts Options) *Sandbox {
+	s := newSandbox(opts)
+	if s.opts.DataDir == "" {
+		return s
+	}
+	if err := s.openData(); err != nil {
+		s.log.Error("sandbox: data directory unusable; running in memory", "dir", s.opts.DataDir, "err", err)
+		s.opts.DataDir, s.persist = "", nil
+		s.st.Store(s.newState())
+	}
+	return s
+}
+
+func newSandbox(opts Options) *Sandbox {
 	opts.applyFlags()
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
@@ -231,6 +278,9 @@ func New(opts Options) *Sandbox {
 	if opts.PairBurst <= 0 {
 		opts.PairBurst = DefaultPairBurst
 	}
+	if opts.MarketingWindow <= 0 {
+		opts.MarketingWindow = DefaultMarketingWindow
+	}
 	if opts.ReadRate == 0 {
 		opts.ReadRate = DefaultReadRate
 	}
@@ -245,6 +295,9 @@ func New(opts Options) *Sandbox {
 	}
 	if opts.WebhookMaxAttempts <= 0 {
 		opts.WebhookMaxAttempts = DefaultWebhookMaxAttempts
+	}
+	if opts.WebhookConcurrency <= 0 {
+		opts.WebhookConcurrency = DefaultWebhookConcurrency
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -294,7 +347,13 @@ func New(opts Options) *Sandbox {
 	}
 	_, s.realClk = opts.Clock.(clock.Real)
 	s.rng.init(opts.Seed)
-	s.prefix = fmt.Sprintf("%08X", uint32(s.rng.uint64()))
+	// A seeded sandbox repeats its wamids; an unseeded one draws a prefix per start, so
+	// a restart without a data directory does not repeat the last run's wamids either.
+	prefix := uint32(s.rng.uint64())
+	if opts.Seed == 0 {
+		prefix = rand.Uint32()
+	}
+	s.prefix = fmt.Sprintf("%08X", prefix)
 	s.out = newOutbox(s)
 	s.st.Store(s.newState())
 	s.SetChaos(opts.Chaos)
@@ -309,6 +368,9 @@ func (s *Sandbox) newState() *state {
 		templates: newTemplateStore(),
 		media:     newMediaStore(),
 		rec:       newRecorder(),
+	}
+	if s.persist != nil {
+		st.media.dir = filepath.Join(s.persist.dir, mediaDir)
 	}
 	st.readRatio.set(s.opts.ReadRate)
 	st.pacing.set(s.opts.PacingRate)
@@ -329,6 +391,7 @@ func (s *Sandbox) newState() *state {
 		st.shards[i].peers = make(map[peerKey]peerState)
 		st.shards[i].flags = make(map[uint64]uint8)
 		st.shards[i].accepted = make(map[uint64]struct{})
+		st.shards[i].marketing = make(map[uint64][]int64)
 	}
 	return st
 }
@@ -347,11 +410,18 @@ func (s *Sandbox) Close() {
 }
 
 // Reset forgets every send, window, limit, preference, template change, media file and
-// pending webhook, as if the sandbox had just been created. Chaos counters restart.
+// pending webhook, as if the sandbox had just been created (in its data directory too).
+// Chaos counters restart; wamids keep counting.
 func (s *Sandbox) Reset() {
 	s.out.reset()
 	s.st.Store(s.newState())
 	s.SetChaos(s.Chaos())
+	if s.persist != nil {
+		if err := clearMediaDir(filepath.Join(s.persist.dir, mediaDir)); err != nil {
+			s.log.Error("sandbox: reset media directory", "dir", s.opts.DataDir, "err", err)
+		}
+		s.saveState()
+	}
 }
 
 // Options returns the options in force, defaults filled in.

@@ -41,8 +41,11 @@ type userShard struct {
 	peers    map[peerKey]peerState
 	flags    map[uint64]uint8
 	accepted map[uint64]struct{} // recipients with at least one accepted send
-	writes   int
-	_        [32]byte
+	// marketing holds, per recipient, when their counted marketing templates were
+	// accepted (MarketingUserLimit), oldest first.
+	marketing map[uint64][]int64
+	writes    int
+	_         [32]byte
 }
 
 func shardOf(wa uint64) int { return int((wa * 0x9E3779B97F4A7C15) >> 58) } // 64 shards
@@ -56,6 +59,36 @@ func (sh *userShard) pruneLocked(now int64) {
 			delete(sh.peers, k)
 		}
 	}
+	for wa, times := range sh.marketing {
+		if len(times) == 0 || times[len(times)-1] <= now-int64(limitWindowMax) {
+			delete(sh.marketing, wa)
+		}
+	}
+}
+
+// limitWindowMax bounds how long pruning keeps marketing times; MarketingWindow
+// beyond it only forgets sooner.
+const limitWindowMax = 30 * 24 * time.Hour
+
+// marketingLimited counts a marketing template to wa against MarketingUserLimit and
+// reports whether it is over the limit (not counted then). Called with sh.mu held.
+func (s *Sandbox) marketingLimited(sh *userShard, wa uint64, now int64) bool {
+	limit := s.opts.MarketingUserLimit
+	if limit <= 0 {
+		return false
+	}
+	times := sh.marketing[wa]
+	cut := 0
+	for cut < len(times) && times[cut] <= now-int64(s.opts.MarketingWindow) {
+		cut++
+	}
+	times = times[cut:]
+	if len(times) >= limit {
+		sh.marketing[wa] = times
+		return true
+	}
+	sh.marketing[wa] = append(times, now)
+	return false
 }
 
 // uniqueLimiter counts unique recipients in a rolling window: a slot is taken at a
@@ -375,6 +408,9 @@ func (s *Sandbox) check(st *state, num *number, req *sendReq, perr *apiError, no
 		sh.peers[key] = ps
 		sh.writes++
 	}
+	// Meta's per-user marketing limit: accepted, then one failed status. Marketing
+	// inside an open window does not count.
+	userLimited := isTemplate && snap.category == "MARKETING" && !windowOpen && s.marketingLimited(sh, wa, now)
 	sh.accepted[wa] = struct{}{}
 	if sh.writes >= pruneEvery {
 		sh.writes = 0
@@ -398,13 +434,19 @@ func (s *Sandbox) check(st *state, num *number, req *sendReq, perr *apiError, no
 		pr = pricingInfo{typ: provider.PricingRegular, category: category, billable: true}
 	}
 	out := outcome{wamid: s.nextWamid()}
-	ev := &event{due: now + int64(s.opts.SentDelay), kind: evMessage, num: num, wamid: out.wamid, wa: wa,
+	ev := &event{due: now + int64(s.stageDelay(stSent, out.wamid)), kind: evMessage, num: num, wamid: out.wamid, wa: wa,
 		cb: m.BizOpaqueCallbackData, pricing: pr, stage: stSent, final: finDelivered}
 	ch := s.chaos.Load()
-	if code := pick(ch.asyncErrs); code != 0 {
-		ev.final, ev.failCode = finFailed, code
-	} else if st.readRatio.hit() {
-		ev.final = finRead
+	switch {
+	case userLimited:
+		ev.stage, ev.final, ev.failCode = stFailed, finFailed, provider.CodeMarketingUserLimit
+		st.rec.marketingLimited.Add(1)
+	default:
+		if code := pick(ch.asyncErrs); code != 0 {
+			ev.final, ev.failCode = finFailed, code
+		} else if st.readRatio.hit() {
+			ev.final = finRead
+		}
 	}
 	st.rec.accept(now, m.BizOpaqueCallbackData)
 	if isTemplate && snap.category == "MARKETING" && st.pacing.hit() {
@@ -428,12 +470,10 @@ func (s *Sandbox) releaseHeld(st *state, t *template, ev *event) {
 	if status == tmplPaused || status == tmplDisabled {
 		ev.stage, ev.final, ev.failCode = stFailed, finFailed, provider.CodeTemplatePaused
 	} else {
-		ev.due += int64(s.opts.SentDelay)
+		ev.due += int64(s.stageDelay(stSent, ev.wamid))
 	}
 	s.out.schedule(ev)
 }
-
-func (s *Sandbox) nextWamid() uint64 { return s.seq.Add(1) }
 
 func lowerCategory(c string) string {
 	switch c {

@@ -106,7 +106,7 @@ func TestSendErrors(t *testing.T) {
 			mustOK(t, e.sb.SetPreference(budi, "stop"))
 		}, msg: func() *provider.Message { return tmplMsg(budi, "promo", "shoes") },
 			code: provider.CodeUserStoppedMarketing, class: provider.Fatal},
-		{name: "pair rate", setup: func(e *env) { e.mustSend(helloMsg(budi)) },
+		{name: "pair rate", opts: Options{PairBurst: 1}, setup: func(e *env) { e.mustSend(helloMsg(budi)) },
 			msg: func() *provider.Message { return helloMsg(budi) }, code: provider.CodePairRate, class: provider.Throttled},
 		{name: "messaging limit", opts: Options{PortfolioLimit: 1}, setup: func(e *env) { e.mustSend(helloMsg(sari)) },
 			msg: func() *provider.Message { return helloMsg(budi) }, code: provider.CodeSpamRate, class: provider.StopAndAlert},
@@ -308,9 +308,10 @@ func TestThroughput(t *testing.T) {
 }
 
 func TestPairRate(t *testing.T) {
-	for _, burst := range []int{1, 3} {
+	for _, c := range []struct{ opt, burst int }{{1, 1}, {3, 3}, {0, DefaultPairBurst}} {
+		burst := c.burst
 		t.Run(fmt.Sprintf("burst %d", burst), func(t *testing.T) {
-			e := newEnv(t, Options{PairBurst: burst}, false)
+			e := newEnv(t, Options{PairBurst: c.opt}, false)
 			for i := 0; i < burst; i++ {
 				e.mustSend(helloMsg(budi))
 			}
@@ -447,4 +448,63 @@ func TestWindowAndPricing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMarketingUserLimit: past MarketingUserLimit marketing templates in the window a
+// recipient's next one is accepted and then fails with 131049, unbilled; utility
+// templates and marketing inside the customer-service window do not count; the
+// window slides; the limit is off by default.
+func TestMarketingUserLimit(t *testing.T) {
+	promo := func(to string) *provider.Message { return tmplMsg(to, "promo", "Budi") }
+	t.Run("on", func(t *testing.T) {
+		e := newEnv(t, Options{PairGap: -1, ReadRate: -1, MarketingUserLimit: 2, MarketingWindow: time.Hour}, true)
+		e.addTemplate("", "promo", "MARKETING", "Hi {{1}}, big sale today.")
+		var ids []string
+		for i := 0; i < 3; i++ {
+			ids = append(ids, e.mustSend(promo(budi)).Messages[0].ID)
+		}
+		e.mustSend(helloMsg(budi)) // utility: not limited, not counted
+		e.mustSend(promo(sari))    // another recipient has a limit of their own
+		sts := e.catcher.waitStatuses(2*2 + 1 + 2 + 2)
+		byID := statusesByID(sts)
+		for i, id := range ids[:2] {
+			if fmt.Sprint(byID[id]) != "[sent delivered]" {
+				t.Fatalf("marketing %d: %v, want sent, delivered", i, byID[id])
+			}
+		}
+		if fmt.Sprint(byID[ids[2]]) != "[failed]" {
+			t.Fatalf("third marketing: %v, want one failed", byID[ids[2]])
+		}
+		for _, s := range sts {
+			if s.ID == ids[2] && (s.Pricing != nil || len(s.Errors) != 1 || s.Errors[0].Code != provider.CodeMarketingUserLimit) {
+				t.Fatalf("limited status %+v: want errors[131049] and no pricing", s)
+			}
+		}
+		// Inside the window marketing is neither limited nor counted.
+		e.inbound(InboundRequest{From: budi, Text: "hi"})
+		inWin := e.mustSend(promo(budi)).Messages[0].ID
+		e.catcher.wait("in-window marketing", func(c *catcher) bool { return len(statusesByID(c.statuses)[inWin]) == 2 })
+		if st := e.sb.Stats(); st.MarketingLimited != 1 {
+			t.Fatalf("stats: %d marketing-limited, want 1", st.MarketingLimited)
+		}
+		// Once the hour has passed (and the customer-service window closed), budi may
+		// get marketing again.
+		e.clk.Advance(25 * time.Hour)
+		again := e.mustSend(promo(budi)).Messages[0].ID
+		e.catcher.wait("marketing after the window", func(c *catcher) bool {
+			return fmt.Sprint(statusesByID(c.statuses)[again]) == "[sent delivered]"
+		})
+	})
+	t.Run("off by default", func(t *testing.T) {
+		e := newEnv(t, Options{PairGap: -1, ReadRate: -1}, true)
+		e.addTemplate("", "promo", "MARKETING", "Hi {{1}}, big sale today.")
+		for i := 0; i < 10; i++ {
+			e.mustSend(promo(budi))
+		}
+		for _, s := range e.catcher.waitStatuses(20) {
+			if s.Status == provider.DeliveryFailed {
+				t.Fatalf("failed status %+v with the limit off", s)
+			}
+		}
+	})
 }

@@ -87,6 +87,7 @@ func (s *Sandbox) createTemplate(st *state, waba string, def provider.TemplateDe
 	ts.byKey[key] = t
 	ts.all = append(ts.all, t)
 	ts.mu.Unlock()
+	s.saveState()
 
 	s.out.scheduleFunc(s.now()+int64(s.opts.ReviewDelay), func() { s.review(st, t) })
 	return &provider.TemplateCreated{ID: t.id, Status: tmplPending, Category: def.Category}, nil
@@ -203,6 +204,7 @@ func (s *Sandbox) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, refuse(provider.CodeInvalidParameter, "template "+quoteShort(name)+" not found"))
 		return
 	}
+	s.saveState()
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 }
 

@@ -70,6 +70,7 @@ func (s *Sandbox) UpdateTemplate(name, language string, u TemplateUpdate) error 
 	if len(changes) == 0 {
 		return fmt.Errorf("sandbox: update template %s/%s: %w", name, language, errNotFound)
 	}
+	s.saveState()
 	now := s.clk.Now().Unix()
 	for _, c := range changes {
 		t := c.t

@@ -89,7 +89,7 @@ func (h *eventHeap) Pop() any {
 }
 
 // outbox schedules events on the clock, batches statuses into webhook bodies and
-// delivers them through a small pool of workers.
+// delivers them through a pool of WebhookConcurrency workers.
 type outbox struct {
 	s *Sandbox
 
@@ -129,9 +129,9 @@ type outbox struct {
 func newOutbox(s *Sandbox) *outbox {
 	o := &outbox{s: s, wake: make(chan struct{}, 1), stopCh: make(chan struct{})}
 	tr := provider.NewTransport()
-	tr.MaxIdleConnsPerHost = webhookWorkers * 2
+	tr.MaxIdleConnsPerHost = s.opts.WebhookConcurrency * 2
 	o.client = &http.Client{Transport: tr, Timeout: webhookPostTimeout}
-	for i := 0; i < webhookWorkers; i++ {
+	for i := 0; i < s.opts.WebhookConcurrency; i++ {
 		o.workers = append(o.workers, &worker{wake: make(chan struct{}, 1)})
 	}
 	return o

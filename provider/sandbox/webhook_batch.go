@@ -20,7 +20,8 @@ type statusOut struct {
 	failCode int
 }
 
-// batcher groups the statuses of one dispatch round by number.
+// batcher groups the statuses of one dispatch round by number and cuts them into POSTs
+// of at most WebhookBatch statuses (one by default, as Meta posts them).
 type batcher struct {
 	o     *outbox
 	byNum map[*number][]statusOut
@@ -43,14 +44,23 @@ func (b *batcher) process(evs []*event, gen uint64) {
 			ev.run()
 		case evWebhook:
 			body := envelope(nil, ev.num.waba, now/int64(time.Second), ev.field, ev.value)
-			o.submit(&post{body: body, worker: ev.num.idx % webhookWorkers, gen: gen}, ev.field)
+			o.submit(&post{body: body, worker: o.numberWorker(ev.num), gen: gen}, ev.field)
 		case evMessage:
 			b.emit(ev, now)
 		}
 	}
 	batch := o.s.opts.WebhookBatch
+	ch := o.s.chaos.Load()
 	for _, n := range b.order {
 		sts := b.byNum[n]
+		if len(sts) > 1 && ch.reorder.hit() {
+			// Reversed before being cut into POSTs, so one status per POST reorders the
+			// POSTs themselves.
+			for i, j := 0, len(sts)-1; i < j; i, j = i+1, j-1 {
+				sts[i], sts[j] = sts[j], sts[i]
+			}
+			o.reordered.Add(1)
+		}
 		for len(sts) > 0 {
 			k := min(batch, len(sts))
 			b.flush(n, sts[:k], now, gen)
@@ -72,15 +82,16 @@ func (b *batcher) emit(ev *event, now int64) {
 		switch ev.stage {
 		case stSent:
 			st.pricing = &ev.pricing
-			next, delay = stDelivered, o.s.opts.DeliveredDelay
+			next = stDelivered
 			if ev.final == finFailed {
 				next = stFailed
 			}
+			delay = o.s.stageDelay(next, ev.wamid)
 		case stDelivered:
 			st.pricing = &ev.pricing
 			next, delay = stDone, 0
 			if ev.final == finRead {
-				next, delay = stRead, o.s.opts.ReadDelay
+				next, delay = stRead, o.s.stageDelay(stRead, ev.wamid)
 			}
 		case stFailed:
 			st.failCode = ev.failCode
@@ -116,13 +127,6 @@ func appendUnique(ns []*number, n *number) []*number {
 // flush serialises one batch of statuses into a POST.
 func (b *batcher) flush(n *number, sts []statusOut, now int64, gen uint64) {
 	o := b.o
-	ch := o.s.chaos.Load()
-	if len(sts) > 1 && ch.reorder.hit() {
-		for i, j := 0, len(sts)-1; i < j; i, j = i+1, j-1 {
-			sts[i], sts[j] = sts[j], sts[i]
-		}
-		o.reordered.Add(1)
-	}
 	var list []byte
 	for i := range sts {
 		if i > 0 {
@@ -131,8 +135,22 @@ func (b *batcher) flush(n *number, sts []statusOut, now int64, gen uint64) {
 		list = o.s.appendStatus(list, &sts[i])
 	}
 	body := b.statusBody(n, list, now)
-	o.submit(&post{body: body, statuses: len(sts), worker: n.idx % webhookWorkers, gen: gen, num: n, sts: list}, provider.FieldMessages)
+	// A lone status goes by its message, so different messages' statuses are posted
+	// concurrently and one message's in order; a batch goes by its number, so a
+	// worker that fell behind can merge the number's queued batches.
+	worker := o.numberWorker(n)
+	if o.s.opts.WebhookBatch == 1 {
+		worker = o.messageWorker(sts[0].wamid)
+	}
+	o.submit(&post{body: body, statuses: len(sts), worker: worker, gen: gen, num: n, sts: list}, provider.FieldMessages)
 }
+
+// messageWorker is the worker that posts message wamid's statuses, one at a time.
+func (o *outbox) messageWorker(wamid uint64) int { return int(mix64(wamid) % uint64(len(o.workers))) }
+
+// numberWorker is the worker that posts number n's inbound and account webhooks (and
+// its status batches), keeping them in order.
+func (o *outbox) numberWorker(n *number) int { return n.idx % len(o.workers) }
 
 // statusBody wraps a comma-separated list of statuses of number n in a messages value
 // and Meta's envelope.

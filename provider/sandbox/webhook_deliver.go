@@ -24,7 +24,7 @@ type post struct {
 	gen      uint64
 	// For status posts: the number and the statuses' JSON (comma-separated), so a
 	// worker that fell behind can merge queued posts of one number into fewer, fuller
-	// POSTs, as Meta batches statuses when a receiver is slow.
+	// POSTs when WebhookBatch allows more than one status per POST.
 	num *number
 	sts []byte
 }

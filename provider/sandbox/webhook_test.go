@@ -92,8 +92,41 @@ func TestWebhookBatching(t *testing.T) {
 	}
 }
 
+// TestOneStatusPerPost: by default every POST carries one entry, one change and one
+// status, so a consumer that reads only statuses[0] (as whatsapp-api-js does; see
+// wajs_test.go for the library itself) still sees every status.
+func TestOneStatusPerPost(t *testing.T) {
+	e := newEnv(t, Options{PairGap: -1, ReadRate: 0.5, Chaos: Chaos{AsyncFailures: map[int]float64{131026: 0.25}}}, true)
+	for i := 0; i < 8; i++ {
+		e.mustSend(helloMsg(fmt.Sprintf("6281300000%03d", i)))
+	}
+	posts := e.catcher.waitPosts(19) // 8 sent, 6 delivered, 3 read, 2 failed
+	firsts := map[string]int{}
+	for _, p := range posts {
+		var n provider.Notification
+		mustOK(t, json.Unmarshal(p, &n))
+		if len(n.Entry) != 1 || len(n.Entry[0].Changes) != 1 {
+			t.Fatalf("post with %d entries: %s", len(n.Entry), p)
+		}
+		v := decode[provider.MessagesValue](t, n.Entry[0].Changes[0].Value)
+		if len(v.Statuses) != 1 {
+			t.Fatalf("post with %d statuses, want 1: %s", len(v.Statuses), p)
+		}
+		firsts[v.Statuses[0].Status]++
+	}
+	want := map[string]int{"sent": 8, "delivered": 6, "read": 3, "failed": 2}
+	if fmt.Sprint(firsts) != fmt.Sprint(want) || len(posts) != 19 {
+		t.Fatalf("first statuses of %d posts: %v, want %v", len(posts), firsts, want)
+	}
+	// The sandbox counts a POST once its answer is read, after the catcher has it.
+	waitUntil(t, func() bool { return e.sb.Stats().Webhooks.Pending == 0 })
+	if st := e.sb.Stats().Webhooks; st.Posted != 19 || st.StatusesPosted != 19 {
+		t.Fatalf("webhook stats %+v", st)
+	}
+}
+
 func TestWebhookRetryAndDrop(t *testing.T) {
-	e := newEnv(t, Options{PairGap: -1, ReadRate: -1, WebhookMaxAttempts: 3}, true)
+	e := newEnv(t, Options{PairGap: -1, ReadRate: -1, WebhookMaxAttempts: 3, WebhookBatch: 50}, true)
 	att := watchAttempts(t, e.sb)
 	e.catcher.setFail(1)
 	e.mustSend(helloMsg(budi))
@@ -154,8 +187,8 @@ func (a *attempts) wait(n int) {
 }
 
 func TestWebhookChaos(t *testing.T) {
-	t.Run("duplicate and reorder", func(t *testing.T) {
-		e := newEnv(t, Options{PairGap: -1, ReadRate: -1,
+	t.Run("duplicate and reorder, batched", func(t *testing.T) {
+		e := newEnv(t, Options{PairGap: -1, ReadRate: -1, WebhookBatch: 50,
 			Chaos: Chaos{WebhookDuplicate: 0.3, WebhookReorder: 0.5}}, true)
 		for i := 0; i < 10; i++ {
 			e.mustSend(helloMsg(fmt.Sprintf("6281300000%03d", i)))
@@ -184,8 +217,37 @@ func TestWebhookChaos(t *testing.T) {
 			t.Fatalf("%d reversed posts, want 5 to 8", reversed)
 		}
 	})
-	t.Run("fail and delay", func(t *testing.T) {
+	t.Run("duplicate and reorder, one status per POST", func(t *testing.T) {
 		e := newEnv(t, Options{PairGap: -1, ReadRate: -1,
+			Chaos: Chaos{WebhookDuplicate: 0.3, WebhookReorder: 0.5}}, true)
+		for i := 0; i < 10; i++ {
+			e.mustSend(helloMsg(fmt.Sprintf("6281300000%03d", i)))
+			e.catcher.wait("send's statuses", func(c *catcher) bool { return len(statusesByID(c.statuses)) == i+1 })
+			e.catcher.wait("send's two statuses", func(c *catcher) bool { return len(c.posts) >= 2*(i+1) })
+		}
+		// 20 POSTs of one status each; 6 of them (0.3) posted twice.
+		posts := e.catcher.waitPosts(26)
+		deliveredFirst := 0
+		for _, seq := range statusesByID(e.catcher.waitStatuses(26)) {
+			if seq[0] == "delivered" {
+				deliveredFirst++
+			}
+		}
+		for _, p := range posts {
+			var n provider.Notification
+			mustOK(t, json.Unmarshal(p, &n))
+			if v := decode[provider.MessagesValue](t, n.Entry[0].Changes[0].Value); len(v.Statuses) != 1 {
+				t.Fatalf("post with %d statuses, want 1", len(v.Statuses))
+			}
+		}
+		st := e.sb.Stats().Webhooks
+		if len(posts) != 26 || st.Duplicated != 6 || st.Reordered != 5 || deliveredFirst != 5 {
+			t.Fatalf("%d posts, %d messages delivered before sent, stats %+v; want 26 posts, 6 duplicated, 5 reordered",
+				len(posts), deliveredFirst, st)
+		}
+	})
+	t.Run("fail and delay", func(t *testing.T) {
+		e := newEnv(t, Options{PairGap: -1, ReadRate: -1, WebhookBatch: 50,
 			Chaos: Chaos{WebhookFail: 0.5, WebhookDelay: 5 * time.Second}}, true)
 		att := watchAttempts(t, e.sb)
 		e.mustSend(helloMsg(budi))
