@@ -47,6 +47,9 @@ func (r *LintReviewer) Review(def provider.TemplateDefinition) (status, reason s
 	promo := false
 	for _, v := range ktemplate.Lint(t) {
 		if v.Severity == ktemplate.SeverityError {
+			if v.Rule == ktemplate.RulePromotionalOffer {
+				return tmplRejected, reasonIncorrectCategory + ": " + v.Rule
+			}
 			return tmplRejected, reasonInvalidFormat + ": " + v.Rule
 		}
 		if v.Rule == ktemplate.RulePromotionalInUtility {

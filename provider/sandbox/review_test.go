@@ -85,7 +85,7 @@ func TestLintReviewerUsesLintRuleIDs(t *testing.T) {
 
 func TestLintReviewerPromotionalRate(t *testing.T) {
 	promo := func(i int) provider.TemplateDefinition {
-		d := withExample(body("Halo {{1}}, dapatkan diskon untuk pesanan berikutnya."), "Budi")
+		d := withExample(body("Halo {{1}}, ada bonus poin untuk pesanan berikutnya."), "Budi")
 		d.Name = fmt.Sprintf("promo_%d", i)
 		return d
 	}
@@ -140,15 +140,16 @@ func TestDefaultReviewIsLint(t *testing.T) {
 	ids := map[string]string{}
 	for _, d := range []provider.TemplateDefinition{
 		withExample(body("{{1}} is here, your order."), "Budi"),
+		withExample(body("Halo {{1}}, ada bonus poin untuk pesanan berikutnya."), "Budi"),
+		withExample(body("Halo {{1}}, bonus poin Anda bertambah untuk pesanan berikutnya."), "Budi"),
 		withExample(body("Halo {{1}}, dapatkan diskon untuk pesanan berikutnya."), "Budi"),
-		withExample(body("Halo {{1}}, dapatkan promo untuk pesanan berikutnya."), "Budi"),
 	} {
 		d.Name = fmt.Sprintf("t_%d", len(ids))
 		created, err := c.CreateTemplate(ctx, &d)
 		mustOK(t, err)
 		ids[created.ID] = d.Name
 	}
-	ups := e.catcher.waitField(provider.FieldTemplateStatusUpdate, 3)
+	ups := e.catcher.waitField(provider.FieldTemplateStatusUpdate, 4)
 	got := map[string]string{}
 	for _, u := range ups {
 		v := decode[provider.TemplateStatusUpdate](t, u.value)
@@ -162,6 +163,7 @@ func TestDefaultReviewIsLint(t *testing.T) {
 		"t_0": "REJECTED INVALID_FORMAT: variable_at_edge",
 		"t_1": "APPROVED",
 		"t_2": "REJECTED INCORRECT_CATEGORY: promotional_in_utility",
+		"t_3": "REJECTED INCORRECT_CATEGORY: promotional_offer_in_utility",
 	}
 	for k, v := range want {
 		if got[k] != v {
