@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -266,4 +267,64 @@ currency = "IDR"
 		t.Fatalf("the message says charged %d", got)
 	}
 	checkBooks(t, a, 514*idr)
+}
+
+// TestQuotedCampaignSpendsItsQuote: a run of four is quoted at 1,600 (positions 2..5
+// of the month at 400; the band ends at 5). A direct send between the quote and the
+// launch takes position 1; direct sends made while the run feeds (one message in
+// flight at a time) are priced after the positions the launch claimed, at 600, and
+// the run spends exactly what it was quoted.
+func TestQuotedCampaignSpendsItsQuote(t *testing.T) {
+	m, a := moneyKirim(t, `
+[[rate_cards]]
+effective = 2025-06-01
+currency = "IDR"
+  [[rate_cards.prices]]
+  category = "utility"
+  up_to = [5]
+  amounts = [400, 600]
+`, "KIRIM_NUMBERS_MAIN_THROUGHPUT_MPS=1", "KIRIM_CAMPAIGNS_BATCH=1")
+	list, _ := upload(t, m, a, "Run", "phone\n+6281299990501\n+6281299990502\n+6281299990503\n+6281299990504\n")
+	var c struct {
+		ID       string `json:"id"`
+		State    string `json:"state"`
+		Progress struct {
+			Quoted kirimtest.Money `json:"quoted"`
+			Spend  kirimtest.Money `json:"spend"`
+		} `json:"progress"`
+	}
+	a.Must(http.StatusCreated, "POST", "/v1/campaigns", map[string]any{"name": "Run", "list_ids": []string{list},
+		"template": map[string]string{"name": "hello_world", "language": "en_US"}}, &c)
+	if _, p := send(a, helloTo("+6281299990599")); p != 400*idr {
+		t.Fatalf("first direct send %d", p)
+	}
+	var q struct {
+		Cost kirimtest.Money `json:"cost"`
+	}
+	a.Must(http.StatusOK, "POST", "/v1/campaigns/"+c.ID+"/quote", nil, &q)
+	if q.Cost.AmountMicros != 1_600*idr {
+		t.Fatalf("quote %+v", q)
+	}
+	a.Must(http.StatusOK, "POST", "/v1/campaigns/"+c.ID+"/launch", nil, &c)
+	for i := range 3 {
+		if _, p := send(a, helloTo(fmt.Sprintf("+628129999058%d", i))); p != 600*idr {
+			t.Fatalf("direct send %d during the run priced %d: the run's positions were not kept", i, p)
+		}
+	}
+	kirimtest.WaitFor(t, "the run to complete", 60*time.Second, func() bool {
+		a.Must(http.StatusOK, "GET", "/v1/campaigns/"+c.ID, nil, &c)
+		return c.State == "completed"
+	})
+	kirimtest.WaitFor(t, "every hold to settle", 30*time.Second, func() bool {
+		var v struct {
+			OpenHolds int `json:"open_holds"`
+		}
+		a.As(kirimtest.OperatorKey, "").Must(http.StatusOK, "GET", "/v1/admin/ledger/verify", nil, &v)
+		return v.OpenHolds == 0
+	})
+	a.Must(http.StatusOK, "GET", "/v1/campaigns/"+c.ID, nil, &c)
+	if c.Progress.Quoted.AmountMicros != q.Cost.AmountMicros || c.Progress.Spend.AmountMicros != q.Cost.AmountMicros {
+		t.Fatalf("run quoted %d spent %d, the quote said %d", c.Progress.Quoted.AmountMicros, c.Progress.Spend.AmountMicros, q.Cost.AmountMicros)
+	}
+	checkBooks(t, a, (400+1_600+3*600)*idr)
 }
