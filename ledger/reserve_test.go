@@ -349,10 +349,12 @@ func TestReserveStatementRows(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := WriteStatementCSV(&buf, p.Rows[1:2], false); err != nil {
+	page := p
+	page.Rows = p.Rows[1:2]
+	if err := WriteStatementCSV(&buf, page, false); err != nil {
 		t.Fatal(err)
 	}
-	if got := buf.String(); !bytes.Contains([]byte(got), []byte(",cmp1,,run1,campaign reserve")) {
+	if got := buf.String(); !bytes.Contains([]byte(got), []byte(",cmp1,,,run1,campaign reserve")) {
 		t.Fatalf("csv row %q", got)
 	}
 }
