@@ -190,13 +190,15 @@ rules = "legacy"
 }
 
 // TestMUVCardChargesAUserOncePerMonth: Qontak's unique users: the first message to a
-// recipient this month costs 600, the next ones to it nothing.
+// recipient this month costs 600, the next ones to it nothing. The card counts one
+// monthly total, which GET /v1/rates reports: two charged users.
 func TestMUVCardChargesAUserOncePerMonth(t *testing.T) {
 	m, a := moneyKirim(t, `
 [[rate_cards]]
 effective = 2025-06-01
 currency = "IDR"
 rules = "muv"
+volume_scope = "total"
   [[rate_cards.prices]]
   category = "utility"
   amounts = [600]
@@ -219,6 +221,18 @@ rules = "muv"
 		if h := settled(t, m, id); h.Status != ledger.HoldCaptured || h.Captured != w {
 			t.Fatalf("%s: %+v, want %d captured", id, h, w)
 		}
+	}
+	var rates struct {
+		Rules  string `json:"rules"`
+		Scope  string `json:"volume_scope"`
+		Volume map[string]struct {
+			Captured int64 `json:"captured"`
+			Held     int64 `json:"held"`
+		} `json:"volume"`
+	}
+	a.Must(http.StatusOK, "GET", "/v1/rates", nil, &rates)
+	if v, ok := rates.Volume["total"]; rates.Rules != "muv" || rates.Scope != "total" || !ok || v.Captured != 2 || v.Held != 0 || len(rates.Volume) != 1 {
+		t.Fatalf("rates %+v", rates)
 	}
 	checkBooks(t, a, 1_200*idr)
 }
