@@ -34,6 +34,9 @@ type Account struct {
 	Currency      string
 	Timezone      string
 	DefaultRegion string
+	// Locale decides how money is displayed to the account (LocaleIndonesian); empty
+	// is the default form.
+	Locale string
 	// Source is "config" for an account of the configuration, "api" for one made
 	// through POST /v1/accounts.
 	Source string

@@ -14,6 +14,7 @@ import (
 
 	"kirim/campaign"
 	"kirim/campaign/schedule"
+	"kirim/ledger"
 )
 
 // campaignRoutes serves campaigns.
@@ -173,13 +174,14 @@ func (s *Server) progressView(p *campaign.Progress) campaignView {
 		v.Schedule = m
 	}
 	if run := p.Run; run != nil {
-		cur := run.Currency
+		acct := s.account(c.Account)
+		cur, locale := run.Currency, acct.Locale
 		if cur == "" {
-			cur = s.account(c.Account).Currency
+			cur = acct.Currency
 		}
 		v.Progress = &progressView{Run: run.Seq, State: run.State, Reason: run.Reason, Resolved: run.Resolved,
-			Recipients: run.Total, Skipped: run.Skipped, Counts: run.Counts, Quoted: NewMoney(run.Quoted, cur),
-			Spend: NewMoney(run.Spend, cur), Rate: p.Rate, ETA: timeOrNil(p.ETA), Unknown: p.Unknown,
+			Recipients: run.Total, Skipped: run.Skipped, Counts: run.Counts, Quoted: NewMoneyIn(run.Quoted, cur, locale),
+			Spend: NewMoneyIn(run.Spend, cur, locale), Rate: p.Rate, ETA: timeOrNil(p.ETA), Unknown: p.Unknown,
 			UnknownSettleAt: timeOrNil(p.UnknownSettleAt), StartedAt: run.StartedAt, FinishedAt: timeOrNil(run.FinishedAt)}
 	}
 	return v
@@ -282,12 +284,12 @@ func (s *Server) quoteCampaign(_ *http.Request, p httprouter.Params, c *caller) 
 	if cur == "" {
 		cur = c.account.Currency
 	}
-	v := quoteView{Recipients: q.Recipients, Skipped: q.Skipped, Cost: NewMoney(q.Cost, cur), Free: q.Free, Credits: q.Credits,
-		Available: NewMoney(q.Available, cur), BalanceAfter: NewMoney(q.BalanceAfter, cur), ETA: q.ETA, TierDays: q.TierDays,
+	v := quoteView{Recipients: q.Recipients, Skipped: q.Skipped, Cost: c.money(q.Cost, cur), Free: q.Free, Credits: q.Credits,
+		Available: c.money(q.Available, cur), BalanceAfter: c.money(q.BalanceAfter, cur), ETA: q.ETA, TierDays: q.TierDays,
 		MessagingLimit: limitView(q.MessagingLimit), Used24h: q.UsedNow, ThroughputMPS: q.ThroughputMPS, Forecast: q.Forecast, At: q.At,
 		Bands: []bandView{}}
 	for _, b := range q.Bands {
-		v.Bands = append(v.Bands, bandView{Band: b.Band, Count: b.Count, UnitPrice: NewMoney(b.UnitPrice, cur), Amount: NewMoney(b.Amount, cur)})
+		v.Bands = append(v.Bands, bandView{Band: b.Band, Count: b.Count, UnitPrice: c.money(b.UnitPrice, cur), Amount: c.money(b.Amount, cur)})
 	}
 	return http.StatusOK, v, nil
 }
@@ -388,7 +390,7 @@ func (s *Server) campaignRecipients(r *http.Request, p httprouter.Params, c *cal
 					if row.Error != nil {
 						code, title = strconv.Itoa(row.Error.Code), row.Error.Title
 					}
-					return cw.Write([]string{row.Phone, row.Name, row.Status, row.MessageID, code, title, formatMicros(row.Charged)})
+					return cw.Write([]string{row.Phone, row.Name, row.Status, row.MessageID, code, title, ledger.FormatMicros(row.Charged)})
 				})
 				if err != nil {
 					return err
@@ -404,7 +406,7 @@ func (s *Server) campaignRecipients(r *http.Request, p httprouter.Params, c *cal
 	f.Limit = limit
 	out := []recipientView{}
 	next, err := svc.Recipients(c.account.ID, id, f, func(row *campaign.Row) error {
-		v := recipientView{Phone: row.Phone, Name: row.Name, Status: row.Status, MessageID: row.MessageID, Charged: NewMoney(row.Charged, cur)}
+		v := recipientView{Phone: row.Phone, Name: row.Name, Status: row.Status, MessageID: row.MessageID, Charged: c.money(row.Charged, cur)}
 		if row.Error != nil {
 			v.Error = map[string]any{"code": row.Error.Code, "title": row.Error.Title}
 		}

@@ -191,7 +191,7 @@ func (s *Server) conversation(r *http.Request, p httprouter.Params, c *caller) (
 	out := make([]any, 0, len(items))
 	for _, it := range items {
 		if it.Message != nil {
-			out = append(out, outboundItem{messageView: viewOf(it.Message), Direction: engine.DirectionOutbound})
+			out = append(out, outboundItem{messageView: viewIn(it.Message, s.account(it.Message.AccountID).Locale), Direction: engine.DirectionOutbound})
 			continue
 		}
 		v, err := inboundViewOf(it.Inbound)

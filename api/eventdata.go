@@ -39,7 +39,7 @@ func MessageEventData(m *engine.Message) json.RawMessage { return withAccount(vi
 
 // TopUpEventData is a top-up as GET /v1/topups shows it, with its account_id.
 func TopUpEventData(t ledger.TopUp, account, currency string) json.RawMessage {
-	return withAccount(topUpOf(t, currency), account)
+	return withAccount(topUpOf(t, currency, ""), account)
 }
 
 // BalanceLowEventData reports the available balance that fell below the threshold.

@@ -142,8 +142,12 @@ func (s *Server) exportStatement(c *caller, put func(string, any) error) error {
 		if err != nil {
 			return err
 		}
+		loc := p.Timezone
+		if loc == nil {
+			loc = time.UTC
+		}
 		for _, row := range p.Rows {
-			if err := put("statement_entry", rowOf(row, p.Currency)); err != nil {
+			if err := put("statement_entry", rowOf(row, p.Currency, loc, c)); err != nil {
 				return err
 			}
 		}

@@ -124,6 +124,8 @@ type envOpts struct {
 	extra   func(r *httprouter.Router, s *api.Server)
 	// instance serves the operator's storage figures and backup.
 	instance api.Instance
+	// localeB is the money display locale of acct_b.
+	localeB string
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -171,7 +173,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	e.server, err = api.New(api.Options{
 		Engine: e.eng, Templates: catalog(t), Clock: e.clk, Logger: logger, Ready: o.ready, Ledger: money,
 		Observe: o.observe, Extra: o.extra, Instance: o.instance,
-		Accounts: []api.Account{{ID: "acct_a", Currency: "IDR", DefaultRegion: "ID"}, {ID: "acct_b", Currency: "IDR", DefaultRegion: "ID"}},
+		Accounts: []api.Account{{ID: "acct_a", Currency: "IDR", DefaultRegion: "ID"}, {ID: "acct_b", Currency: "IDR", DefaultRegion: "ID", Locale: o.localeB}},
 		Keys: []api.Key{
 			{Name: "send-a", Account: "acct_a", Scopes: []string{api.ScopeSend}, SHA256: api.HashKey(keySendA)},
 			{Name: "admin-a", Account: "acct_a", Scopes: []string{api.ScopeAdmin}, SHA256: api.HashKey(keyAdminA)},

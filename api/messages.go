@@ -473,7 +473,7 @@ type acceptedView struct {
 
 func (s *Server) acceptedView(m *engine.Message) acceptedView {
 	return acceptedView{ID: m.ID, Status: string(engine.Queued), To: m.To, From: m.Number, Category: m.Category,
-		Price: NewMoney(m.Price, m.Currency), CallbackData: m.CallbackData, CreatedAt: m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")}
+		Price: NewMoneyIn(m.Price, m.Currency, s.account(m.AccountID).Locale), CallbackData: m.CallbackData, CreatedAt: m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")}
 }
 
 type messageView struct {
@@ -498,9 +498,13 @@ type messageView struct {
 	UpdatedAt     string               `json:"updated_at"`
 }
 
-func viewOf(m *engine.Message) messageView {
+// viewOf is a message as the API shows it, its money in the default form (events,
+// exports); viewIn in a locale's.
+func viewOf(m *engine.Message) messageView { return viewIn(m, "") }
+
+func viewIn(m *engine.Message, locale string) messageView {
 	v := messageView{ID: m.ID, Status: string(m.State), StatusHistory: m.History, To: m.To, From: m.Number, Type: m.Type,
-		Template: m.Template, Category: m.Category, Price: NewMoney(m.Price, m.Currency), Charged: NewMoney(m.Charged, m.Currency),
+		Template: m.Template, Category: m.Category, Price: NewMoneyIn(m.Price, m.Currency, locale), Charged: NewMoneyIn(m.Charged, m.Currency, locale),
 		WAMID: m.WAMID, Error: m.Error, WaitingReason: m.WaitingReason, ETA: timeOrNil(m.ETA), Attempts: m.Attempts,
 		CallbackData: m.CallbackData, CampaignID: m.CampaignID,
 		CreatedAt: m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), UpdatedAt: m.UpdatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")}
@@ -519,7 +523,7 @@ func (s *Server) getMessage(_ *http.Request, p httprouter.Params, c *caller) (in
 		aerr.Message = "no such message"
 		return 0, nil, aerr
 	}
-	return http.StatusOK, viewOf(m), nil
+	return http.StatusOK, viewIn(m, s.account(m.AccountID).Locale), nil
 }
 
 func (s *Server) cancelMessage(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
@@ -538,7 +542,7 @@ func (s *Server) cancelMessage(r *http.Request, p httprouter.Params, c *caller) 
 	if err != nil {
 		return 0, nil, s.engineError(err)
 	}
-	return http.StatusOK, viewOf(m), nil
+	return http.StatusOK, viewIn(m, s.account(m.AccountID).Locale), nil
 }
 
 type resolveRequest struct {
@@ -568,7 +572,7 @@ func (s *Server) resolveMessage(r *http.Request, p httprouter.Params, c *caller)
 	if err != nil {
 		return 0, nil, s.engineError(err)
 	}
-	return http.StatusOK, viewOf(m), nil
+	return http.StatusOK, viewIn(m, s.account(m.AccountID).Locale), nil
 }
 
 func (s *Server) listMessages(r *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
@@ -606,7 +610,7 @@ func (s *Server) listMessages(r *http.Request, _ httprouter.Params, c *caller) (
 	}
 	out := make([]messageView, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, viewOf(m))
+		out = append(out, viewIn(m, s.account(m.AccountID).Locale))
 	}
 	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
 }

@@ -129,8 +129,8 @@ func (s *Server) getBalance(_ *http.Request, _ httprouter.Params, c *caller) (in
 	}
 	return http.StatusOK, balanceView{
 		Account: b.Account, Currency: b.Currency,
-		Available: NewMoney(b.Available, b.Currency), Held: NewMoney(b.Held, b.Currency), Balance: NewMoney(b.Balance, b.Currency),
-		FreeCredits: b.Credits, HeldCredits: b.HeldCredits, LowBalance: NewMoney(b.LowBalance, b.Currency), Low: b.Low,
+		Available: c.money(b.Available, b.Currency), Held: c.money(b.Held, b.Currency), Balance: c.money(b.Balance, b.Currency),
+		FreeCredits: b.Credits, HeldCredits: b.HeldCredits, LowBalance: c.money(b.LowBalance, b.Currency), Low: b.Low,
 	}, nil
 }
 
@@ -148,8 +148,8 @@ type topUpView struct {
 	EntrySeq   uint64 `json:"entry_seq,omitempty"`
 }
 
-func topUpOf(t ledger.TopUp, currency string) topUpView {
-	return topUpView{ID: t.ID, Reference: t.Reference, Amount: NewMoney(t.Amount, currency), Status: t.Status, Note: t.Note,
+func topUpOf(t ledger.TopUp, currency, locale string) topUpView {
+	return topUpView{ID: t.ID, Reference: t.Reference, Amount: NewMoneyIn(t.Amount, currency, locale), Status: t.Status, Note: t.Note,
 		CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339Nano), ResolvedAt: timeOrNil(t.ResolvedAt), ResolvedBy: t.ResolvedBy,
 		Reason: t.Reason, EntrySeq: t.Seq}
 }
@@ -200,7 +200,7 @@ func (s *Server) createTopUp(_ *http.Request, _ httprouter.Params, c *caller) (i
 	if existing {
 		status = http.StatusOK
 	}
-	return status, topUpOf(t, c.account.Currency), nil
+	return status, topUpOf(t, c.account.Currency, c.account.Locale), nil
 }
 
 func (s *Server) confirmTopUp(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
@@ -221,7 +221,7 @@ func (s *Server) confirmTopUp(_ *http.Request, p httprouter.Params, c *caller) (
 		return 0, nil, moneyError(err, "", "top-up")
 	}
 	logEvents(s.log, res.Events)
-	return http.StatusOK, topUpOf(res.TopUp, c.account.Currency), nil
+	return http.StatusOK, topUpOf(res.TopUp, c.account.Currency, c.account.Locale), nil
 }
 
 func (s *Server) rejectTopUp(_ *http.Request, p httprouter.Params, c *caller) (int, any, error) {
@@ -247,7 +247,7 @@ func (s *Server) rejectTopUp(_ *http.Request, p httprouter.Params, c *caller) (i
 	if err != nil {
 		return 0, nil, moneyError(err, "reason", "top-up")
 	}
-	return http.StatusOK, topUpOf(t, c.account.Currency), nil
+	return http.StatusOK, topUpOf(t, c.account.Currency, c.account.Locale), nil
 }
 
 // listTopUps is the top-up history, newest first, paginated by the id of the last one.
@@ -302,7 +302,7 @@ func (s *Server) listTopUps(r *http.Request, _ httprouter.Params, c *caller) (in
 			next = out[len(out)-1].ID
 			break
 		}
-		out = append(out, topUpOf(t, c.account.Currency))
+		out = append(out, topUpOf(t, c.account.Currency, c.account.Locale))
 	}
 	return http.StatusOK, map[string]any{"data": out, "next_cursor": next}, nil
 }
@@ -355,7 +355,7 @@ func (s *Server) createAdjustment(r *http.Request, _ httprouter.Params, c *calle
 	e := res.Entry
 	return http.StatusCreated, map[string]any{
 		"seq": e.Seq, "kind": e.Kind, "at": e.At.UTC().Format(time.RFC3339Nano),
-		"amount": NewMoney(e.Amount, c.account.Currency), "reason": e.Reason,
+		"amount": c.money(e.Amount, c.account.Currency), "reason": e.Reason,
 	}, nil
 }
 
@@ -374,21 +374,25 @@ type statementRow struct {
 	HoldID          string `json:"hold_id,omitempty"`
 	MessageID       string `json:"message_id,omitempty"`
 	CampaignID      string `json:"campaign_id,omitempty"`
+	Recipient       string `json:"recipient,omitempty"`
+	Template        string `json:"template,omitempty"`
 	Category        string `json:"category,omitempty"`
 	Reference       string `json:"reference,omitempty"`
 	Reason          string `json:"reason,omitempty"`
 }
 
-func rowOf(r ledger.StatementRow, cur string) statementRow {
-	out := statementRow{Seq: r.Seq, At: r.At.UTC().Format(time.RFC3339Nano), Kind: r.Kind, CreditKind: r.CreditKind,
-		AvailableChange: NewMoney(r.AvailableChange, cur), AvailableAfter: NewMoney(r.AvailableAfter, cur),
-		HeldAfter: NewMoney(r.HeldAfter, cur), BalanceAfter: NewMoney(r.BalanceAfter, cur),
-		HoldID: r.HoldID, MessageID: r.MessageID, CampaignID: r.CampaignID, Category: r.Category,
-		Reference: r.Reference, Reason: r.Reason}
+// rowOf is one statement row as the caller sees it: its time in the account's
+// timezone (loc), its money in the account's locale.
+func rowOf(r ledger.StatementRow, cur string, loc *time.Location, c *caller) statementRow {
+	out := statementRow{Seq: r.Seq, At: r.At.In(loc).Format(time.RFC3339Nano), Kind: r.Kind, CreditKind: r.CreditKind,
+		AvailableChange: c.money(r.AvailableChange, cur), AvailableAfter: c.money(r.AvailableAfter, cur),
+		HeldAfter: c.money(r.HeldAfter, cur), BalanceAfter: c.money(r.BalanceAfter, cur),
+		HoldID: r.HoldID, MessageID: r.MessageID, CampaignID: r.CampaignID, Recipient: r.Recipient, Template: r.Template,
+		Category: r.Category, Reference: r.Reference, Reason: r.Reason}
 	if r.CreditKind != "" {
 		out.Credits = r.Amount
 	} else {
-		m := NewMoney(r.Amount, cur)
+		m := c.money(r.Amount, cur)
 		out.Amount = &m
 	}
 	return out
@@ -453,7 +457,7 @@ func (s *Server) getStatement(r *http.Request, _ httprouter.Params, c *caller) (
 				// and number, so consecutive pages neither skip nor repeat a row.
 				p, header := first, true
 				for {
-					if err := ledger.WriteStatementCSV(w, p.Rows, header); err != nil {
+					if err := ledger.WriteStatementCSV(w, p, header); err != nil {
 						return err
 					}
 					if p.Next == "" {
@@ -468,8 +472,12 @@ func (s *Server) getStatement(r *http.Request, _ httprouter.Params, c *caller) (
 		}, nil
 	}
 	rows := make([]statementRow, 0, len(first.Rows))
+	loc := first.Timezone
+	if loc == nil {
+		loc = time.UTC
+	}
 	for _, row := range first.Rows {
-		rows = append(rows, rowOf(row, first.Currency))
+		rows = append(rows, rowOf(row, first.Currency, loc, c))
 	}
 	return http.StatusOK, map[string]any{"account": first.Account, "currency": first.Currency, "data": rows, "next_cursor": first.Next}, nil
 }
@@ -566,7 +574,8 @@ type rateVolume struct {
 }
 
 // getRates is the rate card in force now for the account's currency, with this month's
-// volume of each priced category (which band the next message falls in).
+// volume of each priced category, or of all together under a total-volume card (which
+// band the next message falls in).
 func (s *Server) getRates(_ *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
 	l, st, err := s.books()
 	if err != nil {
@@ -584,7 +593,7 @@ func (s *Server) getRates(_ *http.Request, _ httprouter.Params, c *caller) (int,
 		rp := ratePrice{Market: p.Market, Category: p.Category}
 		from := int64(1)
 		for i, m := range p.Micros {
-			b := rateBand{From: from, Price: NewMoney(m, cur)}
+			b := rateBand{From: from, Price: c.money(m, cur)}
 			if i < len(p.UpTo) {
 				up := p.UpTo[i]
 				b.UpTo = &up
@@ -597,7 +606,7 @@ func (s *Server) getRates(_ *http.Request, _ httprouter.Params, c *caller) (int,
 	}
 	session := map[string]Money{}
 	for ct, m := range card.SessionPrices {
-		session[ct] = NewMoney(m, cur)
+		session[ct] = c.money(m, cur)
 	}
 	loc := acct.Timezone
 	if loc == nil {
@@ -609,6 +618,14 @@ func (s *Server) getRates(_ *http.Request, _ httprouter.Params, c *caller) (int,
 		cats = append(cats, k)
 	}
 	sort.Strings(cats)
+	scope := card.VolumeScope
+	if scope == "" {
+		scope = ledger.VolumeCategory
+	}
+	if scope == ledger.VolumeTotal {
+		// One counter for every category: that is what the bands count.
+		cats = []string{ledger.VolumeTotal}
+	}
 	volume := map[string]rateVolume{}
 	if err := st.View(func(r storage.Reader) error {
 		for _, cat := range cats {
@@ -623,7 +640,7 @@ func (s *Server) getRates(_ *http.Request, _ httprouter.Params, c *caller) (int,
 		return 0, nil, err
 	}
 	return http.StatusOK, map[string]any{
-		"currency": cur, "effective": card.Effective.UTC().Format(time.RFC3339), "rules": card.Rules,
+		"currency": cur, "effective": card.Effective.UTC().Format(time.RFC3339), "rules": card.Rules, "volume_scope": scope,
 		"prices": prices, "session": session, "volume": volume,
 	}, nil
 }

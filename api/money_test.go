@@ -214,6 +214,7 @@ type statementJSON struct {
 	Currency string `json:"currency"`
 	Data     []struct {
 		Seq             uint64     `json:"seq"`
+		At              string     `json:"at"`
 		Kind            string     `json:"kind"`
 		Amount          *moneyJSON `json:"amount"`
 		AvailableChange moneyJSON  `json:"available_change"`
@@ -332,7 +333,15 @@ func TestSendsHoldAndStatement(t *testing.T) {
 	if len(recs) != 6 || strings.Join(recs[0], ",") != strings.Join(ledger.StatementCSVHeader, ",") {
 		t.Fatalf("csv rows %d header %v", len(recs), recs[0])
 	}
-	if recs[2][2] != "hold" || recs[2][3] != "514.000000" || recs[2][10] != first["id"] {
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	// Plain amounts, the account's timezone (Jakarta), and the message's recipient and
+	// template from its hold.
+	if hold := recs[2]; hold[col["kind"]] != "hold" || hold[col["amount"]] != "514" || hold[col["available_after"]] != "486" ||
+		hold[col["message_id"]] != first["id"] || hold[col["recipient"]] != "6281234567890" || hold[col["template"]] != "promo_dec/id" ||
+		hold[col["date"]] != "2026-03-02" || !strings.HasSuffix(hold[col["at"]], "+07:00") {
 		t.Fatalf("csv hold row %v", recs[2])
 	}
 
@@ -419,6 +428,7 @@ func TestRatesAndVerify(t *testing.T) {
 		Currency  string `json:"currency"`
 		Effective string `json:"effective"`
 		Rules     string `json:"rules"`
+		Scope     string `json:"volume_scope"`
 		Prices    []struct {
 			Market   string `json:"market"`
 			Category string `json:"category"`
@@ -436,7 +446,8 @@ func TestRatesAndVerify(t *testing.T) {
 		} `json:"volume"`
 	}
 	decode(t, e.do("GET", "/v1/rates", keySendA, nil), http.StatusOK, &rates)
-	if rates.Currency != "IDR" || rates.Effective != "2025-01-01T00:00:00Z" || rates.Rules != ledger.Rules2025 || len(rates.Prices) != 2 {
+	if rates.Currency != "IDR" || rates.Effective != "2025-01-01T00:00:00Z" || rates.Rules != ledger.Rules2025 || len(rates.Prices) != 2 ||
+		rates.Scope != ledger.VolumeCategory {
 		t.Fatalf("rates %+v", rates)
 	}
 	mk := rates.Prices[0]

@@ -29,6 +29,7 @@ type NewAccount struct {
 	Currency      string `json:"currency"`
 	Timezone      string `json:"timezone"`
 	DefaultRegion string `json:"default_region"`
+	Locale        string `json:"locale"`
 	LowBalance    int64  `json:"low_balance_micros"`
 }
 
@@ -99,6 +100,8 @@ func (s *Server) createAccount(r *http.Request, _ httprouter.Params, c *caller) 
 		return 0, nil, invalid("low_balance_micros", "must not be negative")
 	case phonenumbers.GetCountryCodeForRegion(req.DefaultRegion) == 0:
 		return 0, nil, invalid("default_region", "%q is not a region code like ID", req.DefaultRegion)
+	case req.Locale != "" && req.Locale != LocaleEnglish && req.Locale != LocaleIndonesian:
+		return 0, nil, invalid("locale", "%q is not %s or %s", req.Locale, LocaleEnglish, LocaleIndonesian)
 	}
 	if _, err := time.LoadLocation(req.Timezone); err != nil {
 		return 0, nil, invalid("timezone", "%q is not a timezone like Asia/Jakarta", req.Timezone)
@@ -115,7 +118,7 @@ func (s *Server) createAccount(r *http.Request, _ httprouter.Params, c *caller) 
 
 func accountView(a Account) map[string]any {
 	return map[string]any{"id": a.ID, "name": a.Name, "currency": a.Currency, "timezone": a.Timezone,
-		"default_region": a.DefaultRegion, "source": a.Source}
+		"default_region": a.DefaultRegion, "locale": a.Locale, "source": a.Source}
 }
 
 func (s *Server) listAccounts(_ *http.Request, _ httprouter.Params, _ *caller) (int, any, error) {

@@ -69,7 +69,7 @@ func (m *Main) ledgerConfig(cfg *config.Config) ledger.Config {
 	}
 	m.ledgerAccounts(cfg, &lc)
 	for _, rc := range cfg.RateCards {
-		card := ledger.RateCard{Effective: rc.Effective.Time, Currency: rc.Currency, Rules: rc.Rules}
+		card := ledger.RateCard{Effective: rc.Effective.Time, Currency: rc.Currency, Rules: rc.Rules, VolumeScope: rc.VolumeScope}
 		for _, p := range rc.Prices {
 			price := ledger.Price{Market: p.Market, Category: p.Category, UpTo: p.UpTo}
 			for _, a := range p.Amounts {

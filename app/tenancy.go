@@ -28,7 +28,7 @@ func (m *Main) apiKeys(cfg *config.Config) ([]api.Account, []api.Key, error) {
 	for _, a := range cfg.Accounts {
 		inConfig[a.ID] = true
 		accounts = append(accounts, api.Account{ID: a.ID, Name: a.Name, Currency: a.Currency, Timezone: a.Timezone,
-			DefaultRegion: a.DefaultRegion, Source: "config"})
+			DefaultRegion: a.DefaultRegion, Locale: a.Locale, Source: "config"})
 		for _, k := range a.Keys {
 			sum, err := keyHash(k.Key, k.KeySHA256)
 			if err != nil {
@@ -40,7 +40,7 @@ func (m *Main) apiKeys(cfg *config.Config) ([]api.Account, []api.Key, error) {
 	for _, a := range m.storedAccounts() {
 		if !inConfig[a.ID] {
 			accounts = append(accounts, api.Account{ID: a.ID, Name: a.Name, Currency: a.Currency, Timezone: a.Timezone,
-				DefaultRegion: a.DefaultRegion, Source: "api"})
+				DefaultRegion: a.DefaultRegion, Locale: a.Locale, Source: "api"})
 		}
 	}
 	for _, o := range cfg.Operators {
@@ -93,7 +93,7 @@ func (m *Main) createAccount(ctx context.Context, na api.NewAccount, by string) 
 	defer m.reloadMu.Unlock()
 	cfg := m.Config
 	_, err := m.Tenants.CreateAccount(ctx, tenant.Account{ID: na.ID, Name: na.Name, Currency: na.Currency,
-		Timezone: na.Timezone, DefaultRegion: na.DefaultRegion, LowBalance: na.LowBalance, CreatedBy: by},
+		Timezone: na.Timezone, DefaultRegion: na.DefaultRegion, Locale: na.Locale, LowBalance: na.LowBalance, CreatedBy: by},
 		func(id string) bool {
 			for _, a := range cfg.Accounts {
 				if a.ID == id {
@@ -116,7 +116,7 @@ func (m *Main) createAccount(ctx context.Context, na api.NewAccount, by string) 
 		return api.Account{}, err
 	}
 	return api.Account{ID: na.ID, Name: na.Name, Currency: na.Currency, Timezone: na.Timezone,
-		DefaultRegion: na.DefaultRegion, Source: "api"}, nil
+		DefaultRegion: na.DefaultRegion, Locale: na.Locale, Source: "api"}, nil
 }
 
 // flushKeyUse writes the keys' last use every keyFlushEvery until ctx ends, and once

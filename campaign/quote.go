@@ -22,6 +22,9 @@ type Quote struct {
 	Credits      map[string]int64   `json:"credits,omitempty"`
 	Available    int64              `json:"available"`
 	BalanceAfter int64              `json:"balance_after"`
+	// Positions are the volume band positions the cost was priced at; the launch's
+	// reserve claims them so the run costs what it was quoted.
+	Positions ledger.ReservePositions `json:"-"`
 	// ETA is when the last recipient would be sent, under the number's throughput
 	// and its messaging limit (a larger audience spills into later rolling windows);
 	// TierDays counts the days it spans.
@@ -85,6 +88,7 @@ func (s *Service) quote(c *Campaign) (*Quote, error) {
 		q.Cost, q.Currency, q.Bands, q.Free, q.Credits = res.Total, res.Currency, res.Bands, res.Free, res.Credits
 		q.Available = res.Available
 		q.BalanceAfter = res.BalanceAfter
+		q.Positions = res.Positions
 	}
 	num, _ := s.eng.Number(c.From)
 	q.ThroughputMPS = num.MPS

@@ -90,7 +90,8 @@ func (s *Service) startRun(ctx context.Context, id string, at time.Time, trigger
 			Quoted: q.Cost, Currency: q.Currency, StartedAt: now}
 		if s.opts.Ledger != nil && q.Cost > 0 {
 			run.ReserveID = reserveID(id, seq)
-			res, err := s.opts.Ledger.Reserve(tx, ledger.ReserveRequest{ID: run.ReserveID, Account: c.Account, CampaignID: id, Amount: q.Cost, At: now})
+			res, err := s.opts.Ledger.Reserve(tx, ledger.ReserveRequest{ID: run.ReserveID, Account: c.Account, CampaignID: id, Amount: q.Cost, At: now,
+				Positions: q.Positions})
 			if errors.Is(err, ledger.ErrInsufficientBalance) {
 				return fmt.Errorf("%w: %v", ErrInsufficient, err)
 			}

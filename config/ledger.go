@@ -12,8 +12,27 @@ import (
 )
 
 // Pricing rules a rate card may name beyond the provider's: the non-API "SME" model,
-// every message charged at its price (session messages by content type).
-const RulesPerMessage = "per_message"
+// every message charged at its price (session messages by content type), and Qontak's
+// Monthly Unique Visitors, a recipient's first message of a month charged and the
+// rest of that month free. Both charge whatever the provider reports as free.
+const (
+	RulesPerMessage = "per_message"
+	RulesMUV        = "muv"
+)
+
+// Volume scopes of a rate card: one monthly counter per category (Meta's tiers) or one
+// for every category together (TapTalk's table).
+const (
+	VolumeCategory = "category"
+	VolumeTotal    = "total"
+)
+
+// Locales money is displayed in: LocaleEnglish ("IDR 1,000,000", the default) or
+// LocaleIndonesian ("Rp1.000.000", "Rp510,5").
+const (
+	LocaleEnglish    = "en-US"
+	LocaleIndonesian = "id-ID"
+)
 
 // Limits on the money configuration.
 const (
@@ -47,9 +66,15 @@ type RateCard struct {
 	// Currency of the prices; accounts in this currency use the card. Default "IDR".
 	Currency string `toml:"currency"`
 	// Rules are "2025" (per-message pricing with Meta's free rules), "legacy"
-	// (conversation pricing) or "per_message" (every message charged). Default
-	// provider.rules.
+	// (conversation pricing: one charge per recipient, category and 24 h), "per_message"
+	// (every message charged) or "muv" (per unique recipient per calendar month of the
+	// account's timezone: its first message charged, later ones that month free).
+	// Default provider.rules.
 	Rules string `toml:"rules"`
+	// VolumeScope is what a volume band counts: "category" (each category's charged
+	// messages of the month on their own) or "total" (every charged message of the
+	// month). Default "category".
+	VolumeScope string `toml:"volume_scope"`
 	// Prices lists the price of each category in each market.
 	Prices []Price `toml:"prices"`
 	// Session prices session (free-form) messages by content type (text, image, video,
@@ -73,6 +98,10 @@ type Price struct {
 
 // AccountMoney is an account's money settings, embedded in Account.
 type AccountMoney struct {
+	// Locale is how the API displays the account's money: "en-US" ("IDR 1,000,000",
+	// the default) or "id-ID" ("Rp1.000.000"). Amounts in micro-units and CSV exports
+	// do not change.
+	Locale string `toml:"locale"`
 	// LowBalance raises balance.low when available money falls below it. Default 0: off.
 	LowBalance Amount `toml:"low_balance"`
 	// OpeningBalance is credited once, at the first start, as a confirmed top-up with
@@ -210,6 +239,7 @@ func (c *Config) ledgerDefaults() {
 		rc := &c.RateCards[i]
 		def(rc.Currency != "", &rc.Currency, "IDR")
 		def(rc.Rules != "", &rc.Rules, c.Provider.Rules)
+		def(rc.VolumeScope != "", &rc.VolumeScope, VolumeCategory)
 		for j := range rc.Prices {
 			def(rc.Prices[j].Market != "", &rc.Prices[j].Market, MarketDefault)
 		}
@@ -240,9 +270,12 @@ func (c *Config) validateLedger(v *validator) {
 		}
 		currencies[rc.Currency] = true
 		switch rc.Rules {
-		case Rules2025, RulesLegacy, RulesPerMessage:
+		case Rules2025, RulesLegacy, RulesPerMessage, RulesMUV:
 		default:
-			v.add(fmt.Sprintf("%q is not \"2025\", \"legacy\" or \"per_message\"", rc.Rules), at("rules")...)
+			v.add(fmt.Sprintf("%q is not \"2025\", \"legacy\", \"per_message\" or \"muv\"", rc.Rules), at("rules")...)
+		}
+		if rc.VolumeScope != VolumeCategory && rc.VolumeScope != VolumeTotal {
+			v.add(fmt.Sprintf("%q is not \"category\" or \"total\"", rc.VolumeScope), at("volume_scope")...)
 		}
 		if len(rc.Prices) == 0 && len(rc.Session) == 0 {
 			v.add("a card needs at least one [[rate_cards.prices]] entry", at("prices")...)
@@ -296,6 +329,9 @@ func (c *Config) validateLedger(v *validator) {
 			if f.a.problem != "" {
 				v.add(f.a.problem, at(f.key)...)
 			}
+		}
+		if a.Locale != "" && a.Locale != LocaleEnglish && a.Locale != LocaleIndonesian {
+			v.add(fmt.Sprintf("%q is not %q or %q", a.Locale, LocaleEnglish, LocaleIndonesian), at("locale")...)
 		}
 		if len(c.RateCards) > 0 && !currencies[a.Currency] {
 			v.add(fmt.Sprintf("no [[rate_cards]] entry prices %s: add one or change the account's currency", a.Currency), at("currency")...)

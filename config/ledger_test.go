@@ -132,11 +132,43 @@ currency = "USD"`, 1), "accounts[0].currency", 10, "no [[rate_cards]]"},
   credits = {Service = 5}`, 1), "accounts[0].package.credits.Service", 11, "credit kind"},
 		{"low balance type", strings.Replace(base, `id = "acme"`, `id = "acme"
 low_balance = true`, 1), "accounts[0].low_balance", 10, "integer or a decimal string"},
+		{"volume scope", strings.Replace(base, `currency = "IDR"`, `currency = "IDR"
+volume_scope = "month"`, 1), "rate_cards[0].volume_scope", 17, `"category" or "total"`},
+		{"locale", strings.Replace(base, `id = "acme"`, `id = "acme"
+locale = "id_ID"`, 1), "accounts[0].locale", 10, `"id-ID"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			checkParseError(t, tc.src, nil, tc.wantKey, tc.line, tc.msg)
 		})
+	}
+}
+
+// TestMUVTotalVolumeAndLocale: Qontak's unique-user card, TapTalk's one monthly total
+// and Indonesian money display are configuration, with the defaults kept.
+func TestMUVTotalVolumeAndLocale(t *testing.T) {
+	src := strings.Replace(minimal, `id = "acme"`, `id = "acme"
+locale = "id-ID"`, 1) + card + `
+[[rate_cards]]
+effective = 2025-09-01
+rules = "muv"
+volume_scope = "total"
+  [[rate_cards.prices]]
+  category = "marketing"
+  amounts = [600]
+`
+	c, err := Parse("k.toml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := [2]string{c.RateCards[0].Rules, c.RateCards[0].VolumeScope}; got != [2]string{Rules2025, VolumeCategory} {
+		t.Errorf("defaults %v", got)
+	}
+	if got := [2]string{c.RateCards[1].Rules, c.RateCards[1].VolumeScope}; got != [2]string{RulesMUV, VolumeTotal} {
+		t.Errorf("muv card %v", got)
+	}
+	if c.Accounts[0].Locale != LocaleIndonesian {
+		t.Errorf("locale %q", c.Accounts[0].Locale)
 	}
 }
 

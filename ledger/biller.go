@@ -75,6 +75,7 @@ func (b *Biller) Hold(tx storage.Txn, m *engine.Message) error {
 		Market:      marketOf(m.To),
 		Category:    m.Category,
 		ContentType: m.Type,
+		Template:    templateName(m.Template),
 		InWindow:    billerInWindow(m.Category),
 		At:          m.CreatedAt,
 		ReserveID:   reserve,
@@ -128,7 +129,9 @@ func (b *Biller) Capture(tx storage.Txn, m *engine.Message, category string) (in
 }
 
 // Release returns m's hold with the engine's reason (failed, cancelled, a free pricing
-// type, unknown_timeout).
+// type, unknown_timeout). A free pricing type ("free_...") is the provider's word that
+// it charges nothing; under the rules where the card decides (per_message, muv) the
+// message is charged its card price all the same, and m.Charged says so.
 func (b *Biller) Release(tx storage.Txn, m *engine.Message, reason string) error {
 	if m.HoldID == "" {
 		return nil
@@ -136,7 +139,16 @@ func (b *Biller) Release(tx storage.Txn, m *engine.Message, reason string) error
 	if len(reason) > MaxReasonLength {
 		reason = reason[:MaxReasonLength]
 	}
-	_, err := b.l.Release(tx, m.HoldID, reason)
+	var err error
+	if strings.HasPrefix(reason, "free_") {
+		var res SettleResult
+		res, err = b.l.SettleFree(tx, m.HoldID, reason)
+		if err == nil && res.Hold.Status == HoldCaptured {
+			m.Charged = res.Hold.Captured
+		}
+	} else {
+		_, err = b.l.Release(tx, m.HoldID, reason)
+	}
 	if errors.Is(err, ErrNotFound) {
 		b.log.Error("ledger: release of a message whose hold is missing", "message", m.ID, "hold", m.HoldID)
 		return nil
@@ -145,6 +157,17 @@ func (b *Biller) Release(tx storage.Txn, m *engine.Message, reason string) error
 		return &BillingError{err}
 	}
 	return nil
+}
+
+// templateName names a template on statements: "name/language".
+func templateName(t *engine.TemplateRef) string {
+	if t == nil || t.Name == "" {
+		return ""
+	}
+	if t.Language == "" {
+		return t.Name
+	}
+	return t.Name + "/" + t.Language
 }
 
 // billerInWindow is whether the Biller prices a message of category as inside the

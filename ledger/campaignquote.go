@@ -59,9 +59,12 @@ type CampaignQuote struct {
 	BalanceAfter int64 `json:"balance_after"`
 	// Shortfall is what must be topped up before the run can be paid for (0 when it can).
 	Shortfall int64 `json:"shortfall"`
-	// MonthVolumeBefore is the month's charged volume of the category before the run:
-	// captured plus held messages.
+	// MonthVolumeBefore is the month's charged volume of the category (of every
+	// category under a total-volume card) before the run: captured plus held messages.
 	MonthVolumeBefore int64 `json:"month_volume_before"`
+	// Positions are the volume positions the quote priced its money holds at; passing
+	// them to Reserve at launch keeps them for the run (ReserveRequest.Positions).
+	Positions ReservePositions `json:"positions,omitzero"`
 }
 
 // CampaignQuoter prices a campaign's recipients one at a time, exactly as Hold would
@@ -92,12 +95,12 @@ type quoterState struct {
 	left map[string]int64    // credit kind -> units left after priced holds
 }
 
-func (s *quoterState) volume(category, month string) (int64, error) {
-	k := [2]string{category, month}
+func (s *quoterState) volume(counter, month string) (int64, error) {
+	k := [2]string{counter, month}
 	if v, ok := s.vol[k]; ok {
 		return v, nil
 	}
-	v, err := s.base.volume(category, month)
+	v, err := s.base.volume(counter, month)
 	if err != nil {
 		return 0, err
 	}
@@ -107,6 +110,11 @@ func (s *quoterState) volume(category, month string) (int64, error) {
 
 func (s *quoterState) conversationUntil(recipient, category string) (int64, error) {
 	return s.base.conversationUntil(recipient, category)
+}
+
+// userCounted reads storage only: each recipient of a run appears once.
+func (s *quoterState) userCounted(recipient, month string) (bool, error) {
+	return s.base.userCounted(recipient, month)
 }
 
 func (s *quoterState) credits(kind string) (int64, error) {
@@ -127,7 +135,7 @@ func (s *quoterState) held(q Quote, credit bool, kind string) {
 	case credit:
 		s.left[kind]--
 	case holdMoney(q, credit) > 0:
-		s.vol[[2]string{q.Category, q.Month}]++
+		s.vol[[2]string{q.Volume, q.Month}]++
 	}
 }
 
@@ -184,8 +192,10 @@ func (l *Ledger) NewCampaignQuoter(r storage.Reader, req CampaignQuoteRequest) (
 			q.res.Reserved = rv.Remaining
 		}
 	}
-	// Load now what every Add needs, so that outside legacy rules Add reads nothing.
-	if q.res.MonthVolumeBefore, err = q.state.volume(req.Category, q.res.Month); err != nil {
+	// Load now what every Add needs, so that outside legacy and muv rules Add reads
+	// nothing.
+	q.res.Positions = ReservePositions{Volume: card.volumeOf(req.Category), Month: q.res.Month}
+	if q.res.MonthVolumeBefore, err = q.state.volume(q.res.Positions.Volume, q.res.Month); err != nil {
 		return nil, fmt.Errorf("ledger: campaign quote %s: %w", acct.ID, err)
 	}
 	if acct.Package.Credits[q.kind] > 0 {
@@ -217,6 +227,7 @@ func (q *CampaignQuoter) Add(recipientWaID, market string) (int64, error) {
 		q.res.Credits[q.kind]++
 	case money > 0:
 		q.res.Total += money
+		q.res.Positions.Count++
 		k := [2]int64{int64(p.Band), money}
 		b := q.bands[k]
 		if b == nil {
@@ -250,6 +261,10 @@ func (q *CampaignQuoter) Result() CampaignQuote {
 		}
 		return res.Bands[i].UnitPrice < res.Bands[j].UnitPrice
 	})
+	res.Positions.From = res.MonthVolumeBefore
+	if res.Positions.Count == 0 {
+		res.Positions = ReservePositions{}
+	}
 	res.BalanceAfter = res.Available + res.Reserved - res.Total
 	res.Shortfall = max(0, -res.BalanceAfter)
 	return res

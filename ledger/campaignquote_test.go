@@ -56,6 +56,7 @@ func TestCampaignQuoteCrossesBand(t *testing.T) {
 		},
 		FreeReasons: map[string]int64{}, Credits: map[string]int64{},
 		Available: 100_000 * idr, BalanceAfter: (100_000 - 5*514 - 5*510) * idr, MonthVolumeBefore: 249_995,
+		Positions: ReservePositions{Volume: CategoryMarketing, Month: month, From: 249_995, Count: 10},
 	}
 	if !reflect.DeepEqual(q, want) {
 		t.Fatalf("quote\n got %+v\nwant %+v", q, want)
@@ -103,11 +104,11 @@ func TestCampaignQuoteCreditsFreeAndReserve(t *testing.T) {
 		t.Fatalf("late quote %+v, want %+v", lq, q)
 	}
 	// An unpayable run cannot reserve.
-	if _, err := f.reserve(ReserveRequest{ID: "run1", Account: "acme", CampaignID: "cmp1", Amount: q.Total}); !isErr(err, ErrInsufficientBalance) {
+	if _, err := f.reserve(ReserveRequest{ID: "run1", Account: "acme", CampaignID: "cmp1", Amount: q.Total, Positions: q.Positions}); !isErr(err, ErrInsufficientBalance) {
 		t.Fatalf("reserve beyond available: %v", err)
 	}
 	f.topUp("acme", "TRF-2", 28*idr)
-	f.mustReserve(ReserveRequest{ID: "run1", Account: "acme", CampaignID: "cmp1", Amount: q.Total})
+	f.mustReserve(ReserveRequest{ID: "run1", Account: "acme", CampaignID: "cmp1", Amount: q.Total, Positions: q.Positions})
 	// A re-quote counting the reserve ends at zero available.
 	q2, _ := f.campaignQuote(CampaignQuoteRequest{Account: "acme", Category: CategoryMarketing, ReserveID: "run1"}, rcpts)
 	if q2.Reserved != q.Total || q2.Available != 0 || q2.BalanceAfter != 0 || q2.Shortfall != 0 {
@@ -145,7 +146,7 @@ func TestCampaignQuoteEqualsHolds(t *testing.T) {
 
 func quoteProperty(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	rules := []string{Rules2025, RulesLegacy, RulesPerMessage}[rng.IntN(3)]
+	rules := []string{Rules2025, RulesLegacy, RulesPerMessage, RulesMUV}[rng.IntN(4)]
 	bands := func() ([]int64, []int64) {
 		n := rng.IntN(4)
 		upTo := make([]int64, n)
@@ -162,6 +163,7 @@ func quoteProperty(t *testing.T, seed uint64) {
 	}
 	card := seedCard(jan2025)
 	card.Rules = rules
+	card.VolumeScope = []string{"", VolumeCategory, VolumeTotal}[rng.IntN(3)]
 	card.Prices = nil
 	for _, cat := range []string{CategoryMarketing, CategoryUtility, CategoryAuthentication, CategoryService} {
 		up, mic := bands()
@@ -225,16 +227,39 @@ func quoteProperty(t *testing.T, seed uint64) {
 	}
 	q, prices := f.campaignQuote(CampaignQuoteRequest{Account: "acme", Category: category, ContentType: contentType}, rcpts)
 
+	// Sends outside the run, to other recipients, between the quote and the launch and
+	// while the run feeds: with its positions claimed at launch the run still costs
+	// what it was quoted. They share the volume counter (same category, or any under a
+	// total-volume card) but not the package credits the quote counted on.
+	direct := 0
+	var others []string
+	for _, c := range []string{CategoryMarketing, CategoryUtility, CategoryAuthentication} {
+		if c != category || credits[category] == 0 {
+			others = append(others, c)
+		}
+	}
+	send := func() {
+		for range rng.IntN(4) {
+			direct++
+			id := fmt.Sprint("direct", direct)
+			f.mustHold(HoldRequest{ID: id, Account: "acme", MessageID: id, Recipient: fmt.Sprintf("44700%05d", direct), Market: "44",
+				Category: others[rng.IntN(len(others))]})
+		}
+	}
 	reserve := ""
 	if rng.IntN(2) == 0 && q.Total > 0 {
 		reserve = "run1"
-		f.mustReserve(ReserveRequest{ID: reserve, Account: "acme", CampaignID: "cmp1", Amount: q.Total})
+		send()
+		f.mustReserve(ReserveRequest{ID: reserve, Account: "acme", CampaignID: "cmp1", Amount: q.Total, Positions: q.Positions})
 	}
 	var total, free int64
 	used := map[string]int64{}
 	var bandSum []BandQuote
 	for i := 0; i < n; {
 		size := 1 + rng.IntN(10)
+		if reserve != "" {
+			send()
+		}
 		if err := f.db.Commit(context.Background(), func(tx storage.Txn) error {
 			for j := i; j < min(n, i+size); j++ {
 				id := fmt.Sprint("m", j)
@@ -276,9 +301,11 @@ func quoteProperty(t *testing.T, seed uint64) {
 	}
 	if reserve != "" {
 		f.closeReserve(reserve)
-		if rv := f.getReserve(reserve); rv.Released != 0 || rv.Drawn != q.Total {
+		if rv := f.getReserve(reserve); rv.Released != 0 || rv.Drawn != q.Total || rv.PositionsUsed != q.Positions.Count {
 			t.Fatalf("reserve of the quote: %+v", rv)
 		}
+		f.mustVerify()
+		return
 	}
 	if b := f.balance("acme"); b.Available != q.BalanceAfter {
 		t.Fatalf("available %d after the holds, the quote said %d", b.Available, q.BalanceAfter)

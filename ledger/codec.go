@@ -102,13 +102,25 @@ func holdStatus(code byte) (string, bool) {
 // that funded the hold. Holds without one keep version 1, byte for byte.
 const holdRecordReserve = 2
 
+// holdRecordPricing is the hold record version that ends with the reserve id (possibly
+// empty), the rules that priced the hold, its volume counter and its template. Holds
+// with none of the three keep version 1 or 2.
+const holdRecordPricing = 3
+
+func holdVersion(h *Hold) byte {
+	switch {
+	case h.Rules != "" || h.Volume != "" || h.Template != "":
+		return holdRecordPricing
+	case h.ReserveID != "":
+		return holdRecordReserve
+	}
+	return recordVersion
+}
+
 func encodeHold(h *Hold) []byte {
 	e := encoder{b: make([]byte, 0, 256)}
-	if h.ReserveID != "" {
-		e.byte(holdRecordReserve)
-	} else {
-		e.byte(recordVersion)
-	}
+	ver := holdVersion(h)
+	e.byte(ver)
 	e.byte(holdCode(h.Status))
 	for _, s := range []string{h.ID, h.Account, h.MessageID, h.CampaignID, h.Recipient, h.Market, h.Category, h.ContentType} {
 		e.str(s)
@@ -131,8 +143,13 @@ func encodeHold(h *Hold) []byte {
 	e.str(h.ReleaseReason)
 	e.time(h.ResolvedAt)
 	e.u64(h.ResolveSeq)
-	if h.ReserveID != "" {
+	switch ver {
+	case holdRecordReserve:
 		e.str(h.ReserveID)
+	case holdRecordPricing:
+		for _, s := range []string{h.ReserveID, h.Rules, h.Volume, h.Template} {
+			e.str(s)
+		}
 	}
 	return e.b
 }
@@ -141,7 +158,7 @@ func decodeHold(v []byte) (Hold, error) {
 	var h Hold
 	d := decoder{storage.Decoder{B: v}}
 	ver := d.Byte()
-	if ver != recordVersion && ver != holdRecordReserve && d.Err == nil {
+	if ver != recordVersion && ver != holdRecordReserve && ver != holdRecordPricing && d.Err == nil {
 		return h, fmt.Errorf("hold record version %d: %w", ver, errCorrupt)
 	}
 	status, ok := holdStatus(d.Byte())
@@ -170,18 +187,34 @@ func decodeHold(v []byte) (Hold, error) {
 	h.ReleaseReason = d.Str()
 	h.ResolvedAt = d.time()
 	h.ResolveSeq = d.U64()
-	if ver == holdRecordReserve {
+	switch ver {
+	case holdRecordReserve:
 		// Version 2 always names a reserve, so every record has one encoding.
 		if h.ReserveID = d.Str(); h.ReserveID == "" && d.Err == nil {
 			return h, fmt.Errorf("hold record: version 2 without a reserve id: %w", errCorrupt)
+		}
+	case holdRecordPricing:
+		for _, p := range []*string{&h.ReserveID, &h.Rules, &h.Volume, &h.Template} {
+			*p = d.Str()
+		}
+		if h.Rules == "" && h.Volume == "" && h.Template == "" && d.Err == nil {
+			return h, fmt.Errorf("hold record: version 3 without rules, volume or template: %w", errCorrupt)
 		}
 	}
 	return h, d.finish("hold record")
 }
 
+// reserveRecordPositions is the reserve record version that ends with the volume
+// positions it claimed; reserves that claimed none keep version 1.
+const reserveRecordPositions = 2
+
 func encodeReserve(rv *Reserve) []byte {
 	e := encoder{b: make([]byte, 0, 128)}
-	e.byte(recordVersion)
+	ver := byte(recordVersion)
+	if rv.Positions.Count > 0 {
+		ver = reserveRecordPositions
+	}
+	e.byte(ver)
 	e.boolean(rv.Status == ReserveClosed)
 	e.str(rv.ID)
 	e.str(rv.Account)
@@ -194,13 +227,22 @@ func encodeReserve(rv *Reserve) []byte {
 	e.time(rv.ClosedAt)
 	e.u64(rv.ReserveSeq)
 	e.u64(rv.CloseSeq)
+	if ver == reserveRecordPositions {
+		p := rv.Positions
+		e.str(p.Volume)
+		e.str(p.Month)
+		e.i64(p.From)
+		e.i64(p.Count)
+		e.i64(rv.PositionsUsed)
+	}
 	return e.b
 }
 
 func decodeReserve(v []byte) (Reserve, error) {
 	var rv Reserve
 	d := decoder{storage.Decoder{B: v}}
-	if ver := d.Byte(); ver != recordVersion && d.Err == nil {
+	ver := d.Byte()
+	if ver != recordVersion && ver != reserveRecordPositions && d.Err == nil {
 		return rv, fmt.Errorf("reserve record version %d: %w", ver, errCorrupt)
 	}
 	rv.Status = ReserveOpen
@@ -218,6 +260,17 @@ func decodeReserve(v []byte) (Reserve, error) {
 	rv.ClosedAt = d.time()
 	rv.ReserveSeq = d.U64()
 	rv.CloseSeq = d.U64()
+	if ver == reserveRecordPositions {
+		p := &rv.Positions
+		p.Volume = d.Str()
+		p.Month = d.Str()
+		p.From = d.i64()
+		p.Count = d.i64()
+		rv.PositionsUsed = d.i64()
+		if p.Count <= 0 && d.Err == nil {
+			return rv, fmt.Errorf("reserve record: version 2 without positions: %w", errCorrupt)
+		}
+	}
 	return rv, d.finish("reserve record")
 }
 

@@ -31,6 +31,7 @@ type HoldRequest struct {
 	Market         string // recipient's calling code
 	Category       string
 	ContentType    string
+	Template       string // the template's name, for statements; empty for session messages
 	InWindow       bool
 	FreeEntryPoint bool
 	// CreditKind is the package credit that may cover the message; default Category.
@@ -50,28 +51,35 @@ type HoldRequest struct {
 
 // Hold is the stored state of one reservation.
 type Hold struct {
-	ID             string    `json:"id"`
-	Account        string    `json:"account"`
-	MessageID      string    `json:"message_id,omitempty"`
-	CampaignID     string    `json:"campaign_id,omitempty"`
-	Recipient      string    `json:"recipient,omitempty"`
-	Market         string    `json:"market,omitempty"`
-	Category       string    `json:"category"`
-	ContentType    string    `json:"content_type,omitempty"`
-	InWindow       bool      `json:"in_window,omitempty"`
-	FreeEntryPoint bool      `json:"free_entry_point,omitempty"`
-	Amount         int64     `json:"amount"`                // micros held; 0 when free or credit-backed
-	CreditKind     string    `json:"credit_kind,omitempty"` // set when one credit unit backs the hold
-	CreditMonth    string    `json:"credit_month,omitempty"`
-	Free           bool      `json:"free,omitempty"`
-	FreeReason     string    `json:"free_reason,omitempty"`
-	ReserveID      string    `json:"reserve_id,omitempty"` // the campaign reserve that funded Amount; empty when available did
-	Band           int       `json:"band"`
-	Month          string    `json:"month"` // volume month the hold counts in
-	At             time.Time `json:"at"`    // the message's time
-	ExpiresAt      time.Time `json:"expires_at"`
-	Status         string    `json:"status"`
-	HoldSeq        uint64    `json:"hold_seq,omitempty"`
+	ID             string `json:"id"`
+	Account        string `json:"account"`
+	MessageID      string `json:"message_id,omitempty"`
+	CampaignID     string `json:"campaign_id,omitempty"`
+	Recipient      string `json:"recipient,omitempty"`
+	Market         string `json:"market,omitempty"`
+	Category       string `json:"category"`
+	ContentType    string `json:"content_type,omitempty"`
+	Template       string `json:"template,omitempty"`
+	InWindow       bool   `json:"in_window,omitempty"`
+	FreeEntryPoint bool   `json:"free_entry_point,omitempty"`
+	Amount         int64  `json:"amount"`                // micros held; 0 when free or credit-backed
+	CreditKind     string `json:"credit_kind,omitempty"` // set when one credit unit backs the hold
+	CreditMonth    string `json:"credit_month,omitempty"`
+	Free           bool   `json:"free,omitempty"`
+	FreeReason     string `json:"free_reason,omitempty"`
+	ReserveID      string `json:"reserve_id,omitempty"` // the campaign reserve that funded Amount; empty when available did
+	Band           int    `json:"band"`
+	Month          string `json:"month"` // volume month the hold counts in: the month of At
+	// Rules are the pricing rules of the card that priced the hold; empty in holds
+	// written before they were kept (holdRules looks them up).
+	Rules string `json:"rules,omitempty"`
+	// Volume is the volume counter the hold counts in: its category, or "*" under a
+	// VolumeTotal card; empty means Category.
+	Volume    string    `json:"volume,omitempty"`
+	At        time.Time `json:"at"` // the message's time
+	ExpiresAt time.Time `json:"expires_at"`
+	Status    string    `json:"status"`
+	HoldSeq   uint64    `json:"hold_seq,omitempty"`
 	// Set when resolved.
 	Captured         int64     `json:"captured,omitempty"`
 	CapturedCategory string    `json:"captured_category,omitempty"`
@@ -121,6 +129,9 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 			}
 		}
 	}
+	if len(req.Template) > MaxReasonLength {
+		return HoldResult{}, fmt.Errorf("ledger: hold %s: template is longer than %d bytes: %w", req.ID, MaxReasonLength, ErrInvalid)
+	}
 	if !req.Fresh {
 		existing, err := readHold(tx, req.ID)
 		switch {
@@ -158,7 +169,14 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 	if err != nil {
 		return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 	}
-	st := storeState{r: tx, acct: acct, rolloverDue: rollover.due}
+	rv, err := openReserve(tx, req.ReserveID, acct.ID)
+	if err != nil {
+		return HoldResult{}, fmt.Errorf("ledger: hold %s: reserve %s: %w", req.ID, req.ReserveID, err)
+	}
+	var st pricingState = storeState{r: tx, acct: acct, rolloverDue: rollover.due}
+	if rv.hasPositions() {
+		st = positionState{pricingState: st, rv: rv}
+	}
 	q, useCredit, err := l.price(st, acct, card, qreq, monthOf(req.At, acct.Timezone), req.CreditKind, false)
 	if err != nil {
 		return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
@@ -166,14 +184,17 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 	h := Hold{
 		ID: req.ID, Account: acct.ID, MessageID: req.MessageID, CampaignID: req.CampaignID,
 		Recipient: req.Recipient, Market: req.Market, Category: req.Category, ContentType: req.ContentType,
-		InWindow: req.InWindow, FreeEntryPoint: req.FreeEntryPoint,
-		Free: q.Free, FreeReason: q.FreeReason, Band: q.Band, Month: q.Month,
+		Template: req.Template, InWindow: req.InWindow, FreeEntryPoint: req.FreeEntryPoint,
+		Free: q.Free, FreeReason: q.FreeReason, Band: q.Band, Month: q.Month, Rules: q.Rules, Volume: q.Volume,
 		At: req.At, ExpiresAt: req.ExpiresAt, Status: HoldHeld,
 	}
 	money := holdMoney(q, useCredit)
-	fund, err := fundingReserve(tx, req.ReserveID, acct.ID, money)
-	if err != nil {
-		return HoldResult{}, fmt.Errorf("ledger: hold %s: reserve %s: %w", req.ID, req.ReserveID, err)
+	// A money hold of the run takes the next volume position its reserve claimed at
+	// launch (the one its quote priced it at) instead of a new one.
+	tookPosition := money > 0 && rv.hasPositions() && rv.Positions.Volume == q.Volume && rv.Positions.Month == q.Month
+	var fund *Reserve
+	if money > 0 && rv != nil && rv.Remaining >= money {
+		fund = rv
 	}
 	if money > 0 && fund == nil {
 		avail, err := balanceOf(tx, acct.Currency, availableAccount(acct.ID))
@@ -218,21 +239,23 @@ func (l *Ledger) Hold(tx storage.Txn, req HoldRequest) (HoldResult, error) {
 		}
 		h.HoldSeq = e.Seq
 	}
-	if fund != nil {
-		if err := writeReserve(tx, fund); err != nil {
+	if tookPosition {
+		rv.PositionsUsed++
+	}
+	if fund != nil || tookPosition {
+		if err := writeReserve(tx, rv); err != nil {
 			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 		}
 	}
-	if h.Amount > 0 {
-		if err := addVolume(tx, acct.ID, h.Category, h.Month, 0, 1); err != nil {
+	if h.Amount > 0 && !tookPosition {
+		// A reserve's positions were counted when it claimed them.
+		if err := addVolume(tx, acct.ID, h.counter(), h.Month, 0, 1); err != nil {
 			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 		}
 	}
-	if q.Rules == RulesLegacy && !q.Free && h.Recipient != "" {
-		// The first charged message opens the conversation; later ones inside it are free.
-		until := req.At.Add(ConversationLength).UnixNano()
-		if err := putInt(tx, conversationKey(acct.ID, h.Recipient, h.Category), until); err != nil {
-			return HoldResult{}, fmt.Errorf("ledger: hold %s: open conversation: %w", req.ID, err)
+	if !q.Free {
+		if err := openPeriod(tx, &h, q.Rules); err != nil {
+			return HoldResult{}, fmt.Errorf("ledger: hold %s: %w", req.ID, err)
 		}
 	}
 	if err := writeHold(tx, &h); err != nil {
@@ -286,6 +309,11 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 	if err := validName("category", category); err != nil {
 		return SettleResult{}, wrapSettle("capture", holdID, err)
 	}
+	rules := l.holdRules(&h, acct)
+	if cardPrices(rules) {
+		// The card priced the message by what Kirim sent, not by the provider's category.
+		category = h.Category
+	}
 	now := l.now()
 	e := Entry{
 		Kind: KindCapture, At: now, Account: acct.ID, HoldID: h.ID, MessageID: h.MessageID,
@@ -299,12 +327,9 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 	} else {
 		price := h.Amount
 		if category != h.Category || h.Free {
-			req := QuoteRequest{Account: acct.ID, Market: h.Market, Category: category, ContentType: h.ContentType, Recipient: h.Recipient, At: h.At}
-			q, err := l.quote(tx, acct, req, true)
-			if err != nil {
-				return SettleResult{}, wrapSettle("capture", holdID, fmt.Errorf("reprice as %s: %w", category, err))
+			if price, err = l.reprice(tx, acct, &h, category, rules); err != nil {
+				return SettleResult{}, wrapSettle("capture", holdID, err)
 			}
-			price = q.Amount
 		}
 		e.Amount = price
 		if h.Amount > 0 {
@@ -360,13 +385,14 @@ func (l *Ledger) Capture(tx storage.Txn, holdID, category string) (SettleResult,
 			}
 		}
 		res.Captured = price
+		// The message counts in the month it was accepted, whenever its status comes.
 		if h.Amount > 0 {
-			if err := addVolume(tx, acct.ID, h.Category, h.Month, 0, -1); err != nil {
+			if err := addVolume(tx, acct.ID, h.counter(), h.Month, 0, -1); err != nil {
 				return SettleResult{}, wrapSettle("capture", holdID, err)
 			}
 		}
 		if price > 0 {
-			if err := addVolume(tx, acct.ID, category, monthOf(now, acct.Timezone), 1, 0); err != nil {
+			if err := addVolume(tx, acct.ID, h.capturedCounter(category), h.Month, 1, 0); err != nil {
 				return SettleResult{}, wrapSettle("capture", holdID, err)
 			}
 		}
@@ -438,7 +464,13 @@ func (l *Ledger) Release(tx storage.Txn, holdID, reason string) (SettleResult, e
 			rv.Returned += h.Amount
 		}
 		e.Legs = transfer(heldAccount(acct.ID), to, acct.Currency, h.Amount)
-		if err := addVolume(tx, acct.ID, h.Category, h.Month, 0, -1); err != nil {
+		if err := addVolume(tx, acct.ID, h.counter(), h.Month, 0, -1); err != nil {
+			return SettleResult{}, wrapSettle("release", holdID, err)
+		}
+	}
+	if !h.Free {
+		// A message that was not delivered opened no conversation and counted no user.
+		if err := l.closePeriod(tx, &h, acct); err != nil {
 			return SettleResult{}, wrapSettle("release", holdID, err)
 		}
 	}
@@ -467,15 +499,31 @@ func (l *Ledger) Release(tx storage.Txn, holdID, reason string) (SettleResult, e
 }
 
 // Settle applies the pricing object of a provider status: pricing type "regular"
-// captures in the reported category, the free types release the hold.
+// captures in the reported category; a free type releases the hold, except under the
+// rules that charge whatever the provider reports (per_message, muv: SettleFree).
 func (l *Ledger) Settle(tx storage.Txn, holdID, pricingType, category string) (SettleResult, error) {
 	switch pricingType {
 	case PricingRegular:
 		return l.Capture(tx, holdID, category)
 	case PricingFreeCustomerService, PricingFreeEntryPoint:
-		return l.Release(tx, holdID, pricingType)
+		return l.SettleFree(tx, holdID, pricingType)
 	}
 	return SettleResult{}, fmt.Errorf("ledger: settle %s: pricing type %q: %w", holdID, pricingType, ErrInvalid)
+}
+
+// SettleFree settles a hold the provider reported free with pricingType (such as
+// free_customer_service). Under per_message and muv rules the card, not the provider,
+// decides what a message costs: the hold is captured at its price. Under the others it
+// is released with pricingType as the reason.
+func (l *Ledger) SettleFree(tx storage.Txn, holdID, pricingType string) (SettleResult, error) {
+	h, acct, err := l.openHold(tx, holdID)
+	if err != nil || h.Status != HoldHeld {
+		return SettleResult{Hold: h, AlreadyResolved: err == nil}, wrapSettle("settle", holdID, err)
+	}
+	if cardPrices(l.holdRules(&h, acct)) {
+		return l.Capture(tx, holdID, "")
+	}
+	return l.Release(tx, holdID, pricingType)
 }
 
 // ExpireHolds releases, with reason "expired", up to limit holds whose expiry is not

@@ -14,7 +14,7 @@ const (
 	prefixHold    = storage.PrefixLedgerHold    // h/<hold id> hold record; x/<expires><hold id> expiry index; r/<reserve id> campaign reserve
 	prefixTopUp   = storage.PrefixLedgerTopUp   // <account>/<top-up id>
 	prefixVolume  = storage.PrefixLedgerVolume  // <account>/<category>/<yyyy-mm> monthly volume
-	prefixMeta    = storage.PrefixLedgerMeta    // head chain head; acct/<account> flags; conv/... conversations
+	prefixMeta    = storage.PrefixLedgerMeta    // head chain head; acct/<account> flags; conv/... conversations; muv/... unique users
 	prefixCredit  = storage.PrefixLedgerCredit  // <account> month of the last credit rollover
 )
 
@@ -75,4 +75,10 @@ func accountStateKey(id string) []byte { return key(prefixMeta, "acct", id) }
 func creditMonthKey(id string) []byte  { return key(prefixCredit, id) }
 func conversationKey(account, recipient, category string) []byte {
 	return key(prefixMeta, "conv", account, recipient, category)
+}
+
+// muvKey marks recipient as charged in month under RulesMUV; its value is the id of the
+// hold that charged it.
+func muvKey(account, month, recipient string) []byte {
+	return key(prefixMeta, "muv", account, month, recipient)
 }

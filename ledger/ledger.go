@@ -81,7 +81,23 @@ const (
 	RulesLegacy = "legacy"
 	// RulesPerMessage charges every message at its price with no free rules (the
 	// non-API "SME" channel model, where session messages are priced by content type).
+	// What the provider reports as free is charged all the same: the card, not the
+	// provider, decides.
 	RulesPerMessage = "per_message"
+	// RulesMUV charges per unique user per month (Qontak's Monthly Unique Visitors):
+	// a recipient's first message in a calendar month of the account's timezone is
+	// charged at its price, later ones that month are free. Like RulesPerMessage it
+	// ignores what the provider reports as free.
+	RulesMUV = "muv"
+)
+
+// Volume scopes: which messages one monthly volume counter counts.
+const (
+	// VolumeCategory counts each category on its own (Meta's volume tiers).
+	VolumeCategory = "category"
+	// VolumeTotal counts every charged message of the month together, whatever its
+	// category (TapTalk's table).
+	VolumeTotal = "total"
 )
 
 // Message categories Kirim prices. The provider may report others; they are priced if a
@@ -376,8 +392,12 @@ func validName(field, s string) error {
 }
 
 func validRules(r string) bool {
-	return r == Rules2025 || r == RulesLegacy || r == RulesPerMessage
+	return r == Rules2025 || r == RulesLegacy || r == RulesPerMessage || r == RulesMUV
 }
+
+// cardPrices reports whether rules charge a message at the card's price whatever the
+// provider reports (free types, another category).
+func cardPrices(rules string) bool { return rules == RulesPerMessage || rules == RulesMUV }
 
 // monthOf is the calendar month of t in loc, as "2006-01".
 func monthOf(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01") }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -226,7 +227,8 @@ func TestStatementPagesAndCSV(t *testing.T) {
 	f := newFixture(t, Config{})
 	f.topUp("acme", "TRF-1", 2000*idr)
 	f.clock.Advance(time.Minute)
-	f.mustHold(HoldRequest{ID: "m1", Account: "acme", MessageID: "m1", CampaignID: "c1", Market: "62", Category: CategoryMarketing})
+	f.mustHold(HoldRequest{ID: "m1", Account: "acme", MessageID: "m1", CampaignID: "c1", Market: "62", Category: CategoryMarketing,
+		Recipient: "6281234567890", Template: "promo_juli/id"})
 	f.capture("m1", "")
 	f.clock.Advance(time.Minute)
 	f.mustHold(marketing("m2"))
@@ -234,6 +236,7 @@ func TestStatementPagesAndCSV(t *testing.T) {
 	f.commit(func(tx storage.Txn) error { _, err := f.l.Adjust(tx, "acme", -86*idr, "=HYPERLINK(\"x\")"); return err })
 
 	var rows []StatementRow
+	var loc *time.Location
 	cursor := ""
 	for pages := 0; ; pages++ {
 		var p StatementPage
@@ -241,7 +244,7 @@ func TestStatementPagesAndCSV(t *testing.T) {
 			p, err = f.l.Statement(tx, "acme", time.Time{}, time.Time{}, cursor, 2)
 			return err
 		})
-		rows = append(rows, p.Rows...)
+		rows, loc = append(rows, p.Rows...), p.Timezone
 		if p.Next == "" {
 			break
 		}
@@ -273,7 +276,8 @@ func TestStatementPagesAndCSV(t *testing.T) {
 			t.Fatalf("row %d = %+v, want %+v", i, r, w)
 		}
 	}
-	if rows[1].CampaignID != "c1" || rows[1].MessageID != "m1" || rows[0].Reference != "TRF-1" {
+	if rows[1].CampaignID != "c1" || rows[1].MessageID != "m1" || rows[0].Reference != "TRF-1" ||
+		rows[2].Recipient != "6281234567890" || rows[2].Template != "promo_juli/id" || loc.String() != "Asia/Jakarta" {
 		t.Fatalf("row facts lost: %+v %+v", rows[0], rows[1])
 	}
 
@@ -289,7 +293,7 @@ func TestStatementPagesAndCSV(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := WriteStatementCSV(&buf, rows, true); err != nil {
+	if err := WriteStatementCSV(&buf, StatementPage{Currency: "IDR", Timezone: loc, Rows: rows}, true); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&buf).ReadAll()
@@ -299,10 +303,21 @@ func TestStatementPagesAndCSV(t *testing.T) {
 	if len(recs) != 7 || strings.Join(recs[0], ",") != strings.Join(StatementCSVHeader, ",") {
 		t.Fatalf("csv: %v", recs)
 	}
-	if recs[2][3] != "514.000000" || recs[2][6] != "1486.000000" || recs[6][3] != "-86.000000" {
-		t.Fatalf("csv money columns: %v / %v", recs[2], recs[6])
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
 	}
-	if got := recs[6][14]; got != "'=HYPERLINK(\"x\")" {
+	capture := recs[3]
+	if capture[col["amount"]] != "514" || capture[col["available_after"]] != "1486" || recs[6][col["amount"]] != "-86" ||
+		capture[col["currency"]] != "IDR" || capture[col["recipient"]] != "6281234567890" || capture[col["template"]] != "promo_juli/id" ||
+		capture[col["category"]] != CategoryMarketing || capture[col["campaign_id"]] != "c1" {
+		t.Fatalf("csv columns: %v / %v", capture, recs[6])
+	}
+	// 09:01 UTC on 10 July is 16:01 in Jakarta, the account's timezone.
+	if at := capture[col["at"]]; !strings.HasPrefix(at, "2025-07-10T16:01:00") || !strings.HasSuffix(at, "+07:00") || capture[col["date"]] != "2025-07-10" {
+		t.Fatalf("csv time %q %q", at, capture[col["date"]])
+	}
+	if got := recs[6][col["reason"]]; got != "'=HYPERLINK(\"x\")" {
 		t.Fatalf("formula not defused: %q", got)
 	}
 	if err := f.try(func(tx storage.Txn) error {
@@ -314,7 +329,8 @@ func TestStatementPagesAndCSV(t *testing.T) {
 }
 
 func TestFormatMicros(t *testing.T) {
-	tests := map[int64]string{0: "0.000000", 514 * idr: "514.000000", 41_100: "0.041100", -1: "-0.000001", -86 * idr: "-86.000000"}
+	tests := map[int64]string{0: "0", 514 * idr: "514", 510_500_000: "510.5", 41_100: "0.0411", -1: "-0.000001", -86 * idr: "-86",
+		1_000_000 * idr: "1000000", math.MinInt64: "-9223372036854.775808"}
 	for in, want := range tests {
 		if got := FormatMicros(in); got != want {
 			t.Errorf("FormatMicros(%d) = %q, want %q", in, got, want)

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -89,13 +90,19 @@ func propConfig(tb testing.TB) Config {
 	card.Prices[0] = Price{Market: MarketDefault, Category: CategoryMarketing, UpTo: []int64{5, 12}, Micros: rupiah(514, 510, 520)}
 	legacy := seedCard(time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC))
 	legacy.Rules = RulesLegacy
+	sme := seedCard(time.Date(2025, 10, 15, 0, 0, 0, 0, time.UTC))
+	sme.Rules = RulesPerMessage
+	sme.Prices[0] = card.Prices[0]
+	muv := seedCard(time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC))
+	muv.Rules, muv.VolumeScope = RulesMUV, VolumeTotal
+	muv.Prices[0] = card.Prices[0]
 	return Config{
 		Accounts: []Account{
 			{ID: "acme", Currency: "IDR", Timezone: jakarta(tb), LowBalance: 5000 * idr,
 				Package: Package{Credits: map[string]int64{CategoryMarketing: 3, CategoryService: 2}}},
 			{ID: "globex", Currency: "IDR", Timezone: time.UTC},
 		},
-		RateCards: []RateCard{card, legacy},
+		RateCards: []RateCard{card, legacy, sme, muv},
 		HoldTTL:   36 * time.Hour,
 	}
 }
@@ -235,7 +242,15 @@ func propStep(t testing.TB, f *fixture, m *propModel, rng *rand.Rand, fail bool)
 			}
 		case op >= 100 && op < 105: // a campaign run reserves money, sometimes more than there is
 			id := m.newID("r")
-			_, err := f.l.Reserve(tx, ReserveRequest{ID: id, Account: acct, CampaignID: "cmp", Amount: rng.Int64N(4000) * idr})
+			req := ReserveRequest{ID: id, Account: acct, CampaignID: "cmp", Amount: rng.Int64N(4000) * idr}
+			if rng.IntN(2) == 0 {
+				// Positions claimed from a quote, possibly of a counter or month the run's
+				// holds do not count in.
+				a, _ := f.l.account(acct)
+				req.Positions = ReservePositions{Volume: []string{CategoryMarketing, volumeAll}[rng.IntN(2)],
+					Month: monthOf(f.clock.Now(), a.Timezone), From: rng.Int64N(20), Count: 1 + rng.Int64N(6)}
+			}
+			_, err := f.l.Reserve(tx, req)
 			if errors.Is(err, ErrInsufficientBalance) {
 				return nil
 			}
@@ -322,6 +337,7 @@ func checkInvariants(t testing.TB, f *fixture, m *propModel) {
 			t.Fatalf("postings in %s sum to %d", asset, s)
 		}
 	}
+	checkVolumes(t, f)
 	for _, a := range f.l.Accounts() {
 		b := f.balance(a)
 		if b.Available < 0 || b.Held < 0 || b.Reserved < 0 || b.Reserved > b.Held || b.Balance != b.Available+b.Held {
@@ -341,6 +357,47 @@ func checkInvariants(t testing.TB, f *fixture, m *propModel) {
 		if remaining != b.Reserved {
 			t.Fatalf("%s: open reserves keep %d, balance says %d reserved", a, remaining, b.Reserved)
 		}
+	}
+}
+
+// checkVolumes: each month's held volume counts exactly the open money holds in it and
+// the positions open reserves claimed and have not handed to a hold yet.
+func checkVolumes(t testing.TB, f *fixture) {
+	t.Helper()
+	want := map[string]int64{}
+	got := map[string]int64{}
+	if err := f.db.View(func(r storage.Reader) error {
+		err := r.Iterate(holdExpiryPrefix(), storage.IterOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			h, err := readHold(r, string(k[len(holdExpiryPrefix())+8:]))
+			if err == nil && h.Status == HoldHeld && h.Amount > 0 {
+				want[string(volumeKey(h.Account, h.counter(), h.Month))]++
+			}
+			return true, err
+		})
+		if err != nil {
+			return err
+		}
+		err = r.Iterate(reservePrefix(), storage.IterOptions{}, func(_, v []byte) (bool, error) {
+			rv, err := decodeReserve(v)
+			if p := rv.Positions; err == nil && rv.Status == ReserveOpen && p.Count > rv.PositionsUsed {
+				want[string(volumeKey(rv.Account, p.Volume, p.Month))] += p.Count - rv.PositionsUsed
+			}
+			return true, err
+		})
+		if err != nil {
+			return err
+		}
+		return r.Iterate([]byte(prefixVolume), storage.IterOptions{}, func(k, v []byte) (bool, error) {
+			if held := int64(binary.BigEndian.Uint64(v[8:])); held != 0 {
+				got[string(k)] = held
+			}
+			return true, nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("held volume %v, open holds and reserve positions %v", got, want)
 	}
 }
 
@@ -430,7 +487,23 @@ func runProperty(t *testing.T, f *fixture, seed uint64, steps int, reopen func()
 			t.Errorf("the run wrote no %s entry", k)
 		}
 	}
-	t.Logf("entries by kind: %v; open holds %d, resolved %d", kinds, len(m.open), len(m.resolved))
+	rules := map[string]int{}
+	if err := f.db.View(func(r storage.Reader) error {
+		prefix := holdKey("")
+		return r.Iterate(prefix, storage.IterOptions{}, func(_, v []byte) (bool, error) {
+			h, err := decodeHold(v)
+			rules[h.Rules]++
+			return true, err
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{Rules2025, RulesLegacy, RulesPerMessage, RulesMUV} {
+		if rules[r] == 0 && !testing.Short() {
+			t.Errorf("the run priced no hold under %s rules", r)
+		}
+	}
+	t.Logf("entries by kind: %v; holds by rules %v; open holds %d, resolved %d", kinds, rules, len(m.open), len(m.resolved))
 	for id, n := range m.resolved {
 		if n > 1 {
 			t.Fatalf("hold %s resolved %d times", id, n)

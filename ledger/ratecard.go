@@ -13,9 +13,14 @@ import (
 type RateCard struct {
 	Effective time.Time
 	Currency  string
-	// Rules is Rules2025, RulesLegacy or RulesPerMessage; empty means Config.Rules.
-	Rules  string
-	Prices []Price
+	// Rules is Rules2025, RulesLegacy, RulesPerMessage or RulesMUV; empty means
+	// Config.Rules.
+	Rules string
+	// VolumeScope is VolumeCategory (empty means it) or VolumeTotal: whether a volume
+	// band position counts the month's charged messages of the message's category or
+	// of every category.
+	VolumeScope string
+	Prices      []Price
 	// SessionPrices prices service (session) messages by content type ("text", "image",
 	// "video", "document"...) in micros, whenever the rules charge them. A content type
 	// not listed falls back to the "service" entry of Prices.
@@ -47,6 +52,9 @@ func (c RateCard) Validate() error {
 	}
 	if c.Rules != "" && !validRules(c.Rules) {
 		return fmt.Errorf("rate card %s: rules %q: %w", c.Effective.Format(time.DateOnly), c.Rules, ErrInvalid)
+	}
+	if c.VolumeScope != "" && c.VolumeScope != VolumeCategory && c.VolumeScope != VolumeTotal {
+		return fmt.Errorf("rate card %s: volume scope %q is not %q or %q: %w", c.Effective.Format(time.DateOnly), c.VolumeScope, VolumeCategory, VolumeTotal, ErrInvalid)
 	}
 	seen := make(map[[2]string]bool, len(c.Prices))
 	for i, p := range c.Prices {
@@ -130,6 +138,17 @@ func (c *RateCard) price(market, category string) (Price, bool) {
 	return Price{}, false
 }
 
+// volumeAll is the category part of the volume counter of a VolumeTotal card.
+const volumeAll = "*"
+
+// volumeOf is the volume counter a message of category counts in under c.
+func (c *RateCard) volumeOf(category string) string {
+	if c.VolumeScope == VolumeTotal {
+		return volumeAll
+	}
+	return category
+}
+
 // card returns the card in force at t for currency.
 func (l *Ledger) card(currency string, t time.Time) (*RateCard, bool) {
 	cards := l.book.Load().cards
@@ -164,7 +183,8 @@ type Quote struct {
 	Rules      string
 	Effective  time.Time // the card's effective date
 	Month      string    // volume month in the account's timezone, "2006-01"
-	Position   int64     // the message's number within the month's volume of its category
+	Volume     string    // the volume counter: the category, or "*" for a VolumeTotal card
+	Position   int64     // the message's number within the month's volume counter
 	Band       int       // 0-based volume band
 }
 
@@ -174,6 +194,8 @@ const (
 	FreeUtilityInWindow  = "utility_in_window"
 	FreeEntryPoint       = "free_entry_point"
 	FreeConversationOpen = "conversation_open"
+	// FreeUserCounted: under RulesMUV the recipient was charged already this month.
+	FreeUserCounted = "user_counted"
 )
 
 // Quote prices one message without changing anything. The volume position counts the
@@ -227,11 +249,14 @@ func (l *Ledger) pricingCard(acct *Account, req QuoteRequest) (*RateCard, error)
 // Capture read it from storage; a CampaignQuoter layers the holds it has priced so far
 // on top, which is how a quote of many messages equals holding them one by one.
 type pricingState interface {
-	// volume is the month's count of charged messages of category: captured plus held.
-	volume(category, month string) (int64, error)
+	// volume is the month's count of charged messages in a volume counter (a category,
+	// or volumeAll): captured plus held.
+	volume(counter, month string) (int64, error)
 	// conversationUntil is when the legacy conversation with recipient in category
 	// ends, in Unix nanoseconds; 0 when there is none.
 	conversationUntil(recipient, category string) (int64, error)
+	// userCounted is whether recipient was charged already in month under RulesMUV.
+	userCounted(recipient, month string) (bool, error)
 	// credits is the unused package units of kind.
 	credits(kind string) (int64, error)
 }
@@ -244,9 +269,20 @@ type storeState struct {
 	rolloverDue bool
 }
 
-func (s storeState) volume(category, month string) (int64, error) {
-	vol, err := readVolume(s.r, s.acct.ID, category, month)
+func (s storeState) volume(counter, month string) (int64, error) {
+	vol, err := readVolume(s.r, s.acct.ID, counter, month)
 	return vol.Captured + vol.Held, err
+}
+
+func (s storeState) userCounted(recipient, month string) (bool, error) {
+	_, err := s.r.Get(muvKey(s.acct.ID, month, recipient))
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read unique user: %w", err)
+	}
+	return true, nil
 }
 
 func (s storeState) conversationUntil(recipient, category string) (int64, error) {
@@ -281,12 +317,13 @@ func (l *Ledger) price(st pricingState, acct *Account, card *RateCard, req Quote
 		Rules:     card.Rules,
 		Effective: card.Effective,
 		Month:     month,
+		Volume:    card.volumeOf(req.Category),
 	}
 	if q.Rules == "" {
 		q.Rules = l.rules
 	}
 	if !billable {
-		reason, err := freeReason(st, q.Rules, req)
+		reason, err := freeReason(st, q.Rules, req, q.Month)
 		if err != nil {
 			return Quote{}, false, err
 		}
@@ -309,7 +346,7 @@ func (l *Ledger) price(st pricingState, acct *Account, card *RateCard, req Quote
 			return Quote{}, false, fmt.Errorf("the rate card of %s has no price for %s to market %q: %w",
 				card.Effective.Format(time.DateOnly), what, req.Market, errNoPrice)
 		}
-		vol, err := st.volume(req.Category, q.Month)
+		vol, err := st.volume(q.Volume, q.Month)
 		if err != nil {
 			return Quote{}, false, err
 		}
@@ -335,7 +372,8 @@ func holdMoney(q Quote, credit bool) int64 {
 	return q.Amount
 }
 
-func freeReason(st pricingState, rules string, req QuoteRequest) (string, error) {
+// freeReason is why rules make req free, or "". month is req.At's volume month.
+func freeReason(st pricingState, rules string, req QuoteRequest, month string) (string, error) {
 	switch rules {
 	case Rules2025:
 		switch {
@@ -360,6 +398,15 @@ func freeReason(st pricingState, rules string, req QuoteRequest) (string, error)
 		if req.At.UnixNano() < until {
 			return FreeConversationOpen, nil
 		}
+	case RulesMUV:
+		if req.Recipient == "" {
+			return "", nil
+		}
+		counted, err := st.userCounted(req.Recipient, month)
+		if err != nil || !counted {
+			return "", err
+		}
+		return FreeUserCounted, nil
 	}
 	return "", nil
 }

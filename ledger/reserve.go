@@ -26,6 +26,39 @@ type ReserveRequest struct {
 	CampaignID string
 	Amount     int64     // micros; 0 opens an empty reserve (every hold falls back to available)
 	At         time.Time // when the run was launched; default now
+	// Positions are the volume band positions the run's quote priced its money holds
+	// at (CampaignQuote.Positions). The reserve claims them: they count in the month's
+	// volume at once, so sends made while the run feeds are priced after them, and the
+	// run's holds take them in order, each at the price the quote gave it. Zero claims
+	// none (every hold takes the next position of the month as it comes).
+	Positions ReservePositions
+}
+
+// ReservePositions are volume band positions of one month's volume counter: the run's
+// Count money holds are priced as messages From+1 .. From+Count of the month.
+type ReservePositions struct {
+	Volume string `json:"volume,omitempty"` // the counter: a category, or "*" under a total-volume card
+	Month  string `json:"month,omitempty"`  // "2006-01" in the account's timezone
+	From   int64  `json:"from,omitempty"`   // the month's volume before the run
+	Count  int64  `json:"count,omitempty"`
+}
+
+func (p ReservePositions) validate() error {
+	if p.Count == 0 && p.From == 0 && p.Volume == "" && p.Month == "" {
+		return nil
+	}
+	if p.Count <= 0 || p.From < 0 || p.From > MaxAmount || p.Count > MaxAmount {
+		return fmt.Errorf("positions from %d count %d must be a positive count from a non-negative volume: %w", p.From, p.Count, ErrInvalid)
+	}
+	if p.Volume != volumeAll {
+		if err := validName("positions volume", p.Volume); err != nil {
+			return err
+		}
+	}
+	if t, err := time.Parse("2006-01", p.Month); err != nil || t.Format("2006-01") != p.Month {
+		return fmt.Errorf("positions month %q is not like 2026-03: %w", p.Month, ErrInvalid)
+	}
+	return nil
 }
 
 // Reserve is one campaign run's earmarked money. It moved Amount from available into
@@ -48,6 +81,10 @@ type Reserve struct {
 	ClosedAt    time.Time `json:"closed_at,omitzero"`
 	ReserveSeq  uint64    `json:"reserve_seq,omitempty"` // the entry that reserved
 	CloseSeq    uint64    `json:"close_seq,omitempty"`   // the entry that gave the rest back
+	// Positions are the volume positions claimed at launch; PositionsUsed of them have
+	// gone to the run's money holds. Closing gives the rest back to the month's volume.
+	Positions     ReservePositions `json:"positions,omitzero"`
+	PositionsUsed int64            `json:"positions_used,omitempty"`
 
 	// Existing is set by Reserve and CloseReserve when nothing was written: the id was
 	// already reserved, or already closed. It is not stored.
@@ -76,10 +113,13 @@ func (l *Ledger) Reserve(tx storage.Txn, req ReserveRequest) (Reserve, error) {
 	if req.Amount < 0 || req.Amount > MaxAmount {
 		return Reserve{}, fmt.Errorf("ledger: reserve %s: amount %d must be in 0..%d: %w", req.ID, req.Amount, int64(MaxAmount), ErrInvalid)
 	}
+	if err := req.Positions.validate(); err != nil {
+		return Reserve{}, fmt.Errorf("ledger: reserve %s: %w", req.ID, err)
+	}
 	old, err := readReserve(tx, req.ID)
 	switch {
 	case err == nil:
-		if old.Account != req.Account || old.CampaignID != req.CampaignID || old.Amount != req.Amount {
+		if old.Account != req.Account || old.CampaignID != req.CampaignID || old.Amount != req.Amount || old.Positions != req.Positions {
 			return Reserve{}, fmt.Errorf("ledger: reserve %s exists for account %s campaign %s amount %d: %w",
 				req.ID, old.Account, old.CampaignID, old.Amount, ErrConflict)
 		}
@@ -94,7 +134,7 @@ func (l *Ledger) Reserve(tx storage.Txn, req ReserveRequest) (Reserve, error) {
 	}
 	rv := Reserve{
 		ID: req.ID, Account: acct.ID, CampaignID: req.CampaignID, Amount: req.Amount, Remaining: req.Amount,
-		Status: ReserveOpen, CreatedAt: req.At,
+		Status: ReserveOpen, CreatedAt: req.At, Positions: req.Positions,
 	}
 	if req.Amount > 0 {
 		avail, err := balanceOf(tx, acct.Currency, availableAccount(acct.ID))
@@ -113,6 +153,11 @@ func (l *Ledger) Reserve(tx storage.Txn, req ReserveRequest) (Reserve, error) {
 			return Reserve{}, fmt.Errorf("ledger: reserve %s: %w", req.ID, err)
 		}
 		rv.ReserveSeq = e.Seq
+	}
+	if p := rv.Positions; p.Count > 0 {
+		if err := addVolume(tx, acct.ID, p.Volume, p.Month, 0, p.Count); err != nil {
+			return Reserve{}, fmt.Errorf("ledger: reserve %s: claim volume positions: %w", req.ID, err)
+		}
 	}
 	if err := writeReserve(tx, &rv); err != nil {
 		return Reserve{}, fmt.Errorf("ledger: reserve %s: %w", req.ID, err)
@@ -161,6 +206,12 @@ func (l *Ledger) CloseReserve(tx storage.Txn, id, reason string) (Reserve, error
 		rv.CloseSeq = e.Seq
 		rv.Released, rv.Remaining = rv.Remaining, 0
 	}
+	if p := rv.Positions; p.Count > rv.PositionsUsed {
+		// The positions no hold took go back, so later sends are not priced past them.
+		if err := addVolume(tx, acct.ID, p.Volume, p.Month, 0, -(p.Count - rv.PositionsUsed)); err != nil {
+			return Reserve{}, fmt.Errorf("ledger: close reserve %s: %w", id, err)
+		}
+	}
 	rv.Status, rv.CloseReason, rv.ClosedAt = ReserveClosed, reason, now
 	if err := writeReserve(tx, &rv); err != nil {
 		return Reserve{}, fmt.Errorf("ledger: close reserve %s: %w", id, err)
@@ -207,11 +258,11 @@ func (l *Ledger) Reserves(r storage.Reader, account string, openOnly bool) ([]Re
 	return out, nil
 }
 
-// fundingReserve returns the reserve a message hold of money may draw from: the one
-// named, when it exists, is open, belongs to the account and has at least amount left.
-// Anything else returns nil and the hold falls back to available.
-func fundingReserve(tx storage.Txn, id, account string, amount int64) (*Reserve, error) {
-	if id == "" || amount <= 0 {
+// openReserve returns the reserve a message hold may draw on: the one named, when it
+// exists, is open and belongs to the account. Anything else returns nil and the hold
+// is priced and funded as without one.
+func openReserve(tx storage.Txn, id, account string) (*Reserve, error) {
+	if id == "" {
 		return nil, nil
 	}
 	rv, err := readReserve(tx, id)
@@ -221,10 +272,15 @@ func fundingReserve(tx storage.Txn, id, account string, amount int64) (*Reserve,
 	if err != nil {
 		return nil, err
 	}
-	if rv.Status != ReserveOpen || rv.Account != account || rv.Remaining < amount {
+	if rv.Status != ReserveOpen || rv.Account != account {
 		return nil, nil
 	}
 	return &rv, nil
+}
+
+// hasPositions reports whether rv has claimed volume positions left for its holds.
+func (rv *Reserve) hasPositions() bool {
+	return rv != nil && rv.PositionsUsed < rv.Positions.Count
 }
 
 // openReserveOf returns the open reserve that funded h, or nil when none did or it has

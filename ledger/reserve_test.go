@@ -349,10 +349,12 @@ func TestReserveStatementRows(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := WriteStatementCSV(&buf, p.Rows[1:2], false); err != nil {
+	page := p
+	page.Rows = p.Rows[1:2]
+	if err := WriteStatementCSV(&buf, page, false); err != nil {
 		t.Fatal(err)
 	}
-	if got := buf.String(); !bytes.Contains([]byte(got), []byte(",cmp1,,run1,campaign reserve")) {
+	if got := buf.String(); !bytes.Contains([]byte(got), []byte(",cmp1,,,run1,campaign reserve")) {
 		t.Fatalf("csv row %q", got)
 	}
 }
@@ -444,9 +446,21 @@ func TestVerifyFindsReserveDamage(t *testing.T) {
 func TestReserveRecordRoundTrip(t *testing.T) {
 	rv := Reserve{ID: "run1", Account: "acme", CampaignID: "cmp1", Amount: 10, Remaining: 3, Drawn: 9, Returned: 4, Released: 2,
 		Status: ReserveClosed, CloseReason: "done", CreatedAt: time.Unix(10, 1).UTC(), ClosedAt: time.Unix(20, 2).UTC(), ReserveSeq: 5, CloseSeq: 6}
-	got, err := decodeReserve(encodeReserve(&rv))
-	if err != nil || !reflect.DeepEqual(got, rv) {
-		t.Fatalf("round trip: %v\n got %+v\nwant %+v", err, got, rv)
+	for _, pos := range []ReservePositions{{}, {Volume: CategoryMarketing, Month: "2025-07", From: 7, Count: 9}} {
+		rv.Positions, rv.PositionsUsed = pos, pos.Count/2
+		got, err := decodeReserve(encodeReserve(&rv))
+		if err != nil || !reflect.DeepEqual(got, rv) {
+			t.Fatalf("round trip: %v\n got %+v\nwant %+v", err, got, rv)
+		}
+	}
+	rv.Positions, rv.PositionsUsed = ReservePositions{}, 0
+	// Version 2 must claim positions: one meaning, one encoding.
+	r1 := encodeReserve(&rv)
+	r2 := append([]byte{reserveRecordPositions}, r1[1:]...)
+	r2 = appendString(appendString(r2, ""), "")
+	r2 = append(r2, make([]byte, 24)...)
+	if _, err := decodeReserve(r2); err == nil {
+		t.Fatal("version 2 without positions decoded")
 	}
 	h := Hold{ID: "h1", Account: "acme", Category: CategoryMarketing, Amount: 3, Status: HoldHeld, ReserveID: "run1"}
 	gh, err := decodeHold(encodeHold(&h))
@@ -472,6 +486,8 @@ func FuzzDecodeReserve(f *testing.F) {
 	seeds := []Reserve{
 		{ID: "run1", Account: "acme", CampaignID: "cmp1", Amount: 514 * idr, Remaining: 514 * idr, Status: ReserveOpen, CreatedAt: time.Unix(1, 2).UTC(), ReserveSeq: 3},
 		{ID: "run2", Account: "acme", CampaignID: "cmp1", Status: ReserveClosed, CloseReason: "cancelled", ClosedAt: time.Unix(5, 0).UTC()},
+		{ID: "run3", Account: "acme", CampaignID: "cmp1", Amount: 514 * idr, Remaining: 514 * idr, Status: ReserveOpen,
+			Positions: ReservePositions{Volume: volumeAll, Month: "2025-07", From: 249_999, Count: 2}, PositionsUsed: 1},
 	}
 	for _, rv := range seeds {
 		f.Add(encodeReserve(&rv))

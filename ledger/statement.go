@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"encoding/csv"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"kirim/storage"
@@ -33,6 +35,10 @@ type StatementRow struct {
 	Category        string
 	Reference       string
 	Reason          string
+	// Recipient (wa_id) and Template ("name/language") come from the message's hold;
+	// empty for entries of no message.
+	Recipient string
+	Template  string
 }
 
 // StatementPage is one page of a statement; Next is the cursor of the following page,
@@ -40,6 +46,8 @@ type StatementRow struct {
 type StatementPage struct {
 	Account  string
 	Currency string
+	// Timezone is the account's: statements show times and days in it.
+	Timezone *time.Location
 	Rows     []StatementRow
 	Next     string
 }
@@ -79,7 +87,7 @@ func (l *Ledger) Statement(r storage.Reader, account string, from, to time.Time,
 	if !to.IsZero() {
 		end = indexKey(acct.ID, to.UnixNano(), 0)
 	}
-	page := StatementPage{Account: acct.ID, Currency: acct.Currency}
+	page := StatementPage{Account: acct.ID, Currency: acct.Currency, Timezone: acct.Timezone}
 	var last []byte
 	more := false
 	err = r.Iterate(prefix, storage.IterOptions{Start: start}, func(k, v []byte) (bool, error) {
@@ -107,6 +115,15 @@ func (l *Ledger) Statement(r storage.Reader, account string, from, to time.Time,
 			Category: e.Category, Reference: e.Reference, Reason: e.Reason,
 		}
 		row.BalanceAfter = row.AvailableAfter + row.HeldAfter
+		if e.HoldID != "" {
+			// A statement is read rarely; a message's hold is where its recipient and
+			// template are kept, so the chain's entries need not repeat them.
+			if h, err := readHold(r, e.HoldID); err == nil {
+				row.Recipient, row.Template = h.Recipient, h.Template
+			} else if !errors.Is(err, ErrNotFound) {
+				return false, err
+			}
+		}
 		page.Rows = append(page.Rows, row)
 		last = append(last[:0], k[len(prefix):]...)
 		return true, nil
@@ -120,32 +137,41 @@ func (l *Ledger) Statement(r storage.Reader, account string, from, to time.Time,
 	return page, nil
 }
 
-// StatementCSVHeader is the header row WriteStatementCSV writes.
+// StatementCSVHeader is the header row WriteStatementCSV writes: the columns of a
+// statement export, documented in the README.
 var StatementCSVHeader = []string{
-	"seq", "at", "kind", "amount", "credit_kind", "available_change", "available_after",
-	"held_after", "balance_after", "hold_id", "message_id", "campaign_id", "category",
+	"seq", "at", "date", "kind", "amount", "currency", "credit_kind", "available_change", "available_after",
+	"held_after", "balance_after", "recipient", "template", "category", "campaign_id", "message_id", "hold_id",
 	"reference", "reason",
 }
 
-// WriteStatementCSV writes rows as CSV with a header when header is true (pass false
-// for the second and later pages of one file). Money columns are decimal amounts of the
-// currency ("514.000000"), exact because they are printed from micros, never floats.
-func WriteStatementCSV(w io.Writer, rows []StatementRow, header bool) error {
+// WriteStatementCSV writes the page's rows as CSV with a header when header is true
+// (pass false for the second and later pages of one file). Times are RFC 3339 in the
+// account's timezone, with the day they fall on in it. Money columns are plain
+// decimal amounts of the currency ("514", "510.5", "-75"), exact because they are
+// printed from micros, never floats; a credit entry's amount is in units of its
+// credit_kind and has no currency.
+func WriteStatementCSV(w io.Writer, page StatementPage, header bool) error {
 	cw := csv.NewWriter(w)
 	if header {
 		if err := cw.Write(StatementCSVHeader); err != nil {
 			return fmt.Errorf("ledger: statement csv: %w", err)
 		}
 	}
-	for _, r := range rows {
-		amount := FormatMicros(r.Amount)
+	loc := page.Timezone
+	if loc == nil {
+		loc = time.UTC
+	}
+	for _, r := range page.Rows {
+		amount, currency := FormatMicros(r.Amount), page.Currency
 		if r.CreditKind != "" {
-			amount = strconv.FormatInt(r.Amount, 10)
+			amount, currency = strconv.FormatInt(r.Amount, 10), ""
 		}
+		at := r.At.In(loc)
 		rec := []string{
-			strconv.FormatUint(r.Seq, 10), r.At.UTC().Format(time.RFC3339Nano), r.Kind, amount, r.CreditKind,
-			FormatMicros(r.AvailableChange), FormatMicros(r.AvailableAfter), FormatMicros(r.HeldAfter),
-			FormatMicros(r.BalanceAfter), r.HoldID, r.MessageID, r.CampaignID, r.Category,
+			strconv.FormatUint(r.Seq, 10), at.Format(time.RFC3339Nano), at.Format(time.DateOnly), r.Kind, amount, currency, r.CreditKind,
+			FormatMicros(r.AvailableChange), FormatMicros(r.AvailableAfter), FormatMicros(r.HeldAfter), FormatMicros(r.BalanceAfter),
+			r.Recipient, csvSafe(r.Template), r.Category, r.CampaignID, r.MessageID, r.HoldID,
 			csvSafe(r.Reference), csvSafe(r.Reason),
 		}
 		if err := cw.Write(rec); err != nil {
@@ -170,12 +196,18 @@ func csvSafe(s string) string {
 // MicrosPerUnit is the number of micro-units in one unit of a currency.
 const MicrosPerUnit = 1_000_000
 
-// FormatMicros prints micros as a decimal amount with six places: 514000000 -> "514.000000".
+// FormatMicros prints micros as a plain decimal amount for files and machines: no
+// grouping, a decimal point, no trailing zeros (514000000 -> "514", 510500000 ->
+// "510.5", 41100 -> "0.0411").
 func FormatMicros(m int64) string {
 	sign := ""
 	u := uint64(m)
 	if m < 0 {
 		sign, u = "-", uint64(-m) // -MinInt64 wraps to itself, which as uint64 is right
 	}
-	return fmt.Sprintf("%s%d.%06d", sign, u/MicrosPerUnit, u%MicrosPerUnit)
+	whole, frac := u/MicrosPerUnit, u%MicrosPerUnit
+	if frac == 0 {
+		return sign + strconv.FormatUint(whole, 10)
+	}
+	return fmt.Sprintf("%s%d.%s", sign, whole, strings.TrimRight(fmt.Sprintf("%06d", frac), "0"))
 }

@@ -201,6 +201,9 @@ func FuzzDecodeHold(f *testing.F) {
 		{ID: "h2", Account: "acme", Category: CategoryService, CreditKind: "service", CreditMonth: "2025-07", Status: HoldReleased,
 			ReleaseReason: "failed", ResolvedAt: time.Unix(5, 0).UTC(), InWindow: true, Free: true, FreeReason: FreeService},
 		{ID: "h3", Account: "acme", CampaignID: "cmp1", Category: CategoryMarketing, Amount: 514 * idr, Status: HoldHeld, ReserveID: "run1"},
+		{ID: "h4", Account: "acme", Category: CategoryMarketing, Amount: 514 * idr, Status: HoldHeld, Rules: RulesMUV, Volume: volumeAll,
+			Template: "promo/id"},
+		{ID: "h5", Account: "acme", Category: CategoryService, Status: HoldCaptured, ReserveID: "run1", Rules: RulesPerMessage},
 	}
 	for _, h := range seeds {
 		f.Add(encodeHold(&h))
@@ -224,8 +227,31 @@ func TestHoldRecordRoundTrip(t *testing.T) {
 		CreditMonth: "2025-01", Free: true, FreeReason: "x", Band: 4, Month: "2025-02", At: time.Unix(10, 1).UTC(),
 		ExpiresAt: time.Unix(20, 2).UTC(), Status: HoldCaptured, HoldSeq: 5, Captured: 6, CapturedCategory: "marketing",
 		Shortfall: 7, ReleaseReason: "r", ResolvedAt: time.Unix(30, 3).UTC(), ResolveSeq: 8}
-	got, err := decodeHold(encodeHold(&h))
-	if err != nil || !reflect.DeepEqual(got, h) {
-		t.Fatalf("round trip: %v\n got %+v\nwant %+v", err, got, h)
+	for _, tt := range []struct {
+		reserve, rules, volume, template string
+		version                          byte
+	}{
+		{"", "", "", "", recordVersion},
+		{"run1", "", "", "", holdRecordReserve},
+		{"", RulesLegacy, "", "", holdRecordPricing},
+		{"run1", RulesMUV, volumeAll, "promo/id", holdRecordPricing},
+		{"", "", "", "otp/en", holdRecordPricing},
+	} {
+		h.ReserveID, h.Rules, h.Volume, h.Template = tt.reserve, tt.rules, tt.volume, tt.template
+		v := encodeHold(&h)
+		got, err := decodeHold(v)
+		if err != nil || !reflect.DeepEqual(got, h) || v[0] != tt.version {
+			t.Fatalf("round trip of version %d: %v\n got %+v\nwant %+v", v[0], err, got, h)
+		}
+	}
+	// Version 3 must carry rules, volume or template: one meaning, one encoding.
+	h.ReserveID, h.Rules, h.Volume, h.Template = "run1", "", "", ""
+	v2 := encodeHold(&h)
+	v3 := append([]byte{holdRecordPricing}, v2[1:]...)
+	for range 3 {
+		v3 = appendString(v3, "")
+	}
+	if _, err := decodeHold(v3); err == nil {
+		t.Fatal("version 3 without rules, volume or template decoded")
 	}
 }

@@ -56,10 +56,15 @@ func addVolume(tx storage.Txn, account, category, month string, captured, held i
 	return writeVolume(tx, account, category, month, vol)
 }
 
-// MonthVolume reports one month's volume counters ("2006-01" in the account's timezone).
+// MonthVolume reports one month's volume counters ("2006-01" in the account's
+// timezone) of a category, or with category VolumeTotal of the counter of every
+// category that total-volume cards keep.
 func (l *Ledger) MonthVolume(r storage.Reader, account, category, month string) (Volume, error) {
 	if _, err := l.account(account); err != nil {
 		return Volume{}, fmt.Errorf("ledger: volume: %w", err)
+	}
+	if category == VolumeTotal {
+		category = volumeAll
 	}
 	vol, err := readVolume(r, account, category, month)
 	if err != nil {

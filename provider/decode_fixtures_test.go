@@ -177,6 +177,24 @@ var webhookCases = []struct {
 			t.Errorf("status = %+v", s)
 		}
 	}},
+	{"status_cbp_delivered.json", func(t *testing.T, _ *Notification, vals []any) {
+		s := oneStatus(t, vals)
+		wantPricing(t, s.Pricing, true, "CBP", "", "marketing")
+		if s.Conversation == nil || s.Conversation.Origin.Type != "marketing" || s.Conversation.ExpirationTimestamp != 0 || s.Status != DeliveryDelivered {
+			t.Errorf("status = %+v", s)
+		}
+	}},
+	{"status_cbp_free.json", func(t *testing.T, _ *Notification, vals []any) {
+		ss := vals[0].(*MessagesValue).Statuses
+		if len(ss) != 2 {
+			t.Fatalf("%d statuses", len(ss))
+		}
+		wantPricing(t, ss[0].Pricing, false, "CBP", "", "service")
+		wantPricing(t, ss[1].Pricing, false, "CBP", "", "referral_conversion")
+		if c := ss[1].Conversation; c == nil || c.Origin.Type != "referral_conversion" || c.ExpirationTimestamp != 1718259395 {
+			t.Errorf("conversation = %+v", c)
+		}
+	}},
 	{"status_batch.json", func(t *testing.T, n *Notification, vals []any) {
 		if len(n.Entry) != 2 || len(vals) != 2 {
 			t.Fatalf("%d entries, %d changes", len(n.Entry), len(vals))

@@ -53,6 +53,7 @@ type Account struct {
 	Currency      string    `json:"currency"`
 	Timezone      string    `json:"timezone"`
 	DefaultRegion string    `json:"default_region"`
+	Locale        string    `json:"locale,omitempty"` // how money is displayed; empty: the default form
 	LowBalance    int64     `json:"low_balance_micros"`
 	CreatedAt     time.Time `json:"created_at"`
 	CreatedBy     string    `json:"created_by"`

@@ -412,13 +412,41 @@ func (rc *Receiver) apply(ctx context.Context, units []*unit) map[*unit]error {
 
 func toStatusUpdates(in []provider.Status) []engine.StatusUpdate {
 	out := make([]engine.StatusUpdate, 0, len(in))
-	for _, s := range in {
+	for i := range in {
+		s := &in[i]
 		out = append(out, engine.StatusUpdate{
 			WAMID: s.ID, CallbackData: s.BizOpaqueCallbackData, Status: s.Status,
-			At: unix(int64(s.Timestamp)), RecipientID: s.RecipientID, Pricing: s.Pricing, Errors: s.Errors,
+			At: unix(int64(s.Timestamp)), RecipientID: s.RecipientID, Pricing: statusPricing(s), Errors: s.Errors,
 		})
 	}
 	return out
+}
+
+// statusPricing is a status's pricing as the engine settles it: by type. Webhooks of
+// conversation-based pricing (pricing_model CBP, until July 2025, and v23 and older)
+// carry billable and a category but no type; billable is a regular charge, and not
+// billable is free, at the entry point when the conversation began at one.
+func statusPricing(s *provider.Status) *provider.Pricing {
+	p := s.Pricing
+	if p == nil || p.Type != "" || p.Billable == nil {
+		return p
+	}
+	out := *p
+	switch {
+	case *p.Billable:
+		out.Type = provider.PricingRegular
+	case isEntryPoint(p.Category) || s.Conversation != nil && isEntryPoint(s.Conversation.Origin.Type):
+		out.Type = provider.PricingFreeEntryPoint
+	default:
+		out.Type = provider.PricingFreeCustomerService
+	}
+	return &out
+}
+
+// isEntryPoint reports a CBP conversation category or origin of a free entry point
+// (a click-to-WhatsApp ad or a Page call to action).
+func isEntryPoint(category string) bool {
+	return category == "referral_conversion" || category == provider.PricingFreeEntryPoint
 }
 
 func toInbound(phoneNumberID string, v *provider.MessagesValue) []engine.Inbound {

@@ -100,6 +100,20 @@ func TestApplyFixtures(t *testing.T) {
 			At: unix(1784012345), RecipientID: "6289900001111",
 			Errors: []provider.WebhookError{{Code: 131026, Title: "Message undeliverable", Message: "Message undeliverable",
 				ErrorData: &provider.ErrorData{Details: "Message Undeliverable."}, Href: "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}}}}},
+		// Conversation-based pricing (CBP) names no type: billable is regular, not
+		// billable free, at the entry point when the conversation began at an ad.
+		{file: "status_legacy_cbp.json", statuses: []engine.StatusUpdate{{
+			WAMID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjS5QkM4RjJFMUQ5QTcwNUMzNgA=", Status: "sent", At: unix(1718000000), RecipientID: budi,
+			Pricing: &provider.Pricing{Billable: billable(true), PricingModel: "CBP", Type: "regular", Category: "utility"}}}},
+		{file: "status_cbp_delivered.json", statuses: []engine.StatusUpdate{{
+			WAMID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjS5QkM4RjJFMUQ5QTcwNUMzNgA=", CallbackData: "msg_01J2ZC01", Status: "delivered",
+			At: unix(1718000060), RecipientID: budi,
+			Pricing: &provider.Pricing{Billable: billable(true), PricingModel: "CBP", Type: "regular", Category: "marketing"}}}},
+		{file: "status_cbp_free.json", statuses: []engine.StatusUpdate{{
+			WAMID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjS6QkM4RjJFMUQ5QTcwNUMzNgA=", Status: "sent", At: unix(1718000190), RecipientID: budi,
+			Pricing: &provider.Pricing{Billable: billable(false), PricingModel: "CBP", Type: "free_customer_service", Category: "service"}}, {
+			WAMID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjS7QkM4RjJFMUQ5QTcwNUMzNgA=", Status: "sent", At: unix(1718000195), RecipientID: budi,
+			Pricing: &provider.Pricing{Billable: billable(false), PricingModel: "CBP", Type: "free_entry_point", Category: "referral_conversion"}}}},
 		{file: "status_played.json", statuses: []engine.StatusUpdate{{
 			WAMID: "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjV9QkM4RjJFMUQ5QTcwNUMzNgA=", Status: "played", At: unix(1784012999), RecipientID: budi}}},
 		{file: "inbound_text.json", inbound: []engine.Inbound{{PhoneNumberID: fixturePID, WaID: budi, Name: "Budi Santoso",

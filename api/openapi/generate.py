@@ -7,7 +7,7 @@ DOC = sys.argv[1]; SAMPLES = sys.argv[2]
 doc = json.load(open(DOC))
 comp = doc.setdefault('components', {})
 schemas = comp.setdefault('schemas', {})
-MAPS = {'counts', 'skipped', 'free_credits', 'credits', 'held_credits', 'written_bytes', 'session', 'by_category'}
+MAPS = {'counts', 'skipped', 'free_credits', 'credits', 'held_credits', 'written_bytes', 'session', 'by_category', 'volume'}
 RFC3339 = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$')
 
 def kind(v):
