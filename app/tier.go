@@ -23,7 +23,12 @@ func (m *Main) withTier(o engine.Options) engine.Options {
 	}
 	for i := range o.Numbers {
 		n := cfg.Numbers[byAlias[o.Numbers[i].Alias]]
-		o.Numbers[i].Phone, o.Numbers[i].MessagingLimit, o.Numbers[i].PairGap = n.Phone, n.MessagingLimit, n.PairGap.Duration
+		o.Numbers[i].Phone, o.Numbers[i].MessagingLimit = n.Phone, n.MessagingLimit
+		// "0s" turns the pair rate off; the engine reads zero as its default.
+		o.Numbers[i].PairGap, o.Numbers[i].PairBurst = n.PairGap.Duration, n.PairBurst
+		if n.PairGap.Duration == 0 {
+			o.Numbers[i].PairGap = -1
+		}
 	}
 	return o
 }

@@ -252,8 +252,12 @@ type Number struct {
 	// MessagingLimit is the number's own limit under legacy rules: 1000, 10000, 100000 or
 	// -1 for unlimited. Default 1000.
 	MessagingLimit int `toml:"messaging_limit"`
-	// PairGap is the least time between two messages to the same recipient. Default 6s.
-	PairGap Duration `toml:"pair_gap"`
+	// PairGap and PairBurst are the pair rate: PairBurst messages to the same recipient
+	// may go at once, then one per PairGap (Meta: about 45, then one per 6 s; 131056
+	// beyond). Defaults 6s and 45; PairGap 0s: no pair rate; PairBurst 1: one message
+	// per PairGap, no burst.
+	PairGap   Duration `toml:"pair_gap"`
+	PairBurst int      `toml:"pair_burst"`
 	// Default marks the number an account's send uses when it names none. Default: the
 	// account's first number.
 	Default bool `toml:"default"`
@@ -388,6 +392,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 		def(has("numbers", at, "throughput_mps"), &n.ThroughputMPS, 80)
 		def(has("numbers", at, "messaging_limit"), &n.MessagingLimit, 1000)
 		def(has("numbers", at, "pair_gap"), &n.PairGap, Duration{6 * time.Second})
+		def(has("numbers", at, "pair_burst"), &n.PairBurst, 45)
 	}
 	c.numberDefaults(has)
 	c.eventDefaults(has)

@@ -16,9 +16,11 @@ import (
 // Limits on configured values.
 const (
 	MaxThroughputMPS = 1000
-	MinMemTableMB    = 4    // storage.MinMemTableSize
-	MinTableMB       = 0.25 // storage.MinTableSize
-	MinKeyLength     = 16
+	// MaxPairBurst bounds numbers.pair_burst: more than Meta's burst only meets 131056.
+	MaxPairBurst  = 100
+	MinMemTableMB = 4    // storage.MinMemTableSize
+	MinTableMB    = 0.25 // storage.MinTableSize
+	MinKeyLength  = 16
 )
 
 // Scopes an API key may hold; admin implies the others.
@@ -257,6 +259,9 @@ func (c *Config) validate() []fieldError {
 		}
 		if n.PairGap.Duration < 0 {
 			v.add("must not be negative", at("pair_gap")...)
+		}
+		if n.PairBurst < 1 || n.PairBurst > MaxPairBurst {
+			v.add(fmt.Sprintf("must be between 1 and %d (Meta allows about 45 at once)", MaxPairBurst), at("pair_burst")...)
 		}
 		if n.BaseURL != "" {
 			if u, err := url.Parse(n.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

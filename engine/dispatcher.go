@@ -61,6 +61,9 @@ func newDispatcher(e *Engine, n Number) *dispatcher {
 	if n.PairGap == 0 {
 		n.PairGap = DefaultPairGap
 	}
+	if n.PairBurst <= 0 {
+		n.PairBurst = DefaultPairBurst
+	}
 	if n.Status == "" {
 		n.Status = "CONNECTED"
 	}
@@ -71,7 +74,7 @@ func newDispatcher(e *Engine, n Number) *dispatcher {
 		e:       e,
 		num:     n,
 		limiter: newLimiter(n.MPS, e.clock.Now()),
-		pair:    newPairRate(n.PairGap),
+		pair:    newPairRate(n.PairGap, n.PairBurst),
 		wakeCh:  make(chan struct{}, 1),
 		roomCh:  make(chan struct{}, 1),
 		// A twentieth of a second of sends: enough to hide a claim's synced commit.

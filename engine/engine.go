@@ -56,8 +56,11 @@ type Number struct {
 	// MessagingLimit is the number's own limit under legacy rules (-1 unlimited).
 	// Default 1000.
 	MessagingLimit int
-	// PairGap spaces messages to one recipient. Default DefaultPairGap; negative: none.
-	PairGap time.Duration
+	// PairGap and PairBurst are the pair rate: PairBurst messages to one recipient at
+	// once, then one per PairGap. Defaults DefaultPairGap and DefaultPairBurst; a
+	// negative PairGap: no pair rate.
+	PairGap   time.Duration
+	PairBurst int
 	// Status and Quality are the standing assumed until the provider says otherwise.
 	// Defaults CONNECTED and GREEN.
 	Status, Quality string

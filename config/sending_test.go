@@ -1,0 +1,39 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSendingKeys: the pair rate and the marketing limits take their defaults when
+// left out, keep what is written, and a bad value is refused naming its key and line.
+func TestSendingKeys(t *testing.T) {
+	c, err := Parse("k.toml", []byte(minimal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Numbers[0]; n.PairBurst != 45 || n.PairGap.Duration != 6*time.Second {
+		t.Fatalf("pair rate defaults: burst %d gap %v, want 45 and 6s", n.PairBurst, n.PairGap)
+	}
+	number := func(set string) string { return strings.Replace(minimal, `waba_id = "2"`, "waba_id = \"2\"\n"+set, 1) }
+	c, err = Parse("k.toml", []byte(number("pair_burst = 1")), nil)
+	if err != nil || c.Numbers[0].PairBurst != 1 {
+		t.Fatalf("pair_burst = 1: %v %+v", err, c)
+	}
+	for _, tc := range []struct {
+		name, src, key, msg string
+		line               int
+	}{
+		{"burst zero", number("pair_burst = 0"), "numbers[0].pair_burst", "must be between 1 and 100", 8},
+		{"burst beyond Meta's", number("pair_burst = 500"), "numbers[0].pair_burst", "must be between 1 and 100", 8},
+		{"negative gap", number(`pair_gap = "-6s"`), "numbers[0].pair_gap", "must not be negative", 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			es := parseErrors(t, tc.src)
+			if len(es) != 1 || es[0].Key != tc.key || es[0].Line != tc.line || !strings.Contains(es[0].Msg, tc.msg) {
+				t.Fatalf("got %v, want one error on %s line %d saying %q", es, tc.key, tc.line, tc.msg)
+			}
+		})
+	}
+}
