@@ -12,11 +12,14 @@ import (
 const tierPollTimeout = 15 * time.Second
 
 // withTier adds the tier settings of the configuration to the engine's options: the
-// rules, the limits, the pair gap and the opt keywords.
+// rules, the limits, the pair rate and the opt keywords, and the campaigns' hook on
+// number changes.
 func (m *Main) withTier(o engine.Options) engine.Options {
 	cfg := m.Config
 	o.Rules, o.PortfolioLimit = cfg.Provider.Rules, cfg.Provider.PortfolioLimit
 	o.OptOutKeywords, o.OptInKeywords, o.OptFiller = cfg.Engine.OptOutKeywords, cfg.Engine.OptInKeywords, cfg.Engine.OptFiller
+	// A change of a number's standing or limit wakes, pauses or resumes its campaigns.
+	o.AfterNumber = m.Campaigns.NumberChanged
 	byAlias := map[string]int{}
 	for i, n := range cfg.Numbers {
 		byAlias[n.Alias] = i

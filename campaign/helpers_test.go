@@ -188,7 +188,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Observe: func(tx storage.Txn, m *engine.Message, prev engine.State) error {
 			return e.svc.Load().Observe(tx, m, prev)
 		},
-		OnChange: func(ms []*engine.Message) { e.svc.Load().OnChange(ms) },
+		OnChange:    func(ms []*engine.Message) { e.svc.Load().OnChange(ms) },
+		AfterNumber: func(alias string) { e.svc.Load().NumberChanged(alias) },
 	})
 	if err != nil {
 		t.Fatal(err)

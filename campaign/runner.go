@@ -225,6 +225,9 @@ func (s *Service) autoPause(c *Campaign, run *Run, quality string) string {
 			return ReasonTemplateDisabled
 		}
 	}
+	if hold, _ := s.eng.SendHold(c.From, c.Category); hold != "" {
+		return hold
+	}
 	if quality == "RED" {
 		return ReasonQualityRed
 	}

@@ -41,6 +41,7 @@ type dispatcher struct {
 	lookahead int // most messages claimed ahead of the limiter
 	roomCh    chan struct{}
 	loopDone  chan struct{}
+	replanReq *replanReq // set by requestReplan, taken by the loop
 	workWG    sync.WaitGroup
 	finDone   chan struct{}
 }
@@ -142,9 +143,14 @@ func (d *dispatcher) loop(ctx context.Context) {
 		d.mu.Lock()
 		claiming := d.claiming
 		room := d.lookahead - d.pending
+		replan := d.replanReq
+		d.replanReq = nil
 		d.mu.Unlock()
 		if !claiming || ctx.Err() != nil {
 			return
+		}
+		if replan != nil {
+			d.replan(ctx, *replan)
 		}
 		if room <= 0 {
 			select {
@@ -432,7 +438,7 @@ func (d *dispatcher) finish(batch []result) {
 			}
 			throttled = throttled || thr
 			if !requeueAt.IsZero() {
-				if err := tx.Set(queueKey(d.num.Alias, requeueAt, m.ID), nil); err != nil {
+				if err := tx.Set(queueKey(d.num.Alias, requeueAt, m.ID), []byte(m.WaitingReason)); err != nil {
 					return err
 				}
 				if wakeAt.IsZero() || requeueAt.Before(wakeAt) {

@@ -111,6 +111,10 @@ type Options struct {
 	// number's status, quality, restriction or messaging limit (limit: the scope's, -1
 	// unlimited), so a number.updated event commits with it.
 	OnNumber func(tx storage.Txn, n Number, st NumberState, limit int) error
+	// AfterNumber is told, after the change is stored, that the number's standing,
+	// limit or holds changed (the waiting messages are being re-planned), so campaigns
+	// on it wake, pause or resume. Nil: nobody.
+	AfterNumber func(alias string)
 	// OnInbound is called inside the transaction that stores each new inbound message,
 	// after it is written (a message.inbound event commits with it). An error aborts the
 	// transaction: nothing of the batch is stored. Nil: none.

@@ -70,6 +70,8 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 	sc.mu.Lock()
 	limitNow := sc.limit
 	sc.mu.Unlock()
+	changed := before.Status != st.Status || before.Quality != st.Quality || before.Restriction != st.Restriction ||
+		!before.RestrictedT.Equal(st.RestrictedT) || limitChanged
 	err := e.db.Commit(ctx, func(tx storage.Txn) error {
 		b, _ := json.Marshal(st)
 		if err := tx.Set(numberStateKey(d.num.PhoneNumberID), b); err != nil {
@@ -81,8 +83,6 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 				return err
 			}
 		}
-		changed := before.Status != st.Status || before.Quality != st.Quality || before.Restriction != st.Restriction ||
-			!before.RestrictedT.Equal(st.RestrictedT) || limitChanged
 		if changed && e.opts.OnNumber != nil {
 			return e.opts.OnNumber(tx, d.num, st, limitNow)
 		}
@@ -91,13 +91,41 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 	if err != nil {
 		return fmt.Errorf("engine: update number %s: %w", alias, err)
 	}
-	// Waiting messages may be able to go now.
+	if !changed {
+		return nil
+	}
+	if before.Status != st.Status || before.Quality != st.Quality {
+		e.log.Info("engine: number standing changed", "number", alias, "status", st.Status, "quality", st.Quality)
+	}
+	// The change may release waiting messages, of this number or, for a limit, of every
+	// number sharing it: they are looked at again now, not at their old ETA.
+	var affected []string
 	for _, a := range e.order {
-		if e.tier.byAlias[a] == sc || a == alias {
-			e.dispatchers[a].wake(now)
+		if a == alias || (limitChanged && e.tier.byAlias[a] == sc) {
+			affected = append(affected, a)
 		}
 	}
+	e.numberChanged(affected...)
 	return nil
+}
+
+// numberChanged re-plans the waiting messages of the numbers whose standing or limit
+// changed and tells the campaigns (AfterNumber), after the change is stored.
+func (e *Engine) numberChanged(aliases ...string) {
+	now := e.clock.Now()
+	for _, a := range aliases {
+		u := e.tier.byAlias[a].usage(now)
+		room := -1
+		if u.Limit != Unlimited {
+			room = max(u.Limit-u.Used24h, 0)
+		}
+		e.dispatchers[a].requestReplan(replanReq{tier: room})
+	}
+	if e.opts.AfterNumber != nil {
+		for _, a := range aliases {
+			e.opts.AfterNumber(a)
+		}
+	}
 }
 
 // NumberStatus is a number's standing and its scope's usage.

@@ -1,0 +1,98 @@
+package campaign
+
+import (
+	"testing"
+	"time"
+
+	"kirim/engine"
+	"kirim/provider/sandbox"
+)
+
+// TestLimitRaiseWakesFeeder: a run fed up to the messaging limit waits for a slot a
+// day away; a raise of the limit feeds the rest at once, the fake clock unmoved, and
+// the progress ETA follows.
+func TestLimitRaiseWakesFeeder(t *testing.T) {
+	e := newEnv(t, envOptions{limit: 2, balance: 1_000_000 * idr})
+	c := e.create(CreateRequest{ListIDs: []string{e.importCSV("a", phones(0, 6)...)}})
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRun(c.ID, "two sent", func(_ *Campaign, r *Run) bool { return r.Counts[string(engine.Sent)] == 2 })
+	// Four left, two slots a day: the last two in the window after next.
+	if p := e.progress(c.ID); !p.ETA.Equal(t0.Add(48 * time.Hour)) {
+		t.Fatalf("ETA at the limit %v, want t0+48h", p.ETA)
+	}
+	// Not woken by the test from here: only the change may move the feeder.
+	if e.poll(c.ID, 200*time.Millisecond, func(_ *Campaign, r *Run) bool { return r.Counts[string(engine.Sent)] > 2 }) {
+		t.Fatal("more than the limit sent")
+	}
+	limit := 2000
+	if err := e.sb.UpdateNumber(sandbox.DefaultPhoneNumberID, sandbox.NumberUpdate{MessagingLimit: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.eng.UpdateNumber(e.ctx, "main", engine.NumberUpdate{Limit: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	if !e.poll(c.ID, waitTimeout, func(_ *Campaign, r *Run) bool { return r.State == StateCompleted }) {
+		t.Fatalf("the run did not complete after the raise: %+v", e.progress(c.ID).Run)
+	}
+	if n := len(e.sandboxSends()); n != 6 {
+		t.Fatalf("%d recipients reached, want 6", n)
+	}
+	if now := e.clk.Now(); !now.Equal(t0) {
+		t.Fatalf("the clock moved to %v", now)
+	}
+}
+
+// TestNumberHoldPausesCampaign: a number that cannot send a campaign's templates
+// pauses the run with the reason, and the run resumes by itself (and completes) when
+// the number is CONNECTED again; a run paused for a RED rating stays paused for its operator.
+func TestNumberHoldPausesCampaign(t *testing.T) {
+	for _, tt := range []struct {
+		u    engine.NumberUpdate
+		want string
+	}{
+		{engine.NumberUpdate{Status: engine.StatusOffline}, ReasonNumberOffline},
+		{engine.NumberUpdate{Status: engine.StatusPending}, ReasonNumberPending},
+		{engine.NumberUpdate{Status: engine.StatusFlagged}, ReasonNumberFlagged},
+		{engine.NumberUpdate{Status: engine.StatusRestricted}, ReasonNumberRestricted},
+		{engine.NumberUpdate{Restriction: "RESTRICTED_BIZ_INITIATED_MESSAGING", RestrictedUntil: t0.Add(48 * time.Hour)}, ReasonAccountRestricted},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			e := newEnv(t, envOptions{balance: 1_000_000 * idr})
+			// Another run, paused for a RED rating: no hold, its operator resumes it.
+			if err := e.eng.UpdateNumber(e.ctx, "main", engine.NumberUpdate{Quality: "RED"}); err != nil {
+				t.Fatal(err)
+			}
+			other := e.create(CreateRequest{Name: "katalog", ListIDs: []string{e.importCSV("b", phones(100, 5)...)}})
+			if _, err := e.svc.Load().Launch(e.ctx, testAccount, other.ID); err != nil {
+				t.Fatal(err)
+			}
+			e.waitRun(other.ID, "paused for quality", func(c *Campaign, _ *Run) bool { return c.State == StatePaused })
+
+			if err := e.eng.UpdateNumber(e.ctx, "main", tt.u); err != nil {
+				t.Fatal(err)
+			}
+			c := e.create(CreateRequest{ListIDs: []string{e.importCSV("a", phones(0, 20)...)}})
+			if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); err != nil {
+				t.Fatal(err)
+			}
+			e.waitRun(c.ID, "paused by the hold", func(c *Campaign, _ *Run) bool { return c.State == StatePaused && c.Reason == tt.want })
+			if n := len(e.sandboxSends()); n != 0 {
+				t.Fatalf("%d recipients reached while the number held the run", n)
+			}
+			if err := e.eng.UpdateNumber(e.ctx, "main", engine.NumberUpdate{Status: engine.StatusConnected, Quality: "GREEN", Restriction: "NONE"}); err != nil {
+				t.Fatal(err)
+			}
+			if !e.poll(c.ID, waitTimeout, func(c *Campaign, r *Run) bool { return r.State == StateCompleted }) {
+				t.Fatalf("the run did not resume and complete: %+v", *e.progress(c.ID).Campaign)
+			}
+			if n := len(e.sandboxSends()); n != 20 {
+				t.Fatalf("%d recipients reached, want 20", n)
+			}
+			if p := e.progress(other.ID); p.Campaign.State != StatePaused || p.Campaign.Reason != ReasonQualityRed {
+				t.Fatalf("the run paused for quality is %s (%s)", p.Campaign.State, p.Campaign.Reason)
+			}
+		})
+	}
+}
