@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kirim/provider"
@@ -26,6 +27,7 @@ type dispatcher struct {
 	num Number
 
 	limiter *limiter
+	mps     atomic.Int64 // the throughput in force: the configured one, or HIGH's
 	pair    *pairRate
 	wakeCh  chan struct{}
 	work    chan *Message
@@ -68,7 +70,7 @@ func newDispatcher(e *Engine, n Number) *dispatcher {
 	if n.Quality == "" {
 		n.Quality = "GREEN"
 	}
-	return &dispatcher{
+	d := &dispatcher{
 		e:       e,
 		num:     n,
 		limiter: newLimiter(n.MPS, e.clock.Now()),
@@ -85,6 +87,8 @@ func newDispatcher(e *Engine, n Number) *dispatcher {
 		loopDone:  make(chan struct{}),
 		finDone:   make(chan struct{}),
 	}
+	d.mps.Store(int64(n.MPS))
+	return d
 }
 
 // wake tells the dispatcher a message became due at t.

@@ -49,7 +49,8 @@ type Number struct {
 	PhoneNumberID string
 	WABAID        string
 	Sender        Sender
-	// MPS is the provider's throughput for the number (messages per second).
+	// MPS is the provider's throughput for the number (messages per second); while
+	// the provider reports the HIGH level the number sends at HighThroughputMPS.
 	MPS int
 	// Phone is the number in E.164, for display and to match number webhooks.
 	Phone string
@@ -327,7 +328,7 @@ func (e *Engine) Number(alias string) (Number, bool) {
 	if !ok {
 		return Number{}, false
 	}
-	return d.num, true
+	return d.current(), true
 }
 
 // Get returns the message with id, with its payload.
@@ -433,7 +434,7 @@ func (freeBiller) Release(storage.Txn, *Message, string) error          { return
 func (e *Engine) Numbers() []Number {
 	out := make([]Number, 0, len(e.order))
 	for _, a := range e.order {
-		out = append(out, e.dispatchers[a].num)
+		out = append(out, e.dispatchers[a].current())
 	}
 	return out
 }

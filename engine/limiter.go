@@ -26,20 +26,39 @@ type limiter struct {
 }
 
 func newLimiter(mps int, now time.Time) *limiter {
-	// At most mps leave in any second, less a margin of 1 % (at least one send): the
-	// provider counts sends by when they arrive, and a send that leaves at the end of one
-	// second may arrive in the next, which then holds one too many.
-	burst := max(1, mps/100)
-	if mps >= 10 {
-		burst = max(2, burst)
-	}
-	r := float64(mps - burst - max(1, mps/100))
-	if r <= 0 {
-		r = float64(mps) / 2
-	}
+	burst, r := limiterShape(mps)
 	l := &limiter{lim: rate.NewLimiter(rate.Limit(r), burst), target: r, cur: r, last: now}
 	l.lim.SetBurstAt(now, burst)
 	return l
+}
+
+// limiterShape is the burst and sustained rate of a bucket for mps.
+func limiterShape(mps int) (burst int, r float64) {
+	// At most mps leave in any second, less a margin of 1 % (at least one send): the
+	// provider counts sends by when they arrive, and a send that leaves at the end of one
+	// second may arrive in the next, which then holds one too many.
+	burst = max(1, mps/100)
+	if mps >= 10 {
+		burst = max(2, burst)
+	}
+	r = float64(mps - burst - max(1, mps/100))
+	if r <= 0 {
+		r = float64(mps) / 2
+	}
+	return burst, r
+}
+
+// setRate reshapes the bucket for a new throughput (the provider raised or lowered
+// the number's). A back-off under way keeps its share of the new rate.
+func (l *limiter) setRate(mps int, now time.Time) {
+	burst, r := limiterShape(mps)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	share := l.cur / l.target
+	l.target = r
+	l.cur = math.Max(1, r*share)
+	l.lim.SetLimitAt(now, rate.Limit(l.cur))
+	l.lim.SetBurstAt(now, burst)
 }
 
 // available is how many sends the bucket would grant at now without waiting.

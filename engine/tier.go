@@ -84,6 +84,8 @@ type NumberState struct {
 	Quality     string    `json:"quality"` // GREEN, YELLOW, RED, UNKNOWN
 	Restriction string    `json:"restriction,omitempty"`
 	RestrictedT time.Time `json:"restricted_until,omitzero"`
+	// Throughput is the provider's throughput level: STANDARD, or HIGH after an upgrade.
+	Throughput string `json:"throughput,omitempty"`
 	UpdatedAt   time.Time `json:"updated_at,omitzero"`
 }
 

@@ -25,6 +25,8 @@ type NumberUpdate struct {
 	// "NONE" to lift it.
 	Restriction     string
 	RestrictedUntil time.Time
+	// Throughput is the throughput level: HIGH (1,000 msg/s) or STANDARD.
+	Throughput string
 }
 
 // UpdateNumber applies u to the number alias and stores it. A limit change restarts
@@ -51,6 +53,9 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 	default:
 		st.Restriction, st.RestrictedT = r, u.RestrictedUntil
 	}
+	if u.Throughput != "" {
+		st.Throughput = strings.ToUpper(u.Throughput)
+	}
 	st.UpdatedAt = now
 	e.tier.states[alias] = st
 	e.tier.mu.Unlock()
@@ -71,7 +76,7 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 	limitNow := sc.limit
 	sc.mu.Unlock()
 	changed := before.Status != st.Status || before.Quality != st.Quality || before.Restriction != st.Restriction ||
-		!before.RestrictedT.Equal(st.RestrictedT) || limitChanged
+		!before.RestrictedT.Equal(st.RestrictedT) || before.Throughput != st.Throughput || limitChanged
 	err := e.db.Commit(ctx, func(tx storage.Txn) error {
 		b, _ := json.Marshal(st)
 		if err := tx.Set(numberStateKey(d.num.PhoneNumberID), b); err != nil {
@@ -94,6 +99,7 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 	if !changed {
 		return nil
 	}
+	d.setMPS(d.mpsFor(st))
 	if before.Status != st.Status || before.Quality != st.Quality {
 		e.log.Info("engine: number standing changed", "number", alias, "status", st.Status, "quality", st.Quality)
 	}
@@ -167,9 +173,11 @@ func (e *Engine) ApplyNumberChange(ctx context.Context, wabaID string, value any
 		var u NumberUpdate
 		switch strings.ToUpper(v.Event) {
 		case "FLAGGED":
-			u.Status = "FLAGGED"
+			u.Status = StatusFlagged
 		case "UNFLAGGED":
-			u.Status = "CONNECTED"
+			u.Status = StatusConnected
+		case "THROUGHPUT_UPGRADE":
+			u.Throughput = ThroughputHigh
 		}
 		limitName := v.CurrentLimit
 		if limitName == "" || e.tier.rules == Rules2025 {
@@ -223,6 +231,9 @@ func (e *Engine) ApplyNumberChange(ctx context.Context, wabaID string, value any
 // ApplyPhoneInfo applies a poll of the number's fields (GET /{phone-number-id}).
 func (e *Engine) ApplyPhoneInfo(ctx context.Context, alias string, info *provider.PhoneNumberInfo) error {
 	u := NumberUpdate{Status: info.Status, Quality: info.QualityRating}
+	if info.Throughput != nil {
+		u.Throughput = info.Throughput.Level
+	}
 	if n, ok := provider.ParseTierLimit(info.MessagingLimit); ok && n != 0 {
 		l := int(n)
 		u.Limit = &l
