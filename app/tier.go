@@ -18,6 +18,11 @@ func (m *Main) withTier(o engine.Options) engine.Options {
 	cfg := m.Config
 	o.Rules, o.PortfolioLimit = cfg.Provider.Rules, cfg.Provider.PortfolioLimit
 	o.OptOutKeywords, o.OptInKeywords, o.OptFiller = cfg.Engine.OptOutKeywords, cfg.Engine.OptInKeywords, cfg.Engine.OptFiller
+	// "0s": until an operator resumes; the engine reads zero as its default.
+	o.SpamPause = cfg.Engine.SpamPause.Duration
+	if o.SpamPause == 0 {
+		o.SpamPause = -1
+	}
 	// A change of a number's standing or limit wakes, pauses or resumes its campaigns.
 	o.AfterNumber = m.Campaigns.NumberChanged
 	byAlias := map[string]int{}

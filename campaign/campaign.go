@@ -54,12 +54,16 @@ const (
 	ReasonNumberFlagged     = engine.ReasonNumberFlagged
 	ReasonNumberRestricted  = engine.ReasonNumberRestricted
 	ReasonAccountRestricted = engine.ReasonAccountRestricted
+	// ReasonSpamRateLimit: the number's marketing is paused after a 131048; the run
+	// resumes when the pause ends, or when its operator resumes it (which ends the
+	// number's pause too).
+	ReasonSpamRateLimit = engine.ReasonSpamRateLimit
 )
 
 // heldReasons are the pause reasons of a number's hold, lifted without the operator.
 var heldReasons = map[string]bool{
 	ReasonNumberOffline: true, ReasonNumberPending: true, ReasonNumberFlagged: true,
-	ReasonNumberRestricted: true, ReasonAccountRestricted: true,
+	ReasonNumberRestricted: true, ReasonAccountRestricted: true, ReasonSpamRateLimit: true,
 }
 
 // Limits and defaults.

@@ -96,3 +96,53 @@ func TestNumberHoldPausesCampaign(t *testing.T) {
 		})
 	}
 }
+
+// TestSpamRateLimitPausesCampaign: a 131048 pauses the number's marketing and with it
+// the run (reason spam_rate_limit); the run resumes by itself when the pause ends, or
+// at once when its operator resumes it, and every recipient is sent once.
+func TestSpamRateLimitPausesCampaign(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  func(e *env, id string)
+	}{
+		{"the pause ends", func(e *env, _ string) { e.clk.Advance(engine.DefaultSpamPause) }},
+		{"the operator resumes", func(e *env, id string) {
+			if _, err := e.svc.Load().Resume(e.ctx, testAccount, id); err != nil {
+				e.t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, envOptions{balance: 1_000_000 * idr})
+			e.sb.SetChaos(sandbox.Chaos{SendErrors: map[int]float64{131048: 1}})
+			c := e.create(CreateRequest{ListIDs: []string{e.importCSV("a", phones(0, 30)...)}})
+			if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); err != nil {
+				t.Fatal(err)
+			}
+			// Paused, and the sends under way when it paused answered: the clock may move.
+			if !e.poll(c.ID, waitTimeout, func(c *Campaign, r *Run) bool {
+				return c.State == StatePaused && r.Counts[string(engine.Dispatching)] == 0
+			}) {
+				t.Fatalf("no pause after 131048: %+v", *e.progress(c.ID).Campaign)
+			}
+			if p := e.progress(c.ID); p.Campaign.Reason != ReasonSpamRateLimit {
+				t.Fatalf("paused with %q, counts %v", p.Campaign.Reason, p.Run.Counts)
+			}
+			e.sb.SetChaos(sandbox.Chaos{})
+			tt.end(e, c.ID)
+			if !e.poll(c.ID, waitTimeout, func(c *Campaign, r *Run) bool { return r.State == StateCompleted }) {
+				p := e.progress(c.ID)
+				t.Fatalf("the run did not resume and complete: %+v, counts %v", *p.Campaign, p.Run.Counts)
+			}
+			sends := e.sandboxSends()
+			if len(sends) != 30 {
+				t.Fatalf("%d recipients reached, want 30", len(sends))
+			}
+			for to, n := range sends {
+				if n != 1 {
+					t.Fatalf("%s sent %d times", to, n)
+				}
+			}
+		})
+	}
+}

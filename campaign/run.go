@@ -267,11 +267,21 @@ const takeBackChunk = 200
 
 // Resume feeds a paused run again.
 func (s *Service) Resume(ctx context.Context, account, id string) (*Campaign, error) {
-	if _, err := s.Get(account, id); err != nil {
+	c, err := s.Get(account, id)
+	if err != nil {
 		return nil, err
 	}
+	if c.State == StatePaused && c.Reason == ReasonSpamRateLimit {
+		// The operator decides the number's marketing goes on: its pause ends too, or
+		// the run would pause again at once. That resumes this run already.
+		if err := s.eng.ResumeMarketing(ctx, c.From); err != nil && !errors.Is(err, engine.ErrNotPaused) {
+			return nil, fmt.Errorf("campaign: resume %s: %w", id, err)
+		}
+	}
 	if err := s.resume(ctx, id, false); err != nil {
-		return nil, err
+		if now, gerr := s.Get(account, id); !errors.Is(err, ErrState) || gerr != nil || now.State != StateRunning || c.State != StatePaused {
+			return nil, err
+		}
 	}
 	return s.Get(account, id)
 }

@@ -230,6 +230,9 @@ type Engine struct {
 	// TierPoll is how often each number's status, quality and messaging limit are
 	// read from the provider, besides the webhooks. Default 15m.
 	TierPoll Duration `toml:"tier_poll"`
+	// SpamPause is how long a number's marketing pauses after a 131048 (spam rate
+	// limit); "0s": until an operator resumes it. Default 24h.
+	SpamPause Duration `toml:"spam_pause"`
 }
 
 // Number is one WhatsApp business phone number Kirim sends from.
@@ -380,6 +383,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 		"PLEASE", "PLS", "PLZ", "PROMO", "PROMOSI", "LAGI", "NOW", "THANKS", "MAKASIH", "OK", "OKE"})
 	def(has("engine", "opt_in_keywords"), &e.OptInKeywords, []string{"START", "MULAI"})
 	def(has("engine", "tier_poll"), &e.TierPoll, Duration{15 * time.Minute})
+	def(has("engine", "spam_pause"), &e.SpamPause, Duration{24 * time.Hour})
 
 	cp := &c.Campaigns
 	def(has("campaigns", "failure_pause_percent"), &cp.FailurePausePercent, 20)

@@ -16,6 +16,14 @@ func TestSendingKeys(t *testing.T) {
 	if n := c.Numbers[0]; n.PairBurst != 45 || n.PairGap.Duration != 6*time.Second {
 		t.Fatalf("pair rate defaults: burst %d gap %v, want 45 and 6s", n.PairBurst, n.PairGap)
 	}
+	if c.Engine.SpamPause.Duration != 24*time.Hour {
+		t.Fatalf("spam_pause default %v, want 24h", c.Engine.SpamPause)
+	}
+	engineKeys := func(set string) string { return "[engine]\n" + set + "\n" + minimal }
+	c, err = Parse("k.toml", []byte(engineKeys(`spam_pause = "0s"`)), nil)
+	if err != nil || c.Engine.SpamPause.Duration != 0 {
+		t.Fatalf("spam_pause = 0s kept as %v (%v)", c.Engine.SpamPause, err)
+	}
 	number := func(set string) string { return strings.Replace(minimal, `waba_id = "2"`, "waba_id = \"2\"\n"+set, 1) }
 	c, err = Parse("k.toml", []byte(number("pair_burst = 1")), nil)
 	if err != nil || c.Numbers[0].PairBurst != 1 {
@@ -28,6 +36,7 @@ func TestSendingKeys(t *testing.T) {
 		{"burst zero", number("pair_burst = 0"), "numbers[0].pair_burst", "must be between 1 and 100", 8},
 		{"burst beyond Meta's", number("pair_burst = 500"), "numbers[0].pair_burst", "must be between 1 and 100", 8},
 		{"negative gap", number(`pair_gap = "-6s"`), "numbers[0].pair_gap", "must not be negative", 8},
+		{"negative spam pause", engineKeys(`spam_pause = "-1h"`), "engine.spam_pause", "must not be negative", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			es := parseErrors(t, tc.src)

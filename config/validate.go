@@ -198,6 +198,9 @@ func (c *Config) validate() []fieldError {
 	if e.TierPoll.Duration < 0 {
 		v.add("must not be negative (0 turns the poll off)", "engine", "tier_poll")
 	}
+	if e.SpamPause.Duration < 0 {
+		v.add("must not be negative (0 pauses until an operator resumes)", "engine", "spam_pause")
+	}
 	if e.MaxAttempts < 1 {
 		v.add("must be at least 1", "engine", "max_attempts")
 	}

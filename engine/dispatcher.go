@@ -41,8 +41,10 @@ type dispatcher struct {
 	roomCh    chan struct{}
 	loopDone  chan struct{}
 	replanReq *replanReq // set by requestReplan, taken by the loop
-	workWG    sync.WaitGroup
-	finDone   chan struct{}
+	// pauseStarted: an outcome started the number's marketing pause (spampause.go).
+	pauseStarted atomic.Bool
+	workWG       sync.WaitGroup
+	finDone      chan struct{}
 }
 
 type result struct {
@@ -459,6 +461,7 @@ func (d *dispatcher) finish(batch []result) {
 		d.e.log.Error("engine: record send outcomes", "number", d.num.Alias, "count", len(batch), "err", err)
 		return
 	}
+	d.afterPause()
 	if throttled {
 		d.limiter.backOff(now)
 	}

@@ -133,6 +133,9 @@ type Options struct {
 	OptOutKeywords, OptInKeywords []string
 	// OptFiller are words ignored around a keyword. Default DefaultOptFiller.
 	OptFiller []string
+	// SpamPause is how long a number's marketing pauses after a 131048 (spam rate
+	// limit). Default DefaultSpamPause; negative: until ResumeMarketing.
+	SpamPause time.Duration
 }
 
 func (o *Options) defaults() {
@@ -177,6 +180,9 @@ func (o *Options) defaults() {
 	}
 	if o.OptFiller == nil {
 		o.OptFiller = DefaultOptFiller
+	}
+	if o.SpamPause == 0 {
+		o.SpamPause = DefaultSpamPause
 	}
 	if o.OptInKeywords == nil {
 		o.OptInKeywords = DefaultOptInKeywords
@@ -259,6 +265,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if unknown > 0 {
 		e.log.Warn("engine: messages in flight at the last stop are now unknown until their webhooks arrive",
 			"count", unknown, "settle_after", e.opts.UnknownTimeout.String())
+	}
+	if err := e.resumePauses(ctx); err != nil {
+		return err
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	for _, d := range e.dispatchers {

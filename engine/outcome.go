@@ -53,6 +53,9 @@ func (d *dispatcher) outcome(tx storage.Txn, m *Message, r result, now time.Time
 	}
 	me := &MessageError{Code: pe.Code, Title: pe.Title, Detail: pe.Details, Class: pe.Class().String()}
 	d.pair.forget(waOf(m), now)
+	if pe.Code == provider.CodeSpamRate {
+		return d.spamLimited(tx, m, me, now)
+	}
 	switch pe.Class() {
 	case provider.Throttled:
 		m.Throttled++

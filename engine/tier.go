@@ -86,7 +86,16 @@ type NumberState struct {
 	RestrictedT time.Time `json:"restricted_until,omitzero"`
 	// Throughput is the provider's throughput level: STANDARD, or HIGH after an upgrade.
 	Throughput string `json:"throughput,omitempty"`
-	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+	// MarketingPause is why the number's marketing templates are paused (spam_rate_limit
+	// after a 131048), since MarketingPausedAt until MarketingPauseUntil (zero: until an
+	// operator resumes it); empty: not paused.
+	MarketingPause      string    `json:"marketing_pause,omitempty"`
+	MarketingPausedAt   time.Time `json:"marketing_paused_at,omitzero"`
+	MarketingPauseUntil time.Time `json:"marketing_pause_until,omitzero"`
+	// MarketingResumedAt is when the last pause ended: a 131048 answering a send made
+	// before it belongs to that pause and starts no other.
+	MarketingResumedAt time.Time `json:"marketing_resumed_at,omitzero"`
+	UpdatedAt          time.Time `json:"updated_at,omitzero"`
 }
 
 // gateVerdict is what the tier gate decided for one message at claim time.
@@ -141,6 +150,13 @@ func (d *dispatcher) gate(tx storage.Txn, m *Message, now time.Time) (gateVerdic
 		}
 		if ct.MarketingHoldUntil.After(now) {
 			v.reason, v.due, v.eta = ReasonMarketingUserLimit, ct.MarketingHoldUntil, ct.MarketingHoldUntil
+			return v, nil
+		}
+		if st.marketingPaused(now) {
+			v.reason, v.due, v.eta = ReasonSpamRateLimit, now.Add(holdRecheck), st.MarketingPauseUntil
+			if !st.MarketingPauseUntil.IsZero() {
+				v.due = st.MarketingPauseUntil
+			}
 			return v, nil
 		}
 		if status == StatusFlagged {

@@ -36,7 +36,9 @@ const (
 //     customer's window wait (number_restricted) and campaigns pause; replies inside
 //     an open window still go.
 //
-// Quality RED holds marketing templates (quality_red) under any status.
+// Quality RED holds marketing templates (quality_red) under any status, and so does a
+// spam rate limit (131048: spam_rate_limit) for Options.SpamPause or until an operator
+// resumes the number's marketing (spampause.go).
 
 // statusHold is the reason every send of a number in status waits, or "".
 func statusHold(status string) string {
@@ -80,6 +82,9 @@ func (e *Engine) SendHold(alias, category string) (string, time.Time) {
 	if st.bizRestricted(now) {
 		return ReasonAccountRestricted, st.RestrictedT
 	}
+	if category == "marketing" && st.marketingPaused(now) {
+		return ReasonSpamRateLimit, st.MarketingPauseUntil
+	}
 	if category == "marketing" && strings.ToUpper(st.Status) == StatusFlagged {
 		return ReasonNumberFlagged, time.Time{}
 	}
@@ -90,5 +95,5 @@ func (e *Engine) SendHold(alias, category string) (string, time.Time) {
 // lift: the messages waiting for them are looked at again when it changes.
 var replanReasons = map[string]bool{
 	ReasonTierLimit: true, ReasonNumberOffline: true, ReasonNumberPending: true, ReasonNumberFlagged: true,
-	ReasonNumberRestricted: true, ReasonQualityRed: true, ReasonAccountRestricted: true,
+	ReasonNumberRestricted: true, ReasonQualityRed: true, ReasonAccountRestricted: true, ReasonSpamRateLimit: true,
 }
