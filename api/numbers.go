@@ -95,7 +95,9 @@ func (s *Server) resumeMarketing(r *http.Request, p httprouter.Params, c *caller
 	return 0, nil, &Error{Status: http.StatusNotFound, Code: "not_found", Field: "alias", Message: fmt.Sprintf("alias: no number %q", alias)}
 }
 
-// checkOptOut refuses a marketing template to a contact who opted out.
+// checkOptOut refuses a marketing template to a contact who opted out, who had their
+// share of marketing (frequency caps) or whom WhatsApp's per-user marketing limit
+// refused within the last day.
 func (s *Server) checkOptOut(num engine.Number, m *engine.Message) *Error {
 	if m.Category != "marketing" {
 		return nil
@@ -107,6 +109,18 @@ func (s *Server) checkOptOut(num engine.Number, m *engine.Message) *Error {
 	if ct.OptedOut {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "opted_out", Field: "to",
 			Message: "to: the contact opted out of marketing messages; utility and authentication templates still go"}
+	}
+	block, err := s.opts.Engine.MarketingBlock(m.AccountID, num.PhoneNumberID, phone.WaID(m.To))
+	if err != nil {
+		return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	}
+	switch block {
+	case engine.ClassFrequencyCapped:
+		return &Error{Status: http.StatusUnprocessableEntity, Code: block, Field: "to",
+			Message: "to: the contact had their share of marketing messages (engine.marketing_per_day, marketing_per_week); utility and authentication templates still go"}
+	case engine.ClassMarketingUserLimit:
+		return &Error{Status: http.StatusUnprocessableEntity, Code: block, Field: "to",
+			Message: "to: WhatsApp refused marketing to this contact within the last day (131049, its per-user marketing limit); try after a day"}
 	}
 	return nil
 }

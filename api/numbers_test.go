@@ -91,14 +91,7 @@ func TestListNumbers(t *testing.T) {
 func TestResumeMarketing(t *testing.T) {
 	e := newEnv(t, envOpts{start: true})
 	// The sandbox knows the marketing template too, so the send goes once resumed.
-	if _, err := sandboxtest.Serve(t, e.sb).CreateTemplate(context.Background(), &provider.TemplateDefinition{Name: "promo_dec", Language: "id",
-		Category: "MARKETING", Components: []provider.TemplateComponentDef{{Type: "BODY", Text: "Diskon akhir tahun untuk {{1}}!",
-			Example: &provider.TemplateExample{BodyText: [][]string{{"Budi"}}}}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.sb.SetTemplateStatus("promo_dec", "id", "APPROVED"); err != nil {
-		t.Fatal(err)
-	}
+	e.sandboxPromo()
 	e.sb.SetChaos(sandbox.Chaos{SendErrors: map[int]float64{provider.CodeSpamRate: 1}})
 	promo := map[string]any{"to": "081234567890", "template": map[string]any{"name": "promo_dec", "language": "id", "body": []string{"Budi"}}}
 	id, _ := e.send(promo)["id"].(string)
@@ -132,4 +125,42 @@ func TestResumeMarketing(t *testing.T) {
 	}
 	e.waitState(id, engine.Sent)
 	wantError(t, e.do("POST", "/v1/numbers/main/resume-marketing", keyAdminA, nil), http.StatusConflict, "not_paused", "")
+}
+
+// sandboxPromo makes the catalog's marketing template promo_dec known and approved at
+// the sandbox, so a promo_dec send is accepted there.
+func (e *env) sandboxPromo() {
+	e.t.Helper()
+	if _, err := sandboxtest.Serve(e.t, e.sb).CreateTemplate(context.Background(), &provider.TemplateDefinition{Name: "promo_dec", Language: "id",
+		Category: "MARKETING", Components: []provider.TemplateComponentDef{{Type: "BODY", Text: "Diskon akhir tahun untuk {{1}}!",
+			Example: &provider.TemplateExample{BodyText: [][]string{{"Budi"}}}}}}); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.sb.SetTemplateStatus("promo_dec", "id", "APPROVED"); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestMarketingRefusals: a marketing template to a contact who had their share
+// (engine.marketing_per_day) answers 422 frequency_capped, and one to a contact
+// WhatsApp's per-user marketing limit refused (131049) within the day answers 422
+// marketing_user_limit; utility templates still go.
+func TestMarketingRefusals(t *testing.T) {
+	// A throughput whose burst holds every send: the fake clock need not move.
+	e := newEnv(t, envOpts{start: true, engine: func(o *engine.Options) { o.MarketingPerDay, o.Numbers[0].MPS = 1, 100000 }})
+	e.sandboxPromo()
+	promo := func(to string) map[string]any {
+		return map[string]any{"to": to, "template": map[string]any{"name": "promo_dec", "language": "id", "body": []string{"Budi"}}}
+	}
+	id, _ := e.send(promo("081234567890"))["id"].(string)
+	e.waitState(id, engine.Sent)
+	wantError(t, e.do("POST", "/v1/messages", keySendA, promo("081234567890")), http.StatusUnprocessableEntity, "frequency_capped", "to")
+	e.send(orderUpdate("081234567890", "Budi", "INV-42"))
+
+	e.sb.SetChaos(sandbox.Chaos{SendErrors: map[int]float64{provider.CodeMarketingUserLimit: 1}})
+	id, _ = e.send(promo("081234567891"))["id"].(string)
+	if f := e.waitState(id, engine.Failed); f.Error == nil || f.Error.Code != provider.CodeMarketingUserLimit {
+		t.Fatalf("131049: %+v", f.Error)
+	}
+	wantError(t, e.do("POST", "/v1/messages", keySendA, promo("081234567891")), http.StatusUnprocessableEntity, "marketing_user_limit", "to")
 }

@@ -18,6 +18,7 @@ func (m *Main) withTier(o engine.Options) engine.Options {
 	cfg := m.Config
 	o.Rules, o.PortfolioLimit = cfg.Provider.Rules, cfg.Provider.PortfolioLimit
 	o.OptOutKeywords, o.OptInKeywords, o.OptFiller = cfg.Engine.OptOutKeywords, cfg.Engine.OptInKeywords, cfg.Engine.OptFiller
+	o.MarketingPerDay, o.MarketingPerWeek = cfg.Engine.MarketingPerDay, cfg.Engine.MarketingPerWeek
 	// "0s": until an operator resumes; the engine reads zero as its default.
 	o.SpamPause = cfg.Engine.SpamPause.Duration
 	if o.SpamPause == 0 {

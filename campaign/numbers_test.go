@@ -146,3 +146,81 @@ func TestSpamRateLimitPausesCampaign(t *testing.T) {
 		})
 	}
 }
+
+// TestFrequencyCapSkips: with one marketing template a day per contact, a run over
+// recipients who had theirs today skips them (reason frequency_capped, in the quote and
+// the run); a recipient capped after the run resolved fails frequency_capped at the
+// claim, which the failure-rate auto-pause leaves out.
+func TestFrequencyCapSkips(t *testing.T) {
+	e := newEnv(t, envOptions{balance: 1_000_000 * idr, marketingPerDay: 1, failureMin: 1})
+	first := e.create(CreateRequest{ListIDs: []string{e.importCSV("a", phones(0, 10)...)}})
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRun(first.ID, "complete", func(_ *Campaign, r *Run) bool { return r.State == StateCompleted })
+
+	second := e.create(CreateRequest{Name: "lagi", ListIDs: []string{e.importCSV("b", phones(5, 10)...)}})
+	q, err := e.svc.Load().Quote(testAccount, second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Recipients != 5 || q.Skipped[SkipFrequencyCapped] != 5 {
+		t.Fatalf("quote: %d recipients, skipped %v; want 5 and 5 frequency_capped", q.Recipients, q.Skipped)
+	}
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	p := e.waitRun(second.ID, "complete", func(_ *Campaign, r *Run) bool { return r.State == StateCompleted })
+	if p.Run.Skipped[SkipFrequencyCapped] != 5 || p.Run.Counts[string(engine.Sent)] != 5 {
+		t.Fatalf("second run: skipped %v counts %v", p.Run.Skipped, p.Run.Counts)
+	}
+
+	// Two runs over the same fresh contacts, both resolved (rows written, nobody capped
+	// yet) while a RED rating holds them: the first sends, the second's every row then
+	// fails frequency_capped at the claim, and it completes: no failure_rate pause.
+	if err := e.eng.UpdateNumber(e.ctx, "main", engine.NumberUpdate{Quality: "RED"}); err != nil {
+		t.Fatal(err)
+	}
+	l := e.importCSV("c", phones(100, 20)...)
+	x := e.create(CreateRequest{Name: "x", ListIDs: []string{l}})
+	y := e.create(CreateRequest{Name: "y", ListIDs: []string{l}})
+	for _, id := range []string{x.ID, y.ID} {
+		if _, err := e.svc.Load().Launch(e.ctx, testAccount, id); err != nil {
+			t.Fatal(err)
+		}
+		e.waitRun(id, "resolved and paused", func(c *Campaign, r *Run) bool { return r.Resolved && c.State == StatePaused })
+	}
+	if err := e.eng.UpdateNumber(e.ctx, "main", engine.NumberUpdate{Quality: "GREEN"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []string{x.ID, y.ID} {
+		if _, err := e.svc.Load().Resume(e.ctx, testAccount, id); err != nil {
+			t.Fatal(err)
+		}
+		p := e.waitRun(id, "complete", func(c *Campaign, r *Run) bool { return r.State == StateCompleted || c.State == StatePaused })
+		if p.Run.State != StateCompleted {
+			t.Fatalf("run %d %s (%s), counts %v", i, p.Campaign.State, p.Campaign.Reason, p.Run.Counts)
+		}
+		if want := []int64{20, 0}[i]; p.Run.Counts[string(engine.Sent)] != want {
+			t.Fatalf("run %d sent %d, want %d", i, p.Run.Counts[string(engine.Sent)], want)
+		}
+	}
+	failed := 0
+	if _, err := e.svc.Load().Recipients(testAccount, y.ID, RecipientFilter{Status: string(engine.Failed)}, func(r *Row) error {
+		failed++
+		if r.Error == nil || r.Error.Class != SkipFrequencyCapped || r.Error.Code != engine.CodeFrequencyCapped {
+			t.Errorf("failed row %s with %+v, want frequency_capped", r.Phone, r.Error)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if failed != 20 {
+		t.Fatalf("%d rows of the second run failed, want 20", failed)
+	}
+	for to, n := range e.sandboxSends() {
+		if n != 1 {
+			t.Fatalf("%s got %d marketing templates, want 1", to, n)
+		}
+	}
+}

@@ -350,7 +350,9 @@ func retryable(e *engine.MessageError) bool {
 		return true
 	}
 	switch e.Class {
-	case "retry_later", "throttled", "retry_after_24h", "unknown", "":
+	case "retry_later", "throttled", "retry_after_24h", "unknown", "", engine.ClassFrequencyCapped, engine.ClassMarketingUserLimit:
+		// A contact's marketing allowance comes back with time; a retry before it
+		// did is skipped again.
 		return true
 	}
 	return false

@@ -233,6 +233,10 @@ type Engine struct {
 	// SpamPause is how long a number's marketing pauses after a 131048 (spam rate
 	// limit); "0s": until an operator resumes it. Default 24h.
 	SpamPause Duration `toml:"spam_pause"`
+	// MarketingPerDay and MarketingPerWeek cap the marketing templates one contact of
+	// an account gets in a rolling 24 h and 7 days; 0: no cap. Default 0.
+	MarketingPerDay  int `toml:"marketing_per_day"`
+	MarketingPerWeek int `toml:"marketing_per_week"`
 }
 
 // Number is one WhatsApp business phone number Kirim sends from.

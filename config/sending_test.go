@@ -24,6 +24,13 @@ func TestSendingKeys(t *testing.T) {
 	if err != nil || c.Engine.SpamPause.Duration != 0 {
 		t.Fatalf("spam_pause = 0s kept as %v (%v)", c.Engine.SpamPause, err)
 	}
+	if c.Engine.MarketingPerDay != 0 || c.Engine.MarketingPerWeek != 0 {
+		t.Fatalf("frequency caps on by default: %d a day, %d a week", c.Engine.MarketingPerDay, c.Engine.MarketingPerWeek)
+	}
+	c, err = Parse("k.toml", []byte(engineKeys("marketing_per_day = 1\nmarketing_per_week = 3")), nil)
+	if err != nil || c.Engine.MarketingPerDay != 1 || c.Engine.MarketingPerWeek != 3 {
+		t.Fatalf("caps 1 and 3: %v %+v", err, c.Engine)
+	}
 	number := func(set string) string { return strings.Replace(minimal, `waba_id = "2"`, "waba_id = \"2\"\n"+set, 1) }
 	c, err = Parse("k.toml", []byte(number("pair_burst = 1")), nil)
 	if err != nil || c.Numbers[0].PairBurst != 1 {
@@ -31,12 +38,15 @@ func TestSendingKeys(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, src, key, msg string
-		line               int
+		line                int
 	}{
 		{"burst zero", number("pair_burst = 0"), "numbers[0].pair_burst", "must be between 1 and 100", 8},
 		{"burst beyond Meta's", number("pair_burst = 500"), "numbers[0].pair_burst", "must be between 1 and 100", 8},
 		{"negative gap", number(`pair_gap = "-6s"`), "numbers[0].pair_gap", "must not be negative", 8},
 		{"negative spam pause", engineKeys(`spam_pause = "-1h"`), "engine.spam_pause", "must not be negative", 2},
+		{"negative daily cap", engineKeys("marketing_per_day = -1"), "engine.marketing_per_day", "must not be negative", 2},
+		{"weekly cap under the daily one", engineKeys("marketing_per_day = 3\nmarketing_per_week = 2"), "engine.marketing_per_week",
+			"must be 0 or at least marketing_per_day (3)", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			es := parseErrors(t, tc.src)

@@ -198,6 +198,15 @@ func (c *Config) validate() []fieldError {
 	if e.TierPoll.Duration < 0 {
 		v.add("must not be negative (0 turns the poll off)", "engine", "tier_poll")
 	}
+	if e.MarketingPerDay < 0 {
+		v.add("must not be negative (0: no cap)", "engine", "marketing_per_day")
+	}
+	if e.MarketingPerWeek < 0 {
+		v.add("must not be negative (0: no cap)", "engine", "marketing_per_week")
+	} else if e.MarketingPerWeek > 0 && e.MarketingPerWeek < e.MarketingPerDay {
+		v.add(fmt.Sprintf("must be 0 or at least marketing_per_day (%d): a week holds every day's share", e.MarketingPerDay),
+			"engine", "marketing_per_week")
+	}
 	if e.SpamPause.Duration < 0 {
 		v.add("must not be negative (0 pauses until an operator resumes)", "engine", "spam_pause")
 	}

@@ -302,7 +302,7 @@ func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*M
 				prev := m.State
 				m.Error = v.fail
 				m.move(Failed, now)
-				if err := d.e.release(tx, m, "opted_out"); err != nil {
+				if err := d.e.release(tx, m, v.fail.Class); err != nil {
 					return err
 				}
 				if err := d.e.update(tx, m, prev); err != nil {

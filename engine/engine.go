@@ -133,6 +133,9 @@ type Options struct {
 	OptOutKeywords, OptInKeywords []string
 	// OptFiller are words ignored around a keyword. Default DefaultOptFiller.
 	OptFiller []string
+	// MarketingPerDay and MarketingPerWeek cap the marketing templates one contact of
+	// an account gets in a rolling 24 h and 7 days (frequency.go); 0: no cap.
+	MarketingPerDay, MarketingPerWeek int
 	// SpamPause is how long a number's marketing pauses after a 131048 (spam rate
 	// limit). Default DefaultSpamPause; negative: until ResumeMarketing.
 	SpamPause time.Duration

@@ -77,13 +77,15 @@ func (d *dispatcher) outcome(tx storage.Txn, m *Message, r result, now time.Time
 	case provider.RetryLater:
 		return d.retryLater(tx, m, me, now)
 	case provider.RetryAfter24h:
+		// The recipient's per-user marketing limit: Meta fails the message, and a retry
+		// within a day may block the user. It fails (a campaign's retry may send it
+		// again later), and the recipient's other marketing is skipped for a day.
 		m.Error = me
-		m.move(Waiting, now)
-		m.WaitingReason = ReasonMarketingUserLimit
-		m.NextAttemptAt = now.Add(MarketingUserHold)
-		m.ETA = m.NextAttemptAt
-		// The limit is the recipient's: hold their other marketing messages too.
-		return m.NextAttemptAt, false, d.holdMarketing(tx, m, m.NextAttemptAt)
+		m.move(Failed, now)
+		if err := d.e.release(tx, m, "failed"); err != nil {
+			return time.Time{}, false, err
+		}
+		return time.Time{}, false, holdMarketing(tx, d.num.PhoneNumberID, waOf(m), now.Add(MarketingUserHold))
 	default:
 		if pe.Class() == provider.StopAndAlert {
 			d.e.log.Error("engine: provider refuses this number's sends; check the token and the account", "number", d.num.Alias, "code", pe.Code, "title", pe.Title)

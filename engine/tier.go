@@ -50,8 +50,7 @@ const (
 	ReasonNumberPending     = "number_pending"
 	// ReasonTemplatePaused: the template was paused by Meta for low quality; sending
 	// into a pause only fails (132015), so the message waits for REINSTATED.
-	ReasonTemplatePaused     = "template_paused"
-	ReasonMarketingUserLimit = "marketing_user_limit"
+	ReasonTemplatePaused = "template_paused"
 )
 
 // Ladders of messaging limits, lowest first.
@@ -105,15 +104,26 @@ type gateVerdict struct {
 	eta    time.Time // shown to the user; zero when unknown
 	fail   *MessageError
 	slot   bool // took a messaging-limit slot (given back if the claim fails)
+	count  bool // a marketing template to count against the contact's caps if it goes
 	wa     string
 }
 
-// gate decides whether m may be claimed now. It reads the number's standing, the
+// gate decides whether m may be claimed now (gateFor), and counts a marketing
+// template it lets go against its contact's frequency caps.
+func (d *dispatcher) gate(tx storage.Txn, m *Message, now time.Time) (gateVerdict, error) {
+	v, err := d.gateFor(tx, m, now)
+	if err == nil && v.count && v.reason == "" && v.fail == nil {
+		err = d.e.countMarketing(tx, m, now)
+	}
+	return v, err
+}
+
+// gateFor decides whether m may be claimed now. It reads the number's standing, the
 // contact (window, opt-out, per-user marketing hold) and takes a messaging-limit slot
 // for a business-initiated template; O(1) per message. The order matters: a number
 // that cannot send holds everything, then the recipient's pair budget, then what
 // concerns templates only.
-func (d *dispatcher) gate(tx storage.Txn, m *Message, now time.Time) (gateVerdict, error) {
+func (d *dispatcher) gateFor(tx storage.Txn, m *Message, now time.Time) (gateVerdict, error) {
 	wa := waOf(m)
 	v := gateVerdict{wa: wa}
 	st := d.e.stateOf(d.num.Alias)
@@ -148,10 +158,12 @@ func (d *dispatcher) gate(tx storage.Txn, m *Message, now time.Time) (gateVerdic
 			v.fail = &MessageError{Code: CodeOptedOut, Title: "recipient opted out of marketing", Class: "opted_out"}
 			return v, nil
 		}
-		if ct.MarketingHoldUntil.After(now) {
-			v.reason, v.due, v.eta = ReasonMarketingUserLimit, ct.MarketingHoldUntil, ct.MarketingHoldUntil
-			return v, nil
+		fail, count, err := d.e.frequencyGate(tx, m, ct, now)
+		if err != nil || fail != nil {
+			v.fail = fail
+			return v, err
 		}
+		v.count = count
 		if st.marketingPaused(now) {
 			v.reason, v.due, v.eta = ReasonSpamRateLimit, now.Add(holdRecheck), st.MarketingPauseUntil
 			if !st.MarketingPauseUntil.IsZero() {
