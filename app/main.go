@@ -79,6 +79,7 @@ type Main struct {
 	Events *events.Outbox
 
 	ledgerJob *ledgerJob        // wire_ledger.go
+	pollNow   chan struct{}     // tier.go: a number webhook asks for an early poll
 	Lists     *lists.Store      // wire_lists.go
 	Campaigns *campaign.Service // wire_campaigns.go
 }

@@ -26,6 +26,7 @@ func (m *Main) withTier(o engine.Options) engine.Options {
 	}
 	// A change of a number's standing or limit wakes, pauses or resumes its campaigns.
 	o.AfterNumber = m.Campaigns.NumberChanged
+	m.pollNow = make(chan struct{}, 1)
 	byAlias := map[string]int{}
 	for i, n := range cfg.Numbers {
 		byAlias[n.Alias] = i
@@ -49,11 +50,21 @@ func (m *Main) applyTier(ctx context.Context, entryID string, value any) (bool, 
 	if err != nil {
 		return true, fmt.Errorf("kirim: apply number update: %w", err)
 	}
+	if ok {
+		// Meta's number webhooks carry the limit and the throughput, not the status or
+		// the quality rating, which often change with them: read those now rather than
+		// at the next poll.
+		select {
+		case m.pollNow <- struct{}{}:
+		default:
+		}
+	}
 	return ok, nil
 }
 
 // startTier polls each number's status, quality and limit on the engine's clock until
-// ctx ends, so a missed webhook is corrected within one poll.
+// ctx ends, so a missed webhook is corrected within one poll, and at once after a
+// number webhook (applyTier).
 func (m *Main) startTier(ctx context.Context) {
 	every := m.Config.Engine.TierPoll.Duration
 	if every <= 0 {
@@ -66,6 +77,8 @@ func (m *Main) startTier(ctx context.Context) {
 			t := m.Clock.AfterFunc(every, func() { close(done) })
 			select {
 			case <-done:
+			case <-m.pollNow:
+				t.Stop()
 			case <-ctx.Done():
 				t.Stop()
 				return
