@@ -229,3 +229,34 @@ func TestSendHold(t *testing.T) {
 		}
 	}
 }
+
+// TestReplanLeavesStandingHolds: a change that lifts one hold re-plans only the
+// messages waiting for it; one waiting for a hold still in force keeps its entry.
+func TestReplanLeavesStandingHolds(t *testing.T) {
+	e := fixtureEnv(t, func(o *Options) { o.PortfolioLimit = Unlimited }).start()
+	if err := e.eng.UpdateNumber(context.Background(), "main", NumberUpdate{Status: StatusFlagged, Quality: "RED"}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.submit("+6281400000001", nil)
+	w := e.rec.waitState(t, m.ID, Waiting, 1)
+	if w.WaitingReason != ReasonNumberFlagged {
+		t.Fatalf("waiting for %q", w.WaitingReason)
+	}
+	// The rating recovers, the number is still FLAGGED: the message is not touched.
+	if err := e.eng.UpdateNumber(context.Background(), "main", NumberUpdate{Quality: "GREEN"}); err != nil {
+		t.Fatal(err)
+	}
+	lifted := e.eng.liftedHolds("main", e.clk.Now())
+	if lifted[ReasonNumberFlagged] || !lifted[ReasonQualityRed] {
+		t.Fatalf("lifted %v", lifted)
+	}
+	e.eng.dispatchers["main"].replan(context.Background(), replanReq{reasons: lifted, tier: -1})
+	if !has(t, e.db, queueKey("main", w.NextAttemptAt, m.ID)) || keys(t, e.db, queuePrefix("main")) != 1 {
+		t.Fatalf("the message waiting for a standing hold was moved")
+	}
+	e.tick(time.Minute)
+	if err := e.eng.UpdateNumber(context.Background(), "main", NumberUpdate{Status: StatusConnected}); err != nil {
+		t.Fatal(err)
+	}
+	e.rec.waitState(t, m.ID, Sent, 1)
+}

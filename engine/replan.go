@@ -15,6 +15,9 @@ const replanChunk = 256
 // replanReq asks a dispatcher to look again, at once, at its messages waiting for a
 // reason a change of the number may have lifted (replanReasons).
 type replanReq struct {
+	// reasons are the holds lifted now: the messages waiting for another one would
+	// only wait again, and stay.
+	reasons map[string]bool
 	// tier is how many of those waiting for the messaging limit to bring forward: the
 	// slots free after the change (-1: all, the limit is unlimited). The others would
 	// only wait again; they keep their time, when the oldest slot frees.
@@ -25,8 +28,13 @@ type replanReq struct {
 // and wakes it.
 func (d *dispatcher) requestReplan(r replanReq) {
 	d.mu.Lock()
-	if p := d.replanReq; p != nil && (p.tier < 0 || (r.tier >= 0 && p.tier > r.tier)) {
-		r.tier = p.tier
+	if p := d.replanReq; p != nil {
+		if p.tier < 0 || (r.tier >= 0 && p.tier > r.tier) {
+			r.tier = p.tier
+		}
+		for k, lifted := range p.reasons {
+			r.reasons[k] = r.reasons[k] || lifted
+		}
 	}
 	d.replanReq = &r
 	d.mu.Unlock()
@@ -56,7 +64,7 @@ func (d *dispatcher) replan(ctx context.Context, r replanReq) {
 			return rd.Iterate(prefix, storage.IterOptions{Start: start}, func(k, v []byte) (bool, error) {
 				last = bytes.Clone(k)
 				reason := string(v)
-				if !replanReasons[reason] {
+				if !r.reasons[reason] {
 					return true, nil
 				}
 				if reason == ReasonTierLimit {

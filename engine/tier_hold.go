@@ -91,9 +91,20 @@ func (e *Engine) SendHold(alias, category string) (string, time.Time) {
 	return "", time.Time{}
 }
 
-// replanReasons are the waiting reasons a change of the number's standing or limit may
-// lift: the messages waiting for them are looked at again when it changes.
-var replanReasons = map[string]bool{
-	ReasonTierLimit: true, ReasonNumberOffline: true, ReasonNumberPending: true, ReasonNumberFlagged: true,
-	ReasonNumberRestricted: true, ReasonQualityRed: true, ReasonAccountRestricted: true, ReasonSpamRateLimit: true,
+// liftedHolds are the waiting reasons of the number's standing that do not hold at now,
+// with tier_limit: the messages waiting for them are looked at again after a change.
+func (e *Engine) liftedHolds(alias string, now time.Time) map[string]bool {
+	st := e.stateOf(alias)
+	status := strings.ToUpper(st.Status)
+	held := statusHold(status)
+	return map[string]bool{
+		ReasonTierLimit:         true,
+		ReasonNumberOffline:     held != ReasonNumberOffline,
+		ReasonNumberPending:     held != ReasonNumberPending,
+		ReasonNumberFlagged:     status != StatusFlagged,
+		ReasonNumberRestricted:  status != StatusRestricted,
+		ReasonQualityRed:        st.Quality != "RED",
+		ReasonAccountRestricted: !st.bizRestricted(now),
+		ReasonSpamRateLimit:     !st.marketingPaused(now),
+	}
 }

@@ -125,7 +125,7 @@ func (e *Engine) numberChanged(aliases ...string) {
 		if u.Limit != Unlimited {
 			room = max(u.Limit-u.Used24h, 0)
 		}
-		e.dispatchers[a].requestReplan(replanReq{tier: room})
+		e.dispatchers[a].requestReplan(replanReq{reasons: e.liftedHolds(a, now), tier: room})
 	}
 	if e.opts.AfterNumber != nil {
 		for _, a := range aliases {
