@@ -224,3 +224,27 @@ func TestFrequencyCapSkips(t *testing.T) {
 		}
 	}
 }
+
+// TestRestrictionRunsOut: a run paused by the account's restriction of
+// business-initiated messaging resumes by itself when the restriction expires.
+func TestRestrictionRunsOut(t *testing.T) {
+	e := newEnv(t, envOptions{balance: 1_000_000 * idr})
+	if err := e.eng.UpdateNumber(e.ctx, "main", engine.NumberUpdate{Restriction: "RESTRICTED_BIZ_INITIATED_MESSAGING",
+		RestrictedUntil: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.create(CreateRequest{ListIDs: []string{e.importCSV("a", phones(0, 10)...)}})
+	if _, err := e.svc.Load().Launch(e.ctx, testAccount, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRun(c.ID, "paused by the restriction", func(c *Campaign, _ *Run) bool {
+		return c.State == StatePaused && c.Reason == ReasonAccountRestricted
+	})
+	e.clk.Advance(time.Hour)
+	if !e.poll(c.ID, waitTimeout, func(_ *Campaign, r *Run) bool { return r.State == StateCompleted }) {
+		t.Fatalf("the run did not resume when the restriction ran out: %+v", *e.progress(c.ID).Campaign)
+	}
+	if n := len(e.sandboxSends()); n != 10 {
+		t.Fatalf("%d recipients reached, want 10", n)
+	}
+}

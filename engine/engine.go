@@ -269,7 +269,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.log.Warn("engine: messages in flight at the last stop are now unknown until their webhooks arrive",
 			"count", unknown, "settle_after", e.opts.UnknownTimeout.String())
 	}
-	if err := e.resumePauses(ctx); err != nil {
+	if err := e.armHolds(ctx); err != nil {
 		return err
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())

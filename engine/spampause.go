@@ -156,22 +156,3 @@ func (e *Engine) liftMarketingPause(ctx context.Context, alias string, since tim
 	e.numberChanged(alias)
 	return nil
 }
-
-// resumePauses, at start, ends the pauses that ran out while Kirim was stopped and
-// arms the end of the others.
-func (e *Engine) resumePauses(ctx context.Context) error {
-	now := e.clock.Now()
-	for _, a := range e.order {
-		st := e.stateOf(a)
-		switch {
-		case st.MarketingPause == "":
-		case !st.marketingPaused(now):
-			if err := e.liftMarketingPause(ctx, a, st.MarketingPausedAt); err != nil && !errors.Is(err, ErrNotPaused) {
-				return err
-			}
-		default:
-			e.armPauseEnd(a, st)
-		}
-	}
-	return nil
-}

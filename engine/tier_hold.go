@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -107,4 +109,39 @@ func (e *Engine) liftedHolds(alias string, now time.Time) map[string]bool {
 		ReasonAccountRestricted: !st.bizRestricted(now),
 		ReasonSpamRateLimit:     !st.marketingPaused(now),
 	}
+}
+
+// armRestrictionEnd tells the number's campaigns when the account's restriction of st
+// runs out (the state needs no change: the gate reads the expiry).
+func (e *Engine) armRestrictionEnd(alias string, st NumberState) {
+	now := e.clock.Now()
+	if st.Restriction == "" || st.RestrictedT.IsZero() || !st.RestrictedT.After(now) {
+		return
+	}
+	until := st.RestrictedT
+	e.clock.AfterFunc(until.Sub(now), func() {
+		if cur := e.stateOf(alias); !e.isClosed() && cur.Restriction == st.Restriction && cur.RestrictedT.Equal(until) {
+			e.numberChanged(alias)
+		}
+	})
+}
+
+// armHolds, at start, ends the pauses that ran out while Kirim was stopped and arms
+// the end of the others and of the restrictions.
+func (e *Engine) armHolds(ctx context.Context) error {
+	now := e.clock.Now()
+	for _, a := range e.order {
+		st := e.stateOf(a)
+		e.armRestrictionEnd(a, st)
+		switch {
+		case st.MarketingPause == "":
+		case !st.marketingPaused(now):
+			if err := e.liftMarketingPause(ctx, a, st.MarketingPausedAt); err != nil && !errors.Is(err, ErrNotPaused) {
+				return err
+			}
+		default:
+			e.armPauseEnd(a, st)
+		}
+	}
+	return nil
 }

@@ -100,6 +100,9 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 		return nil
 	}
 	d.setMPS(d.mpsFor(st))
+	if before.Restriction != st.Restriction || !before.RestrictedT.Equal(st.RestrictedT) {
+		e.armRestrictionEnd(alias, st)
+	}
 	if before.Status != st.Status || before.Quality != st.Quality {
 		e.log.Info("engine: number standing changed", "number", alias, "status", st.Status, "quality", st.Quality)
 	}
