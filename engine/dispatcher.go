@@ -55,7 +55,7 @@ type result struct {
 
 func newDispatcher(e *Engine, n Number) *dispatcher {
 	if n.MPS <= 0 {
-		n.MPS = 80
+		n.MPS = StandardMPS
 	}
 	if n.MessagingLimit == 0 {
 		n.MessagingLimit = 1000

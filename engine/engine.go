@@ -49,8 +49,9 @@ type Number struct {
 	PhoneNumberID string
 	WABAID        string
 	Sender        Sender
-	// MPS is the provider's throughput for the number (messages per second); while
-	// the provider reports the HIGH level the number sends at HighThroughputMPS.
+	// MPS is the provider's throughput for the number (messages per second). At
+	// Meta's StandardMPS the number follows the provider's level: HighThroughputMPS
+	// while it reports HIGH.
 	MPS int
 	// Phone is the number in E.164, for display and to match number webhooks.
 	Phone string

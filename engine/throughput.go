@@ -10,15 +10,20 @@ const (
 	ThroughputHigh     = "HIGH"
 )
 
-// HighThroughputMPS is a number's throughput once the provider upgraded it (level
-// HIGH; the THROUGHPUT_UPGRADE webhook): 1,000 messages a second.
-const HighThroughputMPS = 1000
+// Meta's throughputs: StandardMPS for every number, HighThroughputMPS once the
+// provider upgraded it (level HIGH; the THROUGHPUT_UPGRADE webhook).
+const (
+	StandardMPS       = 80
+	HighThroughputMPS = 1000
+)
 
-// mpsFor is the throughput the number sends at in state st: HighThroughputMPS at the
-// provider's HIGH level, else the configured one.
+// mpsFor is the throughput the number sends at in state st. A number configured at
+// Meta's standard pace follows Meta's level: HighThroughputMPS while it is HIGH. Any
+// other configured pace is the operator's (a BSP's own limit, a coexistence number's
+// 20, a number meant to go slower or already known to be upgraded) and is kept.
 func (d *dispatcher) mpsFor(st NumberState) int {
-	if strings.ToUpper(st.Throughput) == ThroughputHigh {
-		return max(HighThroughputMPS, d.num.MPS)
+	if d.num.MPS == StandardMPS && strings.ToUpper(st.Throughput) == ThroughputHigh {
+		return HighThroughputMPS
 	}
 	return d.num.MPS
 }

@@ -90,3 +90,15 @@ func TestThroughputUpgrade(t *testing.T) {
 		})
 	}
 }
+
+// TestThroughputPinned: a number configured at a pace of its own keeps it at HIGH.
+func TestThroughputPinned(t *testing.T) {
+	e := newEnv(t, nil, nil, alwaysAccept, func(o *Options) { o.Numbers[0].MPS = 200 })
+	if err := e.eng.ApplyPhoneInfo(context.Background(), "main", &provider.PhoneNumberInfo{Status: "CONNECTED",
+		QualityRating: "GREEN", Throughput: &provider.Throughput{Level: "HIGH"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.eng.Number("main"); n.MPS != 200 {
+		t.Fatalf("a number pinned at 200 msg/s sends at %d at HIGH", n.MPS)
+	}
+}
