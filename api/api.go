@@ -226,6 +226,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/v1/messages/:id/cancel", ScopeSend, s.cancelMessage},
 		{"POST", "/v1/messages/:id/resolve", ScopeSend, s.resolveMessage},
 		{"GET", "/v1/numbers", ScopeSend, s.listNumbers},
+		{"POST", "/v1/numbers/:alias/resume-marketing", ScopeAdmin, s.resumeMarketing},
 		{"GET", "/v1/contacts/:phone", ScopeSend, s.getContact},
 		{"POST", "/v1/contacts/:phone/opt-out", ScopeSend, s.optOut},
 		{"POST", "/v1/contacts/:phone/opt-in", ScopeSend, s.optIn},

@@ -40,6 +40,7 @@ var auditActions = map[string]string{
 	"POST /v1/campaigns/:id/cancel":                  "campaign.cancel",
 	"POST /v1/campaigns/:id/retry":                   "campaign.retry",
 	"POST /v1/messages/:id/resolve":                  "message.resolve",
+	"POST /v1/numbers/:alias/resume-marketing":       "number.resume_marketing",
 	"POST /v1/contacts/:phone/opt-out":               "contact.opt_out",
 	"POST /v1/contacts/:phone/opt-in":                "contact.opt_in",
 	"POST /v1/webhooks/dead/:id/replay":              "webhook.replay",
@@ -90,7 +91,7 @@ func (s *Server) audited(r *http.Request, rt route, p httprouter.Params, c *call
 // auditTarget is what an action acted on: the route's id, name or phone, else the id
 // of what it created.
 func auditTarget(p httprouter.Params, v any) string {
-	for _, name := range []string{"id", "name", "phone"} {
+	for _, name := range []string{"id", "name", "phone", "alias"} {
 		if t := p.ByName(name); t != "" {
 			return t
 		}

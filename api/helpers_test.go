@@ -126,6 +126,8 @@ type envOpts struct {
 	instance api.Instance
 	// localeB is the money display locale of acct_b.
 	localeB string
+	// engine adjusts the engine's options.
+	engine func(*engine.Options)
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -149,10 +151,14 @@ func newEnv(t *testing.T, o envOpts) *env {
 		e.ledger = o.ledger(t, e.clk.Now)
 		bill, money = ledger.NewBiller(e.ledger), &api.LedgerOptions{Ledger: e.ledger, Store: db}
 	}
-	e.eng, err = engine.New(engine.Options{DB: db, Clock: e.clk, Logger: quietLogger(), Biller: bill, Workers: 2,
+	eopts := engine.Options{DB: db, Clock: e.clk, Logger: quietLogger(), Biller: bill, Workers: 2,
 		Numbers: []engine.Number{{Alias: "main", Account: "acct_a", PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID, Sender: client, MPS: 80},
 			{Alias: "b-main", Account: "acct_b", PhoneNumberID: pnidB, WABAID: wabaB, Sender: clientB, MPS: 80}},
-		OnChange: e.onChange})
+		OnChange: e.onChange}
+	if o.engine != nil {
+		o.engine(&eopts)
+	}
+	e.eng, err = engine.New(eopts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,36 +28,76 @@ func limitView(limit int) any {
 func (s *Server) listNumbers(_ *http.Request, _ httprouter.Params, c *caller) (int, any, error) {
 	out := []map[string]any{}
 	for _, n := range s.accountNumbers(c) {
-		f, err := s.opts.Engine.ForecastTier(n.Alias)
+		v, err := s.numberView(n)
 		if err != nil {
 			return 0, nil, err
-		}
-		ns, err := s.opts.Engine.NumberStatusOf(n.Alias)
-		if err != nil {
-			return 0, nil, err
-		}
-		depth, capped, err := s.opts.Engine.QueueDepth(n.Alias, maxQueueDepthCount)
-		if err != nil {
-			return 0, nil, err
-		}
-		v := map[string]any{
-			"alias": n.Alias, "phone": n.Phone, "phone_number_id": n.PhoneNumberID, "waba_id": n.WABAID,
-			"status": ns.Status, "quality": ns.Quality, "messaging_limit": limitView(f.Limit),
-			"used_24h": f.Used24h, "frees_at": timeOrNil(f.FreesAt), "throughput_mps": n.MPS,
-			"queue_depth": depth, "queue_depth_capped": capped,
-			"rules": f.Rules, "limit_scope": f.Scope, "limit_since": timeOrNil(f.Since), "used_7d": f.Used7d,
-			"forecast": map[string]any{"next_limit": limitView(f.NextLimit), "next_tier_at": timeOrNil(f.NextTierAt), "daily_pace": f.DailyPace},
-		}
-		if ns.Restriction != "" {
-			v["restriction"] = ns.Restriction
-			v["restricted_until"] = timeOrNil(ns.RestrictedT)
 		}
 		out = append(out, v)
 	}
 	return http.StatusOK, map[string]any{"data": out}, nil
 }
 
-// checkOptOut refuses a marketing template to a contact who opted out.
+// numberView is a number as the API shows it.
+func (s *Server) numberView(n engine.Number) (map[string]any, error) {
+	f, err := s.opts.Engine.ForecastTier(n.Alias)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := s.opts.Engine.NumberStatusOf(n.Alias)
+	if err != nil {
+		return nil, err
+	}
+	depth, capped, err := s.opts.Engine.QueueDepth(n.Alias, maxQueueDepthCount)
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]any{
+		"alias": n.Alias, "phone": n.Phone, "phone_number_id": n.PhoneNumberID, "waba_id": n.WABAID,
+		"status": ns.Status, "quality": ns.Quality, "messaging_limit": limitView(f.Limit),
+		"used_24h": f.Used24h, "frees_at": timeOrNil(f.FreesAt), "throughput_mps": n.MPS,
+		"queue_depth": depth, "queue_depth_capped": capped,
+		"rules": f.Rules, "limit_scope": f.Scope, "limit_since": timeOrNil(f.Since), "used_7d": f.Used7d,
+		"forecast": map[string]any{"next_limit": limitView(f.NextLimit), "next_tier_at": timeOrNil(f.NextTierAt), "daily_pace": f.DailyPace},
+	}
+	if ns.Restriction != "" {
+		v["restriction"] = ns.Restriction
+		v["restricted_until"] = timeOrNil(ns.RestrictedT)
+	}
+	if ns.MarketingPause != "" {
+		v["marketing_pause"] = map[string]any{"reason": ns.MarketingPause, "since": timeOrNil(ns.MarketingPausedAt),
+			"until": timeOrNil(ns.MarketingPauseUntil)}
+	}
+	return v, nil
+}
+
+// resumeMarketing answers POST /v1/numbers/{alias}/resume-marketing: the number's
+// marketing pause (after a 131048, spam rate limit) ends now, the marketing messages it
+// held go and the campaigns it paused resume. 409 not_paused when there is none.
+func (s *Server) resumeMarketing(r *http.Request, p httprouter.Params, c *caller) (int, any, error) {
+	alias := p.ByName("alias")
+	for _, n := range s.accountNumbers(c) {
+		if n.Alias != alias {
+			continue
+		}
+		err := s.opts.Engine.ResumeMarketing(r.Context(), alias)
+		if errors.Is(err, engine.ErrNotPaused) {
+			return 0, nil, &Error{Status: http.StatusConflict, Code: "not_paused", Message: "the number's marketing is not paused"}
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		v, err := s.numberView(n)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, v, nil
+	}
+	return 0, nil, &Error{Status: http.StatusNotFound, Code: "not_found", Field: "alias", Message: fmt.Sprintf("alias: no number %q", alias)}
+}
+
+// checkOptOut refuses a marketing template to a contact who opted out, who had their
+// share of marketing (frequency caps) or whom WhatsApp's per-user marketing limit
+// refused within the last day.
 func (s *Server) checkOptOut(num engine.Number, m *engine.Message) *Error {
 	if m.Category != "marketing" {
 		return nil
@@ -69,6 +109,18 @@ func (s *Server) checkOptOut(num engine.Number, m *engine.Message) *Error {
 	if ct.OptedOut {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "opted_out", Field: "to",
 			Message: "to: the contact opted out of marketing messages; utility and authentication templates still go"}
+	}
+	block, err := s.opts.Engine.MarketingBlock(m.AccountID, num.PhoneNumberID, phone.WaID(m.To))
+	if err != nil {
+		return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	}
+	switch block {
+	case engine.ClassFrequencyCapped:
+		return &Error{Status: http.StatusUnprocessableEntity, Code: block, Field: "to",
+			Message: "to: the contact had their share of marketing messages (engine.marketing_per_day, marketing_per_week); utility and authentication templates still go"}
+	case engine.ClassMarketingUserLimit:
+		return &Error{Status: http.StatusUnprocessableEntity, Code: block, Field: "to",
+			Message: "to: WhatsApp refused marketing to this contact within the last day (131049, its per-user marketing limit); try after a day"}
 	}
 	return nil
 }

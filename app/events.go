@@ -116,6 +116,9 @@ func (m *Main) numberEvent(tx storage.Txn, n engine.Number, st engine.NumberStat
 		if st.Restriction != "" {
 			v["restriction"], v["restricted_until"] = st.Restriction, st.RestrictedT
 		}
+		if st.Throughput != "" {
+			v["throughput"] = st.Throughput
+		}
 		b, _ := json.Marshal(v)
 		return b
 	})

@@ -82,6 +82,7 @@ type Main struct {
 	Events *events.Outbox
 
 	ledgerJob *ledgerJob        // wire_ledger.go
+	pollNow   chan struct{}     // tier.go: a number webhook asks for an early poll
 	Lists     *lists.Store      // wire_lists.go
 	Campaigns *campaign.Service // wire_campaigns.go
 }
@@ -304,6 +305,8 @@ func (m *Main) startSandbox() (string, error) {
 	opts := sandbox.Options{
 		Clock: m.Clock, AppSecret: cfg.Webhook.AppSecret, WebhookURL: "http://" + m.APIAddr + "/webhook",
 		Token: cfg.Provider.Token, Rules: cfg.Provider.Rules, Numbers: nums, PortfolioLimit: cfg.Provider.PortfolioLimit,
+		// Meta's pair rate, whatever the numbers are configured to keep to.
+		PairGap: engine.DefaultPairGap, PairBurst: engine.DefaultPairBurst,
 		ReviewDelay: cfg.Sandbox.ReviewDelay.Duration, SentDelay: 0, DeliveredDelay: cfg.Sandbox.StatusDelay.Duration,
 		ReadDelay: cfg.Sandbox.StatusDelay.Duration, ReadRate: cfg.Sandbox.ReadRate, PacingRate: cfg.Sandbox.PacingRate,
 		Logger: m.Logger.With("component", "sandbox"), DataDir: filepath.Join(cfg.Server.DataDir, "sandbox"),

@@ -246,6 +246,8 @@ func TestEveryRouteByEveryKey(t *testing.T) {
 		// The seeded message is sent, not unknown: a key that may touch it is told so.
 		{"POST", "/v1/messages/:id/resolve", "/v1/messages/" + d.message + "/resolve", map[string]any{"action": "fail"}, want{U, 409, NF, F, 409, 409}},
 		{"GET", "/v1/numbers", "/v1/numbers", nil, want{U, 200, 200, F, 200, 200}},
+		// Not paused: a key that may act on the number is told so.
+		{"POST", "/v1/numbers/:alias/resume-marketing", "/v1/numbers/main/resume-marketing", nil, want{U, F, NF, F, 409, 409}},
 		{"GET", "/v1/contacts/:phone", "/v1/contacts/+6281200000001", nil, want{U, 200, 200, F, 200, 200}},
 		{"POST", "/v1/contacts/:phone/opt-out", "/v1/contacts/+6281200000005/opt-out", nil, want{U, 200, 200, F, 200, 200}},
 		{"POST", "/v1/contacts/:phone/opt-in", "/v1/contacts/+6281200000005/opt-in", nil, want{U, 200, 200, F, 200, 200}},

@@ -12,18 +12,33 @@ import (
 const tierPollTimeout = 15 * time.Second
 
 // withTier adds the tier settings of the configuration to the engine's options: the
-// rules, the limits, the pair gap and the opt keywords.
+// rules, the limits, the pair rate and the opt keywords, and the campaigns' hook on
+// number changes.
 func (m *Main) withTier(o engine.Options) engine.Options {
 	cfg := m.Config
 	o.Rules, o.PortfolioLimit = cfg.Provider.Rules, cfg.Provider.PortfolioLimit
 	o.OptOutKeywords, o.OptInKeywords, o.OptFiller = cfg.Engine.OptOutKeywords, cfg.Engine.OptInKeywords, cfg.Engine.OptFiller
+	o.MarketingPerDay, o.MarketingPerWeek = cfg.Engine.MarketingPerDay, cfg.Engine.MarketingPerWeek
+	// "0s": until an operator resumes; the engine reads zero as its default.
+	o.SpamPause = cfg.Engine.SpamPause.Duration
+	if o.SpamPause == 0 {
+		o.SpamPause = -1
+	}
+	// A change of a number's standing or limit wakes, pauses or resumes its campaigns.
+	o.AfterNumber = m.Campaigns.NumberChanged
+	m.pollNow = make(chan struct{}, 1)
 	byAlias := map[string]int{}
 	for i, n := range cfg.Numbers {
 		byAlias[n.Alias] = i
 	}
 	for i := range o.Numbers {
 		n := cfg.Numbers[byAlias[o.Numbers[i].Alias]]
-		o.Numbers[i].Phone, o.Numbers[i].MessagingLimit, o.Numbers[i].PairGap = n.Phone, n.MessagingLimit, n.PairGap.Duration
+		o.Numbers[i].Phone, o.Numbers[i].MessagingLimit = n.Phone, n.MessagingLimit
+		// "0s" turns the pair rate off; the engine reads zero as its default.
+		o.Numbers[i].PairGap, o.Numbers[i].PairBurst = n.PairGap.Duration, n.PairBurst
+		if n.PairGap.Duration == 0 {
+			o.Numbers[i].PairGap = -1
+		}
 	}
 	return o
 }
@@ -35,11 +50,21 @@ func (m *Main) applyTier(ctx context.Context, entryID string, value any) (bool, 
 	if err != nil {
 		return true, fmt.Errorf("kirim: apply number update: %w", err)
 	}
+	if ok {
+		// Meta's number webhooks carry the limit and the throughput, not the status or
+		// the quality rating, which often change with them: read those now rather than
+		// at the next poll.
+		select {
+		case m.pollNow <- struct{}{}:
+		default:
+		}
+	}
 	return ok, nil
 }
 
 // startTier polls each number's status, quality and limit on the engine's clock until
-// ctx ends, so a missed webhook is corrected within one poll.
+// ctx ends, so a missed webhook is corrected within one poll, and at once after a
+// number webhook (applyTier).
 func (m *Main) startTier(ctx context.Context) {
 	every := m.Config.Engine.TierPoll.Duration
 	if every <= 0 {
@@ -52,6 +77,8 @@ func (m *Main) startTier(ctx context.Context) {
 			t := m.Clock.AfterFunc(every, func() { close(done) })
 			select {
 			case <-done:
+			case <-m.pollNow:
+				t.Stop()
 			case <-ctx.Done():
 				t.Stop()
 				return

@@ -87,3 +87,22 @@ id = "acme"
 			engine.DefaultOptOutKeywords, engine.DefaultOptInKeywords, engine.DefaultOptFiller)
 	}
 }
+
+// TestNumberWebhookReadsStanding: Meta's number webhooks carry a new limit but not the
+// quality rating that changed with it; Kirim reads the number at once on such a
+// webhook, so the rating shows in seconds, not at the next 15-minute poll.
+func TestNumberWebhookReadsStanding(t *testing.T) {
+	m, a := apptest.Example(t)
+	limit := 2000
+	if err := m.Sandbox.UpdateNumber(m.Config.Numbers[0].PhoneNumberID, sandbox.NumberUpdate{Quality: "RED", MessagingLimit: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	kirimtest.WaitFor(t, "the limit webhook and the read it asks for", 10*time.Second, func() bool {
+		var out struct {
+			Data []map[string]any `json:"data"`
+		}
+		status, b := a.Call("GET", "/v1/numbers", nil)
+		return status == http.StatusOK && json.Unmarshal(b, &out) == nil && len(out.Data) > 0 &&
+			out.Data[0]["messaging_limit"] == 2000.0 && out.Data[0]["quality"] == "RED"
+	})
+}

@@ -18,6 +18,10 @@ const (
 	SkipDuplicate = "duplicate" // in more than one of the campaign's lists
 	SkipInvalid   = "invalid"   // a value it needs is empty or the filled template is refused
 	SkipFiltered  = "filtered"  // did not match the filters
+	// A marketing run skips a recipient who had their share of marketing (the frequency
+	// caps) or whom WhatsApp's per-user marketing limit refused within the last day.
+	SkipFrequencyCapped    = engine.ClassFrequencyCapped
+	SkipMarketingUserLimit = engine.ClassMarketingUserLimit
 )
 
 // recipient is one resolved member of the audience.
@@ -107,6 +111,14 @@ func (s *Service) audience(c *Campaign, fn func(recipient) error) (skipped map[s
 			}
 			if ct.OptedOut {
 				skipped[SkipOptedOut]++
+				continue
+			}
+			block, err := s.eng.MarketingBlock(c.Account, num.PhoneNumberID, phone.WaID(m.Phone))
+			if err != nil {
+				return nil, err
+			}
+			if block != "" {
+				skipped[block]++
 				continue
 			}
 		}

@@ -47,7 +47,24 @@ const (
 	ReasonFailureRate      = "failure_rate"
 	ReasonBalance          = "insufficient_balance"
 	ReasonUser             = "paused_by_user"
+	// The number holds the campaign's templates (engine.SendHold): the run resumes by
+	// itself once the hold is gone.
+	ReasonNumberOffline     = engine.ReasonNumberOffline
+	ReasonNumberPending     = engine.ReasonNumberPending
+	ReasonNumberFlagged     = engine.ReasonNumberFlagged
+	ReasonNumberRestricted  = engine.ReasonNumberRestricted
+	ReasonAccountRestricted = engine.ReasonAccountRestricted
+	// ReasonSpamRateLimit: the number's marketing is paused after a 131048; the run
+	// resumes when the pause ends, or when its operator resumes it (which ends the
+	// number's pause too).
+	ReasonSpamRateLimit = engine.ReasonSpamRateLimit
 )
+
+// heldReasons are the pause reasons of a number's hold, lifted without the operator.
+var heldReasons = map[string]bool{
+	ReasonNumberOffline: true, ReasonNumberPending: true, ReasonNumberFlagged: true,
+	ReasonNumberRestricted: true, ReasonAccountRestricted: true, ReasonSpamRateLimit: true,
+}
 
 // Limits and defaults.
 const (
@@ -210,6 +227,8 @@ func (s *Service) Start(ctx context.Context) error {
 	for _, id := range running {
 		s.startRunner(id)
 	}
+	// A hold lifted while Kirim was stopped, or before the service started.
+	s.resumeReleased("")
 	if err := s.sched.Start(ctx); err != nil {
 		return fmt.Errorf("campaign: start scheduler: %w", err)
 	}

@@ -103,6 +103,8 @@ type envOptions struct {
 	failureMin int
 	// wrap, if set, stands between the engine and the sandbox's client.
 	wrap func(engine.Sender) engine.Sender
+	// marketingPerDay caps a contact's marketing templates a day (0: no cap).
+	marketingPerDay int
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -180,7 +182,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		sender = o.wrap(client)
 	}
 	eng, err := engine.New(engine.Options{
-		DB: db, Clock: clk, Logger: quietLogger(), Workers: 16, Seed: 7, PortfolioLimit: limit,
+		DB: db, Clock: clk, Logger: quietLogger(), Workers: 16, Seed: 7, PortfolioLimit: limit, MarketingPerDay: o.marketingPerDay,
 		Numbers: []engine.Number{{Alias: "main", Account: testAccount, PhoneNumberID: sandbox.DefaultPhoneNumberID, WABAID: sandbox.DefaultWABAID,
 			Sender: sender, MPS: mps}},
 		Biller: ledger.NewBiller(led).WithReserve(ReserveID),
@@ -188,7 +190,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Observe: func(tx storage.Txn, m *engine.Message, prev engine.State) error {
 			return e.svc.Load().Observe(tx, m, prev)
 		},
-		OnChange: func(ms []*engine.Message) { e.svc.Load().OnChange(ms) },
+		OnChange:    func(ms []*engine.Message) { e.svc.Load().OnChange(ms) },
+		AfterNumber: func(alias string) { e.svc.Load().NumberChanged(alias) },
 	})
 	if err != nil {
 		t.Fatal(err)

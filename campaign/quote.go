@@ -78,7 +78,7 @@ func (s *Service) quote(c *Campaign) (*Quote, error) {
 		return nil, fmt.Errorf("campaign: quote %s: %w", c.ID, err)
 	}
 	q.Skipped = skipped
-	for _, k := range []string{SkipOptedOut, SkipDuplicate, SkipInvalid} {
+	for _, k := range []string{SkipOptedOut, SkipDuplicate, SkipInvalid, SkipFrequencyCapped, SkipMarketingUserLimit} {
 		if _, ok := q.Skipped[k]; !ok {
 			q.Skipped[k] = 0
 		}

@@ -162,6 +162,10 @@ func (s *Service) pause(ctx context.Context, id, reason string) error {
 		return err
 	}
 	s.log.Info("campaign: paused", "campaign", id, "reason", reason)
+	if heldReasons[reason] {
+		// The hold may have gone while the run was pausing, its news already passed.
+		s.resumeReleased("")
+	}
 	return nil
 }
 
@@ -264,11 +268,33 @@ const takeBackChunk = 200
 
 // Resume feeds a paused run again.
 func (s *Service) Resume(ctx context.Context, account, id string) (*Campaign, error) {
-	s.ops.Lock()
-	defer s.ops.Unlock()
-	if _, err := s.Get(account, id); err != nil {
+	c, err := s.Get(account, id)
+	if err != nil {
 		return nil, err
 	}
+	if c.State == StatePaused && c.Reason == ReasonSpamRateLimit {
+		// The operator decides the number's marketing goes on: its pause ends too, or
+		// the run would pause again at once. That resumes this run already.
+		if err := s.eng.ResumeMarketing(ctx, c.From); err != nil && !errors.Is(err, engine.ErrNotPaused) {
+			return nil, fmt.Errorf("campaign: resume %s: %w", id, err)
+		}
+	}
+	if err := s.resume(ctx, id, false); err != nil {
+		if now, gerr := s.Get(account, id); !errors.Is(err, ErrState) || gerr != nil || now.State != StateRunning || c.State != StatePaused {
+			return nil, err
+		}
+	}
+	return s.Get(account, id)
+}
+
+// errNotHeld: the run is no longer paused by a number's hold (the operator paused or
+// resumed it since); an automatic resume leaves it.
+var errNotHeld = errors.New("campaign: not paused by a hold")
+
+// resume feeds a paused run again; held: only a run paused by a number's hold.
+func (s *Service) resume(ctx context.Context, id string, held bool) error {
+	s.ops.Lock()
+	defer s.ops.Unlock()
 	err := s.db.Commit(ctx, func(tx storage.Txn) error {
 		c, err := loadCampaign(tx, id)
 		if err != nil {
@@ -276,6 +302,9 @@ func (s *Service) Resume(ctx context.Context, account, id string) (*Campaign, er
 		}
 		if c.State != StatePaused {
 			return fmt.Errorf("%w: a %s campaign cannot be resumed", ErrState, c.State)
+		}
+		if held && !heldReasons[c.Reason] {
+			return errNotHeld
 		}
 		run, err := loadRun(tx, id, c.Run)
 		if err != nil {
@@ -291,10 +320,10 @@ func (s *Service) Resume(ctx context.Context, account, id string) (*Campaign, er
 		return s.putCampaign(tx, c)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.startRunner(id)
-	return s.Get(account, id)
+	return nil
 }
 
 // Cancel ends the campaign: future runs are dropped, the current run's unsent rows
@@ -322,7 +351,9 @@ func retryable(e *engine.MessageError) bool {
 		return true
 	}
 	switch e.Class {
-	case "retry_later", "throttled", "retry_after_24h", "unknown", "":
+	case "retry_later", "throttled", "retry_after_24h", "unknown", "", engine.ClassFrequencyCapped, engine.ClassMarketingUserLimit:
+		// A contact's marketing allowance comes back with time; a retry before it
+		// did is skipped again.
 		return true
 	}
 	return false

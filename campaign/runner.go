@@ -8,6 +8,7 @@ import (
 
 	"kirim/engine"
 	"kirim/ledger"
+	"kirim/provider"
 	"kirim/storage"
 )
 
@@ -225,6 +226,9 @@ func (s *Service) autoPause(c *Campaign, run *Run, quality string) string {
 			return ReasonTemplateDisabled
 		}
 	}
+	if hold, _ := s.eng.SendHold(c.From, c.Category); hold != "" {
+		return hold
+	}
 	if quality == "RED" {
 		return ReasonQualityRed
 	}
@@ -423,6 +427,17 @@ func (s *Service) complete(ctx context.Context, id string, seq uint64) error {
 	})
 }
 
+// notTheRunsFailure reports whether a failure says nothing of the run's audience or
+// template, so the failure-rate auto-pause leaves it out: a message left unconfirmed
+// by a crash, a contact's frequency cap, or WhatsApp's per-user marketing limit.
+func notTheRunsFailure(e *engine.MessageError) bool {
+	if e == nil {
+		return false
+	}
+	return e.Code == engine.CodeUnknownTimeout || e.Code == provider.CodeMarketingUserLimit ||
+		e.Class == engine.ClassFrequencyCapped || e.Class == engine.ClassMarketingUserLimit
+}
+
 // Observe is the engine's in-transaction hook: the row of a campaign message follows
 // the message's state, and the run's counters and spend follow the row. A message
 // taken back by a pause makes its row pending again.
@@ -458,7 +473,7 @@ func (s *Service) Observe(tx storage.Txn, m *engine.Message, _ engine.State) err
 			}
 		}
 	}
-	if m.State == engine.Failed && row.Status != status && m.Error != nil && m.Error.Code == engine.CodeUnknownTimeout {
+	if m.State == engine.Failed && row.Status != status && notTheRunsFailure(m.Error) {
 		run, err := loadRunHead(tx, m.CampaignID, m.CampaignRun)
 		if err != nil {
 			return err

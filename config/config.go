@@ -234,6 +234,13 @@ type Engine struct {
 	// TierPoll is how often each number's status, quality and messaging limit are
 	// read from the provider, besides the webhooks. Default 15m.
 	TierPoll Duration `toml:"tier_poll"`
+	// SpamPause is how long a number's marketing pauses after a 131048 (spam rate
+	// limit); "0s": until an operator resumes it. Default 24h.
+	SpamPause Duration `toml:"spam_pause"`
+	// MarketingPerDay and MarketingPerWeek cap the marketing templates one contact of
+	// an account gets in a rolling 24 h and 7 days; 0: no cap. Default 0.
+	MarketingPerDay  int `toml:"marketing_per_day"`
+	MarketingPerWeek int `toml:"marketing_per_week"`
 }
 
 // Number is one WhatsApp business phone number Kirim sends from.
@@ -256,8 +263,12 @@ type Number struct {
 	// MessagingLimit is the number's own limit under legacy rules: 1000, 10000, 100000 or
 	// -1 for unlimited. Default 1000.
 	MessagingLimit int `toml:"messaging_limit"`
-	// PairGap is the least time between two messages to the same recipient. Default 6s.
-	PairGap Duration `toml:"pair_gap"`
+	// PairGap and PairBurst are the pair rate: PairBurst messages to the same recipient
+	// may go at once, then one per PairGap (Meta: about 45, then one per 6 s; 131056
+	// beyond). Defaults 6s and 45; PairGap 0s: no pair rate; PairBurst 1: one message
+	// per PairGap, no burst.
+	PairGap   Duration `toml:"pair_gap"`
+	PairBurst int      `toml:"pair_burst"`
 	// Default marks the number an account's send uses when it names none. Default: the
 	// account's first number.
 	Default bool `toml:"default"`
@@ -380,6 +391,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 		"PLEASE", "PLS", "PLZ", "PROMO", "PROMOSI", "LAGI", "NOW", "THANKS", "MAKASIH", "OK", "OKE"})
 	def(has("engine", "opt_in_keywords"), &e.OptInKeywords, []string{"START", "MULAI"})
 	def(has("engine", "tier_poll"), &e.TierPoll, Duration{15 * time.Minute})
+	def(has("engine", "spam_pause"), &e.SpamPause, Duration{24 * time.Hour})
 
 	cp := &c.Campaigns
 	def(has("campaigns", "failure_pause_percent"), &cp.FailurePausePercent, 20)
@@ -392,6 +404,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 		def(has("numbers", at, "throughput_mps"), &n.ThroughputMPS, 80)
 		def(has("numbers", at, "messaging_limit"), &n.MessagingLimit, 1000)
 		def(has("numbers", at, "pair_gap"), &n.PairGap, Duration{6 * time.Second})
+		def(has("numbers", at, "pair_burst"), &n.PairBurst, 45)
 	}
 	c.numberDefaults(has)
 	c.eventDefaults(has)

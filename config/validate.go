@@ -16,9 +16,11 @@ import (
 // Limits on configured values.
 const (
 	MaxThroughputMPS = 1000
-	MinMemTableMB    = 4    // storage.MinMemTableSize
-	MinTableMB       = 0.25 // storage.MinTableSize
-	MinKeyLength     = 16
+	// MaxPairBurst bounds numbers.pair_burst: more than Meta's burst only meets 131056.
+	MaxPairBurst  = 100
+	MinMemTableMB = 4    // storage.MinMemTableSize
+	MinTableMB    = 0.25 // storage.MinTableSize
+	MinKeyLength  = 16
 )
 
 // Scopes an API key may hold; admin implies the others.
@@ -196,6 +198,18 @@ func (c *Config) validate() []fieldError {
 	if e.TierPoll.Duration < 0 {
 		v.add("must not be negative (0 turns the poll off)", "engine", "tier_poll")
 	}
+	if e.MarketingPerDay < 0 {
+		v.add("must not be negative (0: no cap)", "engine", "marketing_per_day")
+	}
+	if e.MarketingPerWeek < 0 {
+		v.add("must not be negative (0: no cap)", "engine", "marketing_per_week")
+	} else if e.MarketingPerWeek > 0 && e.MarketingPerWeek < e.MarketingPerDay {
+		v.add(fmt.Sprintf("must be 0 or at least marketing_per_day (%d): a week holds every day's share", e.MarketingPerDay),
+			"engine", "marketing_per_week")
+	}
+	if e.SpamPause.Duration < 0 {
+		v.add("must not be negative (0 pauses until an operator resumes)", "engine", "spam_pause")
+	}
 	if e.MaxAttempts < 1 {
 		v.add("must be at least 1", "engine", "max_attempts")
 	}
@@ -257,6 +271,9 @@ func (c *Config) validate() []fieldError {
 		}
 		if n.PairGap.Duration < 0 {
 			v.add("must not be negative", at("pair_gap")...)
+		}
+		if n.PairBurst < 1 || n.PairBurst > MaxPairBurst {
+			v.add(fmt.Sprintf("must be between 1 and %d (Meta allows about 45 at once)", MaxPairBurst), at("pair_burst")...)
 		}
 		if n.BaseURL != "" {
 			if u, err := url.Parse(n.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

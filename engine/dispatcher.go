@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
-	"kirim/clock"
 	"kirim/provider"
 	"kirim/storage"
 )
@@ -29,6 +27,7 @@ type dispatcher struct {
 	num Number
 
 	limiter *limiter
+	mps     atomic.Int64 // the throughput in force: the configured one, or HIGH's
 	pair    *pairRate
 	wakeCh  chan struct{}
 	work    chan *Message
@@ -41,8 +40,11 @@ type dispatcher struct {
 	lookahead int // most messages claimed ahead of the limiter
 	roomCh    chan struct{}
 	loopDone  chan struct{}
-	workWG    sync.WaitGroup
-	finDone   chan struct{}
+	replanReq *replanReq // set by requestReplan, taken by the loop
+	// pauseStarted: an outcome started the number's marketing pause (spampause.go).
+	pauseStarted atomic.Bool
+	workWG       sync.WaitGroup
+	finDone      chan struct{}
 }
 
 type result struct {
@@ -53,7 +55,7 @@ type result struct {
 
 func newDispatcher(e *Engine, n Number) *dispatcher {
 	if n.MPS <= 0 {
-		n.MPS = 80
+		n.MPS = StandardMPS
 	}
 	if n.MessagingLimit == 0 {
 		n.MessagingLimit = 1000
@@ -61,17 +63,20 @@ func newDispatcher(e *Engine, n Number) *dispatcher {
 	if n.PairGap == 0 {
 		n.PairGap = DefaultPairGap
 	}
+	if n.PairBurst <= 0 {
+		n.PairBurst = DefaultPairBurst
+	}
 	if n.Status == "" {
 		n.Status = "CONNECTED"
 	}
 	if n.Quality == "" {
 		n.Quality = "GREEN"
 	}
-	return &dispatcher{
+	d := &dispatcher{
 		e:       e,
 		num:     n,
 		limiter: newLimiter(n.MPS, e.clock.Now()),
-		pair:    newPairRate(n.PairGap),
+		pair:    newPairRate(n.PairGap, n.PairBurst),
 		wakeCh:  make(chan struct{}, 1),
 		roomCh:  make(chan struct{}, 1),
 		// A twentieth of a second of sends: enough to hide a claim's synced commit.
@@ -84,6 +89,8 @@ func newDispatcher(e *Engine, n Number) *dispatcher {
 		loopDone:  make(chan struct{}),
 		finDone:   make(chan struct{}),
 	}
+	d.mps.Store(int64(n.MPS))
+	return d
 }
 
 // wake tells the dispatcher a message became due at t.
@@ -139,9 +146,14 @@ func (d *dispatcher) loop(ctx context.Context) {
 		d.mu.Lock()
 		claiming := d.claiming
 		room := d.lookahead - d.pending
+		replan := d.replanReq
+		d.replanReq = nil
 		d.mu.Unlock()
 		if !claiming || ctx.Err() != nil {
 			return
+		}
+		if replan != nil {
+			d.replan(ctx, *replan)
 		}
 		if room <= 0 {
 			select {
@@ -290,7 +302,7 @@ func (d *dispatcher) claim(ctx context.Context, q []queued, now time.Time) ([]*M
 				prev := m.State
 				m.Error = v.fail
 				m.move(Failed, now)
-				if err := d.e.release(tx, m, "opted_out"); err != nil {
+				if err := d.e.release(tx, m, v.fail.Class); err != nil {
 					return err
 				}
 				if err := d.e.update(tx, m, prev); err != nil {
@@ -429,7 +441,7 @@ func (d *dispatcher) finish(batch []result) {
 			}
 			throttled = throttled || thr
 			if !requeueAt.IsZero() {
-				if err := tx.Set(queueKey(d.num.Alias, requeueAt, m.ID), nil); err != nil {
+				if err := tx.Set(queueKey(d.num.Alias, requeueAt, m.ID), []byte(m.WaitingReason)); err != nil {
 					return err
 				}
 				if wakeAt.IsZero() || requeueAt.Before(wakeAt) {
@@ -449,6 +461,7 @@ func (d *dispatcher) finish(batch []result) {
 		d.e.log.Error("engine: record send outcomes", "number", d.num.Alias, "count", len(batch), "err", err)
 		return
 	}
+	d.afterPause()
 	if throttled {
 		d.limiter.backOff(now)
 	}
@@ -456,201 +469,4 @@ func (d *dispatcher) finish(batch []result) {
 		d.wake(wakeAt)
 	}
 	d.e.notify(changed)
-}
-
-// outcome applies one send result to m. It returns when to queue m again (zero: not).
-func (d *dispatcher) outcome(tx storage.Txn, m *Message, r result, now time.Time) (time.Time, bool, error) {
-	m.LeaseUntil = time.Time{}
-	if r.err == nil {
-		m.Attempts++
-		m.Error = nil
-		if len(r.resp.Messages) > 0 {
-			m.WAMID = r.resp.Messages[0].ID
-			if err := tx.Set(wamidKey(m.WAMID), []byte(m.ID)); err != nil {
-				return time.Time{}, false, err
-			}
-		}
-		if len(r.resp.Contacts) > 0 && r.resp.Contacts[0].WaID != "" {
-			m.WaID = r.resp.Contacts[0].WaID
-		}
-		to := Sent
-		if len(r.resp.Messages) > 0 && r.resp.Messages[0].MessageStatus == provider.StatusHeldForQualityAssessment {
-			to = Held
-		}
-		// A webhook may have moved it further already; states never go back.
-		m.move(to, now)
-		return time.Time{}, false, nil
-	}
-	if m.State != Dispatching {
-		// The status webhook settled it while the call was out; keep what it said.
-		return time.Time{}, false, nil
-	}
-	if errors.Is(r.err, errNotMarked) {
-		d.pair.forget(waOf(m), now)
-		return d.retryLater(tx, m, &MessageError{Code: provider.CodeGeneric, Title: r.err.Error(), Class: provider.RetryLater.String()}, now)
-	}
-	pe, isProvider := provider.AsError(r.err)
-	if !isProvider || !provider.IsNotSent(r.err) {
-		if provider.IsNotSent(r.err) {
-			d.pair.forget(waOf(m), now)
-			return d.retryLater(tx, m, &MessageError{Code: provider.CodeGeneric, Title: r.err.Error(), Class: provider.RetryLater.String()}, now)
-		}
-		// The request may have reached the provider: never send it again blindly.
-		m.Error = &MessageError{Title: r.err.Error(), Class: "unknown"}
-		m.move(Unknown, now)
-		return time.Time{}, false, nil
-	}
-	me := &MessageError{Code: pe.Code, Title: pe.Title, Detail: pe.Details, Class: pe.Class().String()}
-	d.pair.forget(waOf(m), now)
-	switch pe.Class() {
-	case provider.Throttled:
-		m.Throttled++
-		m.Error = me
-		wait := d.e.jitter(time.Second)
-		if pe.Code == provider.CodePairRate {
-			// Meta: retry the same user after 4^n seconds. Only this recipient backs
-			// off; the number's pace is not at fault.
-			wait = time.Duration(math.Pow(4, float64(min(m.Throttled, 5)))) * time.Second
-			d.pair.push(waOf(m), now.Add(wait))
-			m.move(Waiting, now)
-			m.WaitingReason, m.NextAttemptAt = ReasonPairRate, now.Add(wait)
-			m.ETA = m.NextAttemptAt
-			return m.NextAttemptAt, false, nil
-		}
-		m.move(Queued, now)
-		m.NextAttemptAt = now.Add(wait)
-		return m.NextAttemptAt, true, nil
-	case provider.RetryLater:
-		return d.retryLater(tx, m, me, now)
-	case provider.RetryAfter24h:
-		m.Error = me
-		m.move(Waiting, now)
-		m.WaitingReason = ReasonMarketingUserLimit
-		m.NextAttemptAt = now.Add(MarketingUserHold)
-		m.ETA = m.NextAttemptAt
-		// The limit is the recipient's: hold their other marketing messages too.
-		return m.NextAttemptAt, false, d.holdMarketing(tx, m, m.NextAttemptAt)
-	default:
-		if pe.Class() == provider.StopAndAlert {
-			d.e.log.Error("engine: provider refuses this number's sends; check the token and the account", "number", d.num.Alias, "code", pe.Code, "title", pe.Title)
-		}
-		m.Error = me
-		m.move(Failed, now)
-		return time.Time{}, false, d.e.release(tx, m, "failed")
-	}
-}
-
-func (d *dispatcher) retryLater(tx storage.Txn, m *Message, me *MessageError, now time.Time) (time.Time, bool, error) {
-	m.Attempts++
-	m.Error = me
-	if m.Attempts >= d.e.opts.MaxAttempts {
-		m.move(Failed, now)
-		return time.Time{}, false, d.e.release(tx, m, "failed")
-	}
-	m.move(Queued, now)
-	m.NextAttemptAt = now.Add(d.e.jitter(backoff(m.Attempts)))
-	return m.NextAttemptAt, false, nil
-}
-
-// backoff is the base delay before the attempt after attempt n: 2 s doubling, capped at
-// 5 minutes.
-func backoff(n int) time.Duration {
-	d := 2 * time.Second << min(n-1, 10)
-	return min(d, 5*time.Minute)
-}
-
-// limiter is a token bucket at the number's throughput that slows down after throttling
-// errors and recovers step by step. In any one second it grants at most its burst plus
-// its rate, which is kept under the provider's limit. The burst is small (1 %, at least
-// two from 10 msg/s up): workers reserve tokens ahead of time and the dispatcher claims
-// messages a twentieth of a second ahead, so the bucket only fills while the number has
-// nothing to send, and every token given to the burst is one less of sustained rate
-// (with 3 %, a number at 1,000 msg/s could not sustain more than 960).
-type limiter struct {
-	mu     sync.Mutex
-	lim    *rate.Limiter
-	target float64
-	cur    float64
-	last   time.Time
-}
-
-func newLimiter(mps int, now time.Time) *limiter {
-	// At most mps leave in any second, less a margin of 1 % (at least one send): the
-	// provider counts sends by when they arrive, and a send that leaves at the end of one
-	// second may arrive in the next, which then holds one too many.
-	burst := max(1, mps/100)
-	if mps >= 10 {
-		burst = max(2, burst)
-	}
-	r := float64(mps - burst - max(1, mps/100))
-	if r <= 0 {
-		r = float64(mps) / 2
-	}
-	l := &limiter{lim: rate.NewLimiter(rate.Limit(r), burst), target: r, cur: r, last: now}
-	l.lim.SetBurstAt(now, burst)
-	return l
-}
-
-// available is how many sends the bucket would grant at now without waiting.
-func (l *limiter) available(now time.Time) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.recover(now)
-	return int(l.lim.TokensAt(now))
-}
-
-// take spends n tokens at now.
-func (l *limiter) take(now time.Time, n int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lim.AllowN(now, n)
-}
-
-// waitFor is how long until one token is available.
-func (l *limiter) waitFor(now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	missing := 1 - l.lim.TokensAt(now)
-	if missing <= 0 {
-		return 0
-	}
-	return time.Duration(missing / l.cur * float64(time.Second))
-}
-
-// wait blocks until the bucket grants one send.
-func (l *limiter) wait(c clock.Clock) {
-	now := c.Now()
-	l.mu.Lock()
-	l.recover(now)
-	delay := l.lim.ReserveN(now, 1).DelayFrom(now)
-	l.mu.Unlock()
-	if delay <= 0 {
-		return
-	}
-	done := make(chan struct{})
-	c.AfterFunc(delay, func() { close(done) })
-	<-done
-}
-
-// backOff lowers the rate by a fifth after a throttling error.
-func (l *limiter) backOff(now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cur = math.Max(1, l.cur*0.8)
-	l.lim.SetLimitAt(now, rate.Limit(l.cur))
-	l.last = now
-}
-
-// recover raises the rate by a tenth of the target for each quiet second.
-func (l *limiter) recover(now time.Time) {
-	if l.cur >= l.target {
-		return
-	}
-	secs := now.Sub(l.last).Seconds()
-	if secs < 1 {
-		return
-	}
-	l.cur = math.Min(l.target, l.cur+l.target*0.1*math.Floor(secs))
-	l.lim.SetLimitAt(now, rate.Limit(l.cur))
-	l.last = now
 }

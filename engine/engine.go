@@ -49,15 +49,20 @@ type Number struct {
 	PhoneNumberID string
 	WABAID        string
 	Sender        Sender
-	// MPS is the provider's throughput for the number (messages per second).
+	// MPS is the provider's throughput for the number (messages per second). At
+	// Meta's StandardMPS the number follows the provider's level: HighThroughputMPS
+	// while it reports HIGH.
 	MPS int
 	// Phone is the number in E.164, for display and to match number webhooks.
 	Phone string
 	// MessagingLimit is the number's own limit under legacy rules (-1 unlimited).
 	// Default 1000.
 	MessagingLimit int
-	// PairGap spaces messages to one recipient. Default DefaultPairGap; negative: none.
-	PairGap time.Duration
+	// PairGap and PairBurst are the pair rate: PairBurst messages to one recipient at
+	// once, then one per PairGap. Defaults DefaultPairGap and DefaultPairBurst; a
+	// negative PairGap: no pair rate.
+	PairGap   time.Duration
+	PairBurst int
 	// Status and Quality are the standing assumed until the provider says otherwise.
 	// Defaults CONNECTED and GREEN.
 	Status, Quality string
@@ -108,6 +113,10 @@ type Options struct {
 	// number's status, quality, restriction or messaging limit (limit: the scope's, -1
 	// unlimited), so a number.updated event commits with it.
 	OnNumber func(tx storage.Txn, n Number, st NumberState, limit int) error
+	// AfterNumber is told, after the change is stored, that the number's standing,
+	// limit or holds changed (the waiting messages are being re-planned), so campaigns
+	// on it wake, pause or resume. Nil: nobody.
+	AfterNumber func(alias string)
 	// OnInbound is called inside the transaction that stores each new inbound message,
 	// after it is written (a message.inbound event commits with it). An error aborts the
 	// transaction: nothing of the batch is stored. Nil: none.
@@ -125,6 +134,12 @@ type Options struct {
 	OptOutKeywords, OptInKeywords []string
 	// OptFiller are words ignored around a keyword. Default DefaultOptFiller.
 	OptFiller []string
+	// MarketingPerDay and MarketingPerWeek cap the marketing templates one contact of
+	// an account gets in a rolling 24 h and 7 days (frequency.go); 0: no cap.
+	MarketingPerDay, MarketingPerWeek int
+	// SpamPause is how long a number's marketing pauses after a 131048 (spam rate
+	// limit). Default DefaultSpamPause; negative: until ResumeMarketing.
+	SpamPause time.Duration
 }
 
 func (o *Options) defaults() {
@@ -169,6 +184,9 @@ func (o *Options) defaults() {
 	}
 	if o.OptFiller == nil {
 		o.OptFiller = DefaultOptFiller
+	}
+	if o.SpamPause == 0 {
+		o.SpamPause = DefaultSpamPause
 	}
 	if o.OptInKeywords == nil {
 		o.OptInKeywords = DefaultOptInKeywords
@@ -252,6 +270,9 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.log.Warn("engine: messages in flight at the last stop are now unknown until their webhooks arrive",
 			"count", unknown, "settle_after", e.opts.UnknownTimeout.String())
 	}
+	if err := e.armHolds(ctx); err != nil {
+		return err
+	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	for _, d := range e.dispatchers {
 		d.start(e.ctx, &e.wg)
@@ -320,7 +341,7 @@ func (e *Engine) Number(alias string) (Number, bool) {
 	if !ok {
 		return Number{}, false
 	}
-	return d.num, true
+	return d.current(), true
 }
 
 // Get returns the message with id, with its payload.
@@ -426,7 +447,7 @@ func (freeBiller) Release(storage.Txn, *Message, string) error          { return
 func (e *Engine) Numbers() []Number {
 	out := make([]Number, 0, len(e.order))
 	for _, a := range e.order {
-		out = append(out, e.dispatchers[a].num)
+		out = append(out, e.dispatchers[a].current())
 	}
 	return out
 }

@@ -1,7 +1,11 @@
 // Package engine owns the send path after acceptance: the durable queue, one dispatcher
 // per number with its throughput limiter, retries driven by the provider's error class,
-// leases and recovery, and the message state machine fed by status webhooks. It never
-// parses HTTP; the api and webhook packages call it.
+// leases and recovery, and the message state machine fed by status webhooks. It also
+// owns what the provider allows each number: the messaging limit, the number's status
+// and quality and the holds they put on sends (re-planned at once when they change),
+// the pair rate per recipient, and the marketing allowances of each contact (frequency
+// caps, the per-user limit, the spam-rate pause). It never parses HTTP; the api and
+// webhook packages call it.
 package engine
 
 import (

@@ -25,8 +25,8 @@ const (
 	OptSourceAPI        = "api"
 )
 
-// MarketingUserHold is how long a recipient's marketing messages wait after the
-// provider's per-user marketing limit refused one (131049).
+// MarketingUserHold is how long a recipient's marketing messages are skipped after the
+// provider's per-user marketing limit refused one (131049): Meta says to wait a day.
 const MarketingUserHold = 24 * time.Hour
 
 // CodeOptedOut is the error code Kirim gives a queued marketing message whose recipient
@@ -166,9 +166,10 @@ func (e *Engine) ApplyPreferences(ctx context.Context, phoneNumberID string, pre
 	return nil
 }
 
-// holdMarketing records the provider's per-user marketing limit for the recipient of m.
-func (d *dispatcher) holdMarketing(tx storage.Txn, m *Message, until time.Time) error {
-	c, err := loadContact(tx, d.num.PhoneNumberID, waOf(m))
+// holdMarketing records the provider's per-user marketing limit (131049) for the
+// recipient wa of the number phoneNumberID: their marketing is skipped until until.
+func holdMarketing(tx storage.Txn, phoneNumberID, wa string, until time.Time) error {
+	c, err := loadContact(tx, phoneNumberID, wa)
 	if err != nil {
 		return err
 	}

@@ -7,32 +7,45 @@ import (
 	"kirim/clock"
 )
 
-// DefaultPairGap is the least time between two messages from one number to one
-// recipient: Meta allows about one every 6 seconds and answers 131056 beyond it.
-const DefaultPairGap = 6 * time.Second
+// Meta's pair rate: about one message every 6 seconds from one number to one user,
+// with bursts of up to 45 borrowed from the minutes after (a burst of 20 is repaid
+// in 2 minutes); beyond it the provider answers 131056.
+const (
+	// DefaultPairGap is the sustained pace to one recipient: one message per gap.
+	DefaultPairGap = 6 * time.Second
+	// DefaultPairBurst is how many messages may go to one recipient at once.
+	DefaultPairBurst = 45
+)
 
-// pairPruneEvery bounds how often the pair table is swept of recipients whose gap has
-// passed, which keeps it the size of the last gap's recipients.
+// pairPruneEvery bounds how often the pair table is swept of recipients whose budget
+// is whole again, which keeps it the size of the recipients of the last burst*gap.
 const pairPruneEvery = 1024
 
-// pairRate spaces messages to one recipient from one number. Claims consult it so a
-// message that would come too soon waits in the queue instead of bouncing off the
-// provider; workers record each send and wait out any remaining gap, since the claim
-// and the call can be a limiter wait apart.
+// pairRate is a budget per recipient of one number: burst messages, refilled one per
+// gap (a GCRA, the token bucket in one time per recipient). Claims consult it so a
+// message that would exceed it waits in the queue instead of bouncing off the
+// provider; workers charge it again at the call, since the claim and the call can be
+// a limiter wait apart and calls must not arrive closer than the provider allows.
 type pairRate struct {
-	gap time.Duration // <= 0: no spacing
+	gap   time.Duration // <= 0: no budget
+	burst int
 
-	mu      sync.Mutex
-	claimed map[string]time.Time // wa_id -> last claim (or a back-off's next allowed time minus gap)
-	sent    map[string]time.Time // wa_id -> last provider call
+	mu sync.Mutex
+	// Theoretical arrival times: the budget of wa is whole at tat, and a message may
+	// go while tat is at most (burst-1)*gap ahead.
+	claimed map[string]time.Time // charged at claim
+	sent    map[string]time.Time // charged at the provider call
 	calls   int
 }
 
-func newPairRate(gap time.Duration) *pairRate {
-	return &pairRate{gap: gap, claimed: map[string]time.Time{}, sent: map[string]time.Time{}}
+func newPairRate(gap time.Duration, burst int) *pairRate {
+	return &pairRate{gap: gap, burst: max(burst, 1), claimed: map[string]time.Time{}, sent: map[string]time.Time{}}
 }
 
-// next is the earliest time a message to wa may go.
+// slack is how far ahead a recipient's tat may be with a message still allowed.
+func (p *pairRate) slack() time.Duration { return time.Duration(p.burst-1) * p.gap }
+
+// next is the earliest time a message to wa may go (zero: now).
 func (p *pairRate) next(wa string) time.Time {
 	if p.gap <= 0 {
 		return time.Time{}
@@ -43,24 +56,31 @@ func (p *pairRate) next(wa string) time.Time {
 	if !ok {
 		return time.Time{}
 	}
-	return t.Add(p.gap)
+	return t.Add(-p.slack())
 }
 
-// note records that a message to wa goes at t.
+// charge spends one message of wa's budget in m at t.
+func (p *pairRate) charge(m map[string]time.Time, wa string, t time.Time) {
+	tat, ok := m[wa]
+	if !ok || tat.Before(t) {
+		tat = t
+	}
+	m[wa] = tat.Add(p.gap)
+}
+
+// note records that a message to wa was claimed at t.
 func (p *pairRate) note(wa string, t time.Time) {
 	if p.gap <= 0 {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if prev, ok := p.claimed[wa]; !ok || t.After(prev) {
-		p.claimed[wa] = t
-	}
+	p.charge(p.claimed, wa, t)
 	p.calls++
 	if p.calls%pairPruneEvery == 0 {
 		for _, m := range []map[string]time.Time{p.claimed, p.sent} {
 			for k, v := range m {
-				if t.Sub(v) > p.gap {
+				if !v.After(t) {
 					delete(m, k)
 				}
 			}
@@ -68,40 +88,42 @@ func (p *pairRate) note(wa string, t time.Time) {
 	}
 }
 
-// push holds wa back until at least until: a 131056 that still happened backs off
-// this recipient only.
+// push empties wa's budget until until: a 131056 that still happened says the
+// provider's budget for this recipient is spent, and backs off this recipient only.
 func (p *pairRate) push(wa string, until time.Time) {
 	if p.gap <= 0 {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t := until.Add(-p.gap)
-	if t.After(p.claimed[wa]) {
-		p.claimed[wa] = t
-	}
-	if t.After(p.sent[wa]) {
-		p.sent[wa] = t
+	t := until.Add(p.slack())
+	for _, m := range []map[string]time.Time{p.claimed, p.sent} {
+		if t.After(m[wa]) {
+			m[wa] = t
+		}
 	}
 }
 
-// forget drops wa's record when the provider refused the send: a refused message does
-// not use the recipient's pair budget, so its retry need not wait for the gap.
+// forget gives back one message of wa's budget when the provider refused the send: a
+// refused message does not use the recipient's pair budget.
 func (p *pairRate) forget(wa string, now time.Time) {
 	if p.gap <= 0 {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if t, ok := p.claimed[wa]; ok && !t.After(now) {
-		delete(p.claimed, wa)
-	}
-	if t, ok := p.sent[wa]; ok && !t.After(now) {
-		delete(p.sent, wa)
+	for _, m := range []map[string]time.Time{p.claimed, p.sent} {
+		if t, ok := m[wa]; ok {
+			if t = t.Add(-p.gap); t.After(now) {
+				m[wa] = t
+			} else {
+				delete(m, wa)
+			}
+		}
 	}
 }
 
-// reserve waits on c until a message to wa may go, then records it.
+// reserve waits on c until a message to wa may go, then charges it.
 func (p *pairRate) reserve(c clock.Clock, wa string) {
 	if p.gap <= 0 {
 		return
@@ -110,12 +132,12 @@ func (p *pairRate) reserve(c clock.Clock, wa string) {
 		now := c.Now()
 		p.mu.Lock()
 		t, ok := p.sent[wa]
-		if !ok || !t.Add(p.gap).After(now) {
-			p.sent[wa] = now
+		if !ok || !t.Add(-p.slack()).After(now) {
+			p.charge(p.sent, wa, now)
 			p.mu.Unlock()
 			return
 		}
-		wait := t.Add(p.gap).Sub(now)
+		wait := t.Add(-p.slack()).Sub(now)
 		p.mu.Unlock()
 		done := make(chan struct{})
 		c.AfterFunc(wait, func() { close(done) })

@@ -175,6 +175,15 @@ func (e *Engine) applyOne(tx storage.Txn, m *Message, u StatusUpdate) (moved, di
 			m.Error.Detail = we.Message
 		}
 	}
+	if moved && to == Failed && m.Error != nil && m.Error.Code == provider.CodeMarketingUserLimit {
+		// The per-user marketing limit, reported late: skip the recipient's marketing
+		// for a day from now, as when the send itself was refused.
+		if d, ok := e.dispatchers[m.Number]; ok {
+			if err := holdMarketing(tx, d.num.PhoneNumberID, waOf(m), e.clock.Now().Add(MarketingUserHold)); err != nil {
+				return false, dirty, err
+			}
+		}
+	}
 	// Settle the hold once.
 	wasSettled := m.Settled
 	switch {

@@ -79,6 +79,11 @@ func (e *Engine) update(tx storage.Txn, m *Message, prev State) error {
 	if prev == m.State {
 		return nil
 	}
+	if e.uncounts(m, prev) {
+		if err := e.uncountMarketing(tx, m); err != nil {
+			return err
+		}
+	}
 	if e.opts.OnState != nil {
 		if err := e.opts.OnState(tx, m, prev); err != nil {
 			return fmt.Errorf("engine: on state %s: %w", m.ID, err)

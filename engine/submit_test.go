@@ -173,7 +173,7 @@ func TestCancel(t *testing.T) {
 		var m provider.Message
 		_ = json.Unmarshal(body, &m)
 		if m.To == "+6281200000003" {
-			return nil, providerErr(provider.CodeMarketingUserLimit, "per-user marketing limit")
+			return nil, providerErr(provider.CodeSpamRate, "Spam rate limit hit")
 		}
 		return accepted(body)
 	}, nil)
@@ -214,12 +214,12 @@ func TestCancel(t *testing.T) {
 		t.Errorf("a refused cancel released the hold: %v", r)
 	}
 
-	// A message waiting 24 h for the per-user limit can still be cancelled, and its
-	// requeued entry goes with it.
+	// A message waiting 24 h for the number's marketing pause can still be cancelled,
+	// and its requeued entry goes with it.
 	waiting := e.submit("+6281200000003", nil)
 	w := e.rec.waitState(t, waiting.ID, Waiting, 1)
-	if w.WaitingReason != "marketing_user_limit" || !w.ETA.Equal(t0.Add(24*time.Hour)) {
-		t.Errorf("waiting reason %q eta %v, want marketing_user_limit at +24h", w.WaitingReason, w.ETA)
+	if w.WaitingReason != ReasonSpamRateLimit || !w.ETA.Equal(t0.Add(24*time.Hour)) {
+		t.Errorf("waiting reason %q eta %v, want spam_rate_limit at +24h", w.WaitingReason, w.ETA)
 	}
 	if _, err := e.eng.Cancel(ctx, waiting.ID); err != nil {
 		t.Fatalf("cancel of a waiting message: %v", err)

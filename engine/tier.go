@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"time"
 
 	"kirim/storage"
@@ -30,8 +31,8 @@ const (
 	// usageKeep is how long slot records are kept: the 7-day usage the forecast reads,
 	// plus a day of margin.
 	usageKeep = UpgradeEvaluation + 24*time.Hour
-	// pauseRecheck is how often a message paused by the number's standing (flagged,
-	// restricted, red quality) is looked at again.
+	// pauseRecheck is how often a message waiting for its paused template is looked
+	// at again: a template's status changes without the engine being told.
 	pauseRecheck = 5 * time.Minute
 	// forecastHorizon bounds how far ahead the upgrade forecast looks.
 	forecastHorizon = 90 * 24 * time.Hour
@@ -45,10 +46,11 @@ const (
 	ReasonNumberFlagged     = "number_flagged"
 	ReasonNumberRestricted  = "number_restricted"
 	ReasonQualityRed        = "quality_red"
+	ReasonNumberOffline     = "number_offline"
+	ReasonNumberPending     = "number_pending"
 	// ReasonTemplatePaused: the template was paused by Meta for low quality; sending
 	// into a pause only fails (132015), so the message waits for REINSTATED.
-	ReasonTemplatePaused     = "template_paused"
-	ReasonMarketingUserLimit = "marketing_user_limit"
+	ReasonTemplatePaused = "template_paused"
 )
 
 // Ladders of messaging limits, lowest first.
@@ -81,7 +83,18 @@ type NumberState struct {
 	Quality     string    `json:"quality"` // GREEN, YELLOW, RED, UNKNOWN
 	Restriction string    `json:"restriction,omitempty"`
 	RestrictedT time.Time `json:"restricted_until,omitzero"`
-	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+	// Throughput is the provider's throughput level: STANDARD, or HIGH after an upgrade.
+	Throughput string `json:"throughput,omitempty"`
+	// MarketingPause is why the number's marketing templates are paused (spam_rate_limit
+	// after a 131048), since MarketingPausedAt until MarketingPauseUntil (zero: until an
+	// operator resumes it); empty: not paused.
+	MarketingPause      string    `json:"marketing_pause,omitempty"`
+	MarketingPausedAt   time.Time `json:"marketing_paused_at,omitzero"`
+	MarketingPauseUntil time.Time `json:"marketing_pause_until,omitzero"`
+	// MarketingResumedAt is when the last pause ended: a 131048 answering a send made
+	// before it belongs to that pause and starts no other.
+	MarketingResumedAt time.Time `json:"marketing_resumed_at,omitzero"`
+	UpdatedAt          time.Time `json:"updated_at,omitzero"`
 }
 
 // gateVerdict is what the tier gate decided for one message at claim time.
@@ -91,15 +104,33 @@ type gateVerdict struct {
 	eta    time.Time // shown to the user; zero when unknown
 	fail   *MessageError
 	slot   bool // took a messaging-limit slot (given back if the claim fails)
+	count  bool // a marketing template to count against the contact's caps if it goes
 	wa     string
 }
 
-// gate decides whether m may be claimed now. It reads the contact (window, opt-out,
-// per-user marketing hold) and the number's standing, then takes a messaging-limit slot
-// for a business-initiated template; O(1) per message.
+// gate decides whether m may be claimed now (gateFor), and counts a marketing
+// template it lets go against its contact's frequency caps.
 func (d *dispatcher) gate(tx storage.Txn, m *Message, now time.Time) (gateVerdict, error) {
+	v, err := d.gateFor(tx, m, now)
+	if err == nil && v.count && v.reason == "" && v.fail == nil {
+		err = d.e.countMarketing(tx, m, now)
+	}
+	return v, err
+}
+
+// gateFor decides whether m may be claimed now. It reads the number's standing, the
+// contact (window, opt-out, per-user marketing hold) and takes a messaging-limit slot
+// for a business-initiated template; O(1) per message. The order matters: a number
+// that cannot send holds everything, then the recipient's pair budget, then what
+// concerns templates only.
+func (d *dispatcher) gateFor(tx storage.Txn, m *Message, now time.Time) (gateVerdict, error) {
 	wa := waOf(m)
 	v := gateVerdict{wa: wa}
+	st := d.e.stateOf(d.num.Alias)
+	if r := statusHold(st.Status); r != "" {
+		v.reason, v.due = r, now.Add(holdRecheck)
+		return v, nil
+	}
 	if next := d.pairNext(wa); next.After(now) {
 		v.reason, v.due, v.eta = ReasonPairRate, next, next
 		return v, nil
@@ -121,32 +152,43 @@ func (d *dispatcher) gate(tx storage.Txn, m *Message, now time.Time) (gateVerdic
 			return v, nil
 		}
 	}
-	marketing := m.Category == "marketing"
-	if marketing && ct.OptedOut {
-		v.fail = &MessageError{Code: CodeOptedOut, Title: "recipient opted out of marketing", Class: "opted_out"}
-		return v, nil
-	}
-	if marketing && ct.MarketingHoldUntil.After(now) {
-		v.reason, v.due, v.eta = ReasonMarketingUserLimit, ct.MarketingHoldUntil, ct.MarketingHoldUntil
-		return v, nil
-	}
-	st := d.e.stateOf(d.num.Alias)
-	if marketing && d.e.tier.rules == RulesLegacy && (st.Status == "FLAGGED" || st.Status == "RESTRICTED") {
-		v.reason, v.due = ReasonNumberFlagged, now.Add(pauseRecheck)
-		if st.Status == "RESTRICTED" {
-			v.reason = ReasonNumberRestricted
+	status := strings.ToUpper(st.Status)
+	if m.Category == "marketing" {
+		if ct.OptedOut {
+			v.fail = &MessageError{Code: CodeOptedOut, Title: "recipient opted out of marketing", Class: "opted_out"}
+			return v, nil
 		}
-		return v, nil
-	}
-	if marketing && st.Quality == "RED" {
-		v.reason, v.due = ReasonQualityRed, now.Add(pauseRecheck)
-		return v, nil
+		fail, count, err := d.e.frequencyGate(tx, m, ct, now)
+		if err != nil || fail != nil {
+			v.fail = fail
+			return v, err
+		}
+		v.count = count
+		if st.marketingPaused(now) {
+			v.reason, v.due, v.eta = ReasonSpamRateLimit, now.Add(holdRecheck), st.MarketingPauseUntil
+			if !st.MarketingPauseUntil.IsZero() {
+				v.due = st.MarketingPauseUntil
+			}
+			return v, nil
+		}
+		if status == StatusFlagged {
+			v.reason, v.due = ReasonNumberFlagged, now.Add(holdRecheck)
+			return v, nil
+		}
+		if st.Quality == "RED" {
+			v.reason, v.due = ReasonQualityRed, now.Add(holdRecheck)
+			return v, nil
+		}
 	}
 	if ct.WindowOpen(now) {
-		return v, nil // customer-initiated: free of the limit
+		return v, nil // customer-initiated: free of the limit and of restrictions
 	}
-	if st.Restriction == "RESTRICTED_BIZ_INITIATED_MESSAGING" && (st.RestrictedT.IsZero() || st.RestrictedT.After(now)) {
-		v.reason, v.due, v.eta = ReasonAccountRestricted, now.Add(pauseRecheck), st.RestrictedT
+	if status == StatusRestricted {
+		v.reason, v.due = ReasonNumberRestricted, now.Add(holdRecheck)
+		return v, nil
+	}
+	if st.bizRestricted(now) {
+		v.reason, v.due, v.eta = ReasonAccountRestricted, now.Add(holdRecheck), st.RestrictedT
 		if !st.RestrictedT.IsZero() && st.RestrictedT.Before(v.due) {
 			v.due = st.RestrictedT
 		}
@@ -176,7 +218,9 @@ func (d *dispatcher) park(tx storage.Txn, m *Message, v gateVerdict, now time.Ti
 		m.move(Waiting, now)
 	}
 	m.WaitingReason, m.ETA, m.NextAttemptAt = v.reason, v.eta, v.due
-	if err := tx.Set(queueKey(d.num.Alias, v.due, m.ID), nil); err != nil {
+	// The reason rides on the queue entry, so a re-plan finds the messages a change
+	// may release without reading every waiting message (replan.go).
+	if err := tx.Set(queueKey(d.num.Alias, v.due, m.ID), []byte(v.reason)); err != nil {
 		return err
 	}
 	return d.e.update(tx, m, prev)

@@ -82,6 +82,7 @@ func (e *Engine) setupTiers() error {
 				return fmt.Errorf("engine: number state %s: %w", a, err)
 			}
 			t.states[a] = st
+			e.dispatchers[a].setMPS(e.dispatchers[a].mpsFor(st))
 		}
 		return nil
 	})

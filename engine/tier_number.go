@@ -25,6 +25,8 @@ type NumberUpdate struct {
 	// "NONE" to lift it.
 	Restriction     string
 	RestrictedUntil time.Time
+	// Throughput is the throughput level: HIGH (1,000 msg/s) or STANDARD.
+	Throughput string
 }
 
 // UpdateNumber applies u to the number alias and stores it. A limit change restarts
@@ -51,6 +53,9 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 	default:
 		st.Restriction, st.RestrictedT = r, u.RestrictedUntil
 	}
+	if u.Throughput != "" {
+		st.Throughput = strings.ToUpper(u.Throughput)
+	}
 	st.UpdatedAt = now
 	e.tier.states[alias] = st
 	e.tier.mu.Unlock()
@@ -70,6 +75,8 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 	sc.mu.Lock()
 	limitNow := sc.limit
 	sc.mu.Unlock()
+	changed := before.Status != st.Status || before.Quality != st.Quality || before.Restriction != st.Restriction ||
+		!before.RestrictedT.Equal(st.RestrictedT) || before.Throughput != st.Throughput || limitChanged
 	err := e.db.Commit(ctx, func(tx storage.Txn) error {
 		b, _ := json.Marshal(st)
 		if err := tx.Set(numberStateKey(d.num.PhoneNumberID), b); err != nil {
@@ -81,8 +88,6 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 				return err
 			}
 		}
-		changed := before.Status != st.Status || before.Quality != st.Quality || before.Restriction != st.Restriction ||
-			!before.RestrictedT.Equal(st.RestrictedT) || limitChanged
 		if changed && e.opts.OnNumber != nil {
 			return e.opts.OnNumber(tx, d.num, st, limitNow)
 		}
@@ -91,13 +96,45 @@ func (e *Engine) UpdateNumber(ctx context.Context, alias string, u NumberUpdate)
 	if err != nil {
 		return fmt.Errorf("engine: update number %s: %w", alias, err)
 	}
-	// Waiting messages may be able to go now.
+	if !changed {
+		return nil
+	}
+	d.setMPS(d.mpsFor(st))
+	if before.Restriction != st.Restriction || !before.RestrictedT.Equal(st.RestrictedT) {
+		e.armRestrictionEnd(alias, st)
+	}
+	if before.Status != st.Status || before.Quality != st.Quality {
+		e.log.Info("engine: number standing changed", "number", alias, "status", st.Status, "quality", st.Quality)
+	}
+	// The change may release waiting messages, of this number or, for a limit, of every
+	// number sharing it: they are looked at again now, not at their old ETA.
+	var affected []string
 	for _, a := range e.order {
-		if e.tier.byAlias[a] == sc || a == alias {
-			e.dispatchers[a].wake(now)
+		if a == alias || (limitChanged && e.tier.byAlias[a] == sc) {
+			affected = append(affected, a)
 		}
 	}
+	e.numberChanged(affected...)
 	return nil
+}
+
+// numberChanged re-plans the waiting messages of the numbers whose standing or limit
+// changed and tells the campaigns (AfterNumber), after the change is stored.
+func (e *Engine) numberChanged(aliases ...string) {
+	now := e.clock.Now()
+	for _, a := range aliases {
+		u := e.tier.byAlias[a].usage(now)
+		room := -1
+		if u.Limit != Unlimited {
+			room = max(u.Limit-u.Used24h, 0)
+		}
+		e.dispatchers[a].requestReplan(replanReq{reasons: e.liftedHolds(a, now), tier: room})
+	}
+	if e.opts.AfterNumber != nil {
+		for _, a := range aliases {
+			e.opts.AfterNumber(a)
+		}
+	}
 }
 
 // NumberStatus is a number's standing and its scope's usage.
@@ -139,9 +176,11 @@ func (e *Engine) ApplyNumberChange(ctx context.Context, wabaID string, value any
 		var u NumberUpdate
 		switch strings.ToUpper(v.Event) {
 		case "FLAGGED":
-			u.Status = "FLAGGED"
+			u.Status = StatusFlagged
 		case "UNFLAGGED":
-			u.Status = "CONNECTED"
+			u.Status = StatusConnected
+		case "THROUGHPUT_UPGRADE":
+			u.Throughput = ThroughputHigh
 		}
 		limitName := v.CurrentLimit
 		if limitName == "" || e.tier.rules == Rules2025 {
@@ -195,6 +234,9 @@ func (e *Engine) ApplyNumberChange(ctx context.Context, wabaID string, value any
 // ApplyPhoneInfo applies a poll of the number's fields (GET /{phone-number-id}).
 func (e *Engine) ApplyPhoneInfo(ctx context.Context, alias string, info *provider.PhoneNumberInfo) error {
 	u := NumberUpdate{Status: info.Status, Quality: info.QualityRating}
+	if info.Throughput != nil {
+		u.Throughput = info.Throughput.Level
+	}
 	if n, ok := provider.ParseTierLimit(info.MessagingLimit); ok && n != 0 {
 		l := int(n)
 		u.Limit = &l

@@ -186,39 +186,81 @@ func TestTierCountersSurviveRestart(t *testing.T) {
 	}
 }
 
-// TestPairRateOnSandbox: 20 messages to one recipient leave at the configured gap and
-// the sandbox never answers 131056.
+// TestPairRateOnSandbox: messages to one recipient leave within the pair budget and
+// the sandbox, holding the same budget, never answers 131056: with a burst of 1 one per
+// gap; with Meta's burst of 45 the first 45 at once, then one per gap.
 func TestPairRateOnSandbox(t *testing.T) {
-	e := newSandboxEnv(t, sandbox.Options{PortfolioLimit: -1}, func(o *Options) { o.PortfolioLimit = Unlimited })
-	e.start()
-	var ids []string
-	for range 20 {
-		ids = append(ids, e.submit("+6281234567890", nil).ID)
-	}
-	for k := 1; k <= 20; k++ {
-		e.rec.waitLatest(t, fmt.Sprintf("%d sent", k), func(ms map[string]Message) bool { return countState(ms, ids, Sent) >= k })
-		if n := countState(e.rec.latest(), ids, Sent); n != k {
-			t.Fatalf("%d sent after %v, want %d", n, e.clk.Now().Sub(t0), k)
-		}
-		if k < 20 {
-			e.tick(DefaultPairGap)
-		}
-	}
-	var times []time.Time
-	for _, id := range ids {
-		for _, h := range e.get(id).History {
-			if h.State == Sent {
-				times = append(times, h.At)
+	for _, tt := range []struct {
+		name      string
+		burst     int // the engine's and the sandbox's
+		total     int
+		firstWave int // sent before the clock moves
+	}{
+		{name: "burst 1", burst: 1, total: 20, firstWave: 1},
+		{name: "Meta's burst of 45", burst: DefaultPairBurst, total: 50, firstWave: 45},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSandboxEnv(t, sandbox.Options{PortfolioLimit: -1, PairBurst: tt.burst}, func(o *Options) {
+				o.PortfolioLimit = Unlimited
+				o.Numbers[0].PairBurst = tt.burst
+			})
+			e.start()
+			var ids []string
+			for range tt.total {
+				ids = append(ids, e.submit("+6281234567890", nil).ID)
 			}
-		}
+			for k := tt.firstWave; k <= tt.total; k++ {
+				e.rec.waitLatest(t, fmt.Sprintf("%d sent", k), func(ms map[string]Message) bool { return countState(ms, ids, Sent) >= k })
+				if n := countState(e.rec.latest(), ids, Sent); n != k {
+					t.Fatalf("%d sent after %v, want %d", n, e.clk.Now().Sub(t0), k)
+				}
+				if k < tt.total {
+					e.tick(DefaultPairGap)
+				}
+			}
+			var times []time.Time
+			for _, id := range ids {
+				for _, h := range e.get(id).History {
+					if h.State == Sent {
+						times = append(times, h.At)
+					}
+				}
+			}
+			slices.SortFunc(times, time.Time.Compare)
+			for i := tt.firstWave; i < len(times); i++ {
+				if gap := times[i].Sub(times[i-1]); gap < DefaultPairGap {
+					t.Fatalf("sends %d and %d only %v apart", i-1, i, gap)
+				}
+			}
+			if st := e.sb.Stats(); st.RefusedByCode[provider.CodePairRate] != 0 || st.Accepted != uint64(tt.total) {
+				t.Errorf("sandbox: %d accepted, refusals %v", st.Accepted, st.RefusedByCode)
+			}
+		})
 	}
-	slices.SortFunc(times, time.Time.Compare)
-	for i := 1; i < len(times); i++ {
-		if gap := times[i].Sub(times[i-1]); gap < DefaultPairGap {
-			t.Fatalf("sends %d and %d only %v apart", i-1, i, gap)
-		}
+}
+
+// TestRepliesBurstInWindow: inside the customer's open window, ten replies to one
+// customer all go at once (the pair budget allows a burst), none bounced by the sandbox.
+func TestRepliesBurstInWindow(t *testing.T) {
+	e := newSandboxEnv(t, sandbox.Options{PortfolioLimit: -1, PairBurst: DefaultPairBurst}, func(o *Options) { o.PortfolioLimit = Unlimited })
+	e.start()
+	const wa = "6289900000002"
+	if _, err := e.sb.Inbound(sandbox.InboundRequest{From: wa, Text: "halo, pesanan saya?"}); err != nil {
+		t.Fatal(err)
 	}
-	if st := e.sb.Stats(); st.RefusedByCode[provider.CodePairRate] != 0 || st.Accepted != 20 {
+	if _, err := e.eng.RecordInbound(context.Background(), []Inbound{{PhoneNumberID: sandbox.DefaultPhoneNumberID,
+		WaID: wa, MessageID: "wamid.in2", Type: "text", Text: "halo", At: e.clk.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, e.submit("+"+wa, func(r *SubmitRequest) {
+			r.Message.Type, r.Message.Category, r.Message.Template = provider.TypeText, "service", nil
+			r.Send = &provider.Message{Type: provider.TypeText, Text: &provider.Text{Body: fmt.Sprintf("balasan %d", i)}}
+		}).ID)
+	}
+	e.rec.waitLatest(t, "ten replies sent without the clock moving", func(ms map[string]Message) bool { return countState(ms, ids, Sent) == 10 })
+	if st := e.sb.Stats(); st.RefusedByCode[provider.CodePairRate] != 0 || st.Accepted != 10 {
 		t.Errorf("sandbox: %d accepted, refusals %v", st.Accepted, st.RefusedByCode)
 	}
 }

@@ -242,7 +242,7 @@ def opid(method, path):
     return out[0] + ''.join(out[1:])
 
 NAMES = {('post', '/v1/messages'): 'sendMessage', ('get', '/v1/messages'): 'listMessages', ('get', '/v1/messages/{id}'): 'getMessage',
-         ('post', '/v1/messages/{id}/cancel'): 'cancelMessage', ('post', '/v1/messages/{id}/resolve'): 'resolveMessage', ('get', '/v1/numbers'): 'listNumbers', ('get', '/v1/contacts/{phone}'): 'getContact',
+         ('post', '/v1/messages/{id}/cancel'): 'cancelMessage', ('post', '/v1/messages/{id}/resolve'): 'resolveMessage', ('get', '/v1/numbers'): 'listNumbers', ('post', '/v1/numbers/{alias}/resume-marketing'): 'resumeNumberMarketing', ('get', '/v1/contacts/{phone}'): 'getContact',
          ('post', '/v1/contacts/{phone}/opt-out'): 'optOutContact', ('post', '/v1/contacts/{phone}/opt-in'): 'optInContact',
          ('get', '/v1/webhooks/dead'): 'listDeadLetters', ('post', '/v1/webhooks/dead/{id}/replay'): 'replayDeadLetter',
          ('post', '/v1/templates'): 'createTemplate', ('get', '/v1/templates'): 'listTemplates', ('post', '/v1/templates/lint'): 'lintTemplate',
