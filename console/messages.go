@@ -32,6 +32,7 @@ func init() {
 	addWords(map[string]string{
 		"msg.title":          "Messages|Pesan",
 		"msg.detail":         "Message %s|Pesan %s",
+		"msg.one":            "Message|Pesan",
 		"msg.status":         "Status|Status",
 		"msg.any_status":     "Any status|Semua status",
 		"msg.to":             "Recipient|Penerima",
@@ -131,6 +132,7 @@ func (c *Console) messages(w http.ResponseWriter, r *http.Request, _ httprouter.
 }
 
 type messageData struct {
+	ID        string
 	NoScope   bool
 	Message   obj
 	CanCancel bool
@@ -147,13 +149,13 @@ func (c *Console) message(w http.ResponseWriter, _ *http.Request, p httprouter.P
 func (v *visit) messageData(id string) (messageData, error) {
 	m, err := v.get("/v1/messages/"+url.PathEscape(id), nil)
 	if statusOf(err) == http.StatusForbidden && !v.can(senders) {
-		return messageData{NoScope: true}, nil
+		return messageData{ID: id, NoScope: true}, nil
 	}
 	if err != nil {
 		return messageData{}, err
 	}
 	st := str(m["status"])
-	return messageData{Message: m, CanCancel: v.can(senders) && (st == "queued" || st == "waiting")}, nil
+	return messageData{ID: id, Message: m, CanCancel: v.can(senders) && (st == "queued" || st == "waiting")}, nil
 }
 
 func (c *Console) cancelMessage(w http.ResponseWriter, _ *http.Request, p httprouter.Params, v *visit) error {

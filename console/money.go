@@ -86,6 +86,7 @@ func init() {
 		"money.price_now":          "Next message|Pesan berikutnya",
 		"money.month_volume":       "Sent this month|Terkirim bulan ini",
 		"money.bands":              "Volume bands|Tingkat volume",
+		"money.band_count":         "%d bands|%d tingkat",
 		"money.session":            "Session messages|Pesan sesi",
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -261,4 +262,31 @@ func moneyCharged(t *testing.T, k *kirim) int64 {
 		}
 	}
 	return sum
+}
+
+var reRawWord = regexp.MustCompile(`\b(?:money|msg|num|acct|dash)\.[a-z_.]+\b`)
+
+// TestMoneyPagesHaveTheirWords opens the money, messages, numbers and accounts pages
+// in English and Indonesian: no key of the dictionary shows through untranslated.
+func TestMoneyPagesHaveTheirWords(t *testing.T) {
+	k := start(t)
+	id := msgSend(t, k, "+6281277770001")
+	msgDelivered(t, k, id)
+	b := k.client(t)
+	b.signIn("operator", "kirim-demo-operator")
+	b.post("/console/money/topups", url.Values{"amount": {"1000"}, "reference": {"W-1"}})
+	for _, lang := range []string{"en", "id"} {
+		if st, _, _ := b.post("/console/lang", url.Values{"lang": {lang}}); st != http.StatusSeeOther {
+			t.Fatalf("language %s: %d", lang, st)
+		}
+		for _, path := range []string{"/console/", "/console/money?from=", "/console/messages", "/console/messages/" + id, "/console/numbers", "/console/accounts"} {
+			st, _, body := b.get(path)
+			if st != 200 {
+				t.Errorf("%s %s: %d", lang, path, st)
+			}
+			if m := reRawWord.FindAllString(body, -1); m != nil {
+				t.Errorf("%s %s shows keys %q", lang, path, m)
+			}
+		}
+	}
 }
