@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kirim/api"
+	"kirim/console"
 )
 
 // moneyTopUps lists the demo account's top-ups through the API.
@@ -288,5 +289,30 @@ func TestMoneyPagesHaveTheirWords(t *testing.T) {
 				t.Errorf("%s %s shows keys %q", lang, path, m)
 			}
 		}
+	}
+}
+
+// TestDashboardSpendIsBounded: past the statement rows the dashboard reads, the
+// month's spend says "at least" the charges it saw.
+func TestDashboardSpendIsBounded(t *testing.T) {
+	console.SetSpendScan(t, 3)
+	k := start(t)
+	msgDelivered(t, k, msgSend(t, k, "+6281288880001"), msgSend(t, k, "+6281288880002"))
+	// The month so far: the opening top-up, then a hold and a charge per message.
+	rows := k.admin.Statement()
+	var first int64
+	for _, r := range rows[:3] {
+		if r.Kind == "capture" {
+			first += r.Amount.AmountMicros
+		}
+	}
+	if len(rows) != 5 {
+		t.Fatalf("statement has %d rows: %+v", len(rows), rows)
+	}
+	b := k.client(t)
+	b.signIn("demo-admin", "kirim-demo-admin")
+	_, _, dash := b.get("/console/")
+	if want := `id="spent">at least ` + api.NewMoney(first, "IDR").Display + `<`; !strings.Contains(dash, want) {
+		t.Errorf("dashboard lacks %q", want)
 	}
 }
