@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -316,3 +317,47 @@ func TestDashboardSpendIsBounded(t *testing.T) {
 		t.Errorf("dashboard lacks %q", want)
 	}
 }
+
+// TestMoneyPaging: the statement and the top-ups page by the API's cursors, the
+// statement keeping its period.
+func TestMoneyPaging(t *testing.T) {
+	k := start(t)
+	var ids []string
+	for i := range 25 {
+		ids = append(ids, msgSend(t, k, fmt.Sprintf("+62812400%05d", i)))
+	}
+	msgDelivered(t, k, ids...)
+	for i := range 21 {
+		k.admin.Must(http.StatusCreated, "POST", "/v1/topups", map[string]any{"amount_micros": 1_000_000, "reference": fmt.Sprintf("P-%d", i)}, nil)
+	}
+	b := k.client(t)
+	b.signIn("demo-admin", "kirim-demo-admin")
+	_, _, first := b.get("/console/money?from=&to=")
+	// The opening top-up, and a hold and a charge for each message: 51 entries.
+	if n := strings.Count(first, "data-seq="); n != 50 {
+		t.Fatalf("first statement page: %d rows", n)
+	}
+	if n := strings.Count(first, `<tr data-topup=`); n != 20 {
+		t.Fatalf("first top-ups page: %d rows", n)
+	}
+	var next, older string
+	for _, m := range reNextPage.FindAllStringSubmatch(first, -1) {
+		next = strings.ReplaceAll(m[1], "&amp;", "&")
+	}
+	if !strings.HasPrefix(next, "/console/money?cursor=") || !strings.Contains(next, "from=&") || !strings.HasSuffix(next, "&to=#statement") {
+		t.Fatalf("next statement page %q", next)
+	}
+	if m := reOlderTopUps.FindStringSubmatch(first); m != nil {
+		older = strings.ReplaceAll(m[1], "&amp;", "&")
+	}
+	_, _, second := b.get(strings.TrimSuffix(next, "#statement"))
+	if n := strings.Count(second, "data-seq="); n != 1 || !strings.Contains(second, "First page") || strings.Contains(second, `rel="next"`) {
+		t.Fatalf("second statement page: %d rows", n)
+	}
+	_, _, rest := b.get(strings.TrimSuffix(older, "#topups"))
+	if n := strings.Count(rest, `<tr data-topup=`); n != 2 || !strings.Contains(rest, "opening-balance") {
+		t.Fatalf("older top-ups (%q): %d rows", older, n)
+	}
+}
+
+var reOlderTopUps = regexp.MustCompile(`<a href="([^"]+)">Older top-ups</a>`)
