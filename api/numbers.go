@@ -55,7 +55,7 @@ func (s *Server) numberView(n engine.Number) (map[string]any, error) {
 		"alias": n.Alias, "phone": n.Phone, "phone_number_id": n.PhoneNumberID, "waba_id": n.WABAID,
 		"status": ns.Status, "quality": ns.Quality, "messaging_limit": limitView(f.Limit),
 		"used_24h": f.Used24h, "frees_at": timeOrNil(f.FreesAt), "throughput_mps": n.MPS,
-		"queue_depth": depth, "queue_depth_capped": capped,
+		"queue_depth": depth, "queue_depth_capped": capped, "pair_gap_seconds": max(0, n.PairGap.Seconds()),
 		"rules": f.Rules, "limit_scope": f.Scope, "limit_since": timeOrNil(f.Since), "used_7d": f.Used7d,
 		"forecast": map[string]any{"next_limit": limitView(f.NextLimit), "next_tier_at": timeOrNil(f.NextTierAt), "daily_pace": f.DailyPace},
 	}

@@ -72,7 +72,7 @@ func TestListNumbers(t *testing.T) {
 	}
 	n := out.Data[0]
 	for k, want := range map[string]any{"alias": "main", "status": "CONNECTED", "quality": "GREEN", "messaging_limit": 250.0,
-		"used_24h": 0.0, "throughput_mps": 80.0, "queue_depth": 0.0, "rules": "2025"} {
+		"used_24h": 0.0, "throughput_mps": 80.0, "pair_gap_seconds": 6.0, "queue_depth": 0.0, "rules": "2025"} {
 		if n[k] != want {
 			t.Errorf("%s = %v, want %v", k, n[k], want)
 		}

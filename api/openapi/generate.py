@@ -47,7 +47,7 @@ NOPOOL = {'data', 'value', 'body', 'items', 'errors', 'example', 'components', '
 NAMED = {'messaging_limit': {'anyOf': [{'type': 'integer'}, {'type': 'string', 'enum': ['unlimited']}]},
          'next_limit': {'anyOf': [{'type': 'integer'}, {'type': 'string', 'enum': ['unlimited']}], 'nullable': True}}
 # Fractions that may happen to be whole in the samples.
-FRACTIONS = {'progress', 'rate_per_second', 'rate', 'read_rate', 'fail_rate', 'ratio'}
+FRACTIONS = {'pair_gap_seconds', 'progress', 'rate_per_second', 'rate', 'read_rate', 'fail_rate', 'ratio'}
 
 def infer(vals, name='', top=False):
     if name in NAMED and not top:
