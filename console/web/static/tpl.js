@@ -51,6 +51,17 @@
       out.appendChild(el("p", "tpl-clean", out.dataset.clean));
     }
     submit.disabled = errors;
+    summarize(vs);
+  }
+
+  // The summary by the submit button says why it is disabled where the checks are out
+  // of sight (a phone's screen).
+  var summary = document.getElementById("tpl-summary");
+  function summarize(vs) {
+    if (!summary) return;
+    var e = 0, w = 0;
+    (vs || []).forEach(function (v) { if (v.severity === "error") e++; else w++; });
+    summary.firstElementChild.textContent = e + w ? summary.dataset.words.replace("{e}", e).replace("{w}", w) : "";
   }
 
   function failed(why) {
@@ -58,6 +69,7 @@
     out.appendChild(el("p", "warn", out.dataset.failed + " " + why));
     // The API checks the submission itself: a check that could not run blocks nothing.
     submit.disabled = false;
+    summarize([]);
   }
 
   function lint() {
