@@ -188,3 +188,48 @@ func TestListUploadRefused(t *testing.T) {
 		t.Errorf("progress of no import: %d", st)
 	}
 }
+
+// reRawWord finds a key of these pages' words shown as itself: a word missing from
+// the dictionary.
+var reRawWord = regexp.MustCompile(`\b(tpl|lists)\.[a-z_]+\b`)
+
+// TestTemplateAndListPagesInIndonesian opens every page of the two groups in
+// Indonesian: each is in Indonesian and shows no word missing from the dictionary.
+func TestTemplateAndListPagesInIndonesian(t *testing.T) {
+	k := start(t)
+	b := k.client(t)
+	b.signIn("demo-admin", "kirim-demo-admin")
+	if st, _, _ := b.post("/console/lang", url.Values{"lang": {"id"}, "back": {"/console/"}}); st != http.StatusSeeOther {
+		t.Fatalf("choose Indonesian: %d", st)
+	}
+	b.get("/console/lists")
+	id, _ := listsImported(t, b, "Pelanggan")
+	_, _, imp := b.get("/console/imports/" + id)
+	listID := regexp.MustCompile(`href="/console/lists/(lst_[A-Za-z0-9_]+)"`).FindStringSubmatch(imp)
+	if listID == nil {
+		t.Fatal("the import page does not link its list")
+	}
+	if st, _, body := b.post("/console/templates", tplForm("promo_id")); st != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	pages := []struct{ path, word string }{
+		{"/console/templates", "Template baru"},
+		{"/console/templates/new", "Kirim untuk ditinjau"},
+		{"/console/templates/promo_id?language=id", "Salin dengan nama baru"},
+		{"/console/lists", "Unggah kontak"},
+		{"/console/imports/" + id, "Baris yang ditolak"},
+		{"/console/lists/" + listID[1], "Hapus daftar"},
+		{"/console/contacts/+6281234567890", "Kontak ini menerima pesan."},
+	}
+	for _, pg := range pages {
+		st, _, body := b.get(pg.path)
+		if st != http.StatusOK || !strings.Contains(body, pg.word) {
+			t.Errorf("%s: %d, lacks %q", pg.path, st, pg.word)
+		}
+		for _, raw := range reRawWord.FindAllString(body, -1) {
+			if raw != "tpl.js" && raw != "lists.js" { // the pages' scripts
+				t.Errorf("%s shows the key %q", pg.path, raw)
+			}
+		}
+	}
+}

@@ -62,4 +62,5 @@ func TestBrowserTemplateLint(t *testing.T) {
 		t.Fatalf("flash %q", flash)
 	}
 	b.basics("template")
+	b.shots("template")
 }
