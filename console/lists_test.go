@@ -178,11 +178,17 @@ func TestListUploadRefused(t *testing.T) {
 		t.Errorf("a form without a file: %d", st)
 	}
 	var lists struct {
-		Data []any `json:"data"`
+		Data []struct{ Name string } `json:"data"`
 	}
 	k.admin.Must(http.StatusOK, "GET", "/v1/lists", nil, &lists)
 	if len(lists.Data) != 0 {
 		t.Errorf("refused uploads made %d lists", len(lists.Data))
+	}
+	// The operator uploads into the account picked at the top.
+	listsImported(t, other, "Dari operator")
+	k.admin.Must(http.StatusOK, "GET", "/v1/lists", nil, &lists)
+	if len(lists.Data) != 1 || lists.Data[0].Name != "Dari operator" {
+		t.Errorf("the operator's upload: %+v", lists.Data)
 	}
 	if st, _, body := b.get("/console/imports/imp_nothing/progress"); st != http.StatusNotFound || !strings.HasPrefix(body, `{"error":`) {
 		t.Errorf("progress of no import: %d", st)

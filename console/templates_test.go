@@ -167,6 +167,12 @@ func TestTemplateLintEndpoint(t *testing.T) {
 			t.Errorf("csrf %q: %d", tok, st)
 		}
 	}
+	// The operator lints for the account picked at the top.
+	op := k.client(t)
+	op.signIn("operator", "kirim-demo-operator")
+	if st, _, body := tplPostJSON(op, "/console/templates/lint", op.csrf, draft); st != http.StatusOK || !strings.Contains(body, `"ok":true`) {
+		t.Errorf("the operator lints: %d %s", st, body)
+	}
 	fpw := k.user(t, "fina", "finance")
 	fin := k.client(t)
 	fin.signIn("fina", fpw)
