@@ -74,6 +74,10 @@ func (v *visit) request(method, path string, q url.Values, body io.Reader, ctype
 	if v.principal().Operator && v.account.ID != "" && q.Get("account") == "" && !instancePath(method, path) {
 		q.Set("account", v.account.ID)
 	}
+	if body == nil {
+		// The API reads a POST's body whole: a call without one sends an empty one.
+		body = http.NoBody
+	}
 	target := path
 	if len(q) > 0 {
 		target += "?" + q.Encode()
