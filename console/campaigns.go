@@ -162,6 +162,11 @@ func (c *Console) campaign(w http.ResponseWriter, r *http.Request, p httprouter.
 	return v.show(w, "campaign", str(cp["name"]), d)
 }
 
+// Always reports whether a count shows even at zero: the outcomes every campaign has.
+func (d campaignData) Always(status string) bool {
+	return status == "sent" || status == "delivered" || status == "read" || status == "failed"
+}
+
 // campVars says what fills each of the template's variables.
 func campVars(cp obj) []string {
 	var out []string

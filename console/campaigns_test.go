@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -298,6 +299,18 @@ func TestCampaignEvents(t *testing.T) {
 	k.admin.Must(http.StatusCreated, "POST", "/v1/campaigns", map[string]any{"name": "Big", "list_ids": []string{big},
 		"template": map[string]string{"name": "hello_world", "language": "en_US"}}, &c)
 	k.admin.Must(http.StatusOK, "POST", "/v1/campaigns/"+c.ID+"/launch", nil, nil)
+	// A client that leaves ends its stream: no goroutine is left polling for it.
+	names = campEvents(t, b, context.Background(), c.ID, func(string, string) bool { return false })
+	if len(names) != 1 || names[0] != "progress" {
+		t.Fatalf("first events of a running campaign: %v", names)
+	}
+	kirimtest.WaitFor(t, "the stream's end after the client left", 30*time.Second, func() bool {
+		var dump strings.Builder
+		if err := pprof.Lookup("goroutine").WriteTo(&dump, 2); err != nil {
+			t.Fatal(err)
+		}
+		return !strings.Contains(dump.String(), "console.(*Console).campEvents")
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cancelled := false

@@ -71,6 +71,7 @@
   var show = function (e) {
     var d;
     try { d = JSON.parse(e.data); } catch (err) { return; }
+    live.dataset.stream = "open";
     var bar = document.getElementById("camp-progress");
     if (bar) {
       bar.max = Math.max(d.recipients, 1);
@@ -78,7 +79,9 @@
     }
     set("camp-done", (live.dataset.of || "%d / %d").replace("%d", d.done).replace("%d", d.recipients));
     document.querySelectorAll("#camp-counts [data-status]").forEach(function (li) {
-      set("count-" + li.dataset.status, String(d.counts[li.dataset.status] || 0));
+      var n = d.counts[li.dataset.status] || 0;
+      set("count-" + li.dataset.status, String(n));
+      li.hidden = !n && !li.dataset.always;
     });
     set("camp-spend", d.spend);
     set("camp-quoted", d.quoted);
