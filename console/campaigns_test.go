@@ -108,6 +108,20 @@ func campaignRows(t *testing.T, b *browserless) (int, string) {
 	return strings.Count(body, `<td><a href="/console/campaigns/cmp_`), body
 }
 
+// reWordKey finds a dictionary key of the campaign pages shown as itself (a word
+// missing from the dictionary), and a format verb left unfilled.
+var reWordKey = regexp.MustCompile(`\bcamp\.[a-z_]+(\.[a-z_]+)?\b|%!`)
+
+// campWords fails the test if a campaign page shows a key or a broken format.
+func campWords(t *testing.T, what, body string) {
+	t.Helper()
+	// The note's key travels in the address, which the language form keeps.
+	body = regexp.MustCompile(`done=camp\.[a-z_]+`).ReplaceAllString(body, "")
+	if m := reWordKey.FindString(body); m != "" {
+		t.Errorf("%s shows %q", what, m)
+	}
+}
+
 var reQuoteAt = regexp.MustCompile(`^/console/campaigns/(cmp_[0-9A-Za-z]+)/quote\?done=camp\.created$`)
 
 // TestCampaignWizard goes through the wizard's forms as a browser without scripts
@@ -170,6 +184,7 @@ func TestCampaignWizard(t *testing.T) {
 	if st != http.StatusOK {
 		t.Fatalf("step 3: %d %s", st, body)
 	}
+	campWords(t, "step 3", body)
 	for _, want := range []string{`<option value="col:name" selected>`, `<option value="col:voucher" selected>`,
 		`Halo <span data-slot="body.0">Budi</span>, pakai voucher <span data-slot="body.1">HEMAT10</span>`,
 		`<span data-slot="body.0">Ani</span>`, `<span data-slot="body.0">Citra</span>`} {
@@ -201,6 +216,7 @@ func TestCampaignWizard(t *testing.T) {
 		t.Fatalf("the campaign's page: %s", body)
 	}
 	st, _, body = b.get(loc)
+	campWords(t, "the quote", body)
 	if st != http.StatusOK || !strings.Contains(body, `<p class="big" id="q-recipients">3</p>`) || !strings.Contains(body, `id="camp-launch"`) ||
 		!strings.Contains(body, "Campaign saved.") || !strings.Contains(body, `data-skip="opted_out"`) {
 		t.Fatalf("quote: %d %s", st, body)
@@ -377,6 +393,7 @@ func TestCampaignVerbs(t *testing.T) {
 	// The report: 25 a page, the next page after the last of this one, and all of it
 	// as CSV.
 	_, _, body = b.get(page)
+	campWords(t, "the campaign's page", body)
 	next := regexp.MustCompile(`href="([^"]+)" id="camp-next"`).FindStringSubmatch(body)
 	if strings.Count(body, "<td>&#43;62813770") != 25 || next == nil {
 		t.Fatalf("first page of recipients: %d rows", strings.Count(body, "<td>&#43;62813770"))
@@ -397,5 +414,23 @@ func TestCampaignVerbs(t *testing.T) {
 	}
 	if st, _, _ := b.get("/console/campaigns/cmp_01M00000000000000000000000/recipients.csv"); st != http.StatusNotFound {
 		t.Fatalf("CSV of no campaign: %d", st)
+	}
+	// In Indonesian.
+	if st, _, _ := b.post("/console/lang", url.Values{"lang": {"id"}, "back": {page}}); st != http.StatusSeeOther {
+		t.Fatalf("language: %d", st)
+	}
+	_, _, body = b.get(page)
+	campWords(t, "the campaign's page in Indonesian", body)
+	for _, want := range []string{"Dibatalkan", "Unduh laporan (CSV)", "Penerima", "Terkirim"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page in Indonesian lacks %q", want)
+		}
+	}
+	for _, p := range []string{"/console/campaigns", "/console/campaigns/new"} {
+		_, _, body := b.get(p)
+		campWords(t, p+" in Indonesian", body)
+		if !strings.Contains(body, "Kampanye") {
+			t.Errorf("%s is not in Indonesian", p)
+		}
 	}
 }

@@ -392,7 +392,11 @@ func (x *campCtx) schedule() (map[string]string, error) {
 	tz := x.v.loc.String()
 	switch x.wz.Mode {
 	case "at":
+		// A browser sends minutes, or seconds too when the field has a step under 60.
 		at, err := time.ParseInLocation("2006-01-02T15:04", x.wz.At, x.v.loc)
+		if err != nil {
+			at, err = time.ParseInLocation("2006-01-02T15:04:05", x.wz.At, x.v.loc)
+		}
 		if err != nil {
 			return nil, badRequest("schedule.at", "give a date and a time")
 		}
