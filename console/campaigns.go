@@ -127,39 +127,49 @@ func (c *Console) campaign(w http.ResponseWriter, r *http.Request, p httprouter.
 		return err
 	}
 	d.Runs = list(runs["data"])
-	q := url.Values{"limit": {campPage}}
-	for _, k := range []string{"status", "run", "cursor"} {
-		if s := in.Get(k); s != "" {
-			q.Set(k, s)
-		}
-	}
-	rs, err := v.get(path+"/recipients", q)
-	if err != nil {
-		// A bad filter in a hand-written address: show the page unfiltered, with why.
-		if statusOf(err) != http.StatusBadRequest {
-			return err
-		}
-		d.Status, d.Run = "", ""
-		return v.showForm(w, "campaign", str(cp["name"]), d, err)
-	}
-	d.Recipients, d.Next = list(rs["data"]), str(rs["next_cursor"])
-	csv := url.Values{}
-	for _, k := range []string{"status", "run"} {
-		if s := in.Get(k); s != "" {
-			csv.Set(k, s)
-		}
-	}
-	d.CSV = Prefix + "campaigns/" + url.PathEscape(id) + "/recipients.csv"
-	if len(csv) > 0 {
-		d.CSV += "?" + csv.Encode()
-	}
 	st := d.Live.State
 	d.CanLaunch = st == "draft"
 	d.CanPause = st == "running"
 	d.CanResume = st == "paused"
 	d.CanCancel = slices.Contains([]string{"draft", "scheduled", "running", "paused"}, st)
 	d.CanRetry = st != "cancelled" && d.Live.Counts["failed"] > 0
+	ferr := v.campRecipients(&d, id, in)
+	if ferr != nil {
+		// A bad filter in a hand-written address: the page unfiltered, with why.
+		if statusOf(ferr) != http.StatusBadRequest {
+			return ferr
+		}
+		d.Status, d.Run = "", ""
+		if err := v.campRecipients(&d, id, url.Values{}); err != nil {
+			return err
+		}
+		return v.showForm(w, "campaign", str(cp["name"]), d, ferr)
+	}
 	return v.show(w, "campaign", str(cp["name"]), d)
+}
+
+// campRecipients reads a page of the recipients report by the filters of in, and
+// the address of its CSV.
+func (v *visit) campRecipients(d *campaignData, id string, in url.Values) error {
+	q, csv := url.Values{"limit": {campPage}}, url.Values{}
+	for _, k := range []string{"status", "run", "cursor"} {
+		if s := in.Get(k); s != "" {
+			q.Set(k, s)
+			if k != "cursor" {
+				csv.Set(k, s)
+			}
+		}
+	}
+	rs, err := v.get("/v1/campaigns/"+url.PathEscape(id)+"/recipients", q)
+	if err != nil {
+		return err
+	}
+	d.Recipients, d.Next = list(rs["data"]), str(rs["next_cursor"])
+	d.CSV = Prefix + "campaigns/" + url.PathEscape(id) + "/recipients.csv"
+	if len(csv) > 0 {
+		d.CSV += "?" + csv.Encode()
+	}
+	return nil
 }
 
 // Always reports whether a count shows even at zero: the outcomes every campaign has.

@@ -402,6 +402,11 @@ func TestCampaignVerbs(t *testing.T) {
 	if strings.Count(body2, "<td>&#43;62813770") != 25 || !strings.Contains(body2, "<td>&#43;6281377000025</td>") {
 		t.Fatalf("second page of recipients: %d rows", strings.Count(body2, "<td>&#43;62813770"))
 	}
+	// A filter the API refuses shows the report unfiltered, with why.
+	if st, _, body := b.get(page + "?run=abc"); st != http.StatusBadRequest || !strings.Contains(body, "run: must be a run number") ||
+		strings.Count(body, "<td>&#43;62813770") != 25 {
+		t.Fatalf("a bad filter: %d %s", st, body)
+	}
 	resp, err := b.hc.Get(k.base + page + "/recipients.csv")
 	if err != nil {
 		t.Fatal(err)
