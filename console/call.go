@@ -78,6 +78,10 @@ func (v *visit) request(method, path string, q url.Values, body io.Reader, ctype
 	if len(q) > 0 {
 		target += "?" + q.Encode()
 	}
+	if body == nil {
+		// The API reads the body of every POST: a change without one sends an empty one.
+		body = http.NoBody
+	}
 	req, err := http.NewRequestWithContext(v.r.Context(), method, target, body)
 	if err != nil {
 		return nil, fmt.Errorf("console: %s %s: %w", method, path, err)
