@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"kirim/api"
 	"kirim/internal/kirimtest"
 )
 
@@ -29,6 +31,25 @@ func (k *kirim) customerWrites(t *testing.T, body map[string]any) string {
 		t.Fatalf("sandbox inbound: %d %v", resp.StatusCode, err)
 	}
 	return out.ID
+}
+
+// inProcess calls the API as the demo account's admin without HTTP, and returns
+// the status and the body.
+func (k *kirim) inProcess(t *testing.T, method, path string, body any) (int, string) {
+	t.Helper()
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	k.m.API.ServeAs(rec, req, api.Principal{ID: "test", Name: "test", Account: "demo", Scopes: []string{api.ScopeAdmin}})
+	return rec.Code, rec.Body.String()
 }
 
 // attr is s as html/template writes it in an attribute.
@@ -226,6 +247,79 @@ func TestInboxRoles(t *testing.T) {
 		for _, path := range []string{"/console/inbox", "/console/inbox/+6281300000011"} {
 			if st, _, _ := b.get(path); st != tc.status {
 				t.Errorf("%s: %s answered %d, want %d", tc.role, path, st, tc.status)
+			}
+		}
+	}
+}
+
+// TestInboxTemplateValues: outside the window the agent sends a template with its
+// values, one per line: by position, or by name for a template with named
+// variables; a wrong count is refused and marks the values.
+func TestInboxTemplateValues(t *testing.T) {
+	k := start(t)
+	body := func(text string, example map[string]any) map[string]any {
+		return map[string]any{"type": "BODY", "text": text, "example": example}
+	}
+	for _, def := range []map[string]any{
+		{"name": "pesanan_dikirim", "language": "id", "category": "UTILITY", "components": []any{
+			body("Halo {{1}}, pesanan Anda {{2}} sudah kami kirim hari ini.", map[string]any{"body_text": [][]string{{"Budi", "INV-42"}}})}},
+		{"name": "pesanan_nama", "language": "id", "category": "UTILITY", "parameter_format": "NAMED", "components": []any{
+			body("Halo {{nama}}, pesanan Anda {{nomor}} sudah kami kirim hari ini.", map[string]any{"body_text_named_params": []map[string]string{
+				{"param_name": "nama", "example": "Budi"}, {"param_name": "nomor", "example": "INV-42"}}})}},
+	} {
+		// In-process: the API's OpenAPI document does not describe a named
+		// template's example yet, and the test server checks every HTTP answer by it.
+		if st, out := k.inProcess(t, "POST", "/v1/templates", def); st != http.StatusCreated {
+			t.Fatalf("template %s: %d %s", def["name"], st, out)
+		}
+		kirimtest.WaitFor(t, "the template's approval", 30*time.Second, func() bool {
+			_, out := k.inProcess(t, "GET", "/v1/templates/"+def["name"].(string)+"?language=id", nil)
+			return strings.Contains(out, `"status":"APPROVED"`)
+		})
+	}
+	pw := k.user(t, "agent2", "agent")
+	b := k.client(t)
+	b.signIn("agent2", pw)
+	const phone = "+6281300000051"
+	if _, _, page := b.get("/console/inbox/" + phone); !strings.Contains(page, `value="pesanan_nama|id"`) || !strings.Contains(page, "2 values") {
+		t.Fatalf("the picker lacks the templates: %s", page)
+	}
+	st, _, page := b.post("/console/inbox/"+phone+"/template", url.Values{"template": {"pesanan_dikirim|id"}, "values": {"Budi"}})
+	if st != http.StatusUnprocessableEntity || !strings.Contains(page, `id="r-values" name="values" rows="3" aria-invalid="true"`) {
+		t.Fatalf("one value of two: %d %s", st, page)
+	}
+	for i, tc := range []url.Values{
+		{"template": {"pesanan_dikirim|id"}, "values": {"Budi\r\n\r\nINV-42\r\n"}},
+		{"template": {"pesanan_nama|id"}, "values": {"Sari\nINV-43"}},
+	} {
+		if st, loc, page := b.post("/console/inbox/"+phone+"/template", tc); st != http.StatusSeeOther || !strings.HasSuffix(loc, "done=inbox.reply_sent") {
+			t.Fatalf("send %d: %d %s", i, st, page)
+		}
+	}
+	waitConversation(t, k.admin, phone, 2, nil)
+}
+
+// TestInboxInIndonesian: the pages speak Indonesian to a user who chose it, with
+// every word found.
+func TestInboxInIndonesian(t *testing.T) {
+	k := start(t)
+	k.customerWrites(t, map[string]any{"from": "+6281300000061", "text": "Halo"})
+	waitConversation(t, k.admin, "+6281300000061", 1, nil)
+	k.admin.Must(http.StatusCreated, "POST", "/v1/users", map[string]any{"login": "wati", "role": "admin", "lang": "id", "password": "pw-wati-0123456789"}, nil)
+	b := k.client(t)
+	b.signIn("wati", "pw-wati-0123456789")
+	for _, tc := range []struct{ path, want string }{
+		{"/console/inbox", "Kotak masuk"}, {"/console/inbox/+6281300000061", "Jendela layanan pelanggan terbuka sampai"},
+		{"/console/inbox/+6281300000062", "hanya template yang disetujui"}, {"/console/callbacks", "Pengiriman gagal"},
+		{"/console/keys", "Kunci baru"}, {"/console/audit", "Terlama lebih dulu; waktu dalam Asia/Jakarta."},
+	} {
+		st, _, page := b.get(tc.path)
+		if st != http.StatusOK || !strings.Contains(page, tc.want) {
+			t.Errorf("%s: %d, lacks %q", tc.path, st, tc.want)
+		}
+		for _, prefix := range []string{">inbox.", ">cb.", ">keys.", ">audit.", "%!"} {
+			if strings.Contains(page, prefix) {
+				t.Errorf("%s shows %q: a word is missing", tc.path, prefix)
 			}
 		}
 	}
