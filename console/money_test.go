@@ -266,7 +266,7 @@ func moneyCharged(t *testing.T, k *kirim) int64 {
 	return sum
 }
 
-var reRawWord = regexp.MustCompile(`\b(?:money|msg|num|acct|dash)\.[a-z_.]+\b`)
+var reRawMoneyWord = regexp.MustCompile(`\b(?:money|msg|num|acct|dash)\.[a-z_.]+\b`)
 
 // TestMoneyPagesHaveTheirWords opens the money, messages, numbers and accounts pages
 // in English and Indonesian: no key of the dictionary shows through untranslated.
@@ -286,7 +286,7 @@ func TestMoneyPagesHaveTheirWords(t *testing.T) {
 			if st != 200 {
 				t.Errorf("%s %s: %d", lang, path, st)
 			}
-			if m := reRawWord.FindAllString(body, -1); m != nil {
+			if m := reRawMoneyWord.FindAllString(body, -1); m != nil {
 				t.Errorf("%s %s shows keys %q", lang, path, m)
 			}
 		}
