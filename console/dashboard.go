@@ -74,7 +74,7 @@ func (c *Console) dashboard(w http.ResponseWriter, _ *http.Request, _ httprouter
 			return err
 		}
 		for _, x := range list(cs["data"]) {
-			if st, _ := x.(obj)["status"].(string); st == "running" || st == "scheduled" || st == "paused" {
+			if st, _ := x.(obj)["state"].(string); st == "running" || st == "scheduled" || st == "paused" {
 				d.Running = append(d.Running, x)
 			}
 		}
