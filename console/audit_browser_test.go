@@ -20,8 +20,19 @@ func TestBrowserAudit(t *testing.T) {
 	}
 	b.run("filter",
 		chromedp.SetValue(chromedp.CSS(`#a-action`), "topup.*"),
-		chromedp.Click(chromedp.CSS(`#audit-filter button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#audit tbody tr[data-seq]`)))
+		chromedp.Click(chromedp.CSS(`#audit-filter button[type=submit]`)))
+	// The old page's rows are visible too: wait for the filtered page itself.
+	// A poll that runs while the page navigates ends with the old page: poll again.
+	var err error
+	for range 10 {
+		if _, err = chromedp.Run(b.ctx, chromedp.Poll[bool](`location.search.indexOf("action=") >= 0 && document.readyState === "complete"`)); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("the filtered page: %v", err)
+	}
+	b.run("the filtered rows", chromedp.WaitVisible(chromedp.CSS(`#audit tbody tr[data-seq]`)))
 	if loc := b.location(); !strings.Contains(loc, "action=topup.*") && !strings.Contains(loc, "action=topup.%2A") {
 		t.Fatalf("at %s", loc)
 	}

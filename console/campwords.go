@@ -143,5 +143,7 @@ func init() {
 		"camp.skip.duplicate":              "In several lists (sent once)|Ada di beberapa daftar (dikirim sekali)",
 		"camp.skip.invalid":                "A value missing|Ada nilai kosong",
 		"camp.skip.filtered":               "Filtered out|Tersaring",
+		"camp.skip.frequency_capped":       "Marketing cap reached for the contact|Batas pesan pemasaran kontak tercapai",
+		"camp.skip.marketing_user_limit":   "Meta's marketing limit for the user|Batas pemasaran Meta untuk pengguna",
 	})
 }

@@ -127,11 +127,11 @@ func TestMessagesPaging(t *testing.T) {
 // error; a queued one can be cancelled by a sender, a sent one cannot, finance reads
 // no messages and may not cancel.
 func TestMessageDetail(t *testing.T) {
-	k := start(t)
+	// No burst: a second message to the same recipient waits out the pair gap (6 s),
+	// still cancellable.
+	k := start(t, "KIRIM_NUMBERS_MAIN_PAIR_BURST=1")
 	sent := msgSend(t, k, "+6281233330001")
 	msgDelivered(t, k, sent)
-	// A second message to the same recipient waits out the pair gap (6 s): still
-	// cancellable.
 	later := msgSend(t, k, "+6281233330001")
 	b := k.client(t)
 	b.signIn("demo-admin", "kirim-demo-admin")

@@ -199,7 +199,7 @@ func TestMoneyStatement(t *testing.T) {
 	csv, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
 		resp.Header.Get("Content-Disposition") != `attachment; filename="statement-demo.csv"` ||
-		!strings.HasPrefix(string(csv), "seq,at,kind,amount,") || !strings.Contains(string(csv), ",topup,1000000.000000,") {
+		!strings.HasPrefix(string(csv), "seq,at,date,kind,amount,") || !strings.Contains(string(csv), ",topup,1000000,") {
 		t.Fatalf("csv: %d %v %s", resp.StatusCode, resp.Header, csv)
 	}
 	resp = get("/console/money/statement.csv?from=2001-01-01&to=2001-01-31")
