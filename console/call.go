@@ -122,24 +122,7 @@ func (v *visit) call(method, path string, q url.Values, body, out any) error {
 	}
 	rec := &capture{h: http.Header{}}
 	v.c.opts.API.ServeAs(rec, req, v.principal())
-	if rec.status >= 400 {
-		var env struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-				Field   string `json:"field"`
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(rec.buf.Bytes(), &env)
-		return &apiError{Status: rec.status, Code: env.Error.Code, Message: env.Error.Message, Field: env.Error.Field}
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(rec.buf.Bytes(), out); err != nil {
-		return fmt.Errorf("console: decode %s %s: %w", method, path, err)
-	}
-	return nil
+	return rec.decode(method, path, out)
 }
 
 // get is call for a GET into a generic JSON object.
@@ -151,3 +134,18 @@ func (v *visit) get(path string, q url.Values) (obj, error) {
 
 // obj is a JSON object of the API, as the templates read it.
 type obj = map[string]any
+
+// decode turns an in-process answer into out (nil: dropped), or an answer of 400 or
+// more into *apiError.
+func (c *capture) decode(method, path string, out any) error {
+	if c.status >= 400 {
+		return errorOfAnswer(c.status, c.buf.Bytes())
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(c.buf.Bytes(), out); err != nil {
+		return fmt.Errorf("console: decode %s %s: %w", method, path, err)
+	}
+	return nil
+}

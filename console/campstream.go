@@ -41,21 +41,7 @@ func (v *visit) campCallKeyed(method, path, key string, body, out any) error {
 	req.Header.Set("Idempotency-Key", key)
 	rec := &capture{h: http.Header{}}
 	v.c.opts.API.ServeAs(rec, req, v.principal())
-	if rec.status >= 400 {
-		var env struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-				Field   string `json:"field"`
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(rec.buf.Bytes(), &env)
-		return &apiError{Status: rec.status, Code: env.Error.Code, Message: env.Error.Message, Field: env.Error.Field}
-	}
-	if err := json.Unmarshal(rec.buf.Bytes(), out); err != nil {
-		return fmt.Errorf("console: decode %s %s: %w", method, path, err)
-	}
-	return nil
+	return rec.decode(method, path, out)
 }
 
 // Live progress. The stream reads the campaign once a second while the client stays

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
@@ -95,21 +94,7 @@ func (v *visit) listsRelay(w http.ResponseWriter, method, path string, r *http.R
 	req.ContentLength = r.ContentLength
 	rec := &listsWriter{capture: capture{h: http.Header{}}, w: w}
 	v.c.opts.API.ServeAs(rec, req, v.principal())
-	if rec.status >= 400 {
-		var env struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-				Field   string `json:"field"`
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(rec.buf.Bytes(), &env)
-		return &apiError{Status: rec.status, Code: env.Error.Code, Message: env.Error.Message, Field: env.Error.Field}
-	}
-	if err := json.Unmarshal(rec.buf.Bytes(), out); err != nil {
-		return fmt.Errorf("console: decode %s %s: %w", method, path, err)
-	}
-	return nil
+	return rec.decode(method, path, out)
 }
 
 // listsImportData is an import's page.
