@@ -148,14 +148,7 @@ rules = "per_message"
 	if p1 != 75*idr || p2 != 150*idr {
 		t.Fatalf("held %d and %d", p1, p2)
 	}
-	for id, want := range map[string]int64{text: 75 * idr, image: 150 * idr} {
-		if h := settled(t, m, id); h.Status != ledger.HoldCaptured || h.Captured != want {
-			t.Fatalf("%s: %+v, want %d captured", id, h, want)
-		}
-		if got := charged(a, id); got != want {
-			t.Fatalf("%s: the message says charged %d, want %d", id, got, want)
-		}
-	}
+	checkCharged(t, m, a, map[string]int64{text: 75 * idr, image: 150 * idr})
 	checkBooks(t, a, 225*idr)
 }
 
@@ -178,14 +171,7 @@ rules = "legacy"
 	if p1 != 460*idr || p2 != 0 || p3 != 460*idr {
 		t.Fatalf("held %d, %d, %d", p1, p2, p3)
 	}
-	for id, want := range map[string]int64{first: 460 * idr, second: 0, other: 460 * idr} {
-		if h := settled(t, m, id); h.Status != ledger.HoldCaptured || h.Captured != want {
-			t.Fatalf("%s: %+v, want %d captured", id, h, want)
-		}
-		if got := charged(a, id); got != want {
-			t.Fatalf("%s: the message says charged %d, want %d", id, got, want)
-		}
-	}
+	checkCharged(t, m, a, map[string]int64{first: 460 * idr, second: 0, other: 460 * idr})
 	checkBooks(t, a, 920*idr)
 }
 
@@ -341,4 +327,18 @@ currency = "IDR"
 		t.Fatalf("run quoted %d spent %d, the quote said %d", c.Progress.Quoted.AmountMicros, c.Progress.Spend.AmountMicros, q.Cost.AmountMicros)
 	}
 	checkBooks(t, a, (400+1_600+3*600)*idr)
+}
+
+// checkCharged waits for each message's hold to settle and checks it captured the
+// amount wanted, and that the message itself says so.
+func checkCharged(t *testing.T, m *app.Main, a *kirimtest.API, want map[string]int64) {
+	t.Helper()
+	for id, w := range want {
+		if h := settled(t, m, id); h.Status != ledger.HoldCaptured || h.Captured != w {
+			t.Fatalf("%s: %+v, want %d captured", id, h, w)
+		}
+		if got := charged(a, id); got != w {
+			t.Fatalf("%s: the message says charged %d, want %d", id, got, w)
+		}
+	}
 }
