@@ -264,7 +264,8 @@ func loopbackAddr() string {
 }
 
 type child struct {
-	cmd *exec.Cmd
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once Wait returned: a bad config ends it at start
 }
 
 func (b *bench) startKirim(ctx context.Context) (*child, error) {
@@ -282,17 +283,28 @@ func (b *bench) startKirim(ctx context.Context) (*child, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	c := &child{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(c.exited)
+	}()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get("http://" + b.apiAddr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return &child{cmd: cmd}, nil
+				return c, nil
 			}
+		}
+		select {
+		case <-c.exited:
+			return nil, fmt.Errorf("bench: kirim ended at start: %s", logs.String())
+		default:
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
+			<-c.exited
 			return nil, fmt.Errorf("bench: kirim did not start: %s", logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -301,7 +313,7 @@ func (b *bench) startKirim(ctx context.Context) (*child, error) {
 
 func (c *child) stop() {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	_ = c.cmd.Wait()
+	<-c.exited
 }
 
 // cpu returns the child's user plus system CPU time so far, from /proc: per-operation

@@ -16,7 +16,7 @@ const EnvPrefix = "KIRIM_"
 
 // envNotSettings are KIRIM_ variables that are not settings: they are read by the
 // commands (an API key for the CLI, profiling) or by the tests, and never by Parse.
-var envNotSettings = []string{"KIRIM_API_KEY", "KIRIM_PPROF", "KIRIM_CPUPROFILE", "KIRIM_E2E_", "KIRIM_OPENAPI_SAMPLES",
+var envNotSettings = []string{"KIRIM_API_KEY", "KIRIM_PPROF", "KIRIM_CPUPROFILE", "KIRIM_BENCH_", "KIRIM_E2E_", "KIRIM_OPENAPI_SAMPLES",
 	// The console's browser tests: where Chromium is, whether it must be, where screenshots go.
 	"KIRIM_CHROMIUM", "KIRIM_REQUIRE_BROWSER", "KIRIM_SCREENSHOTS"}
 
