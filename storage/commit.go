@@ -177,6 +177,9 @@ func (d *DB) runGroup(batch []*commitReq) *group {
 	// The transaction left over (fresh after the last commit, or abandoned) still holds a
 	// read mark, which would keep Badger from ever dropping old versions.
 	g.txn.Discard()
+	// Every transaction of the group has committed or been discarded: Badger holds no
+	// reference to the copies any more.
+	d.slab.reset()
 	return g
 }
 
@@ -335,13 +338,21 @@ func (o *overlay) Get(key []byte) ([]byte, error) {
 	switch {
 	case len(o.reads) >= overlayReads:
 	case err == nil:
-		k, val := pair(key, v)
-		o.reads = append(o.reads, op{key: k, value: val})
+		k, val := o.g.d.slab.pair(key, v)
+		o.remember(op{key: k, value: val})
 	case errors.Is(err, ErrNotFound):
-		k, _ := pair(key, nil)
-		o.reads = append(o.reads, op{key: k, del: true})
+		k, _ := o.g.d.slab.pair(key, nil)
+		o.remember(op{key: k, del: true})
 	}
 	return v, err
+}
+
+// remember keeps a read of the store for the rest of fn.
+func (o *overlay) remember(p op) {
+	if o.reads == nil {
+		o.reads = o.g.d.slab.opList()
+	}
+	o.reads = append(o.reads, p)
 }
 
 // find returns the position of key's write in ops, or -1.
@@ -388,7 +399,7 @@ func (o *overlay) Set(key, value []byte) error {
 		return err
 	}
 	// A nil value would read back as nil from Get; store an empty one instead.
-	k, v := pair(key, value)
+	k, v := o.g.d.slab.pair(key, value)
 	o.put(op{key: k, value: v})
 	return nil
 }
@@ -397,7 +408,7 @@ func (o *overlay) Delete(key []byte) error {
 	if err := o.check(key); err != nil {
 		return err
 	}
-	k, _ := pair(key, nil)
+	k, _ := o.g.d.slab.pair(key, nil)
 	o.put(op{key: k, del: true})
 	return nil
 }
@@ -425,7 +436,7 @@ func (o *overlay) put(p op) {
 		return
 	}
 	if o.ops == nil {
-		o.ops = make([]op, 0, overlayLinearOps)
+		o.ops = o.g.d.slab.opList()
 	}
 	o.ops = append(o.ops, p)
 	switch {

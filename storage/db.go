@@ -249,6 +249,7 @@ type DB struct {
 	}
 	written *writeCounter
 	logs    *rotatedLogs // nil in memory
+	slab    slab         // the committer's copies; see slab
 }
 
 // Open opens (or creates) the store described by opts.
