@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kirim/clock"
@@ -211,7 +212,7 @@ type Engine struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	closed bool
+	closed atomic.Bool // set under mu by Close; read without it
 }
 
 // New builds an engine; Start recovers and starts the dispatchers.
@@ -290,12 +291,12 @@ func (e *Engine) Start(ctx context.Context) error {
 // unknown) on the next Start.
 func (e *Engine) Close(ctx context.Context) error {
 	e.mu.Lock()
-	if e.closed || e.cancel == nil {
-		e.closed = true
+	if e.closed.Load() || e.cancel == nil {
+		e.closed.Store(true)
 		e.mu.Unlock()
 		return nil
 	}
-	e.closed = true
+	e.closed.Store(true)
 	e.mu.Unlock()
 	for _, d := range e.dispatchers {
 		d.stopClaiming()
@@ -392,11 +393,9 @@ func (e *Engine) CancelIn(tx storage.Txn, id string) (*Message, error) {
 	return m, e.update(tx, m, prev)
 }
 
-func (e *Engine) isClosed() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.closed
-}
+// isClosed is read on every send's accept: an atomic, so accepts take no lock of the
+// engine's.
+func (e *Engine) isClosed() bool { return e.closed.Load() }
 
 func (e *Engine) notify(ms []*Message) {
 	if e.opts.OnChange != nil && len(ms) > 0 {
