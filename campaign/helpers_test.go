@@ -58,7 +58,7 @@ func (c *catalog) setStatus(name, language string, st template.Status) {
 // env is a campaign service feeding a real engine that sends through the real client
 // to the sandbox over HTTP, with lists and the ledger, all on one fake clock.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	clk   *clock.Fake
 	db    *storage.DB
 	sb    *sandbox.Sandbox
@@ -105,9 +105,11 @@ type envOptions struct {
 	wrap func(engine.Sender) engine.Sender
 	// marketingPerDay caps a contact's marketing templates a day (0: no cap).
 	marketingPerDay int
+	// idle leaves the engine stopped: what the campaigns feed it stays queued.
+	idle bool
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	clk := o.clk
 	if clk == nil {
@@ -201,8 +203,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.balance > 0 {
 		e.topUp(o.balance)
 	}
-	if err := eng.Start(e.ctx); err != nil {
-		t.Fatal(err)
+	if !o.idle {
+		if err := eng.Start(e.ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := svc.Start(e.ctx); err != nil {
 		t.Fatal(err)
