@@ -309,7 +309,8 @@ func (m *Main) startSandbox() (string, error) {
 		PairGap: engine.DefaultPairGap, PairBurst: engine.DefaultPairBurst,
 		ReviewDelay: cfg.Sandbox.ReviewDelay.Duration, SentDelay: 0, DeliveredDelay: cfg.Sandbox.StatusDelay.Duration,
 		ReadDelay: cfg.Sandbox.StatusDelay.Duration, ReadRate: cfg.Sandbox.ReadRate, PacingRate: cfg.Sandbox.PacingRate,
-		Logger: m.Logger.With("component", "sandbox"), DataDir: filepath.Join(cfg.Server.DataDir, "sandbox"),
+		WebhookBatch: cfg.Sandbox.WebhookBatch,
+		Logger:       m.Logger.With("component", "sandbox"), DataDir: filepath.Join(cfg.Server.DataDir, "sandbox"),
 	}
 	if cfg.Sandbox.FailRate > 0 {
 		opts.Chaos.AsyncFailures = map[int]float64{provider.CodeUndeliverable: cfg.Sandbox.FailRate}

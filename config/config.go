@@ -169,6 +169,9 @@ type Sandbox struct {
 	ReviewDelay Duration `toml:"review_delay"`
 	// StatusDelay spaces the sent, delivered and read statuses. Default 1s.
 	StatusDelay Duration `toml:"status_delay"`
+	// WebhookBatch is the most statuses of one number in one webhook POST. Default 1, as
+	// Meta posts them; more measures what the HTTP exchange of each status costs.
+	WebhookBatch int `toml:"webhook_batch"`
 }
 
 // Webhook configures the provider webhook receiver.
@@ -375,6 +378,7 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 	def(has("sandbox", "read_rate"), &sb.ReadRate, 0.5)
 	def(has("sandbox", "review_delay"), &sb.ReviewDelay, Duration{5 * time.Second})
 	def(has("sandbox", "status_delay"), &sb.StatusDelay, Duration{time.Second})
+	def(has("sandbox", "webhook_batch"), &sb.WebhookBatch, 1)
 
 	def(has("webhook", "max_body_bytes"), &c.Webhook.MaxBodyBytes, 1<<20)
 	def(has("webhook", "max_concurrent_bodies"), &c.Webhook.MaxConcurrentBodies, 32)

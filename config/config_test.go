@@ -86,6 +86,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"table size", "[storage]\ntable_mb = 128\n" + minimal, nil, "storage.table_mb", 2, "between 0.25 and 64"},
 		{"table size too small", "[storage]\ntable_mb = 0.1\n" + minimal, nil, "storage.table_mb", 2, "between 0.25 and 64"},
 		{"memtable size", "[storage]\nmemtable_mb = 2\n" + minimal, nil, "storage.memtable_mb", 2, "at least 4"},
+		{"webhook batch", "[sandbox]\nwebhook_batch = 0\n" + minimal, nil, "sandbox.webhook_batch", 2, "at least 1"},
 		{"compression name", "[storage]\ncompression = \"lz4\"\n" + minimal, nil, "storage.compression", 2, `"lz4" is not "none", "snappy" or "zstd"`},
 		{"compression type", "[storage]\ncompression = 3\n" + minimal, nil, "storage.compression", 2, "not 3"},
 		{"idempotency ttl", "[engine]\nidempotency_ttl = \"1h\"\n" + minimal, nil, "engine.idempotency_ttl", 2, "at least 24h"},

@@ -177,6 +177,10 @@ func (c *Config) validate() []fieldError {
 		}
 	}
 
+	if c.Sandbox.WebhookBatch < 1 {
+		v.add("must be at least 1", "sandbox", "webhook_batch")
+	}
+
 	for _, d := range []struct {
 		key string
 		val Duration
