@@ -3,17 +3,17 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -24,35 +24,44 @@ import (
 	"time"
 
 	"kirim/memory"
-	"kirim/provider"
 	"kirim/storage"
 )
 
 // cmdBench measures this machine: the ceilings (a bare loopback HTTP round trip, and
 // Badger synced writes through the same group commit Kirim uses) and, beside them in
-// the same run, Kirim's own figures, with Kirim running as a child `kirim serve` on
-// loopback with the embedded sandbox as its provider. Users run it to size a VPS.
+// the same run, Kirim's own figures against their goals, with Kirim running as a child
+// `kirim serve` on loopback with the embedded sandbox as its provider. Users run it to
+// size a VPS; --json writes the same report as one JSON document, to track it over time.
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", "kirim bench [flags]", `Measures this machine: the ceilings (loopback HTTP, Badger group commit) and, in the same
-run, Kirim's accepts, webhook ingest, dispatch rates and memory, with a child kirim serve on
-loopback and the embedded sandbox as its provider.`)
+run, Kirim's accepts, webhook ingest, dispatch rates, memory and a campaign, each figure beside
+its goal, with a child kirim serve on loopback and the embedded sandbox as its provider.`)
 	accepts := fs.Int("accepts", 100000, "messages accepted in the accept phase (they then wait in the queue)")
 	clients := fs.Int("clients", 64, "concurrent HTTP clients")
-	window := fs.Duration("window", 10*time.Second, "how long each dispatch rate is measured")
+	sustain := fs.Duration("sustain", 60*time.Second, "how long one number's dispatch at 1,000 msg/s is measured")
+	window := fs.Duration("window", 10*time.Second, "how long the other dispatch rates are measured")
 	hooks := fs.Int("webhooks", 2000, "signed status webhooks posted (50 statuses each)")
+	campaignN := fs.Int("campaign", 100000, "recipients of the campaign phase (0 skips it)")
 	keep := fs.Bool("keep", false, "keep the temporary data directory")
 	memLimit := fs.Int("memory-limit-mb", 0, "server.memory_limit_mb of the measured kirim (GOMEMLIMIT); 0 leaves it unset, as config.example.toml does")
 	small := fs.Bool("small", false, "measure the small-memory settings for a 1 GB VPS (config.example.toml), memory limit included")
 	callbacks := fs.Int("callbacks", 20000, "events in the callback delivery phases (0 skips them)")
 	pending := fs.Int("pending", 0, "also read RSS with this many events pending for a dead endpoint (0 skips it)")
 	only := fs.String("only", "", "run one part only: \"callbacks\"")
+	asJSON := fs.Bool("json", false, "print the report as one JSON document instead of text")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usagef(fs, "bench: unexpected argument %q", fs.Arg(0))
 	}
-	b := &bench{out: stdout, clients: *clients, memLimit: *memLimit}
+	if *only != "" && *only != "callbacks" {
+		return usagef(fs, "bench: --only %q: want callbacks", *only)
+	}
+	if *accepts < 1 || *clients < 1 || *sustain <= 0 || *window <= 0 || *hooks < 1 || *campaignN < 0 || *callbacks < 0 || *pending < 0 {
+		return usagef(fs, "bench: --accepts, --clients, --webhooks, --sustain and --window must be positive; --campaign, --callbacks and --pending not negative")
+	}
+	b := &bench{log: stderr, clients: *clients, memLimit: *memLimit, sustain: *sustain, window: *window}
 	if *small {
 		b.storage = SmallVPSStorage
 		limitSet := false
@@ -69,124 +78,80 @@ loopback and the embedded sandbox as its provider.`)
 		defer os.RemoveAll(dir)
 	}
 	b.dir = dir
-	fmt.Fprintf(stdout, "kirim bench: %d clients, data in %s\n\n", *clients, dir)
-	switch *only {
-	case "":
-	case "callbacks":
-		if err := b.printCallbacks(ctx, *callbacks); err != nil {
+	r := &benchReport{Settings: benchSettings{
+		Started: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Clients: *clients, Accepts: *accepts,
+		Sustain: sustain.String(), Window: window.String(), Settle: settle.String(), Webhooks: *hooks, Campaign: *campaignN,
+		Callbacks: *callbacks, Pending: *pending, Only: *only, Small: *small, MemoryLimitMB: b.memLimit, Storage: b.storage, DataDir: dir,
+	}}
+	b.report = r
+	runErr := b.all(ctx, *accepts, *hooks, *campaignN, *callbacks, *pending, *only)
+	if runErr != nil {
+		r.Error = runErr.Error()
+	}
+	var err2 error
+	if *asJSON {
+		err2 = r.writeJSON(stdout)
+	} else {
+		err2 = r.writeText(stdout)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	return err2
+}
+
+// all runs the phases in order, each adding its figures to the report.
+func (b *bench) all(ctx context.Context, accepts, hooks, campaignN, callbacks, pending int, only string) error {
+	if only == "callbacks" {
+		if err := b.callbacks(ctx, callbacks); err != nil {
 			return err
 		}
-		if *pending > 0 {
-			return b.pendingPhase(ctx, *pending)
-		}
-		return nil
-	default:
-		return usagef(fs, "bench: --only %q: want callbacks", *only)
+		return b.pendingPhase(ctx, pending)
 	}
+	if err := b.ceilings(ctx); err != nil {
+		return err
+	}
+	if err := b.holdPhase(ctx, accepts, hooks); err != nil {
+		return err
+	}
+	if err := b.dispatchPhases(ctx); err != nil {
+		return err
+	}
+	if err := b.campaignPhase(ctx, campaignN); err != nil {
+		return err
+	}
+	if err := b.callbacks(ctx, callbacks); err != nil {
+		return err
+	}
+	return b.pendingPhase(ctx, pending)
+}
 
-	fmt.Fprintln(stdout, "ceilings (same run)")
+// progress tells stderr what the bench is doing: the report comes at the end.
+func (b *bench) progress(format string, args ...any) {
+	fmt.Fprintf(b.log, "bench: "+format+"\n", args...)
+}
+
+func (b *bench) ceilings(ctx context.Context) error {
+	b.progress("ceilings: loopback HTTP and Badger group commit, 3 s each")
 	httpRate, err := b.bareHTTP(ctx, 3*time.Second)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "  bare loopback HTTP round trip     %10.0f req/s\n", httpRate)
 	dbRate, err := b.groupCommit(ctx, 3*time.Second)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "  Badger synced writes, group commit %9.0f writes/s\n\n", dbRate)
-
-	// Phase 1: four numbers held to 1 msg/s, so accepted messages wait in the queue.
-	if err := b.writeConfig(1, 1); err != nil {
-		return err
-	}
-	child, err := b.startKirim(ctx)
-	if err != nil {
-		return err
-	}
-	cpu0, loadCPU0 := child.cpu(), procCPU(os.Getpid())
-	rate, p50, p99, ids, err := b.acceptPhase(ctx, *accepts)
-	if err != nil {
-		child.stop()
-		return err
-	}
-	acceptCPU := (child.cpu() - cpu0) / time.Duration(len(ids))
-	loadCPU := (procCPU(os.Getpid()) - loadCPU0) / time.Duration(len(ids))
-	acceptWritten, err := b.written()
-	if err != nil {
-		child.stop()
-		return err
-	}
-	fmt.Fprintf(stdout, "POST /v1/messages (auth, validation, idempotency, hold, synced)\n")
-	fmt.Fprintf(stdout, "  accepts                           %10.0f /s   (%.2f of the group-commit ceiling) target >= 10000\n", rate, rate/dbRate)
-	fmt.Fprintf(stdout, "  latency p50 / p99                 %7.1f ms / %.1f ms   target p99 < 20 ms\n", p50, p99)
-	fmt.Fprintf(stdout, "  kirim CPU per accept              %7.0f us   (2 cores / this = the rate kirim alone could reach)\n", float64(acceptCPU.Microseconds()))
-	fmt.Fprintf(stdout, "  load generator CPU per accept     %7.0f us   (this process's clients, on the same cores)\n", float64(loadCPU.Microseconds()))
-	fmt.Fprintf(stdout, "  storage written per accept        %s\n", perMessage(acceptWritten, len(ids)))
-	peak, peakAnon := child.rssMB()
-	// The figure that matters is the steady state with the backlog waiting, after the
-	// burst's garbage is collected and returned (memory.Trimmer does it once the server
-	// has been quiet for a few seconds; Badger's compactions go on after the burst).
-	time.Sleep(settle)
-	rss, anon := child.rssMB()
-	fmt.Fprintf(stdout, "  RSS of kirim with %d waiting      %7d MB   (anonymous %d MB, %s after the burst; right after it %d MB, anonymous %d MB) target < 150 MB\n\n", len(ids), rss, anon, settle, peak, peakAnon)
-
-	cpu0 = child.cpu()
-	whRate, err := b.webhookPhase(ctx, *hooks)
-	if err != nil {
-		child.stop()
-		return err
-	}
-	whCPU := (child.cpu() - cpu0) / time.Duration(*hooks*50)
-	fmt.Fprintf(stdout, "webhook ingest (signed, durable before 200)\n")
-	fmt.Fprintf(stdout, "  statuses                          %10.0f /s   target >= 20000\n", whRate)
-	fmt.Fprintf(stdout, "  kirim CPU per status (ingest and apply so far) %4.1f us\n\n", float64(whCPU.Nanoseconds())/1000)
-	child.stop()
-
-	// Phase 2: one number at 1,000 msg/s drains its backlog.
-	if err := b.writeConfig(1000, 1); err != nil {
-		return err
-	}
-	if child, err = b.startKirim(ctx); err != nil {
-		return err
-	}
-	one, _, _, err := b.dispatchRate(ctx, *window, child)
-	child.stop()
-	if err != nil {
-		return err
-	}
-	// Phase 3: four numbers at 1,000 msg/s each.
-	if err := b.writeConfig(1000, 1000); err != nil {
-		return err
-	}
-	if child, err = b.startKirim(ctx); err != nil {
-		return err
-	}
-	four, fourCPU, fourWritten, err := b.dispatchRate(ctx, *window, child)
-	child.stop()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "dispatch through the sandbox (counted by the sandbox)\n")
-	fmt.Fprintf(stdout, "  one number at 1000 msg/s          %10.0f msg/s target >= 950\n", one)
-	fmt.Fprintf(stdout, "  four numbers at 1000 msg/s each   %10.0f msg/s target >= 3000\n", four)
-	fmt.Fprintf(stdout, "  CPU per message (kirim and the embedded sandbox, statuses included) %.0f us\n", float64(fourCPU.Microseconds()))
-	fmt.Fprintf(stdout, "  storage written per message (statuses included) %s\n\n", fourWritten)
-	if *callbacks > 0 {
-		if err := b.printCallbacks(ctx, *callbacks); err != nil {
-			return err
-		}
-	}
-	if *pending > 0 {
-		return b.pendingPhase(ctx, *pending)
-	}
+	b.report.Ceilings = &benchCeilings{LoopbackHTTP: math.Round(httpRate), GroupCommit: math.Round(dbRate)}
 	return nil
 }
 
 type bench struct {
-	out      io.Writer
+	log      io.Writer // progress
+	report   *benchReport
 	dir      string
 	clients  int
+	sustain  time.Duration
+	window   time.Duration
 	cfgPath  string
 	apiAddr  string
 	sbAddr   string
@@ -194,6 +159,7 @@ type bench struct {
 	memLimit int
 	storage  map[string]string // [storage] settings; nil for the defaults
 	extra    string            // TOML appended to the config (callback endpoints)
+	next     int               // the index of the next accepted message: each has its own key
 }
 
 // settle is how long the bench waits after the accept burst before it reads the RSS of
@@ -223,9 +189,22 @@ const (
 	benchOperatorKey = "bench_operator_0123456789abcdef"
 )
 
-var benchNumbers = []string{"n1", "n2", "n3", "n4"}
+// benchNumbers are the numbers of every configuration the bench writes: a message
+// waiting for one of them stays queued from one child to the next.
+var benchNumbers = func() []string {
+	out := make([]string, 16)
+	for i := range out {
+		out[i] = fmt.Sprintf("n%d", i+1)
+	}
+	return out
+}()
 
-func (b *bench) writeConfig(firstMPS, otherMPS int) error {
+// numberID is the phone_number_id of benchNumbers[i].
+func numberID(i int) string { return fmt.Sprintf("1000000000000%02d", i+1) }
+
+// writeConfig writes the child's configuration, each number held to its rate in mps
+// (messages per second, one per number in benchNumbers).
+func (b *bench) writeConfig(mps []int) error {
 	if b.apiAddr == "" {
 		b.apiAddr, b.sbAddr = loopbackAddr(), loopbackAddr()
 	}
@@ -240,11 +219,7 @@ func (b *bench) writeConfig(firstMPS, otherMPS int) error {
 		}
 	}
 	for i, alias := range benchNumbers {
-		mps := otherMPS
-		if i == 0 {
-			mps = firstMPS
-		}
-		fmt.Fprintf(&sb, "[[numbers]]\nalias = %q\nphone_number_id = \"10000000000000%d\"\nwaba_id = \"200000000000001\"\nthroughput_mps = %d\npair_gap = \"0s\"\n", alias, i+1, mps)
+		fmt.Fprintf(&sb, "[[numbers]]\nalias = %q\nphone_number_id = %q\nwaba_id = \"200000000000001\"\nthroughput_mps = %d\npair_gap = \"0s\"\n", alias, numberID(i), mps[i])
 	}
 	// Every accept passes the ledger's hold, as in production: a funded account and a card.
 	fmt.Fprintf(&sb, "[[accounts]]\nid = \"bench\"\nopening_balance = 1_000_000_000\n  [[accounts.keys]]\n  key = %q\n  scopes = [\"admin\"]\n[[operators]]\nname = \"bench\"\nkey = %q\n", benchKey, benchOperatorKey)
@@ -338,7 +313,9 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / ticksPerSecond
 }
 
-// rssMB reads the child's resident set (see rssMB).
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// rssMB reads the child's resident set (see memory.RSSMB).
 func (c *child) rssMB() (total, anon int) { return memory.RSSMB(c.cmd.Process.Pid) }
 
 // run calls do from b.clients goroutines until n calls were made or d passed (n or d
@@ -429,140 +406,4 @@ func (b *bench) groupCommit(ctx context.Context, d time.Duration) (float64, erro
 		})
 	})
 	return rate, err
-}
-
-func (b *bench) acceptPhase(_ context.Context, n int) (float64, float64, float64, []string, error) {
-	ids := make([]string, n)
-	rate, lats, err := b.run(b.apiAddr, n, 0, func(c *benchConn, i int) error {
-		body := fmt.Sprintf(`{"to":"+62812%08d","from":%q,"template":{"name":"hello_world","language":"en_US"}}`, i, benchNumbers[i%len(benchNumbers)])
-		// Each with its own Idempotency-Key, as a careful integration sends them: the
-		// key is looked up, and stored with the answer, in the accept's commit.
-		code, out, err := c.post("/v1/messages", []byte(body), "Authorization", "Bearer "+benchKey, "Idempotency-Key", "bench-"+strconv.Itoa(i))
-		if err != nil {
-			return err
-		}
-		if code != http.StatusAccepted {
-			return fmt.Errorf("bench: accept answered %d: %s", code, out)
-		}
-		var v struct{ ID string }
-		if err := json.Unmarshal(out, &v); err != nil {
-			return err
-		}
-		ids[i] = v.ID
-		return nil
-	})
-	if err != nil {
-		return 0, 0, 0, nil, err
-	}
-	return rate, percentile(lats, 0.5), percentile(lats, 0.99), ids, nil
-}
-
-// webhookPhase posts signed status batches and returns the
-// statuses acknowledged per second.
-func (b *bench) webhookPhase(_ context.Context, posts int) (float64, error) {
-	const perPost = 50
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	rate, _, err := b.run(b.apiAddr, posts, 0, func(c *benchConn, i int) error {
-		v := provider.MessagesValue{MessagingProduct: "whatsapp", Metadata: provider.Metadata{DisplayPhoneNumber: "15550000001", PhoneNumberID: "100000000000001"}}
-		for j := 0; j < perPost; j++ {
-			// Statuses of messages this Kirim never sent: the ingest path (signature,
-			// inbox, sync, apply lookup) is the same, and the queued backlog stays
-			// queued for the dispatch phases.
-			v.Statuses = append(v.Statuses, provider.Status{ID: fmt.Sprintf("wamid.bench%d_%d", i, j), Status: "sent", Timestamp: provider.FlexInt(0), RecipientID: "6281200000000",
-				Pricing: &provider.Pricing{PricingModel: "PMP", Type: "regular", Category: "utility"}})
-		}
-		raw, _ := json.Marshal(v)
-		body, _ := json.Marshal(provider.Notification{Object: provider.ObjectWhatsAppBusinessAccount, Entry: []provider.Entry{{ID: "200000000000001", Changes: []provider.Change{{Field: "messages", Value: raw}}}}})
-		body = bytes.Replace(body, []byte(`"timestamp":"0"`), []byte(`"timestamp":"`+ts+`"`), -1)
-		code, out, err := c.post("/webhook", body, provider.SignatureHeader, provider.Sign("bench-secret", body))
-		if err != nil {
-			return err
-		}
-		if code != http.StatusOK {
-			return fmt.Errorf("bench: webhook answered %d: %s", code, out)
-		}
-		return nil
-	})
-	return rate * perPost, err
-}
-
-// dispatchRate samples the sandbox's accepted count over d; it also returns the child's
-// CPU per dispatched message.
-func (b *bench) dispatchRate(_ context.Context, d time.Duration, c *child) (float64, time.Duration, string, error) {
-	read := func() (int, error) {
-		resp, err := http.Get("http://" + b.sbAddr + "/_sandbox/stats")
-		if err != nil {
-			return 0, err
-		}
-		defer resp.Body.Close()
-		var s struct {
-			Accepted int `json:"accepted"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&s)
-		return s.Accepted, err
-	}
-	// Let the dispatchers reach their pace before measuring.
-	time.Sleep(time.Second)
-	a0, err := read()
-	if err != nil {
-		return 0, 0, "", err
-	}
-	w0, err := b.written()
-	if err != nil {
-		return 0, 0, "", err
-	}
-	t0, cpu0 := time.Now(), c.cpu()
-	time.Sleep(d)
-	a1, err := read()
-	if err != nil {
-		return 0, 0, "", err
-	}
-	w1, err := b.written()
-	if err != nil {
-		return 0, 0, "", err
-	}
-	if a1 == a0 {
-		return 0, 0, "", errors.New("bench: nothing was dispatched; is the queue empty?")
-	}
-	for p, n := range w0 {
-		w1[p] -= n
-	}
-	return float64(a1-a0) / time.Since(t0).Seconds(), (c.cpu() - cpu0) / time.Duration(a1-a0), perMessage(w1, a1-a0), nil
-}
-
-// written reads the bytes the child has written to storage, by key prefix.
-func (b *bench) written() (map[string]int64, error) {
-	var v struct {
-		Written map[string]int64 `json:"written_bytes"`
-	}
-	err := callServer(context.Background(), http.DefaultClient, http.MethodGet, "http://"+b.apiAddr+"/v1/admin/storage", benchOperatorKey, "", nil, http.StatusOK, &v)
-	if err != nil {
-		return nil, fmt.Errorf("bench: storage figures: %w", err)
-	}
-	return v.Written, nil
-}
-
-// perMessage formats bytes written per message: the total, then the five largest
-// prefixes.
-func perMessage(written map[string]int64, n int) string {
-	if n == 0 {
-		return "-"
-	}
-	var total int64
-	prefixes := make([]string, 0, len(written))
-	for p, v := range written {
-		total += v
-		prefixes = append(prefixes, p)
-	}
-	sort.Slice(prefixes, func(i, j int) bool { return written[prefixes[i]] > written[prefixes[j]] })
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "%d B (", total/int64(n))
-	for i, p := range prefixes[:min(5, len(prefixes))] {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		fmt.Fprintf(&sb, "%s %d", p, written[p]/int64(n))
-	}
-	sb.WriteString(")")
-	return sb.String()
 }

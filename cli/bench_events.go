@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,8 +81,8 @@ func (b *bench) callbackPhase(ctx context.Context, n int, slow bool) (float64, e
 		extra += callbackTOML(sl.url)
 	}
 	var rate float64
-	err = b.withCallbacks(ctx, "callbacks-", extra, func(*child) error {
-		if _, _, _, _, err := b.acceptPhase(ctx, n); err != nil {
+	err = b.inDir(ctx, "callbacks-", extra, holdRates(), func(*child) error {
+		if _, err := b.accept(n, roundRobin); err != nil {
 			return err
 		}
 		start := time.Now()
@@ -100,8 +100,12 @@ func (b *bench) callbackPhase(ctx context.Context, n int, slow bool) (float64, e
 	return rate, err
 }
 
-// printCallbacks runs the callback phases and writes their figures.
-func (b *bench) printCallbacks(ctx context.Context, n int) error {
+// callbacks runs the callback phases (none when n is 0) and reports their figures.
+func (b *bench) callbacks(ctx context.Context, n int) error {
+	if n == 0 {
+		return nil
+	}
+	b.progress("callbacks: delivering %d events, alone and beside a slow endpoint", n)
 	alone, err := b.callbackPhase(ctx, n, false)
 	if err != nil {
 		return err
@@ -110,41 +114,50 @@ func (b *bench) printCallbacks(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "callbacks (signed Standard Webhooks deliveries of a backlog of %d events, loopback receiver)\n", n)
-	fmt.Fprintf(&sb, "  one endpoint                      %10.0f events/s target >= 5000\n", alone)
-	fmt.Fprintf(&sb, "  beside an endpoint answering in 5 s %8.0f events/s (%.2f of alone) target >= 0.90\n\n", withSlow, withSlow/alone)
-	_, err = io.WriteString(b.out, sb.String())
-	return err
+	r := b.report
+	r.section("callbacks", fmt.Sprintf("callbacks (signed Standard Webhooks deliveries of a backlog of %d events, loopback receiver)", n))
+	r.add(benchFigure{ID: "callbacks_per_second", Label: "callbacks to one endpoint", Value: math.Round(alone), Unit: "events/s", Goal: atLeast(5000)})
+	r.add(benchFigure{ID: "callbacks_beside_slow", Label: "callbacks beside an endpoint answering in 5 s", Value: round2(withSlow / alone), Unit: "of alone", Digits: 2,
+		Goal: atLeast(0.90), Note: fmt.Sprintf("%.0f events/s", withSlow)})
+	return nil
 }
 
 // pendingPhase accepts n messages whose message.queued events wait for an endpoint that
 // refuses every connection, and reads Kirim's RSS once the burst has settled: pending
 // events live on disk, not in memory.
 func (b *bench) pendingPhase(ctx context.Context, n int) error {
+	if n == 0 {
+		return nil
+	}
+	b.progress("pending: %d events for a dead endpoint", n)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	dead := "http://" + ln.Addr().String() + "/"
 	ln.Close() // nothing listens there any more: every delivery fails to connect
-	return b.withCallbacks(ctx, "pending-", callbackTOML(dead),
+	return b.inDir(ctx, "pending-", callbackTOML(dead), holdRates(),
 		func(child *child) error {
-			if _, _, _, _, err := b.acceptPhase(ctx, n); err != nil {
+			watch := watchRSS(child.pid(), rssEvery, "burst")
+			defer watch.end()
+			if _, err := b.accept(n, roundRobin); err != nil {
 				return err
 			}
-			peak, _ := child.rssMB()
+			watch.next("settle")
 			time.Sleep(settle)
 			rss, anon := child.rssMB()
-			fmt.Fprintf(b.out, "  RSS with %d events pending for a dead endpoint %d MB (anonymous %d MB, %s after the burst; right after it %d MB) target < 150 MB\n\n",
-				n, rss, anon, settle, peak)
+			peaks := watch.end()
+			r := b.report
+			r.section("pending", "events pending for an endpoint nothing listens on")
+			r.add(benchFigure{ID: "rss_pending_mb", Label: fmt.Sprintf("RSS with %d events pending", n), Value: float64(max(peaks["burst"].total, peaks["settle"].total)), Unit: "MB",
+				Goal: below(goalRSS), Note: fmt.Sprintf("the highest from the burst on; %d MB %s after it (anonymous %d MB)", rss, settle, anon)})
 			return nil
 		})
 }
 
-// withCallbacks runs fn against a child kirim whose configuration adds extra, in a
-// data directory of its own (the accepts reuse their Idempotency-Keys).
-func (b *bench) withCallbacks(ctx context.Context, prefix, extra string, fn func(*child) error) error {
+// inDir runs fn against a child kirim, its numbers at mps and its configuration adding
+// extra, in a data directory of its own.
+func (b *bench) inDir(ctx context.Context, prefix, extra string, mps []int, fn func(*child) error) error {
 	dir, err := os.MkdirTemp(b.dir, prefix)
 	if err != nil {
 		return err
@@ -152,7 +165,7 @@ func (b *bench) withCallbacks(ctx context.Context, prefix, extra string, fn func
 	saved := b.dir
 	b.dir, b.extra = dir, extra
 	defer func() { b.dir, b.extra = saved, "" }()
-	if err := b.writeConfig(1, 1); err != nil {
+	if err := b.writeConfig(mps); err != nil {
 		return err
 	}
 	child, err := b.startKirim(ctx)

@@ -78,6 +78,9 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"campaign", "watch"}, "campaign watch: give the campaign id"},
 		{[]string{"ledger", "verify"}, "ledger verify: give --data DIR or --config FILE"},
 		{[]string{"bench", "--clients", "many"}, `invalid value "many" for flag -clients`},
+		{[]string{"bench", "--sustain", "0s"}, "must be positive"},
+		{[]string{"bench", "--campaign", "-1"}, "not negative"},
+		{[]string{"bench", "--only", "accepts"}, `--only "accepts": want callbacks`},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -258,5 +259,49 @@ func TestUnsignedRouteAnswersGraphError(t *testing.T) {
 	pe := provider.ParseError(resp.StatusCode, data)
 	if pe.Code != provider.CodeInvalidParameter {
 		t.Fatalf("unknown route: %s", data)
+	}
+}
+
+func TestStatsAcceptedByNumber(t *testing.T) {
+	// Number 3 takes one send a second: its second send in the same clock second is
+	// refused and must not count.
+	e := newEnv(t, Options{PairGap: -1, Numbers: []Number{{}, {}, {Throughput: 1}}}, false)
+	ids := make([]string, 3)
+	for i, n := range e.sb.Options().Numbers {
+		ids[i] = n.PhoneNumberID
+	}
+	for i, tc := range []struct {
+		from int
+		code int // 0 accepted
+	}{
+		{0, 0}, {1, 0}, {1, 0}, {2, 0}, {2, provider.CodeThroughput}, {0, 0}, {1, 0},
+	} {
+		to := fmt.Sprintf("62812000001%02d", i)
+		if tc.code != 0 {
+			e.wantCode(tc.from, helloMsg(to), tc.code)
+			continue
+		}
+		if _, perr := e.sendFrom(tc.from, helloMsg(to)); perr != nil {
+			t.Fatalf("send %d from number %d: %v", i, tc.from, perr)
+		}
+	}
+	var st Stats
+	call(t, "GET", e.srv.URL+"/_sandbox/stats", "", 200, &st)
+	want := map[string]uint64{ids[0]: 2, ids[1]: 3, ids[2]: 1}
+	if len(st.AcceptedByNumber) != len(want) || st.Accepted != 6 {
+		t.Fatalf("accepted %d by number %v, want 6 as %v", st.Accepted, st.AcceptedByNumber, want)
+	}
+	for id, n := range want {
+		if st.AcceptedByNumber[id] != n {
+			t.Errorf("number %s: %d accepted, want %d", id, st.AcceptedByNumber[id], n)
+		}
+	}
+	// Reset forgets the counts, and a number that sent nothing is listed with 0.
+	call(t, "POST", e.srv.URL+"/_sandbox/reset", "", 200, nil)
+	call(t, "GET", e.srv.URL+"/_sandbox/stats", "", 200, &st)
+	for _, id := range ids {
+		if n, ok := st.AcceptedByNumber[id]; !ok || n != 0 {
+			t.Errorf("after reset, number %s: %d (listed %v), want 0", id, n, ok)
+		}
 	}
 }

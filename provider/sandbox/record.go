@@ -274,18 +274,20 @@ func (s *Sandbox) viewLocked(st *state, r *recorder, rec *record, id uint64) Rec
 
 // Stats is what /_sandbox/stats reports.
 type Stats struct {
-	Received         uint64          `json:"received"`
-	Accepted         uint64          `json:"accepted"`
-	Held             uint64          `json:"held"`
-	Refused          uint64          `json:"refused"`
-	RefusedByCode    map[int]uint64  `json:"refused_by_code"`
-	LimitErrors      uint64          `json:"limit_errors"`
-	MarketingLimited uint64          `json:"marketing_user_limited"`
-	UniqueRecipients int             `json:"unique_recipients"`
-	Templates        []TemplateCount `json:"templates"`
-	Duplicates       DuplicateStats  `json:"duplicates"`
-	Rate             RateStats       `json:"rate"`
-	Webhooks         WebhookStats    `json:"webhooks"`
+	Received uint64 `json:"received"`
+	Accepted uint64 `json:"accepted"`
+	// AcceptedByNumber is the accepted sends by phone_number_id, every number listed.
+	AcceptedByNumber map[string]uint64 `json:"accepted_by_number"`
+	Held             uint64            `json:"held"`
+	Refused          uint64            `json:"refused"`
+	RefusedByCode    map[int]uint64    `json:"refused_by_code"`
+	LimitErrors      uint64            `json:"limit_errors"`
+	MarketingLimited uint64            `json:"marketing_user_limited"`
+	UniqueRecipients int               `json:"unique_recipients"`
+	Templates        []TemplateCount   `json:"templates"`
+	Duplicates       DuplicateStats    `json:"duplicates"`
+	Rate             RateStats         `json:"rate"`
+	Webhooks         WebhookStats      `json:"webhooks"`
 }
 
 // TemplateCount is the accepted sends of one template.
@@ -341,6 +343,10 @@ func (s *Sandbox) Stats() Stats {
 	}
 	r.mu.RUnlock()
 	out.Accepted = r.accepted.Load()
+	out.AcceptedByNumber = make(map[string]uint64, len(st.numbers))
+	for _, n := range st.numbers {
+		out.AcceptedByNumber[n.id] = n.accepted.Load()
+	}
 	out.Held = r.held.Load()
 	out.LimitErrors = r.limitErrors.Load()
 	out.MarketingLimited = r.marketingLimited.Load()

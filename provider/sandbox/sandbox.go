@@ -222,6 +222,8 @@ type number struct {
 	display string
 	waba    string
 
+	accepted atomic.Uint64 // sends accepted from this number, held ones included
+
 	mu          sync.Mutex
 	throughput  int
 	limit       int

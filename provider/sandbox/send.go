@@ -448,6 +448,7 @@ func (s *Sandbox) check(st *state, num *number, req *sendReq, perr *apiError, no
 			ev.final = finRead
 		}
 	}
+	num.accepted.Add(1)
 	st.rec.accept(now, m.BizOpaqueCallbackData)
 	if isTemplate && snap.category == "MARKETING" && st.pacing.hit() {
 		out.held = true
