@@ -26,7 +26,6 @@ import (
 	"kirim/events"
 	"kirim/httpguard"
 	"kirim/ledger"
-	"kirim/memory"
 	"kirim/metrics"
 	"kirim/provider"
 	"kirim/provider/sandbox"
@@ -99,7 +98,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := checkDemoKeys(cfg); err != nil {
 		return err
 	}
-	memory.SetLimit(cfg.Server.MemoryLimitMB)
 	apiLn, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Server.Listen, err)

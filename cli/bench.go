@@ -43,7 +43,7 @@ its goal, with a child kirim serve on loopback and the embedded sandbox as its p
 	hooks := fs.Int("webhooks", 2000, "signed status webhooks posted (50 statuses each)")
 	campaignN := fs.Int("campaign", 100000, "recipients of the campaign phase (0 skips it)")
 	keep := fs.Bool("keep", false, "keep the temporary data directory")
-	memLimit := fs.Int("memory-limit-mb", 0, "server.memory_limit_mb of the measured kirim (GOMEMLIMIT); 0 leaves it unset, as config.example.toml does")
+	memLimit := fs.Int("memory-limit-mb", -1, "server.memory_limit_mb of the measured kirim (GOMEMLIMIT and the page-out budget); 0 turns both off, -1 keeps the default derived from [storage], as config.example.toml does")
 	small := fs.Bool("small", false, "measure the small-memory settings for a 1 GB VPS (config.example.toml), memory limit included")
 	callbacks := fs.Int("callbacks", 20000, "events in the callback delivery phases (0 skips them)")
 	pending := fs.Int("pending", 0, "also read RSS with this many events pending for a dead endpoint (0 skips it)")
@@ -209,7 +209,10 @@ func (b *bench) writeConfig(mps []int) error {
 		b.apiAddr, b.sbAddr = loopbackAddr(), loopbackAddr()
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "[server]\nlisten = %q\ndata_dir = %q\nlog_level = \"warn\"\nshutdown_timeout = \"30s\"\nmemory_limit_mb = %d\n", b.apiAddr, filepath.Join(b.dir, "data"), b.memLimit)
+	fmt.Fprintf(&sb, "[server]\nlisten = %q\ndata_dir = %q\nlog_level = \"warn\"\nshutdown_timeout = \"30s\"\n", b.apiAddr, filepath.Join(b.dir, "data"))
+	if b.memLimit >= 0 {
+		fmt.Fprintf(&sb, "memory_limit_mb = %d\n", b.memLimit)
+	}
 	fmt.Fprintf(&sb, "[provider]\nkind = \"sandbox\"\nportfolio_limit = -1\n[sandbox]\nlisten = %q\nreview_delay = \"0s\"\nstatus_delay = \"0s\"\n", b.sbAddr)
 	sb.WriteString("[webhook]\napp_secret = \"bench-secret\"\nverify_token = \"bench\"\n[engine]\nworkers = 64\n")
 	if len(b.storage) > 0 {

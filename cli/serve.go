@@ -8,6 +8,7 @@ import (
 	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"syscall"
 
@@ -90,7 +91,11 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	// Process-wide, so here and not in Run: tests run many Mains in one process.
+	memory.SetLimit(cfg.Server.MemoryLimitMB)
 	go (&memory.Trimmer{Logger: m.Logger}).Run(ctx)
+	if dir, err := filepath.Abs(cfg.Server.DataDir); err == nil {
+		go (&memory.Pager{Dir: dir, BudgetMB: cfg.Server.MemoryLimitMB, Logger: m.Logger}).Run(ctx)
+	}
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():

@@ -48,7 +48,10 @@ type Server struct {
 	Listen string `toml:"listen"`
 	// DataDir holds the Badger database. Default "./data".
 	DataDir string `toml:"data_dir"`
-	// MemoryLimitMB sets the Go runtime's soft memory limit (GOMEMLIMIT). Default 0: unset.
+	// MemoryLimitMB sets the Go runtime's soft memory limit (GOMEMLIMIT), and the resident
+	// size above which the pages of Badger's mapped files are handed back to the kernel.
+	// Default: derived from [storage] (DerivedMemoryLimitMB), 83 with its defaults; 0: no
+	// limit and no page-out.
 	MemoryLimitMB int `toml:"memory_limit_mb"`
 	// ShutdownTimeout bounds a graceful stop. Default 15s.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
@@ -86,16 +89,17 @@ type Server struct {
 
 // Storage tunes Badger for the machine (see the storage package for the memory each costs).
 type Storage struct {
-	// MemTableMB is the size of each memtable. Default 16, at least 4.
+	// MemTableMB is the size of each memtable. Default 4, at least 4.
 	MemTableMB int `toml:"memtable_mb"`
-	// TableMB is the size of every table file, in MiB: 0.25 to 64. Default 1.
+	// TableMB is the size of every table file, in MiB: 0.25 to 64. Default 0.25.
 	TableMB float64 `toml:"table_mb"`
-	// NumMemtables is how many memtables may be held. Default 3.
+	// NumMemtables is how many memtables may be held. Default 2.
 	NumMemtables int `toml:"num_memtables"`
-	// Compression compresses Badger's tables: "none", "snappy" (default) or "zstd";
+	// Compression compresses Badger's tables: "none" (default), "snappy" or "zstd";
 	// true means "snappy" and false "none", as before Zstandard was offered.
 	Compression Compression `toml:"compression"`
-	// BlockCacheMB is the block cache, used with compression only. Default 16.
+	// BlockCacheMB is the block cache, used with compression only. Default 0 without
+	// compression, 8 with it.
 	BlockCacheMB int `toml:"block_cache_mb"`
 	// IndexCacheMB is the index cache. Default 16.
 	IndexCacheMB int `toml:"index_cache_mb"`
@@ -354,17 +358,23 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 	def(has("server", "max_concurrent_bodies"), &s.MaxConcurrentBodies, 64)
 
 	st := &c.Storage
-	def(has("storage", "memtable_mb"), &st.MemTableMB, 16)
-	def(has("storage", "table_mb"), &st.TableMB, 1)
-	def(has("storage", "num_memtables"), &st.NumMemtables, 3)
+	def(has("storage", "memtable_mb"), &st.MemTableMB, 4)
+	def(has("storage", "table_mb"), &st.TableMB, 0.25)
+	def(has("storage", "num_memtables"), &st.NumMemtables, 2)
 	// The environment sets the name as written, so it may say true or false too.
 	if on, err := strconv.ParseBool(string(st.Compression)); err == nil {
 		st.Compression = compressionOfBool(on)
 	}
-	def(has("storage", "compression"), &st.Compression, CompressionSnappy)
-	def(has("storage", "block_cache_mb"), &st.BlockCacheMB, 16)
+	def(has("storage", "compression"), &st.Compression, CompressionNone)
+	if st.Compression == CompressionNone {
+		def(has("storage", "block_cache_mb"), &st.BlockCacheMB, 0)
+	} else {
+		def(has("storage", "block_cache_mb"), &st.BlockCacheMB, 8)
+	}
 	def(has("storage", "index_cache_mb"), &st.IndexCacheMB, 16)
 	def(has("storage", "gc_interval"), &st.GCInterval, Duration{10 * time.Minute})
+	// After [storage]: the limit is derived from it.
+	def(has("server", "memory_limit_mb"), &s.MemoryLimitMB, DerivedMemoryLimitMB(*st))
 
 	p := &c.Provider
 	def(has("provider", "kind"), &p.Kind, ProviderSandbox)

@@ -120,7 +120,8 @@ func TestEnvOverrides(t *testing.T) {
 }
 
 // TestStorageSettings: the storage settings added as the small-memory profile grew read
-// from the file and from the environment, in their older forms too.
+// from the file and from the environment, in their older forms too; the block cache's
+// default follows the compression, and the memory limit's default the whole section.
 func TestStorageSettings(t *testing.T) {
 	cases := []struct {
 		name        string
@@ -128,16 +129,23 @@ func TestStorageSettings(t *testing.T) {
 		env         []string
 		compression Compression
 		tableMB     float64
+		blockCache  int
+		limit       int
 	}{
-		{"defaults", "", nil, CompressionSnappy, 1},
-		{"compression by name", "compression = \"zstd\"", nil, CompressionZstd, 1},
-		{"true, as before names", "compression = true", nil, CompressionSnappy, 1},
-		{"false", "compression = false", nil, CompressionNone, 1},
-		{"compression name from env", "compression = true", []string{"KIRIM_STORAGE_COMPRESSION=zstd"}, CompressionZstd, 1},
-		{"compression boolean from env", "", []string{"KIRIM_STORAGE_COMPRESSION=true"}, CompressionSnappy, 1},
-		{"whole table size", "table_mb = 2", nil, CompressionSnappy, 2},
-		{"fractional table size", "table_mb = 0.25", nil, CompressionSnappy, 0.25},
-		{"table size from env", "table_mb = 8", []string{"KIRIM_STORAGE_TABLE_MB=0.5"}, CompressionSnappy, 0.5},
+		{"defaults", "", nil, CompressionNone, 0.25, 0, 83},
+		{"compression by name", "compression = \"zstd\"", nil, CompressionZstd, 0.25, 8, 123},
+		{"true, as before names", "compression = true", nil, CompressionSnappy, 0.25, 8, 123},
+		{"false", "compression = false", nil, CompressionNone, 0.25, 0, 83},
+		{"compression name from env", "compression = true", []string{"KIRIM_STORAGE_COMPRESSION=zstd"}, CompressionZstd, 0.25, 8, 123},
+		{"compression boolean from env", "", []string{"KIRIM_STORAGE_COMPRESSION=true"}, CompressionSnappy, 0.25, 8, 123},
+		{"block cache given", "compression = \"snappy\"\nblock_cache_mb = 32", nil, CompressionSnappy, 0.25, 32, 147},
+		{"whole table size", "table_mb = 2", nil, CompressionNone, 2, 0, 83},
+		{"fractional table size", "table_mb = 0.25", nil, CompressionNone, 0.25, 0, 83},
+		{"table size from env", "table_mb = 8", []string{"KIRIM_STORAGE_TABLE_MB=0.5"}, CompressionNone, 0.5, 0, 83},
+		{"larger memtables", "memtable_mb = 16\nnum_memtables = 3", nil, CompressionNone, 0.25, 0, 231},
+		{"limit given", "[server]\nmemory_limit_mb = 200", nil, CompressionNone, 0.25, 0, 200},
+		{"limit off", "[server]\nmemory_limit_mb = 0", nil, CompressionNone, 0.25, 0, 0},
+		{"limit from env", "", []string{"KIRIM_SERVER_MEMORY_LIMIT_MB=150"}, CompressionNone, 0.25, 0, 150},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,8 +153,44 @@ func TestStorageSettings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Storage.Compression != tc.compression || c.Storage.TableMB != tc.tableMB {
-				t.Fatalf("compression %q, table_mb %v; want %q, %v", c.Storage.Compression, c.Storage.TableMB, tc.compression, tc.tableMB)
+			st := c.Storage
+			if st.Compression != tc.compression || st.TableMB != tc.tableMB || st.BlockCacheMB != tc.blockCache {
+				t.Fatalf("compression %q, table_mb %v, block_cache_mb %d; want %q, %v, %d",
+					st.Compression, st.TableMB, st.BlockCacheMB, tc.compression, tc.tableMB, tc.blockCache)
+			}
+			if c.Server.MemoryLimitMB != tc.limit {
+				t.Fatalf("memory_limit_mb %d, want %d", c.Server.MemoryLimitMB, tc.limit)
+			}
+		})
+	}
+}
+
+// TestDerivedMemoryLimit: the parts of the derived limit, each moving it as documented.
+func TestDerivedMemoryLimit(t *testing.T) {
+	base := Storage{MemTableMB: 4, NumMemtables: 2, TableMB: 0.25, Compression: CompressionNone, IndexCacheMB: 16}
+	cases := []struct {
+		name string
+		edit func(*Storage)
+		want int
+	}{
+		// 24 + 2 x 4 x 1.3 + 8 x 4 + 16 = 82.4, rounded up.
+		{"defaults", func(*Storage) {}, 83},
+		// Builders hold room for the compressed copy: 8 x 2 x 4 more; and the block cache.
+		{"compressed", func(s *Storage) { s.Compression, s.BlockCacheMB = CompressionSnappy, 8 }, 123},
+		{"one more memtable", func(s *Storage) { s.NumMemtables = 3 }, 88},
+		{"larger memtables", func(s *Storage) { s.MemTableMB = 8 }, 125},
+		{"no index cache", func(s *Storage) { s.IndexCacheMB = 0 }, 67},
+		{"table size does not count", func(s *Storage) { s.TableMB = 4 }, 83},
+		{"the earlier defaults", func(s *Storage) {
+			s.MemTableMB, s.NumMemtables, s.TableMB, s.Compression, s.BlockCacheMB = 16, 3, 1, CompressionSnappy, 16
+		}, 375},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base
+			tc.edit(&s)
+			if got := DerivedMemoryLimitMB(s); got != tc.want {
+				t.Fatalf("DerivedMemoryLimitMB(%+v) = %d, want %d", s, got, tc.want)
 			}
 		})
 	}

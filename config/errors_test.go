@@ -87,7 +87,7 @@ func TestExplicitZero(t *testing.T) {
 		{"[server]\nmax_body_bytes = 0", "server.max_body_bytes"},
 		{"[storage]\nmemtable_mb = 0", "storage.memtable_mb"},
 		{"[storage]\nnum_memtables = 0", "storage.num_memtables"},
-		{"[storage]\nblock_cache_mb = 0", "storage.block_cache_mb"},
+		{"[storage]\ncompression = \"snappy\"\nblock_cache_mb = 0", "storage.block_cache_mb"},
 		{"[storage]\ngc_interval = \"0s\"", "storage.gc_interval"},
 		{"[provider]\ntimeout = \"0s\"", "provider.timeout"},
 		{"[provider]\nportfolio_limit = 0", "provider.portfolio_limit"},

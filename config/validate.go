@@ -108,7 +108,7 @@ func (c *Config) validate() []fieldError {
 		v.add("must be at least 1", "server", "max_concurrent_bodies")
 	}
 	if c.Server.MemoryLimitMB < 0 {
-		v.add("must not be negative (0 leaves the memory limit unset)", "server", "memory_limit_mb")
+		v.add("must not be negative (0 leaves the memory limit unset and the mapped files resident)", "server", "memory_limit_mb")
 	}
 	if c.Storage.MemTableMB < MinMemTableMB {
 		v.add(fmt.Sprintf("must be at least %d", MinMemTableMB), "storage", "memtable_mb")
