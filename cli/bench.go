@@ -169,9 +169,9 @@ const settle = 30 * time.Second
 
 // The settings config.example.toml and the README give for a 1 GB VPS running large
 // campaigns: small memtables and tables, compressed, under a tight memory limit.
-const SmallVPSMemoryLimitMB = 100
+const SmallVPSMemoryLimitMB = -1 // derived from the settings: 83
 
-var SmallVPSStorage = map[string]string{"memtable_mb": "4", "table_mb": "0.25", "compression": "zstd", "block_cache_mb": "8"}
+var SmallVPSStorage = map[string]string{"memtable_mb": "4", "num_memtables": "2", "table_mb": "0.25", "compression": "none"}
 
 // tomlValue writes v as a TOML number or boolean when it is one, else as a string.
 func tomlValue(v string) string {

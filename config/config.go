@@ -50,7 +50,7 @@ type Server struct {
 	DataDir string `toml:"data_dir"`
 	// MemoryLimitMB sets the Go runtime's soft memory limit (GOMEMLIMIT), and the resident
 	// size above which the pages of Badger's mapped files are handed back to the kernel.
-	// Default: derived from [storage] (DerivedMemoryLimitMB), 83 with its defaults; 0: no
+	// Default: derived from [storage] (DerivedMemoryLimitMB), 375 with its defaults; 0: no
 	// limit and no page-out.
 	MemoryLimitMB int `toml:"memory_limit_mb"`
 	// ShutdownTimeout bounds a graceful stop. Default 15s.
@@ -89,17 +89,17 @@ type Server struct {
 
 // Storage tunes Badger for the machine (see the storage package for the memory each costs).
 type Storage struct {
-	// MemTableMB is the size of each memtable. Default 4, at least 4.
+	// MemTableMB is the size of each memtable. Default 16, at least 4.
 	MemTableMB int `toml:"memtable_mb"`
-	// TableMB is the size of every table file, in MiB: 0.25 to 64. Default 0.25.
+	// TableMB is the size of every table file, in MiB: 0.25 to 64. Default 1.
 	TableMB float64 `toml:"table_mb"`
-	// NumMemtables is how many memtables may be held. Default 2.
+	// NumMemtables is how many memtables may be held. Default 3.
 	NumMemtables int `toml:"num_memtables"`
-	// Compression compresses Badger's tables: "none" (default), "snappy" or "zstd";
+	// Compression compresses Badger's tables: "none", "snappy" (default) or "zstd";
 	// true means "snappy" and false "none", as before Zstandard was offered.
 	Compression Compression `toml:"compression"`
-	// BlockCacheMB is the block cache, used with compression only. Default 0 without
-	// compression, 8 with it.
+	// BlockCacheMB is the block cache, used with compression only. Default 16 with
+	// compression, 0 without.
 	BlockCacheMB int `toml:"block_cache_mb"`
 	// IndexCacheMB is the index cache. Default 16.
 	IndexCacheMB int `toml:"index_cache_mb"`
@@ -358,18 +358,18 @@ func (c *Config) setDefaults(has func(path ...string) bool) {
 	def(has("server", "max_concurrent_bodies"), &s.MaxConcurrentBodies, 64)
 
 	st := &c.Storage
-	def(has("storage", "memtable_mb"), &st.MemTableMB, 4)
-	def(has("storage", "table_mb"), &st.TableMB, 0.25)
-	def(has("storage", "num_memtables"), &st.NumMemtables, 2)
+	def(has("storage", "memtable_mb"), &st.MemTableMB, 16)
+	def(has("storage", "table_mb"), &st.TableMB, 1)
+	def(has("storage", "num_memtables"), &st.NumMemtables, 3)
 	// The environment sets the name as written, so it may say true or false too.
 	if on, err := strconv.ParseBool(string(st.Compression)); err == nil {
 		st.Compression = compressionOfBool(on)
 	}
-	def(has("storage", "compression"), &st.Compression, CompressionNone)
+	def(has("storage", "compression"), &st.Compression, CompressionSnappy)
 	if st.Compression == CompressionNone {
 		def(has("storage", "block_cache_mb"), &st.BlockCacheMB, 0)
 	} else {
-		def(has("storage", "block_cache_mb"), &st.BlockCacheMB, 8)
+		def(has("storage", "block_cache_mb"), &st.BlockCacheMB, 16)
 	}
 	def(has("storage", "index_cache_mb"), &st.IndexCacheMB, 16)
 	def(has("storage", "gc_interval"), &st.GCInterval, Duration{10 * time.Minute})

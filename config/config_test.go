@@ -132,20 +132,20 @@ func TestStorageSettings(t *testing.T) {
 		blockCache  int
 		limit       int
 	}{
-		{"defaults", "", nil, CompressionNone, 0.25, 0, 83},
-		{"compression by name", "compression = \"zstd\"", nil, CompressionZstd, 0.25, 8, 123},
-		{"true, as before names", "compression = true", nil, CompressionSnappy, 0.25, 8, 123},
-		{"false", "compression = false", nil, CompressionNone, 0.25, 0, 83},
-		{"compression name from env", "compression = true", []string{"KIRIM_STORAGE_COMPRESSION=zstd"}, CompressionZstd, 0.25, 8, 123},
-		{"compression boolean from env", "", []string{"KIRIM_STORAGE_COMPRESSION=true"}, CompressionSnappy, 0.25, 8, 123},
-		{"block cache given", "compression = \"snappy\"\nblock_cache_mb = 32", nil, CompressionSnappy, 0.25, 32, 147},
-		{"whole table size", "table_mb = 2", nil, CompressionNone, 2, 0, 83},
-		{"fractional table size", "table_mb = 0.25", nil, CompressionNone, 0.25, 0, 83},
-		{"table size from env", "table_mb = 8", []string{"KIRIM_STORAGE_TABLE_MB=0.5"}, CompressionNone, 0.5, 0, 83},
-		{"larger memtables", "memtable_mb = 16\nnum_memtables = 3", nil, CompressionNone, 0.25, 0, 231},
-		{"limit given", "[server]\nmemory_limit_mb = 200", nil, CompressionNone, 0.25, 0, 200},
-		{"limit off", "[server]\nmemory_limit_mb = 0", nil, CompressionNone, 0.25, 0, 0},
-		{"limit from env", "", []string{"KIRIM_SERVER_MEMORY_LIMIT_MB=150"}, CompressionNone, 0.25, 0, 150},
+		{"defaults", "", nil, CompressionSnappy, 1, 16, 375},
+		{"compression by name", "compression = \"zstd\"", nil, CompressionZstd, 1, 16, 375},
+		{"true, as before names", "compression = true", nil, CompressionSnappy, 1, 16, 375},
+		{"false", "compression = false", nil, CompressionNone, 1, 0, 231},
+		{"compression name from env", "compression = true", []string{"KIRIM_STORAGE_COMPRESSION=zstd"}, CompressionZstd, 1, 16, 375},
+		{"compression boolean from env", "", []string{"KIRIM_STORAGE_COMPRESSION=true"}, CompressionSnappy, 1, 16, 375},
+		{"block cache given", "compression = \"snappy\"\nblock_cache_mb = 32", nil, CompressionSnappy, 1, 32, 391},
+		{"whole table size", "table_mb = 2", nil, CompressionSnappy, 2, 16, 375},
+		{"fractional table size", "table_mb = 0.25", nil, CompressionSnappy, 0.25, 16, 375},
+		{"table size from env", "table_mb = 8", []string{"KIRIM_STORAGE_TABLE_MB=0.5"}, CompressionSnappy, 0.5, 16, 375},
+		{"small-memory settings", "memtable_mb = 4\nnum_memtables = 2\ntable_mb = 0.25\ncompression = \"none\"", nil, CompressionNone, 0.25, 0, 83},
+		{"limit given", "[server]\nmemory_limit_mb = 200", nil, CompressionSnappy, 1, 16, 200},
+		{"limit off", "[server]\nmemory_limit_mb = 0", nil, CompressionSnappy, 1, 16, 0},
+		{"limit from env", "", []string{"KIRIM_SERVER_MEMORY_LIMIT_MB=150"}, CompressionSnappy, 1, 16, 150},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

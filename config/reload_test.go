@@ -23,7 +23,7 @@ func TestNeedRestart(t *testing.T) {
 				"[[callbacks]]\nurl = \"https://example.internal/e\"\nsecret = \"a-callback-secret-of-24-chars\"\nevents = [\"*\"]\n"
 		}, nil, nil},
 		{"addresses and storage", func(s string) string {
-			return "[server]\nlisten = \"127.0.0.1:9\"\nlog_level = \"warn\"\n[storage]\ncompression = \"zstd\"\n" + s
+			return "[server]\nlisten = \"127.0.0.1:9\"\nlog_level = \"warn\"\n[storage]\ncompression = \"none\"\n" + s
 		}, nil, []string{"server.listen", "server.memory_limit_mb", "storage.compression", "storage.block_cache_mb"}},
 		{"a number's setting", func(s string) string {
 			return strings.Replace(s, `waba_id = "2"`, "waba_id = \"2\"\nthroughput_mps = 100", 1)
