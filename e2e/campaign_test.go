@@ -187,7 +187,9 @@ currency = "IDR"
 	if !small {
 		c.env = append(c.env, "KIRIM_SERVER_MEMORY_LIMIT_MB=150")
 	} else {
-		c.env = append(c.env, "KIRIM_SERVER_MEMORY_LIMIT_MB="+strconv.Itoa(cli.SmallVPSMemoryLimitMB))
+		if cli.SmallVPSMemoryLimitMB >= 0 { // else derived from the storage settings
+			c.env = append(c.env, "KIRIM_SERVER_MEMORY_LIMIT_MB="+strconv.Itoa(cli.SmallVPSMemoryLimitMB))
+		}
 		for k, v := range cli.SmallVPSStorage {
 			c.env = append(c.env, "KIRIM_STORAGE_"+strings.ToUpper(k)+"="+v)
 		}
