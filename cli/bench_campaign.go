@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,11 +11,10 @@ import (
 	"time"
 
 	"kirim/campaign"
-	"kirim/campaign/lists"
 )
 
 const (
-	// campaignPoll is how often the campaign phase reads the import and the run.
+	// campaignPoll is how often the campaign phase reads the catalog and the run.
 	campaignPoll = 250 * time.Millisecond
 	// importCap bounds the list import of the campaign phase.
 	importCap = 5 * time.Minute
@@ -135,27 +135,18 @@ func importMembers(ctx context.Context, base, key string, n int) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("bench: import: %w", err)
 	}
-	deadline := time.Now().Add(importCap)
-	for {
-		var im importStatus
-		if err := callServer(ctx, http.DefaultClient, http.MethodGet, base+"/v1/imports/"+url.PathEscape(up.ImportID), key, "", nil, http.StatusOK, &im); err != nil {
-			return "", fmt.Errorf("bench: import: %w", err)
-		}
-		switch {
-		case im.Status == lists.StatusRunning && time.Now().After(deadline):
-			return "", fmt.Errorf("bench: import: %d of %d rows after %s", im.RowsDone, n, importCap)
-		case im.Status == lists.StatusRunning:
-		case im.Imported != int64(n):
-			return "", fmt.Errorf("bench: import %s: %d of %d imported (%s)", im.Status, im.Imported, n, im.Error)
-		default:
-			return up.ListID, nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(campaignPoll):
-		}
+	ictx, cancel := context.WithTimeout(ctx, importCap)
+	defer cancel()
+	im, err := followImport(ictx, base, key, up.ImportID, io.Discard)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return "", fmt.Errorf("bench: import: not done after %s", importCap)
+	case err != nil:
+		return "", fmt.Errorf("bench: import: %w", err)
+	case im.Imported != int64(n):
+		return "", fmt.Errorf("bench: import %s: %d of %d imported (%s)", im.Status, im.Imported, n, im.Error)
 	}
+	return up.ListID, nil
 }
 
 // launchCampaign creates a campaign of the list from the first number, quotes and
