@@ -291,13 +291,11 @@ func (e *Engine) Start(ctx context.Context) error {
 // unknown) on the next Start.
 func (e *Engine) Close(ctx context.Context) error {
 	e.mu.Lock()
-	if e.closed.Load() || e.cancel == nil {
-		e.closed.Store(true)
-		e.mu.Unlock()
+	wasClosed, started := e.closed.Swap(true), e.cancel != nil
+	e.mu.Unlock()
+	if wasClosed || !started {
 		return nil
 	}
-	e.closed.Store(true)
-	e.mu.Unlock()
 	for _, d := range e.dispatchers {
 		d.stopClaiming()
 	}
