@@ -526,3 +526,54 @@ func TestOverlayRemembersReads(t *testing.T) {
 		t.Errorf("t/absent = %q", got)
 	}
 }
+
+// TestSlabReuseKeepsEveryValue: the committer reuses its copies from group to group, so
+// many groups of concurrent commits, with values that share a chunk, cross a chunk's end
+// or are too large for one, must each read back exactly what was written.
+func TestSlabReuseKeepsEveryValue(t *testing.T) {
+	d := mustOpen(t, Options{})
+	const n = 2000
+	value := func(i int) []byte {
+		size := []int{0, 7, 300, slabChunk / 3, slabLarge + 1}[i%5]
+		return bytes.Repeat([]byte{byte('a' + i%26)}, size)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- d.Commit(context.Background(), func(tx Txn) error {
+				if _, err := tx.Get(Key(PrefixMessage, U64(uint64(i-1)))); err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+				return tx.Set(Key(PrefixMessage, U64(uint64(i))), value(i))
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := d.Stats(); s.Groups < 2 {
+		t.Fatalf("%d commits ran in %d group: no reuse to check", s.Commits, s.Groups)
+	}
+	err := d.View(func(r Reader) error {
+		for i := range n {
+			v, err := r.Get(Key(PrefixMessage, U64(uint64(i))))
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(v, value(i)) {
+				return fmt.Errorf("key %d: %d bytes read back, want %d of %q", i, len(v), len(value(i)), value(i)[:min(1, len(value(i)))])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
