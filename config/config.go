@@ -174,7 +174,7 @@ type Sandbox struct {
 	// StatusDelay spaces the sent, delivered and read statuses. Default 1s.
 	StatusDelay Duration `toml:"status_delay"`
 	// WebhookBatch is the most statuses of one number in one webhook POST. Default 1, as
-	// Meta posts them; more measures what the HTTP exchange of each status costs.
+	// Meta posts them; more takes the sandbox's webhook exchanges out of a measurement.
 	WebhookBatch int `toml:"webhook_batch"`
 }
 
