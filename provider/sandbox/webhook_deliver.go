@@ -46,18 +46,16 @@ type worker struct {
 // submit hands a body to delivery, applying the duplicate and delay chaos knobs.
 func (o *outbox) submit(p *post, field string) {
 	ch := o.s.chaos.Load()
-	copies := 1
+	posts := []*post{p}
 	if ch.duplicate.hit() {
-		copies = 2
+		// Copied before either is delivered: a worker may start on p (and count its
+		// attempts) as soon as it is handed over.
+		cp := *p
+		cp.num = nil // a duplicate stays a POST of its own
+		posts = append(posts, &cp)
 		o.duplicated.Add(1)
 	}
-	for i := 0; i < copies; i++ {
-		q := p
-		if i > 0 {
-			cp := *p
-			cp.num = nil // a duplicate stays a POST of its own
-			q = &cp
-		}
+	for _, q := range posts {
 		o.pendingPosts.Add(1)
 		o.pendingSts.Add(int64(q.statuses))
 		o.keep(q, field)
