@@ -72,24 +72,9 @@ func recv(t *testing.T, ch <-chan error) error {
 func TestConcurrentCommitsShareSyncs(t *testing.T) {
 	d := mustOpen(t, Options{})
 	const n = 1000
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- d.Commit(context.Background(), func(tx Txn) error {
-				return tx.Set(Key(PrefixMessage, U64(uint64(i))), []byte("x"))
-			})
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	commitConcurrently(t, d, n, func(i int, tx Txn) error {
+		return tx.Set(Key(PrefixMessage, U64(uint64(i))), []byte("x"))
+	})
 	s := d.Stats()
 	t.Logf("commits %d groups %d syncs %d largest group %d", s.Commits, s.Groups, s.Syncs, s.LargestGroup)
 	if s.Commits != n {
@@ -537,27 +522,12 @@ func TestSlabReuseKeepsEveryValue(t *testing.T) {
 		size := []int{0, 7, 300, slabChunk / 3, slabLarge + 1}[i%5]
 		return bytes.Repeat([]byte{byte('a' + i%26)}, size)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- d.Commit(context.Background(), func(tx Txn) error {
-				if _, err := tx.Get(Key(PrefixMessage, U64(uint64(i-1)))); err != nil && !errors.Is(err, ErrNotFound) {
-					return err
-				}
-				return tx.Set(Key(PrefixMessage, U64(uint64(i))), value(i))
-			})
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	commitConcurrently(t, d, n, func(i int, tx Txn) error {
+		if _, err := tx.Get(Key(PrefixMessage, U64(uint64(i-1)))); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
 		}
-	}
+		return tx.Set(Key(PrefixMessage, U64(uint64(i))), value(i))
+	})
 	if s := d.Stats(); s.Groups < 2 {
 		t.Fatalf("%d commits ran in %d group: no reuse to check", s.Commits, s.Groups)
 	}
@@ -575,5 +545,27 @@ func TestSlabReuseKeepsEveryValue(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// commitConcurrently runs n Commits at once, the i-th with fn(i, tx), and fails the test
+// on any error.
+func commitConcurrently(t *testing.T, d *DB, n int, fn func(i int, tx Txn) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- d.Commit(context.Background(), func(tx Txn) error { return fn(i, tx) })
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
